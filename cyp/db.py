@@ -1,0 +1,75 @@
+"""Engine and session factories: one engine per database URL per process.
+
+The caller owns the transaction: storage functions take a ``Session`` and
+never commit. Use :func:`read_session` for reads and :func:`write_session`
+for writes; on SQLite a write session takes the write lock up front
+(``BEGIN IMMEDIATE``) so concurrent writers queue on the busy timeout
+instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session
+
+from cyp.config import get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not pysqlite, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    """Create a new engine for ``url`` with this project's connection settings."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@cache
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (default: ``CYP_DATABASE_URL``)."""
+    return make_engine(url or get_settings().database_url)
+
+
+@contextmanager
+def read_session(engine: Engine | None = None) -> Iterator[Session]:
+    """A session for reading; rolled back at the end."""
+    with Session(engine or get_engine()) as session:
+        yield session
+
+
+@contextmanager
+def write_session(engine: Engine | None = None) -> Iterator[Session]:
+    """One write transaction: committed if the block succeeds, rolled back if it raises."""
+    engine = engine or get_engine()
+    if engine.dialect.name == "sqlite":
+        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

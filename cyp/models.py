@@ -1,0 +1,416 @@
+"""SQLAlchemy models: the plan framework, returns, users and the audit trail.
+
+Every framework record has a stable ``ref`` (``19-SS-1.2``) that never changes
+when its wording is edited; returns and exports refer to lines by ref.
+
+A *line* is what a team reports on each quarter: an :class:`Action`. In the
+2019–23 plan these are the "What we are doing" rows; the 2023–27 summary lists
+no actions, so an administrator adds actions or assigns a whole objective to a
+team (an ``Action`` with ``whole_objective=True``, reported as the objective).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STATUSES = ("Blue", "Green", "Amber", "Red")
+NO_RETURN = "No return"
+ROLES = ("administrator", "lead", "viewer", "display")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, for timestamps."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table."""
+
+
+action_partners = Table(
+    "action_partners",
+    Base.metadata,
+    Column("action_id", ForeignKey("actions.id", ondelete="CASCADE"), primary_key=True),
+    Column("partner_id", ForeignKey("partners.id", ondelete="RESTRICT"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+action_bodies = Table(
+    "action_bodies",
+    Base.metadata,
+    Column("action_id", ForeignKey("actions.id", ondelete="CASCADE"), primary_key=True),
+    Column("body_id", ForeignKey("monitoring_bodies.id", ondelete="RESTRICT"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+action_drivers = Table(
+    "action_drivers",
+    Base.metadata,
+    Column("action_id", ForeignKey("actions.id", ondelete="CASCADE"), primary_key=True),
+    Column("driver_id", ForeignKey("drivers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+user_teams = Table(
+    "user_teams",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("partner_id", ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Plan(Base):
+    """An edition of the CYP Plan, e.g. 2019–2023."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # Financial years covered: first_year=2019, last_year=2022 means 2019-20 Q1 to 2022-23 Q4.
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    vision: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+
+    outcomes: Mapped[list[Outcome]] = relationship(
+        back_populates="plan", order_by="Outcome.position", cascade="all, delete-orphan"
+    )
+    drivers: Mapped[list[Driver]] = relationship(
+        back_populates="plan", order_by="Driver.position", cascade="all, delete-orphan"
+    )
+
+
+class Outcome(Base):
+    """An outcome (2019–23) or theme (2023–27) of a plan."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    group: Mapped[str | None] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    quirks: Mapped[str | None] = mapped_column(Text)
+
+    plan: Mapped[Plan] = relationship(back_populates="outcomes")
+    objectives: Mapped[list[Objective]] = relationship(
+        back_populates="outcome", order_by="Objective.position", cascade="all, delete-orphan"
+    )
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="outcome", order_by="Indicator.position", cascade="all, delete-orphan"
+    )
+
+
+class Objective(Base):
+    """An objective under an outcome ("How we are addressing children's needs")."""
+
+    __tablename__ = "objectives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    quirks: Mapped[str | None] = mapped_column(Text)
+
+    outcome: Mapped[Outcome] = relationship(back_populates="objectives")
+    actions: Mapped[list[Action]] = relationship(
+        back_populates="objective", order_by="Action.position", cascade="all, delete-orphan"
+    )
+    domain_links: Mapped[list[ObjectiveDomain]] = relationship(
+        back_populates="objective", cascade="all, delete-orphan"
+    )
+
+
+class Partner(Base):
+    """A partner organisation or team: responsible for actions, submits returns."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # Other spellings found in the source or typed by people, separated by "|".
+    variants: Mapped[str | None] = mapped_column(Text)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MonitoringBody(Base):
+    """A board, plan or report through which an action is monitored."""
+
+    __tablename__ = "monitoring_bodies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    variants: Mapped[str | None] = mapped_column(Text)
+
+
+class Action(Base):
+    """A reportable line: an action of the plan, or a whole objective assigned to a team."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String(30), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    whole_objective: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The team that reports this line each quarter; defaults to the first responsible partner.
+    reporting_partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), index=True
+    )
+    quirks: Mapped[str | None] = mapped_column(Text)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    objective: Mapped[Objective] = relationship(back_populates="actions")
+    partners: Mapped[list[Partner]] = relationship(
+        secondary=action_partners, order_by=action_partners.c.position
+    )
+    bodies: Mapped[list[MonitoringBody]] = relationship(
+        secondary=action_bodies, order_by=action_bodies.c.position
+    )
+    drivers: Mapped[list[Driver]] = relationship(secondary=action_drivers)
+    reporting_partner: Mapped[Partner | None] = relationship(foreign_keys=[reporting_partner_id])
+
+
+class Driver(Base):
+    """A cross-cutting driver of the 2023–27 plan (e.g. inclusion)."""
+
+    __tablename__ = "drivers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    plan: Mapped[Plan] = relationship(back_populates="drivers")
+
+
+class IndexDomain(Base):
+    """One of the nine Family Friendly Index domains ("How we monitor progress")."""
+
+    __tablename__ = "index_domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    short_name: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ObjectiveDomain(Base):
+    """Default (editable) mapping of an objective to an index domain, with a reason."""
+
+    __tablename__ = "objective_domains"
+
+    objective_id: Mapped[int] = mapped_column(
+        ForeignKey("objectives.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain_id: Mapped[int] = mapped_column(
+        ForeignKey("index_domains.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    objective: Mapped[Objective] = relationship(back_populates="domain_links")
+    domain: Mapped[IndexDomain] = relationship()
+
+
+class IndicatorDomain(Base):
+    """Default (editable) mapping of an indicator to an index domain, with a reason."""
+
+    __tablename__ = "indicator_domains"
+
+    indicator_id: Mapped[int] = mapped_column(
+        ForeignKey("indicators.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain_id: Mapped[int] = mapped_column(
+        ForeignKey("index_domains.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    indicator: Mapped[Indicator] = relationship(back_populates="domain_links")
+    domain: Mapped[IndexDomain] = relationship()
+
+
+class Indicator(Base):
+    """A measure with a baseline ("What we know"), optionally a target and tolerance."""
+
+    __tablename__ = "indicators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(40))
+    # "higher" or "lower" is better; None where the source gives no direction (context figures).
+    polarity: Mapped[str | None] = mapped_column(String(10))
+    baseline_value: Mapped[float | None] = mapped_column(Float)
+    baseline_text: Mapped[str | None] = mapped_column(String(100))
+    baseline_period: Mapped[str | None] = mapped_column(String(100))
+    target: Mapped[float | None] = mapped_column(Float)
+    tolerance: Mapped[float | None] = mapped_column(Float)
+    reporting_partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    quirks: Mapped[str | None] = mapped_column(Text)
+
+    outcome: Mapped[Outcome] = relationship(back_populates="indicators")
+    reporting_partner: Mapped[Partner | None] = relationship()
+    domain_links: Mapped[list[IndicatorDomain]] = relationship(
+        back_populates="indicator", cascade="all, delete-orphan"
+    )
+
+
+class Return(Base):
+    """One uploaded version of a team's quarterly return."""
+
+    __tablename__ = "returns"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "quarter", "version"),
+        Index("ix_returns_quarter_current", "quarter", "is_current"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="RESTRICT"))
+    # Canonical label, e.g. "2025-26 Q3"; labels sort in time order.
+    quarter: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(Integer)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    original_filename: Mapped[str] = mapped_column(String(300))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    stored_path: Mapped[str] = mapped_column(String(300))
+    queries_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    partner: Mapped[Partner] = relationship()
+    plan: Mapped[Plan] = relationship()
+    line_updates: Mapped[list[LineUpdate]] = relationship(
+        back_populates="return_", cascade="all, delete-orphan"
+    )
+    indicator_values: Mapped[list[IndicatorValue]] = relationship(
+        back_populates="return_", cascade="all, delete-orphan"
+    )
+
+
+class LineUpdate(Base):
+    """A team's status and commentary for one line in one return version."""
+
+    __tablename__ = "line_updates"
+    __table_args__ = (
+        UniqueConstraint("return_id", "action_id"),
+        Index("ix_line_updates_action_quarter", "action_id", "quarter"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="RESTRICT"))
+    # Copied from the return so per-quarter reads need no join (never changes).
+    quarter: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    progress: Mapped[str | None] = mapped_column(Text)
+    next_steps: Mapped[str | None] = mapped_column(Text)
+    risks: Mapped[str | None] = mapped_column(Text)
+
+    return_: Mapped[Return] = relationship(back_populates="line_updates")
+    action: Mapped[Action] = relationship()
+
+
+class IndicatorValue(Base):
+    """A reported value of an indicator in one return version."""
+
+    __tablename__ = "indicator_values"
+    __table_args__ = (
+        UniqueConstraint("return_id", "indicator_id"),
+        Index("ix_indicator_values_indicator_quarter", "indicator_id", "quarter"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="RESTRICT"))
+    quarter: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    commentary: Mapped[str | None] = mapped_column(Text)
+
+    return_: Mapped[Return] = relationship(back_populates="indicator_values")
+    indicator: Mapped[Indicator] = relationship()
+
+
+class QuarterDeadline(Base):
+    """An administrator's deadline for a quarter, overriding the default rule."""
+
+    __tablename__ = "quarter_deadlines"
+
+    quarter: Mapped[str] = mapped_column(String(10), primary_key=True)
+    due: Mapped[date] = mapped_column(Date)
+
+
+class User(Base):
+    """A local account; OIDC users are matched by email."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[str | None] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    teams: Mapped[list[Partner]] = relationship(secondary=user_teams)
+
+
+class AuditEvent(Base):
+    """One write or refusal: who, when, what, on which record, and how it ended."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Meta(Base):
+    """Key/value facts about this database (e.g. whether demo data is loaded)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
