@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-from cyp.db import get_engine, write_session
-from cyp.schema import upgrade_schema
+from cyp.bootstrap import initialise_database
+from cyp.db import get_engine
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,12 +33,8 @@ def init() -> None:
     Example:
       python -m cyp init
     """
-    from cyp.framework import seed_framework
-
     engine = get_engine()
-    upgrade_schema(engine)
-    with write_session(engine) as session:
-        inserted = seed_framework(session)
+    inserted = initialise_database(engine)
     added = sum(inserted.values())
     detail = ", ".join(f"{count} {kind}" for kind, count in inserted.items() if count)
     click.echo(
