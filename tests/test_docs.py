@@ -1,0 +1,62 @@
+"""Meta-tests that keep the house tidy: docs match code, layering holds."""
+
+import ast
+import re
+from pathlib import Path
+
+import click
+
+from cyp.cli import cli
+from cyp.config import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_only_ui_module_imports_streamlit():
+    offenders = []
+    for path in (ROOT / "cyp").rglob("*.py"):
+        if path.name == "ui.py" and path.parent.name == "cyp":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(name == "streamlit" or name.startswith("streamlit.") for name in names):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_every_setting_is_in_the_readme_configuration_table():
+    table_rows = re.findall(r"^\| `(CYP_[A-Z_]+)` \|", README, flags=re.MULTILINE)
+    assert sorted(table_rows) == sorted(setting.env for setting in SETTINGS)
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, path + " "))
+        else:
+            found.append((path, command))
+    return found
+
+
+def test_every_command_is_documented_with_an_example():
+    for path, command in _commands(cli):
+        assert f"python -m cyp {path}" in README, f"README has no example of `python -m cyp {path}`"
+        assert "Example" in (command.help or ""), f"`{path} --help` has no example"
+
+
+def test_no_utils_module():
+    assert not list((ROOT / "cyp").rglob("utils.py"))
+
+
+def test_every_page_file_is_registered_in_app():
+    app_source = (ROOT / "app.py").read_text(encoding="utf-8")
+    for page in (ROOT / "pages").glob("*.py"):
+        assert f'"pages/{page.name}"' in app_source, f"{page.name} is not registered in app.py"
