@@ -1,0 +1,301 @@
+"""Take in an uploaded return: check, read, validate, and store it as a new version in one transaction.
+
+:func:`ingest_return` is what the upload page and ``python -m cyp ingest`` call. It
+never raises for anything wrong with the file: every problem comes back in the
+result. It owns the one write transaction; :func:`store_return` does the writing
+inside a caller's session and never commits.
+
+A file already stored for the same team and quarter (same SHA-256) is reported as a
+duplicate before queries are asked about: it was accepted, acknowledged, once already.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from cyp.config import get_settings
+from cyp.db import write_session
+from cyp.models import STATUSES, AuditEvent, IndicatorValue, LineUpdate, Return
+from cyp.problems import Problem, errors, queries
+from cyp.returns.filecheck import check_upload, sha256_hex
+from cyp.returns.lines import current_return, latest_version
+from cyp.returns.reader import ParsedReturn, read_return
+from cyp.returns.validate import CheckedReturn, check_return
+
+KEPT_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass
+class IngestResult:
+    """What happened to an upload: ``status`` is accepted, rejected, needs-acknowledgement or duplicate."""
+
+    status: str
+    problems: list[Problem] = field(default_factory=list)
+    team: str | None = None
+    quarter: str | None = None
+    version: int | None = None
+    return_id: int | None = None
+    summary: str = ""
+    # What changed since the team's previous version (or, for a first version, the previous quarter).
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        """True when the return is stored (now, or already as a duplicate)."""
+        return self.status in ("accepted", "duplicate")
+
+
+def _stored_name(sha256: str, filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()
+    return sha256 + (suffix if suffix in KEPT_SUFFIXES else ".xlsx")
+
+
+def describe_changes(session: Session, checked: CheckedReturn, quarter_label: str) -> list[str]:
+    """Lines whose status changed, and lines new or removed, since the team's previous version or quarter."""
+    assert checked.team is not None and checked.quarter is not None
+    before = current_return(session, checked.team, quarter_label)
+    against = f"version {before.version}" if before else None
+    if before is None:
+        before = current_return(session, checked.team, checked.quarter.previous().label)
+        against = before.quarter if before else None
+    if before is None:
+        return []
+    old = {u.action_id: u for u in before.line_updates}
+    new = {line.action.id: line for line in checked.lines}
+    changes = []
+    for line in checked.lines:
+        previous = old.get(line.action.id)
+        if previous is None:
+            changes.append(f"{line.action.ref}: new line ({line.status})")
+        elif previous.status != line.status:
+            changes.append(f"{line.action.ref}: {previous.status} → {line.status} (was {previous.status} in {against})")
+    for action_id, previous in old.items():
+        if action_id not in new:
+            changes.append(f"{previous.action.ref}: not in this return (was {previous.status} in {against})")
+    return changes
+
+
+def store_return(
+    session: Session,
+    checked: CheckedReturn,
+    *,
+    data: bytes,
+    filename: str,
+    uploaded_by: str,
+    stored_path: str,
+    acknowledge_queries: bool,
+    is_demo: bool = False,
+) -> Return:
+    """Add a valid return as the team's new current version, with its lines, values and audit event; never commits."""
+    assert checked.team is not None and checked.quarter is not None and checked.plan is not None
+    label = checked.quarter.label
+    version = latest_version(session, checked.team, label) + 1
+    session.execute(
+        update(Return)
+        .where(Return.partner_id == checked.team.id, Return.quarter == label, Return.is_current)
+        .values(is_current=False)
+    )
+    record = Return(
+        partner=checked.team,
+        plan=checked.plan,
+        quarter=label,
+        version=version,
+        is_current=True,
+        uploaded_by=uploaded_by,
+        original_filename=PurePath(filename).name[:300],
+        size_bytes=len(data),
+        sha256=sha256_hex(data),
+        stored_path=stored_path,
+        queries_acknowledged=acknowledge_queries and bool(queries(checked.problems)),
+        is_demo=is_demo,
+    )
+    record.line_updates = [
+        LineUpdate(
+            action=line.action,
+            quarter=label,
+            status=line.status,
+            progress=line.progress,
+            next_steps=line.next_steps,
+            risks=line.risks,
+        )
+        for line in checked.lines
+    ]
+    record.indicator_values = [
+        IndicatorValue(
+            indicator=value.indicator,
+            quarter=label,
+            value=value.value,
+            target=value.target,
+            commentary=value.commentary,
+        )
+        for value in checked.indicators
+    ]
+    session.add(record)
+    session.flush()
+    counts = Counter(line.status for line in checked.lines)
+    detail = {
+        "return_id": record.id,
+        "filename": record.original_filename,
+        "sha256": record.sha256,
+        "lines": len(checked.lines),
+        "statuses": {status: counts.get(status, 0) for status in STATUSES},
+        "indicator_values": len(checked.indicators),
+        "queries_acknowledged": [str(p) for p in queries(checked.problems)] if acknowledge_queries else [],
+    }
+    session.add(
+        AuditEvent(
+            actor=uploaded_by,
+            action="return.ingest",
+            target=f"{checked.team.name} {label} v{version}",
+            outcome="accepted",
+            detail=json.dumps(detail, ensure_ascii=False),
+        )
+    )
+    return record
+
+
+def _record_refusal(engine: Engine | None, uploaded_by: str, target: str, problems: list[Problem]) -> None:
+    detail = json.dumps({"problems": [str(p) for p in problems]}, ensure_ascii=False)
+    with write_session(engine) as session:
+        session.add(
+            AuditEvent(
+                actor=uploaded_by, action="return.ingest", target=target[:200], outcome="rejected", detail=detail
+            )
+        )
+
+
+def _keep_file(data: bytes, folder: Path, name: str) -> Path | None:
+    """Write the upload under its generated name; returns the path if this call created it (None if already kept)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / name
+    if final.exists():
+        return None
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, final)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return final
+
+
+def _summary(checked: CheckedReturn, version: int, changes: list[str]) -> str:
+    counts = Counter(line.status for line in checked.lines)
+    by_status = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    assert checked.team is not None and checked.quarter is not None
+    text = (
+        f"Accepted {checked.team.name} {checked.quarter.label} version {version}: "
+        f"{len(checked.lines)} lines ({by_status or 'none'}), {len(checked.indicators)} indicator values"
+    )
+    return text + (f"; {len(changes)} changes" if changes else "")
+
+
+def ingest_return(
+    data: bytes,
+    filename: str,
+    uploaded_by: str,
+    *,
+    acknowledge_queries: bool = False,
+    engine: Engine | None = None,
+    uploads_dir: Path | None = None,
+    is_demo: bool = False,
+) -> IngestResult:
+    """Check, validate and store an uploaded return as a new version; nothing is stored unless it is all valid."""
+    settings = get_settings()
+    uploads_dir = uploads_dir or settings.uploads_dir
+    target = PurePath(filename).name or "upload"
+    try:
+        file_problems = check_upload(data, filename, settings.max_upload_bytes)
+    except Exception as exc:  # noqa: BLE001 - a hostile file must give a message, never a traceback
+        file_problems = [Problem("unreadable", f"the file could not be checked ({type(exc).__name__})")]
+    if file_problems:
+        _record_refusal(engine, uploaded_by, target, file_problems)
+        return IngestResult("rejected", file_problems, summary=f"Rejected {target}: {len(file_problems)} problems")
+    parsed = read_return(io.BytesIO(data))
+    created: Path | None = None
+    try:
+        with write_session(engine) as session:
+            result = _ingest_parsed(session, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo)
+            # Only an accepted result wrote anything; the others commit an empty transaction.
+            if result.status == "accepted" and result.return_id is not None:
+                stored = session.get(Return, result.return_id)
+                assert stored is not None
+                created = _keep_file(data, uploads_dir, stored.stored_path)
+    except Exception:
+        if created is not None:
+            created.unlink(missing_ok=True)
+        raise
+    if result.status == "rejected":
+        who = " ".join(x for x in (result.team, result.quarter) if x) or target
+        _record_refusal(engine, uploaded_by, who, result.problems)
+    return result
+
+
+def _ingest_parsed(
+    session: Session,
+    parsed: ParsedReturn,
+    data: bytes,
+    filename: str,
+    uploaded_by: str,
+    acknowledge_queries: bool,
+    is_demo: bool,
+) -> IngestResult:
+    try:
+        checked = check_return(session, parsed)
+    except Exception as exc:  # noqa: BLE001 - an unforeseen shape of workbook is still the file's problem
+        problem = Problem("unreadable", f"the workbook could not be checked ({type(exc).__name__}: {exc})")
+        return IngestResult("rejected", [problem], summary="Rejected: the workbook could not be checked")
+    team = checked.team.name if checked.team else None
+    quarter = checked.quarter.label if checked.quarter else None
+    result = IngestResult("rejected", checked.problems, team=team, quarter=quarter)
+    if errors(checked.problems):
+        what = " ".join(x for x in (team, quarter) if x) or PurePath(filename).name
+        result.summary = f"Rejected {what}: {len(errors(checked.problems))} errors"
+        return result
+    assert checked.team is not None and checked.quarter is not None
+    sha256 = sha256_hex(data)
+    same = session.scalar(
+        select(Return).where(
+            Return.partner_id == checked.team.id, Return.quarter == checked.quarter.label, Return.sha256 == sha256
+        )
+    )
+    if same is not None:
+        result.status, result.version, result.return_id = "duplicate", same.version, same.id
+        result.summary = (
+            f"Already stored: this file is {team} {quarter} version {same.version}, uploaded by {same.uploaded_by}; "
+            "nothing new stored"
+        )
+        return result
+    if queries(checked.problems) and not acknowledge_queries:
+        result.status = "needs-acknowledgement"
+        result.summary = (
+            f"{team} {quarter}: {len(queries(checked.problems))} queries need acknowledging; nothing stored"
+        )
+        return result
+    changes = describe_changes(session, checked, checked.quarter.label)
+    record = store_return(
+        session,
+        checked,
+        data=data,
+        filename=filename,
+        uploaded_by=uploaded_by,
+        stored_path=_stored_name(sha256, filename),
+        acknowledge_queries=acknowledge_queries,
+        is_demo=is_demo,
+    )
+    result.status, result.version, result.return_id, result.changes = "accepted", record.version, record.id, changes
+    result.summary = _summary(checked, record.version, changes)
+    return result

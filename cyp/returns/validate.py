@@ -1,0 +1,503 @@
+"""Check a read return against the framework: every problem at once, each naming its sheet and cell.
+
+Errors block storing; queries need the uploader's acknowledgement. A line of the
+team that is missing from the workbook is a *query*, not an error: the submission
+tracker counts lines returned against lines expected, and a line assigned after
+the template was downloaded should not block the rest of the return. A workbook
+with no lines at all is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from cyp.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
+from cyp.returns.personal_data import describe_hits, find_personal_data
+from cyp.problems import Problem
+from cyp.quarters import Quarter, QuarterError, parse_quarter, today
+from cyp.returns.lines import find_team, plan_for_quarter, plan_period, suggest_team, team_lines
+from cyp.returns.reader import Cell, ParsedReturn, display_name
+from cyp.status import parse_status, suggest_status
+
+NEEDS_UPDATE = ("Red", "Amber")
+CHOOSE_STATUS = "choose " + ", ".join(STATUSES[:-1]) + f" or {STATUSES[-1]}"
+
+
+@dataclass
+class CheckedLine:
+    """A line of the workbook that passed every check, ready to store."""
+
+    action: Action
+    status: str
+    progress: str | None
+    next_steps: str | None
+    risks: str | None
+
+
+@dataclass
+class CheckedIndicator:
+    """An indicator row that passed every check, ready to store."""
+
+    indicator: Indicator
+    value: float | None
+    target: float | None
+    commentary: str | None
+
+
+@dataclass
+class CheckedReturn:
+    """The outcome of checking: problems, and what was resolved (team, quarter, plan, lines) along the way."""
+
+    problems: list[Problem] = field(default_factory=list)
+    team: Partner | None = None
+    quarter: Quarter | None = None
+    plan: Plan | None = None
+    lines: list[CheckedLine] = field(default_factory=list)
+    indicators: list[CheckedIndicator] = field(default_factory=list)
+
+
+def normalise_ref(text: str) -> str:
+    """A ref compared ignoring case and spaces."""
+    return re.sub(r"\s+", "", text).upper()
+
+
+def parse_number(cell: Cell) -> float | None:
+    """A number written as a number or as text ("12%", "1,234", " 7 ", "£5"); None when blank.
+
+    Raises ValueError when the text is not a number.
+    """
+    if cell.text is None:
+        return None
+    if isinstance(cell.raw, int | float) and not isinstance(cell.raw, bool):
+        return float(cell.raw)
+    text = cell.text.replace(",", "").replace(" ", "").removeprefix("£").removesuffix("%")
+    if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)", text):
+        raise ValueError(cell.text)
+    return float(text)
+
+
+def validate_return(session: Session, parsed: ParsedReturn) -> list[Problem]:
+    """Every problem with the return, errors and queries, in sheet order."""
+    return check_return(session, parsed).problems
+
+
+def check_return(session: Session, parsed: ParsedReturn) -> CheckedReturn:
+    """Check the return and resolve its team, quarter, plan, lines and indicators (see :func:`validate_return`)."""
+    checked = CheckedReturn(problems=list(parsed.problems))
+    if any(p.code in ("unreadable", "no-return-sheet") for p in parsed.problems):
+        return checked
+    sheet = parsed.return_sheet
+    problems = checked.problems
+    checked.team = _check_team(session, parsed, problems)
+    checked.quarter = _check_quarter(parsed, problems)
+    if checked.quarter is not None:
+        checked.plan = _check_plan(session, parsed, checked.quarter, problems)
+    _check_lines(session, parsed, checked)
+    _check_indicators(session, parsed, checked)
+    order = {None: 0, sheet: 1}
+    problems.sort(
+        key=lambda p: (order.get(p.sheet, 2), p.sheet or "", _row_of(p.cell), len(p.cell or ""), p.cell or "")
+    )
+    return checked
+
+
+def _row_of(cell: str | None) -> int:
+    digits = re.sub(r"\D", "", cell or "")
+    return int(digits) if digits else 0
+
+
+def _label_or_about(parsed: ParsedReturn, key: str) -> Cell | None:
+    visible = parsed.team if key == "team" else parsed.quarter
+    if visible is not None:
+        return visible
+    # The template's team ref survives a team being renamed; its name is the fallback.
+    return (parsed.about.get("team_ref") if key == "team" else None) or parsed.about.get(key)
+
+
+def _check_team(session: Session, parsed: ParsedReturn, problems: list[Problem]) -> Partner | None:
+    cell = _label_or_about(parsed, "team")
+    sheet = parsed.return_sheet if cell is parsed.team else "About"
+    if cell is None or cell.text is None:
+        problems.append(
+            Problem(
+                "missing-team",
+                "the workbook does not say which team it is for; write the team's name in the cell to the right of "
+                "'Team' above the table",
+                sheet=parsed.return_sheet,
+            )
+        )
+        return None
+    partner = find_team(session, cell.text)
+    if partner is None:
+        suggestion = suggest_team(session, cell.text)
+        hint = f"; did you mean {suggestion}?" if suggestion else "; use the team name shown on your template"
+        problems.append(
+            Problem(
+                "unknown-team",
+                f"'{cell.text}' is not a known team{hint}",
+                sheet=sheet,
+                cell=cell.address,
+                value=cell.text,
+            )
+        )
+    return partner
+
+
+def _check_quarter(parsed: ParsedReturn, problems: list[Problem]) -> Quarter | None:
+    cell = _label_or_about(parsed, "quarter")
+    sheet = parsed.return_sheet if cell is parsed.quarter else "About"
+    if cell is None or cell.text is None:
+        problems.append(
+            Problem(
+                "missing-quarter",
+                "the workbook does not say which quarter it is for; write it (e.g. 2025-26 Q3) in the cell to the "
+                "right of 'Quarter' above the table",
+                sheet=parsed.return_sheet,
+            )
+        )
+        return None
+    try:
+        quarter = parse_quarter(cell.raw if isinstance(cell.raw, date) else cell.text)
+    except QuarterError as exc:
+        problems.append(Problem("bad-quarter", str(exc), sheet=sheet, cell=cell.address, value=cell.text))
+        return None
+    now = today()
+    if quarter.start > now:
+        problems.append(
+            Problem(
+                "future-quarter",
+                f"{quarter.label} has not started yet (today is {now:%d %B %Y}); check the quarter",
+                sheet=sheet,
+                cell=cell.address,
+                value=cell.text,
+            )
+        )
+        return None
+    return quarter
+
+
+def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, problems: list[Problem]) -> Plan | None:
+    cell = parsed.quarter if parsed.quarter is not None else parsed.about.get("quarter")
+    sheet = parsed.return_sheet if cell is parsed.quarter else "About"
+    address = cell.address if cell else None
+    plan = plan_for_quarter(session, quarter)
+    plans = list(session.scalars(select(Plan).order_by(Plan.first_year)))
+    if plan is None:
+        periods = "; ".join(f"{p.title}: {plan_period(p)}" for p in plans) or "no plan is loaded"
+        problems.append(
+            Problem(
+                "quarter-outside-plan",
+                f"{quarter.label} is outside the period of every plan ({periods})",
+                sheet=sheet,
+                cell=address,
+                value=quarter.label,
+            )
+        )
+        return None
+    template_plan = parsed.about.get("plan")
+    if template_plan is not None and template_plan.text is not None:
+        recorded = next((p for p in plans if template_plan.text in (p.ref, p.title)), None)
+        if recorded is not None and recorded.id != plan.id:
+            problems.append(
+                Problem(
+                    "quarter-outside-plan",
+                    f"{quarter.label} is outside the period of {recorded.title} ({plan_period(recorded)}), the plan "
+                    f"this template was made for; download the template for {quarter.label}",
+                    sheet=sheet,
+                    cell=address,
+                    value=quarter.label,
+                )
+            )
+            return None
+    return plan
+
+
+def _all_actions(session: Session) -> dict[str, Action]:
+    query = select(Action).options(
+        selectinload(Action.reporting_partner),
+        selectinload(Action.objective).selectinload(Objective.outcome).selectinload(Outcome.plan),
+    )
+    return {normalise_ref(a.ref): a for a in session.scalars(query)}
+
+
+def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn) -> None:
+    sheet = parsed.return_sheet
+    problems = checked.problems
+    actions = _all_actions(session)
+    seen: dict[int, int] = {}
+    for line in parsed.lines:
+        action = _check_line_ref(line.ref, line.row, sheet, actions, checked, seen)
+        status = _check_status(line.status, line.ref.text, sheet, problems)
+        if status in NEEDS_UPDATE and line.progress.address and line.progress.text is None:
+            name = action.ref if action else (line.ref.text or f"row {line.row}")
+            problems.append(
+                Problem(
+                    "no-progress-update",
+                    f"{name} is {status} but has no progress update; say what is being done about it",
+                    severity="query",
+                    sheet=sheet,
+                    cell=line.progress.address,
+                )
+            )
+        for cell in (line.progress, line.next_steps, line.risks):
+            _check_personal_data(cell, sheet, problems)
+        if action is not None and status is not None:
+            checked.lines.append(CheckedLine(action, status, line.progress.text, line.next_steps.text, line.risks.text))
+    if any(p.code in ("no-header-row", "missing-column", "ambiguous-column") for p in problems if p.sheet == sheet):
+        return
+    if checked.team is None or checked.plan is None:
+        return
+    expected = team_lines(session, checked.team, checked.plan)
+    if expected and not parsed.lines:
+        problems.append(
+            Problem(
+                "no-lines",
+                f"the table has no lines; {checked.team.name} reports {len(expected)} lines in {checked.quarter.label}"
+                " — use the template downloaded for this quarter",
+                sheet=sheet,
+            )
+        )
+        return
+    present = set(seen)
+    for action in expected:
+        if action.id not in present:
+            problems.append(
+                Problem(
+                    "missing-line",
+                    f"line {action.ref} ({_short(action.text)}) is not in the workbook; it will show as 'No return' "
+                    "this quarter",
+                    severity="query",
+                    sheet=sheet,
+                )
+            )
+
+
+def _short(text: str | None, limit: int = 60) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _check_line_ref(
+    ref: Cell,
+    row: int,
+    sheet: str,
+    actions: dict[str, Action],
+    checked: CheckedReturn,
+    seen: dict[int, int],
+) -> Action | None:
+    problems = checked.problems
+    if ref.text is None:
+        problems.append(
+            Problem(
+                "missing-ref",
+                f"row {row} has no Ref; copy the line's ref from the template, or delete the row",
+                sheet=sheet,
+                cell=ref.address,
+            )
+        )
+        return None
+    action = actions.get(normalise_ref(ref.text))
+    plan = checked.plan
+    if action is None:
+        where = f"a line of {plan.title}" if plan else "a known line"
+        problems.append(
+            Problem(
+                "unknown-ref",
+                f"'{ref.text}' is not {where}; check the ref against your template",
+                sheet=sheet,
+                cell=ref.address,
+                value=ref.text,
+            )
+        )
+        return None
+    if action.id in seen:
+        problems.append(
+            Problem(
+                "duplicate-ref",
+                f"{action.ref} appears more than once (first in row {seen[action.id]}); keep one row per line",
+                sheet=sheet,
+                cell=ref.address,
+                value=ref.text,
+            )
+        )
+        return None
+    seen[action.id] = row
+    action_plan = action.objective.outcome.plan
+    if plan is not None and action_plan.id != plan.id:
+        problems.append(
+            Problem(
+                "wrong-plan-ref",
+                f"{action.ref} is a line of {action_plan.title}, but {checked.quarter.label} is reported against "
+                f"{plan.title}; use the template for this quarter",
+                sheet=sheet,
+                cell=ref.address,
+                value=ref.text,
+            )
+        )
+        return None
+    team = checked.team
+    if team is not None and action.reporting_partner_id != team.id:
+        owner = action.reporting_partner
+        whose = f"is reported by {owner.name}" if owner else "is not assigned to any team"
+        problems.append(
+            Problem(
+                "not-team-line",
+                f"{action.ref} {whose}, not by {team.name}; delete the row, or ask the plan administrator to "
+                "reassign the line",
+                sheet=sheet,
+                cell=ref.address,
+                value=ref.text,
+            )
+        )
+        return None
+    return action
+
+
+def _check_status(cell: Cell, ref: str | None, sheet: str, problems: list[Problem]) -> str | None:
+    if not cell.address:
+        return None  # no status column: already reported once as a missing column
+    if cell.text is None:
+        problems.append(
+            Problem(
+                "missing-status",
+                f"no RAG status for {ref or 'this row'}; {CHOOSE_STATUS}",
+                sheet=sheet,
+                cell=cell.address,
+            )
+        )
+        return None
+    status = parse_status(cell.text)
+    if status is None:
+        suggestion = suggest_status(cell.text)
+        hint = f"did you mean {suggestion}?" if suggestion else CHOOSE_STATUS
+        problems.append(
+            Problem(
+                "bad-status",
+                f"'{cell.text}' is not a RAG status; {hint}",
+                sheet=sheet,
+                cell=cell.address,
+                value=cell.text,
+            )
+        )
+    return status
+
+
+def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> None:
+    if cell.text is None:
+        return
+    hits = find_personal_data(cell.text)
+    if hits:
+        problems.append(
+            Problem(
+                "personal-data",
+                f"{describe_hits(hits)}; remove personal data about children before uploading",
+                severity="query",
+                sheet=sheet,
+                cell=cell.address,
+            )
+        )
+
+
+def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedReturn) -> None:
+    sheet = parsed.indicators_sheet
+    problems = checked.problems
+    query = select(Indicator).options(
+        selectinload(Indicator.reporting_partner), selectinload(Indicator.outcome).selectinload(Outcome.plan)
+    )
+    indicators = {normalise_ref(i.ref): i for i in session.scalars(query)}
+    seen: dict[int, int] = {}
+    for row in parsed.indicators:
+        numbers: dict[str, float | None] = {}
+        for name, cell in (("value", row.value), ("target", row.target)):
+            try:
+                numbers[name] = parse_number(cell)
+            except ValueError:
+                problems.append(
+                    Problem(
+                        "bad-number",
+                        f"'{cell.text}' is not a number; write a number such as 12, 12% or 1,234",
+                        sheet=sheet,
+                        cell=cell.address,
+                        value=cell.text,
+                    )
+                )
+        _check_personal_data(row.commentary, sheet, problems)
+        indicator = _check_indicator_ref(row.ref, row.row, sheet, indicators, checked, seen)
+        if indicator is None or len(numbers) < 2:
+            continue
+        if numbers["value"] is None and row.commentary.text is None:
+            continue  # nothing reported for this indicator this quarter
+        checked.indicators.append(CheckedIndicator(indicator, numbers["value"], numbers["target"], row.commentary.text))
+
+
+def _check_indicator_ref(
+    ref: Cell,
+    row: int,
+    sheet: str,
+    indicators: dict[str, Indicator],
+    checked: CheckedReturn,
+    seen: dict[int, int],
+) -> Indicator | None:
+    problems = checked.problems
+    if ref.text is None:
+        problems.append(
+            Problem(
+                "missing-ref",
+                f"row {row} has no Ref; copy the indicator's ref from the template, or delete the row",
+                sheet=sheet,
+                cell=ref.address,
+            )
+        )
+        return None
+    indicator = indicators.get(normalise_ref(ref.text))
+    plan = checked.plan
+    if indicator is None or (plan is not None and indicator.outcome.plan_id != plan.id):
+        where = f"an indicator of {plan.title}" if plan else "a known indicator"
+        problems.append(
+            Problem(
+                "unknown-indicator",
+                f"'{ref.text}' is not {where}; check the ref against your template",
+                sheet=sheet,
+                cell=ref.address,
+                value=ref.text,
+            )
+        )
+        return None
+    if indicator.id in seen:
+        problems.append(
+            Problem(
+                "duplicate-ref",
+                f"{indicator.ref} appears more than once (first in row {seen[indicator.id]}); keep one row per "
+                "indicator",
+                sheet=sheet,
+                cell=ref.address,
+                value=ref.text,
+            )
+        )
+        return None
+    seen[indicator.id] = row
+    team = checked.team
+    if team is not None and indicator.reporting_partner_id != team.id:
+        owner = indicator.reporting_partner
+        whose = f"is reported by {owner.name}" if owner else "is not assigned to any team"
+        problems.append(
+            Problem(
+                "not-team-indicator",
+                f"{indicator.ref} {whose}, not by {team.name}; delete the row",
+                sheet=sheet,
+                cell=ref.address,
+                value=ref.text,
+            )
+        )
+        return None
+    return indicator
+
+
+def required_columns_text() -> str:
+    """The Return sheet's required headings, for instructions."""
+    return ", ".join(display_name("return_columns", key) for key in ("ref", "status", "progress"))
