@@ -1,0 +1,186 @@
+"""Spot commentary that looks like personal data about a child, so the uploader is asked to remove it.
+
+A hit is a *query*, not an error: the person uploading acknowledges it or edits
+the text. Each pattern is narrow on purpose, because a query on every deadline or
+phone number would teach people to tick the box without reading: NHS numbers and
+unique pupil numbers must carry a valid check digit or letter, a date counts only
+next to a date-of-birth word (``data/personal-data.yaml``), and a postcode must
+be a full one with its inward code.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+import yaml
+
+from cyp.config import PROJECT_ROOT
+
+PERSONAL_DATA_FILE = PROJECT_ROOT / "data" / "personal-data.yaml"
+
+NHS_NUMBER = "NHS number"
+UPN = "unique pupil number"
+DATE_OF_BIRTH = "date of birth"
+POSTCODE = "postcode"
+
+# How describe_hits names one hit and several hits of each kind.
+_SINGULAR = {
+    NHS_NUMBER: "an NHS number",
+    UPN: "a unique pupil number",
+    DATE_OF_BIRTH: "a date of birth",
+    POSTCODE: "a full postcode",
+}
+_PLURAL = {
+    NHS_NUMBER: "NHS numbers",
+    UPN: "unique pupil numbers",
+    DATE_OF_BIRTH: "dates of birth",
+    POSTCODE: "full postcodes",
+}
+
+
+@dataclass(frozen=True)
+class PersonalDataHit:
+    """One piece of text that looks like personal data, and what kind it looks like."""
+
+    kind: str
+    text: str
+
+
+# Ten digits, written together or grouped 3-3-4 with one kind of separator, not part of a longer number.
+_NHS_RE = re.compile(r"(?<![\d£$€.,])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d])")
+
+# A check letter, 11 digits, then a digit (permanent UPN) or a letter (temporary UPN).
+_UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"  # A-Z without I, O and S; position = value
+_UPN_RE = re.compile(rf"\b([{_UPN_ALPHABET}])(\d{{11}}[\d{_UPN_ALPHABET}])\b", re.IGNORECASE)
+
+# Full UK postcode: outward code (area letters that exist, district) then inward code (sector digit and two unit
+# letters, which never use C, I, K, M, O or V). Upper case only, so "Q3 2nd" or "y6 2ab" in prose is not a postcode.
+_POSTCODE_RE = re.compile(r"\b([A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?(\d[ABD-HJLNP-UW-Z]{2})\b")
+
+_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+_MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
+_MONTHS["sept"] = 9
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ORDINAL = r"(?:st|nd|rd|th)?"
+
+# Each date pattern names its parts d, m (number or month name) and y.
+_DATE_PATTERNS = (
+    r"(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})(?![\d/.\-]\d)",
+    r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)",
+    rf"(?P<d>\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?(?P<m>{_MONTH_NAMES})\.?,?\s+(?P<y>\d{{4}})(?!\d)",
+    rf"(?P<m>{_MONTH_NAMES})\.?\s+(?P<d>\d{{1,2}}){_ORDINAL},?\s+(?P<y>\d{{4}})(?!\d)",
+)
+# Between a date-of-birth word and its date: a few words without digits or a sentence break ("was born on the").
+_GAP = r"[^\d.;!?\n]{0,25}?"
+
+
+@cache
+def _date_of_birth_patterns() -> tuple[re.Pattern[str], ...]:
+    words = yaml.safe_load(PERSONAL_DATA_FILE.read_text(encoding="utf-8"))["date_of_birth_words"]
+
+    def alternatives(key: str) -> str:
+        # Longest first so "D.O.B." wins over "D.O.B"; \b only where the word starts or ends with a letter.
+        escaped = []
+        for word in sorted(words[key], key=len, reverse=True):
+            start = r"\b" if word[0].isalnum() else ""
+            end = r"\b" if word[-1].isalnum() else ""
+            escaped.append(start + re.escape(word).replace(r"\ ", r"\s+") + end)
+        return "|".join(escaped)
+
+    before, after = alternatives("before_date"), alternatives("after_date")
+    patterns = []
+    for date_pattern in _DATE_PATTERNS:
+        patterns.append(re.compile(rf"(?:{before}){_GAP}(?<![\d]){date_pattern}", re.IGNORECASE))
+        patterns.append(re.compile(rf"(?<![\d]){date_pattern}\s*[(\[,\-–]?\s*(?:{after})", re.IGNORECASE))
+    return tuple(patterns)
+
+
+def nhs_number_is_valid(digits: str) -> bool:
+    """True when ten digits carry a valid NHS modulus-11 check digit (the tenth digit).
+
+    NHS Data Dictionary, "NHS Number": weight the first nine digits 10 down to 2, sum, take the remainder
+    mod 11 and subtract it from 11; 11 means a check digit of 0 and 10 means the number is invalid.
+    """
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == int(digits[9])
+
+
+def upn_check_letter(last_twelve: str) -> str:
+    """The check letter of a unique pupil number whose characters 2–13 are ``last_twelve``.
+
+    DfE, "Unique Pupil Numbers (UPNs): a guide for schools and local authorities" (v1.2), check letter
+    calculation: multiply character n (n = 2..13) by weight n, sum, take the remainder mod 23 and read it as
+    A=0, B=1, ... skipping I, O and S. A letter in position 13 (a temporary UPN) counts as its value in the
+    same alphabet.
+    """
+    total = 0
+    for weight, char in enumerate(last_twelve.upper(), start=2):
+        total += weight * (int(char) if char.isdigit() else _UPN_ALPHABET.index(char))
+    return _UPN_ALPHABET[total % 23]
+
+
+def _valid_date(day: str, month: str, year: str) -> bool:
+    month_number = int(month) if month.isdigit() else _MONTHS.get(month.lower().rstrip("."), 0)
+    full_year = int(year) + 2000 if len(year) == 2 else int(year)
+    try:
+        date(full_year, month_number, int(day))
+    except ValueError:
+        return False
+    return True
+
+
+def find_personal_data(text: str | None) -> list[PersonalDataHit]:
+    """Every piece of ``text`` that looks like an NHS number, UPN, date of birth or full postcode, in text order."""
+    if not text:
+        return []
+    found: list[tuple[int, PersonalDataHit]] = []
+    for match in _NHS_RE.finditer(text):
+        if nhs_number_is_valid(match.group(1) + match.group(3) + match.group(4)):
+            found.append((match.start(), PersonalDataHit(NHS_NUMBER, match.group(0))))
+    for match in _UPN_RE.finditer(text):
+        if upn_check_letter(match.group(2)) == match.group(1).upper():
+            found.append((match.start(), PersonalDataHit(UPN, match.group(0))))
+    # The same date can match several patterns ("DOB 12/03/2015 (DOB)"); the date's own span says it is one hit.
+    date_spans: list[tuple[int, int]] = []
+    for pattern in _date_of_birth_patterns():
+        for match in pattern.finditer(text):
+            span = match.span("d")
+            overlaps = any(start < span[1] and span[0] < end for start, end in date_spans)
+            if not overlaps and _valid_date(match["d"], match["m"], match["y"]):
+                date_spans.append(span)
+                start = min(match.start(part) for part in "dmy")
+                end = max(match.end(part) for part in "dmy")
+                found.append((start, PersonalDataHit(DATE_OF_BIRTH, text[start:end])))
+    for match in _POSTCODE_RE.finditer(text):
+        found.append((match.start(), PersonalDataHit(POSTCODE, match.group(0))))
+    found.sort(key=lambda item: item[0])
+    return [hit for _, hit in found]
+
+
+def describe_hits(hits: list[PersonalDataHit]) -> str:
+    """Plain words for a query message: ``looks like it contains an NHS number (943 476 5919) and a full postcode …``.
+
+    Empty string for no hits.
+    """
+    if not hits:
+        return ""
+    by_kind: dict[str, list[str]] = {}
+    for hit in hits:
+        texts = by_kind.setdefault(hit.kind, [])
+        if hit.text not in texts:
+            texts.append(hit.text)
+    parts = []
+    for kind, texts in by_kind.items():
+        name = _SINGULAR[kind] if len(texts) == 1 else _PLURAL[kind]
+        parts.append(f"{name} ({', '.join(texts)})")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"looks like it contains {listed}"
