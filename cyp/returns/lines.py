@@ -77,7 +77,8 @@ def plan_for_quarter(session: Session, quarter: Quarter) -> Plan | None:
 
 def plan_period(plan: Plan) -> str:
     """A plan's period as quarter labels, e.g. "2019-20 Q1 to 2022-23 Q4"."""
-    return f"{plan.first_year}-{(plan.first_year + 1) % 100:02d} Q1 to {plan.last_year}-{(plan.last_year + 1) % 100:02d} Q4"
+    first, last = plan.first_year, plan.last_year
+    return f"{first}-{(first + 1) % 100:02d} Q1 to {last}-{(last + 1) % 100:02d} Q4"
 
 
 def team_lines(session: Session, partner: Partner, plan: Plan) -> list[Action]:

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
-from cyp.returns.personal_data import describe_hits, find_personal_data
 from cyp.problems import Problem
 from cyp.quarters import Quarter, QuarterError, parse_quarter, today
 from cyp.returns.lines import find_team, plan_for_quarter, plan_period, suggest_team, team_lines
+from cyp.returns.personal_data import PersonalDataHit, find_personal_data
 from cyp.returns.reader import Cell, ParsedReturn, display_name
 from cyp.status import parse_status, suggest_status
 
@@ -269,7 +269,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
             problems.append(
                 Problem(
                     "missing-line",
-                    f"line {action.ref} ({_short(action.text)}) is not in the workbook; it will show as 'No return' "
+                    f"line {action.ref} ({_short(action.text or action.objective.text)}) is not in the workbook; it will show as 'No return' "
                     "this quarter",
                     severity="query",
                     sheet=sheet,
@@ -387,6 +387,16 @@ def _check_status(cell: Cell, ref: str | None, sheet: str, problems: list[Proble
     return status
 
 
+def _masked(hits: list[PersonalDataHit]) -> str:
+    """Kinds of hit with just enough of each to find it in the cell: the full text is never echoed back."""
+    shown: list[str] = []
+    for hit in hits:
+        text = f"{hit.kind} starting '{hit.text[:3]}…'"
+        if text not in shown:
+            shown.append(text)
+    return ", ".join(shown)
+
+
 def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> None:
     if cell.text is None:
         return
@@ -395,7 +405,8 @@ def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> Non
         problems.append(
             Problem(
                 "personal-data",
-                f"{describe_hits(hits)}; remove personal data about children before uploading",
+                f"looks like personal data about a child ({_masked(hits)}); remove it, or acknowledge if it is not "
+                "about a child",
                 severity="query",
                 sheet=sheet,
                 cell=cell.address,
