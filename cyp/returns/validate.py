@@ -269,8 +269,8 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
             problems.append(
                 Problem(
                     "missing-line",
-                    f"line {action.ref} ({_short(action.text or action.objective.text)}) is not in the workbook; it will show as 'No return' "
-                    "this quarter",
+                    f"line {action.ref} ({_short(action.text or action.objective.text)}) is not in the workbook; "
+                    "it will show as 'No return' this quarter",
                     severity="query",
                     sheet=sheet,
                 )
