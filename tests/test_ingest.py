@@ -1,0 +1,160 @@
+"""Ingest: atomic, versioned storage of valid returns; nothing stored for anything else."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, inspect, select, text
+
+from cyp.db import read_session, write_session
+from cyp.models import AuditEvent, IndicatorValue, LineUpdate, Return
+from cyp.returns.ingest import ingest_return
+from tests.returns_factory import build_framework, build_return, clean_lines, with_line
+
+
+@pytest.fixture
+def framework(engine: Engine) -> Engine:
+    with write_session(engine) as session:
+        build_framework(session)
+    return engine
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+        return {t: connection.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables}
+
+
+def ingest(engine: Engine, data: bytes, uploads: Path, **options: Any):
+    return ingest_return(data, "My return.xlsx", "lead@example.org", engine=engine, uploads_dir=uploads, **options)
+
+
+def test_clean_return_is_stored_with_every_line_value_file_and_audit(framework: Engine, tmp_path: Path) -> None:
+    data = build_return()
+    result = ingest(framework, data, tmp_path / "uploads", acknowledge_queries=False)
+    assert (result.status, result.version, result.problems) == ("accepted", 1, [])
+    assert result.summary == (
+        "Accepted Family Services 2025-26 Q3 version 1: 2 lines (1 Green, 1 Amber), 1 indicator values"
+    )
+    digest = hashlib.sha256(data).hexdigest()
+    with read_session(framework) as session:
+        stored = session.get(Return, result.return_id)
+        assert (stored.partner.name, stored.plan.ref, stored.quarter, stored.version, stored.is_current) == (
+            "Family Services", "T2023", "2025-26 Q3", 1, True
+        )  # fmt: skip
+        assert (stored.original_filename, stored.size_bytes, stored.sha256) == ("My return.xlsx", len(data), digest)
+        assert stored.stored_path == f"{digest}.xlsx"
+        assert sorted((u.action.ref, u.quarter, u.status, u.progress) for u in stored.line_updates) == [
+            ("T23-1.1", "2025-26 Q3", "Green", "Hubs open five days a week."),
+            ("T23-1.2", "2025-26 Q3", "Amber", "Second hub delayed by building works."),
+        ]
+        assert [(v.indicator.ref, v.value, v.target) for v in stored.indicator_values] == [("T23-I1", 161.0, 150.0)]
+        event = session.scalars(select(AuditEvent)).one()
+        assert (event.actor, event.action, event.target, event.outcome) == (
+            "lead@example.org", "return.ingest", "Family Services 2025-26 Q3 v1", "accepted"
+        )  # fmt: skip
+        assert json.loads(event.detail)["statuses"] == {"Blue": 0, "Green": 1, "Amber": 1, "Red": 0}
+    kept = tmp_path / "uploads" / f"{digest}.xlsx"
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == digest
+    assert [p.name for p in (tmp_path / "uploads").iterdir()] == [kept.name]
+
+
+REJECTED = {
+    "misspelt status": {"lines": with_line(1, RAG_status="Ambr")},
+    "unknown team": {"team": "Nobody"},
+    "future quarter": {"quarter": "2027-28 Q1"},
+    "another team's line": {"lines": [*clean_lines(), {"Ref": "T23-2.1", "RAG status": "Green"}]},
+    "bad indicator value": {"indicators": [{"Ref": "T23-I1", "Value": "lots"}]},
+    "no return sheet": {"sheet_name": "Data"},
+}
+
+
+@pytest.mark.parametrize("overrides", REJECTED.values(), ids=REJECTED.keys())
+def test_rejection_stores_nothing_but_an_audit_event(framework: Engine, tmp_path: Path, overrides: dict) -> None:
+    before = row_counts(framework)
+    result = ingest(framework, build_return(**overrides), tmp_path / "uploads", acknowledge_queries=True)
+    assert result.status == "rejected" and result.problems and result.return_id is None
+    after = row_counts(framework)
+    assert after == before | {"audit_events": before["audit_events"] + 1}
+    with read_session(framework) as session:
+        assert session.scalars(select(AuditEvent.outcome)).all() == ["rejected"]
+    assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
+
+
+@pytest.mark.parametrize("data", [b"", b"name,status\nx,Green\n", b"PK\x03\x04garbage" * 10], ids=["empty", "csv", "junk"])
+def test_hostile_or_junk_files_are_rejected_not_raised(framework: Engine, tmp_path: Path, data: bytes) -> None:
+    before = row_counts(framework)
+    result = ingest(framework, data, tmp_path / "uploads")
+    assert result.status == "rejected" and result.problems
+    assert row_counts(framework)["returns"] == before["returns"] == 0
+
+
+def test_queries_need_acknowledgement_then_are_stored(framework: Engine, tmp_path: Path) -> None:
+    data = build_return(lines=with_line(1, Progress_update=None))
+    before = row_counts(framework)
+    waiting = ingest(framework, data, tmp_path / "uploads")
+    assert waiting.status == "needs-acknowledgement"
+    assert [str(p) for p in waiting.problems] == [
+        "Return!F8: T23-1.2 is Amber but has no progress update; say what is being done about it"
+    ]
+    assert row_counts(framework) == before
+    accepted = ingest(framework, data, tmp_path / "uploads", acknowledge_queries=True)
+    assert accepted.status == "accepted"
+    with read_session(framework) as session:
+        assert session.get(Return, accepted.return_id).queries_acknowledged is True
+
+
+def test_reupload_becomes_version_2_and_keeps_version_1(framework: Engine, tmp_path: Path) -> None:
+    first = ingest(framework, build_return(), tmp_path / "uploads")
+    second = ingest(framework, build_return(lines=with_line(1, RAG_status="Green")), tmp_path / "uploads")
+    assert (first.version, second.version) == (1, 2)
+    assert second.changes == ["T23-1.2: Amber → Green (was Amber in version 1)"]
+    assert second.summary.endswith("; 1 changes")
+    with read_session(framework) as session:
+        versions = session.execute(select(Return.version, Return.is_current).order_by(Return.version)).all()
+        assert [tuple(v) for v in versions] == [(1, False), (2, True)]
+        assert session.scalar(select(func.count()).select_from(LineUpdate)) == 4
+        assert session.scalar(select(func.count()).select_from(IndicatorValue)) == 2
+    assert len(list((tmp_path / "uploads").iterdir())) == 2
+
+
+def test_same_file_twice_is_a_duplicate_and_stores_nothing(framework: Engine, tmp_path: Path) -> None:
+    data = build_return()
+    first = ingest(framework, data, tmp_path / "uploads")
+    before = row_counts(framework)
+    again = ingest(framework, data, tmp_path / "uploads")
+    assert (again.status, again.version, again.return_id) == ("duplicate", 1, first.return_id)
+    assert again.summary == (
+        "Already stored: this file is Family Services 2025-26 Q3 version 1, uploaded by lead@example.org; "
+        "nothing new stored"
+    )
+    assert row_counts(framework) == before
+
+
+def test_changes_since_the_previous_quarter(framework: Engine, tmp_path: Path) -> None:
+    ingest(framework, build_return(quarter="2025-26 Q2", lines=with_line(0, RAG_status="Red")), tmp_path / "u")
+    result = ingest(framework, build_return(lines=clean_lines()[:1] + [clean_lines()[1]]), tmp_path / "u")
+    assert result.changes == ["T23-1.1: Red → Green (was Red in 2025-26 Q2)"]
+
+
+def test_failed_transaction_leaves_no_file(framework: Engine, tmp_path: Path) -> None:
+    # A database refusing writes after the file is kept must not leave the file behind.
+    with framework.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse AFTER INSERT ON audit_events WHEN NEW.outcome = 'accepted' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    with pytest.raises(Exception, match="refused"):
+        ingest(framework, build_return(), tmp_path / "uploads")
+    assert row_counts(framework)["returns"] == 0
+    assert not any((tmp_path / "uploads").iterdir())
+
+
+def test_demo_returns_are_marked(framework: Engine, tmp_path: Path) -> None:
+    result = ingest(framework, build_return(), tmp_path / "uploads", is_demo=True)
+    with read_session(framework) as session:
+        assert session.get(Return, result.return_id).is_demo is True
