@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install what is needed and run the whole test suite: ruff, then pytest (browser and PostgreSQL tests included).
+#
+#   bash scripts/test.sh                      # everything
+#   bash scripts/test.sh -k quarters -x       # extra arguments go to pytest
+#
+# Installs Debian's chromium (the browser tests drive /usr/bin/chromium; nothing downloads a browser) and postgresql
+# (the tests start a throwaway cluster of their own) when they are missing.
+# CYP_TEST_WORKERS sets the number of pytest-xdist workers (default 2; 0 runs in one process).
+# Exits with pytest's status, or ruff's when the tests pass but the lint does not.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/bootstrap.sh --dev
+
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# Without any font Chromium renders boxes; Liberation gives readable screenshots.
+compgen -G "/usr/share/fonts/truetype/liberation*/*.ttf" >/dev/null || missing+=(fonts-liberation)
+
+if ((${#missing[@]})); then
+  echo "test: installing Debian packages: ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# Lint first but run the tests anyway, so one run shows every problem; either failing fails the script.
+echo "test: ruff check"
+lint_status=0
+.venv/bin/ruff check . || lint_status=$?
+
+echo "test: pytest"
+workers=${CYP_TEST_WORKERS:-2}
+xdist=()
+[[ $workers != 0 ]] && xdist=(-n "$workers")
+status=0
+.venv/bin/pytest "${xdist[@]}" "$@" || status=$?
+if ((status == 0 && lint_status != 0)); then
+  echo "test: tests passed but ruff check failed" >&2
+  exit "$lint_status"
+fi
+exit "$status"
