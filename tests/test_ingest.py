@@ -38,7 +38,7 @@ def test_clean_return_is_stored_with_every_line_value_file_and_audit(framework: 
     result = ingest(framework, data, tmp_path / "uploads", acknowledge_queries=False)
     assert (result.status, result.version, result.problems) == ("accepted", 1, [])
     assert result.summary == (
-        "Accepted Family Services 2025-26 Q3 version 1: 2 lines (1 Green, 1 Amber), 1 indicator values"
+        "Accepted Family Services 2025-26 Q3 version 1: 2 lines (1 Green, 1 Amber), 1 indicator value"
     )
     digest = hashlib.sha256(data).hexdigest()
     with read_session(framework) as session:
@@ -85,7 +85,9 @@ def test_rejection_stores_nothing_but_an_audit_event(framework: Engine, tmp_path
     assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
 
 
-@pytest.mark.parametrize("data", [b"", b"name,status\nx,Green\n", b"PK\x03\x04garbage" * 10], ids=["empty", "csv", "junk"])
+@pytest.mark.parametrize(
+    "data", [b"", b"name,status\nx,Green\n", b"PK\x03\x04garbage" * 10], ids=["empty", "csv", "junk"]
+)
 def test_hostile_or_junk_files_are_rejected_not_raised(framework: Engine, tmp_path: Path, data: bytes) -> None:
     before = row_counts(framework)
     result = ingest(framework, data, tmp_path / "uploads")
@@ -113,7 +115,7 @@ def test_reupload_becomes_version_2_and_keeps_version_1(framework: Engine, tmp_p
     second = ingest(framework, build_return(lines=with_line(1, RAG_status="Green")), tmp_path / "uploads")
     assert (first.version, second.version) == (1, 2)
     assert second.changes == ["T23-1.2: Amber → Green (was Amber in version 1)"]
-    assert second.summary.endswith("; 1 changes")
+    assert second.summary.endswith("; 1 change")
     with read_session(framework) as session:
         versions = session.execute(select(Return.version, Return.is_current).order_by(Return.version)).all()
         assert [tuple(v) for v in versions] == [(1, False), (2, True)]

@@ -62,7 +62,13 @@ def test_layout_of_the_return_sheet(framework: Engine) -> None:
     }
     indicators = workbook["Indicators"]
     assert [c.value for c in indicators[3]] == ["Ref", "Indicator", "Unit", "Value", "Target", "Commentary"]
-    assert [c.value for c in indicators[4]][:5] == ["T23-I1", "Children with a child protection plan", "children", None, 150]
+    assert [c.value for c in indicators[4]][:5] == [
+        "T23-I1",
+        "Children with a child protection plan",
+        "children",
+        None,
+        150,
+    ]
     text = "\n".join(str(c.value) for c in workbook["Instructions"]["A"] if c.value)
     assert "Please upload it by 31 January 2026." in text
     assert "progress update for every line that is Red or Amber" in text

@@ -54,6 +54,10 @@ class IngestResult:
         return self.status in ("accepted", "duplicate")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _stored_name(sha256: str, filename: str) -> str:
     suffix = PurePath(filename).suffix.lower()
     return sha256 + (suffix if suffix in KEPT_SUFFIXES else ".xlsx")
@@ -198,9 +202,10 @@ def _summary(checked: CheckedReturn, version: int, changes: list[str]) -> str:
     assert checked.team is not None and checked.quarter is not None
     text = (
         f"Accepted {checked.team.name} {checked.quarter.label} version {version}: "
-        f"{len(checked.lines)} lines ({by_status or 'none'}), {len(checked.indicators)} indicator values"
+        f"{_count(len(checked.lines), 'line')} ({by_status or 'none'}), "
+        f"{_count(len(checked.indicators), 'indicator value')}"
     )
-    return text + (f"; {len(changes)} changes" if changes else "")
+    return text + (f"; {_count(len(changes), 'change')}" if changes else "")
 
 
 def ingest_return(
@@ -223,7 +228,9 @@ def ingest_return(
         file_problems = [Problem("unreadable", f"the file could not be checked ({type(exc).__name__})")]
     if file_problems:
         _record_refusal(engine, uploaded_by, target, file_problems)
-        return IngestResult("rejected", file_problems, summary=f"Rejected {target}: {len(file_problems)} problems")
+        return IngestResult(
+            "rejected", file_problems, summary=f"Rejected {target}: {_count(len(file_problems), 'problem')}"
+        )
     parsed = read_return(io.BytesIO(data))
     created: Path | None = None
     try:
@@ -263,7 +270,7 @@ def _ingest_parsed(
     result = IngestResult("rejected", checked.problems, team=team, quarter=quarter)
     if errors(checked.problems):
         what = " ".join(x for x in (team, quarter) if x) or PurePath(filename).name
-        result.summary = f"Rejected {what}: {len(errors(checked.problems))} errors"
+        result.summary = f"Rejected {what}: {_count(len(errors(checked.problems)), 'error')}"
         return result
     assert checked.team is not None and checked.quarter is not None
     sha256 = sha256_hex(data)
