@@ -248,3 +248,23 @@ def test_parse_number_forgives_formatting(text: str | None, raw: object, expecte
 def test_parse_number_rejects_words(text: str) -> None:
     with pytest.raises(ValueError):
         parse_number(Cell(text, "D2", text))
+
+
+def test_annotated_copy_marks_each_bad_cell_and_lists_every_problem(framework: Engine) -> None:
+    from openpyxl import load_workbook
+
+    from cyp.returns.annotate import annotate_workbook
+
+    data = build_return(
+        team="Nobody", lines=with_line(1, RAG_status="Ambr"), indicators=[{"Ref": "T23-I1", "Value": "x"}]
+    )
+    with read_session(framework) as session:
+        problems = validate_return(session, read_return(io.BytesIO(data)))
+    workbook = load_workbook(io.BytesIO(annotate_workbook(data, problems)))
+    assert workbook.sheetnames[0] == "Problems"
+    listed = [tuple(c.value for c in row) for row in workbook["Problems"].iter_rows(min_row=2)]
+    assert [row[0] for row in listed] == ["Return!B2", "Return!E8", "Indicators!D2"]
+    assert workbook["Return"]["E8"].comment.text == "Error: 'Ambr' is not a RAG status; did you mean Amber?"
+    assert workbook["Return"]["E8"].fill.fgColor.rgb.endswith("F4B6B6")
+    assert workbook["Indicators"]["D2"].comment is not None
+    assert workbook["Return"]["E7"].comment is None
