@@ -6,10 +6,14 @@ result; none holds logic of its own.
 
 from __future__ import annotations
 
+import getpass
+from pathlib import Path
+
 import click
 
 from cyp.bootstrap import initialise_database
-from cyp.db import get_engine
+from cyp.db import get_engine, read_session, write_session
+from cyp.framework.workbook import audit_import, export_framework, import_framework
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,6 +122,106 @@ def _login_name() -> str:
         return "unknown"
 
 
+@cli.command()
+@click.option("--quarter", required=True, help="Quarter in any usual form, e.g. '2025-26 Q3' or 'Oct-Dec 2025'.")
+@click.option("--plan", "plan_ref", default=None, help="Plan ref, e.g. 2019-23 (default: the plan covering the quarter).")
+@click.option(
+    "--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="Output form."
+)
+def report(quarter: str, plan_ref: str | None, output: str) -> None:
+    """Print the status of every line and outcome for a quarter (JSON format: docs/report-json.md).
+
+    \b
+    Example:
+      python -m cyp report --quarter "2025-26 Q3" --format json
+    """
+    import json
+
+    from cyp.quarters import QuarterError
+    from cyp.reports import UnknownPlan, format_report_table, status_report
+
+    try:
+        with read_session(get_engine()) as session:
+            result = status_report(session, quarter, plan_ref)
+    except (QuarterError, UnknownPlan) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False) if output == "json" else format_report_table(result))
+
+
+@cli.command()
+@click.option("--clear", is_flag=True, help="Remove the demo data (and nothing else) instead of generating it.")
+@click.option("--seed", default=20261123, show_default=True, help="Random seed; the same seed gives the same data.")
+def demo(clear: bool, seed: int) -> None:
+    """Generate plausible demonstration returns for every team across past quarters, labelled as demo data.
+
+    Generating again replaces the previous demo data. Real returns are never touched.
+
+    \b
+    Example:
+      python -m cyp demo
+      python -m cyp demo --clear
+    """
+    from cyp.demo import clear_demo, generate_demo
+
+    with write_session(get_engine()) as session:
+        counts = clear_demo(session) if clear else generate_demo(session, seed=seed)
+    detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
+
+
 @cli.group()
 def framework() -> None:
     """Export and import the plan framework as a spreadsheet."""
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@framework.command("export")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Workbook to write (.xlsx).",
+)
+def framework_export(out: Path) -> None:
+    """Write the whole plan framework and index mapping to a readable workbook.
+
+    Edit it in Excel and load it back with `framework import`.
+
+    \b
+    Example:
+      python -m cyp framework export --out framework.xlsx
+    """
+    with read_session() as session:
+        data = export_framework(session)
+    out.write_bytes(data)
+    click.echo(f"Wrote the framework to {out}.")
+
+
+@framework.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", default=_os_user, show_default="your login name", help="Who is importing, for the audit trail.")
+def framework_import(path: Path, user: str) -> None:
+    """Load an edited framework workbook: checked first, applied all-or-nothing.
+
+    Prints a one-line summary, or every problem (sheet and cell) and exits 1
+    without changing anything.
+
+    \b
+    Example:
+      python -m cyp framework import framework.xlsx
+    """
+    with write_session() as session, path.open("rb") as stream:
+        result = import_framework(session, stream)
+        audit_import(session, result, actor=user, filename=path.name)
+    if not result.ok:
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        click.echo(result.summary(), err=True)
+        raise SystemExit(1)
+    click.echo(result.summary())
