@@ -1,0 +1,165 @@
+"""File checks before parsing: every hostile or wrong-format file is refused with its own code and a way forward."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+
+import openpyxl
+import openpyxl.xml
+import pytest
+import python_calamine
+from defusedxml import EntitiesForbidden
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cyp.returns.filecheck import MB, check_upload, compound_file_stream_names, sha256_hex, upload_limits
+from tests import hostile_files as hostile
+
+SAVE_AS = "Excel Workbook (.xlsx)"
+
+# Each hostile file, the one problem code it must get, and words its message must contain (what to do).
+REFUSED: list[tuple[Callable[[], bytes], str, str]] = [
+    (lambda: b"", "empty-file", "upload it again"),
+    (hostile.xls_bytes, "old-excel-format", SAVE_AS),
+    (hostile.encrypted_xlsx_bytes, "encrypted-workbook", "remove the password"),
+    (hostile.csv_bytes, "csv-file", SAVE_AS),
+    (hostile.pdf_bytes, "not-a-workbook", "upload the return workbook itself"),
+    (hostile.html_bytes, "not-a-workbook", SAVE_AS),
+    (
+        lambda: b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>',
+        "not-a-workbook",
+        SAVE_AS,
+    ),
+    (hostile.docx_like_zip_bytes, "zip-not-a-workbook", SAVE_AS),
+    (hostile.plain_zip_bytes, "zip-not-a-workbook", "unpack it"),
+    (hostile.zip_bomb_bytes, "zip-bomb", SAVE_AS),
+    (hostile.overdeclared_zip_bytes, "zip-bomb", SAVE_AS),
+    (hostile.many_parts_xlsx_bytes, "too-many-parts", SAVE_AS),
+    (hostile.nested_zip_xlsx_bytes, "nested-archive", "delete embedded files"),
+    (hostile.path_traversal_xlsx_bytes, "unsafe-zip", SAVE_AS),
+    (hostile.huge_dimension_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.far_cell_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.xxe_xlsx_bytes, "xml-entities", SAVE_AS),
+    (hostile.billion_laughs_xlsx_bytes, "xml-entities", SAVE_AS),
+    (hostile.utf16_doctype_xlsx_bytes, "xml-entities", SAVE_AS),
+    (hostile.truncated_xlsx_bytes, "damaged-file", SAVE_AS),
+    (hostile.corrupted_part_xlsx_bytes, "damaged-file", SAVE_AS),
+    (lambda: hostile.random_bytes(1), "not-a-workbook", SAVE_AS),
+    (lambda: hostile.random_bytes(2, size=50), "not-a-workbook", SAVE_AS),
+]
+
+
+@pytest.mark.parametrize(("build", "code", "advice"), REFUSED, ids=[case[1] + str(i) for i, case in enumerate(REFUSED)])
+def test_hostile_file_is_refused_with_its_code_and_what_to_do(
+    build: Callable[[], bytes], code: str, advice: str
+) -> None:
+    problems = check_upload(build(), "return.xlsx")
+    assert [problem.code for problem in problems] == [code]
+    problem = problems[0]
+    assert problem.severity == "error"
+    assert advice in problem.message
+    assert "upload" in problem.message
+
+
+@pytest.mark.parametrize("build", [hostile.valid_xlsx_bytes, hostile.xlsm_bytes], ids=["xlsx", "xlsm"])
+def test_workbooks_are_accepted_and_readable(build: Callable[[], bytes]) -> None:
+    data = build()
+    assert check_upload(data, "return.xlsm") == []
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert workbook.get_sheet_by_name("Return").to_python()[0] == ["Ref", "RAG status", "Progress update"]
+
+
+def test_xlsm_really_carries_a_macro_project() -> None:
+    with zipfile.ZipFile(io.BytesIO(hostile.xlsm_bytes())) as archive:
+        assert "xl/vbaProject.bin" in archive.namelist()
+        assert b"macroEnabled" in archive.read("[Content_Types].xml")
+
+
+def test_size_limit_comes_from_settings_and_is_named_in_megabytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CYP_MAX_UPLOAD_MB", "2")
+    problems = check_upload(hostile.random_bytes(3, size=3 * MB), "return.xlsx")
+    assert [p.code for p in problems] == ["file-too-large"]
+    assert "3.0 MB, over the 2 MB limit" in problems[0].message
+    assert check_upload(hostile.valid_xlsx_bytes(), "return.xlsx") == []
+
+
+def test_explicit_size_limit_wins() -> None:
+    assert [p.code for p in check_upload(hostile.valid_xlsx_bytes(), "r.xlsx", max_bytes=1000)] == ["file-too-large"]
+
+
+def test_a_bomb_within_the_file_limit_is_refused_from_declared_sizes_without_unpacking() -> None:
+    data = hostile.zip_bomb_bytes(megabytes=120)  # unpacks past the 100 MB total; packed it is about 120 KB
+    assert len(data) < MB
+    problems = check_upload(data, "return.xlsx")
+    assert [p.code for p in problems] == ["zip-bomb"]
+    assert "over the 100 MB limit" in problems[0].message
+
+
+def test_name_does_not_decide_the_format() -> None:
+    assert check_upload(hostile.valid_xlsx_bytes(), "return.csv") == []
+    message = check_upload(hostile.csv_bytes(), "return.xlsx")[0].message
+    assert "a name ending '.xlsx' does not change what is inside" in message
+    assert "does not change" not in check_upload(hostile.csv_bytes(), "return.csv")[0].message
+
+
+def test_dimension_problem_names_the_sheet() -> None:
+    (problem,) = check_upload(hostile.huge_dimension_xlsx_bytes(), "return.xlsx")
+    assert problem.sheet == "Return"
+    assert str(problem).startswith("Return: this sheet declares a used range of A1:XFD1048576 (1,048,576 rows by")
+
+
+def test_compound_file_directory_is_read_not_guessed() -> None:
+    assert compound_file_stream_names(hostile.xls_bytes()) == {"Root Entry", "Workbook"}
+    assert compound_file_stream_names(hostile.encrypted_xlsx_bytes()) == {
+        "Root Entry",
+        "EncryptionInfo",
+        "EncryptedPackage",
+    }
+
+
+def test_limits_file_is_read() -> None:
+    limits = upload_limits()
+    assert limits.max_unpacked_bytes == 100 * MB
+    assert limits.max_rows == 10_000 and limits.max_columns == 200
+
+
+def test_sha256_hex() -> None:
+    assert sha256_hex(b"abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_readers_are_the_safe_ones() -> None:
+    # openpyxl parses through defusedxml only when it is installed; without it a DOCTYPE would be honoured.
+    assert openpyxl.xml.DEFUSEDXML is True
+    assert hasattr(python_calamine, "CalamineWorkbook")
+
+
+def test_openpyxl_refuses_entities_even_without_the_check() -> None:
+    with pytest.raises(ValueError) as raised:
+        openpyxl.load_workbook(io.BytesIO(hostile.billion_laughs_xlsx_bytes()))
+    assert isinstance(raised.value.__cause__, EntitiesForbidden)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    problems = check_upload(data, "random.xlsx")
+    assert problems
+    assert all(p.code and p.message and p.severity == "error" for p in problems)
+
+
+VALID = hostile.valid_xlsx_bytes()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8),
+    st.integers(1, len(VALID)),
+)
+def test_damaged_workbooks_never_raise(flips: list[tuple[int, int]], keep: int) -> None:
+    data = bytearray(VALID)
+    for position, value in flips:
+        data[position] = value
+    problems = check_upload(bytes(data[:keep]), "return.xlsx")
+    assert all(p.code and p.message for p in problems)
