@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from cyp.db import make_engine
 from cyp.schema import upgrade_schema
 
+pytest_plugins = ["tests.fixtures_postgres", "tests.fixtures_browser"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
