@@ -202,13 +202,20 @@ def test_export_rows_are_readable_and_in_framework_order(framework_engine):
     assert workbook["Partners"]["C3"].value == "Children's Services; Family Servs"
 
 
+def sheet_values(data: bytes) -> dict[str, list[tuple]]:
+    workbook = load_workbook(BytesIO(data))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook}
+
+
 def test_round_trip_of_an_unchanged_export_changes_nothing(framework_engine):
     before = dump(framework_engine)
-    result = run_import(framework_engine, export_bytes(framework_engine))
+    data = export_bytes(framework_engine)
+    result = run_import(framework_engine, data)
     assert result.problems == []
     assert result.changes == {}
     assert result.summary() == "No changes: the workbook matches the framework in the database."
     assert dump(framework_engine) == before
+    assert sheet_values(export_bytes(framework_engine)) == sheet_values(data)
 
 
 def test_round_trip_of_the_real_framework_changes_nothing(engine):
@@ -326,6 +333,40 @@ def test_rows_missing_from_the_workbook_are_removed_when_nothing_depends_on_them
         assert session.scalar(select(Action).where(Action.ref == "19-SS-2.1")) is None
         assert session.scalars(select(IndicatorDomain)).all() == []
         assert session.scalar(select(Objective).where(Objective.ref == "19-SS-2")) is not None
+
+
+def test_swapped_and_reused_names_import_cleanly(framework_engine):
+    def swap(workbook: Workbook) -> None:
+        partners = workbook["Partners"]
+        partners.cell(row_of(partners, "FS"), 2, "Education and Skills")
+        partners.cell(row_of(partners, "ED"), 2, "Family Services")
+        bodies = workbook["Monitoring bodies"]
+        bodies.cell(row_of(bodies, "HWB"), 1, "HWB2")  # same name, new ref: the old row goes
+
+    result = run_import(framework_engine, edited(export_bytes(framework_engine), swap))
+    assert result.problems == []
+    assert result.changes == {
+        "Actions updated": 4,  # lines still name "Family Services", which is now ED, and HWB became HWB2
+        "Partners updated": 2,
+        "Monitoring bodies added": 1,
+        "Monitoring bodies removed": 1,
+    }
+    with read_session(framework_engine) as session:
+        assert session.scalar(select(Partner.name).where(Partner.ref == "FS")) == "Education and Skills"
+        line = session.scalar(select(Action).where(Action.ref == "19-SS-1.2"))
+        assert [b.ref for b in line.bodies] == ["HWB2"]
+
+
+def test_renaming_a_team_on_its_sheet_alone_carries_its_lines(framework_engine):
+    def rename(workbook: Workbook) -> None:
+        partners = workbook["Partners"]
+        partners.cell(row_of(partners, "FS"), 2, "Children's Social Care")
+
+    result = run_import(framework_engine, edited(export_bytes(framework_engine), rename))
+    assert result.problems == []
+    assert result.changes == {"Partners updated": 1}
+    actions = load_workbook(BytesIO(export_bytes(framework_engine)))["Actions"]
+    assert actions["F2"].value == "Children's Social Care; Education and Skills"
 
 
 def _set(sheet: str, cell: str, value) -> Callable[[Workbook], None]:

@@ -856,6 +856,11 @@ def _validate(
         for record in records.values():
             for variant in record.fields["variants"]:
                 lookup.add(record.ref, variant, shown=record.fields["name"])
+    # Last, the names in the database: renaming a team on its own sheet need not mean retyping every line.
+    for model, records, lookup in ((Partner, partners, partner_lookup), (MonitoringBody, bodies, body_lookup)):
+        for ref, old_name in session.execute(select(model.ref, model.name)):
+            if ref in records and records[ref].fields["name"]:
+                lookup.add(ref, old_name, shown=records[ref].fields["name"])
 
     def child_of(parent_sheet: SheetSpec, lookup: _Lookup, header: str, label: str) -> Callable[[_Row], str | None]:
         def parent(row: _Row) -> str | None:
@@ -1115,6 +1120,19 @@ def _positions(planned: dict[str, _Planned], existing: dict[str, Any]) -> None:
             record.fields["position"] = highest[record.parent]
 
 
+def _free_names(session: Session, model: Any, planned: dict[str, _Planned]) -> None:
+    """Give renamed and departing rows a placeholder name first, so swapped or reused names do not collide."""
+    moving = [
+        record
+        for record in session.scalars(select(model))
+        if record.ref not in planned or not _same(record.name, planned[record.ref].fields["name"])
+    ]
+    for record in moving:
+        record.name = f"(renaming {record.ref})"
+    if moving:
+        session.flush()
+
+
 def _apply(session: Session, planned: dict[str, dict[str, _Planned]], mappings: Mappings, result: ImportResult) -> None:
     """Upsert every planned record by ref, set line partners, bodies and drivers, then remove what is gone."""
 
@@ -1159,6 +1177,8 @@ def _apply(session: Session, planned: dict[str, dict[str, _Planned]], mappings: 
             return {"variants": current.variants}
         return {"variants": "|".join(names) or None}
 
+    _free_names(session, Partner, planned[PARTNERS.name])
+    _free_names(session, MonitoringBody, planned[BODIES.name])
     partners = upsert(PARTNERS.name, Partner, extra=variants)
     bodies = upsert(BODIES.name, MonitoringBody, extra=variants)
     domains = upsert(DOMAINS.name, IndexDomain)
