@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import random
 import struct
+import warnings
 import zipfile
 
 from openpyxl import Workbook
@@ -208,6 +209,15 @@ def nested_zip_xlsx_bytes() -> bytes:
 def path_traversal_xlsx_bytes() -> bytes:
     """A valid workbook with a part named to escape any folder it were unpacked into."""
     return _rebuild(valid_xlsx_bytes(), add={"../../evil.sh": b"echo owned"})
+
+
+def extra_part_xlsx_bytes(name: str, content: bytes = b"<x/>") -> bytes:
+    """A valid workbook with one more part called ``name`` (which may repeat an existing part's name)."""
+    out = io.BytesIO(valid_xlsx_bytes())
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns about a duplicate name, which is the point
+        archive.writestr(name, content)
+    return out.getvalue()
 
 
 def _sheet1_xml(source: bytes) -> str:

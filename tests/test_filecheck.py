@@ -104,6 +104,51 @@ def test_name_does_not_decide_the_format() -> None:
     assert "does not change" not in check_upload(hostile.csv_bytes(), "return.csv")[0].message
 
 
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("/etc/cron.d/job", "points outside"),
+        ("C:/Windows/evil.dll", "points outside"),
+        ("xl\\..\\..\\evil.bat", "points outside"),
+        ("xl/worksheets/sheet1.xml", "appears twice"),
+    ],
+)
+def test_unsafe_part_names(name: str, why: str) -> None:
+    (problem,) = check_upload(hostile.extra_part_xlsx_bytes(name), "return.xlsx")
+    assert problem.code == "unsafe-zip"
+    assert why in problem.message
+
+
+@pytest.mark.parametrize(
+    ("parts", "kind"),
+    [
+        ({"[Content_Types].xml": "<Types/>", "ppt/presentation.xml": "<p/>"}, "a PowerPoint presentation (.pptx)"),
+        ({"[Content_Types].xml": "<Types/>", "xl/workbook.bin": "x"}, "an Excel Binary Workbook (.xlsb)"),
+        ({"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<c/>"}, "an OpenDocument"),
+        ({}, "a zip archive"),
+    ],
+)
+def test_other_zip_packages_are_named(parts: dict[str, str], kind: str) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    (problem,) = check_upload(out.getvalue(), "return.xlsx")
+    assert problem.code == "zip-not-a-workbook"
+    assert problem.message.startswith(f"this is {kind}")
+
+
+def test_damaged_compound_files_are_still_told_apart() -> None:
+    # Cut inside the directory sector: the directory cannot be followed, so the stream name is searched for.
+    assert [p.code for p in check_upload(hostile.encrypted_xlsx_bytes()[:1500], "r.xlsx")] == ["encrypted-workbook"]
+    assert [p.code for p in check_upload(hostile.xls_bytes()[:600], "r.xls")] == ["old-excel-format"]
+
+
+def test_utf16_text_export_is_recognised_as_text() -> None:
+    data = "Ref\tRAG status\r\n1.1\tGreen\r\n".encode("utf-16")  # Excel's "Unicode Text" export
+    assert [p.code for p in check_upload(data, "return.txt")] == ["csv-file"]
+
+
 def test_dimension_problem_names_the_sheet() -> None:
     (problem,) = check_upload(hostile.huge_dimension_xlsx_bytes(), "return.xlsx")
     assert problem.sheet == "Return"
