@@ -546,9 +546,9 @@ def _key(name: str) -> str:
 def _read_workbook(stream: BinaryIO, problems: list[Problem]) -> dict[SheetSpec, list[_Row]]:
     try:
         workbook = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure to open means "not a workbook" to the person
+    except Exception as exc:  # any failure to open means "not a workbook" to the person
         raise _FileProblem(
-            f"The file could not be read as an Excel workbook (.xlsx): {exc or type(exc).__name__}. "
+            f"The file could not be read as an Excel workbook (.xlsx): {str(exc) or type(exc).__name__}. "
             "Save it from Excel as 'Excel Workbook (*.xlsx)' and try again."
         ) from exc
     try:
@@ -567,8 +567,8 @@ def _read_workbook(stream: BinaryIO, problems: list[Problem]) -> dict[SheetSpec,
                 continue
             found[spec] = _read_sheet(spec, workbook[name], problems)
         return found
-    except Exception as exc:  # noqa: BLE001 - a corrupt sheet is a file problem, not a crash
-        raise _FileProblem(f"The workbook could not be read: {exc or type(exc).__name__}.") from exc
+    except Exception as exc:  # a corrupt sheet is a file problem, not a crash
+        raise _FileProblem(f"The workbook could not be read: {str(exc) or type(exc).__name__}.") from exc
     finally:
         workbook.close()
 
@@ -604,7 +604,7 @@ def _read_sheet(spec: SheetSpec, sheet: Any, problems: list[Problem]) -> list[_R
 
 
 def _suggest(name: str, candidates: dict[str, str]) -> str:
-    """ ", did you mean X?" for the closest candidate key, or "" when nothing is close."""
+    """The "; did you mean X?" hint for the closest known name, or "" when nothing is close."""
     close = difflib.get_close_matches(_key(name), list(candidates), n=1, cutoff=0.6)
     return f"; did you mean {candidates[close[0]]}?" if close else ""
 
