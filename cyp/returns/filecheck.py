@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from xml.etree.ElementTree import Element
 
 import yaml
 from defusedxml import ElementTree
@@ -448,7 +449,8 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
             if scan_entities and not result.has_entities:
                 lowered = window.lower()
                 result.has_entities = any(marker in lowered for marker in ENTITY_MARKERS)
-            if is_worksheet:
+            # Once a sheet is known to be too big there is no need to look at more of its cells.
+            if is_worksheet and not (max_row > limits.max_rows or max_column > limits.max_columns):
                 for letters, digits in CELL_REF.findall(window):
                     max_row = max(max_row, int(digits))
                     max_column = max(max_column, _column_number(letters.decode("ascii")))
@@ -497,12 +499,12 @@ def _sheet_names_by_part(archive: zipfile.ZipFile) -> dict[str, str]:
     return names
 
 
-def _small_xml(archive: zipfile.ZipFile, name: str):  # noqa: ANN202 - an ElementTree element
+def _small_xml(archive: zipfile.ZipFile, name: str) -> Element:
     info = archive.getinfo(name)
     if info.file_size > MB:
         raise ValueError(f"{name} is unexpectedly large")
     return ElementTree.fromstring(archive.read(info))
 
 
-def _elements(elements: Iterable, local_name: str) -> Iterable:
+def _elements(elements: Iterable[Element], local_name: str) -> Iterable[Element]:
     return (element for element in elements if str(element.tag).rsplit("}", 1)[-1] == local_name)
