@@ -231,7 +231,7 @@ def indicator_chart(df: pd.DataFrame, title: str = "Actual against target") -> a
         value=pd.to_numeric(df["value"], errors="coerce"),
         target=pd.to_numeric(df["target"], errors="coerce"),
     )
-    data = data.dropna(subset=["value", "target"], how="all")
+    data = data.dropna(subset=["value", "target"], how="all").sort_values("quarter", kind="stable")
     if data.empty:
         return _no_data_chart(title)
     units = [str(unit) for unit in dict.fromkeys(data["unit"].dropna()) if str(unit).strip()]

@@ -1,0 +1,300 @@
+"""The status palette (colour-blind safe, AA contrast, never colour alone) and the chart builders as functions."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from cyp.charts import (
+    NO_DATA,
+    STATUS_COLOURS,
+    STATUS_ICONS,
+    STATUS_TEXT_COLOURS,
+    contrast_ratio,
+    indicator_chart,
+    status_distribution_chart,
+    status_label,
+    status_trend_chart,
+)
+from cyp.status import ALL_STATUSES, NO_RETURN
+
+# Machado, Oliveira & Fernandes (2009), "A Physiologically-based Model for Simulation of Color Vision Deficiency",
+# severity 1.0 matrices, applied to linear RGB.
+MACHADO_2009 = {
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
+    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602), (0.004733, 0.691367, 0.303900)),
+    "typical": ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
+}
+# CIE76 ΔE: about 2.3 is "just noticeable"; 15 keeps swatches clearly apart at a glance.
+MIN_DELTA_E = 15.0
+
+
+def linear_rgb(colour: str) -> tuple[float, float, float]:
+    digits = colour.lstrip("#")
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    return tuple(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)  # type: ignore[return-value]
+
+
+def simulate(colour: str, matrix: tuple[tuple[float, ...], ...]) -> tuple[float, float, float]:
+    rgb = linear_rgb(colour)
+    return tuple(min(1.0, max(0.0, sum(row[j] * rgb[j] for j in range(3)))) for row in matrix)  # type: ignore[return-value]
+
+
+def cie_lab(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
+    """CIELAB (D65) of a linear sRGB colour."""
+    r, g, b = rgb
+    x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047
+    y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * b
+    z = (0.0193339 * r + 0.1191920 * g + 0.9503041 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
+
+    fx, fy, fz = f(x), f(y), f(z)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def delta_e(a: str, b: str, vision: str) -> float:
+    matrix = MACHADO_2009[vision]
+    return math.dist(cie_lab(simulate(a, matrix)), cie_lab(simulate(b, matrix)))
+
+
+def test_simulation_sanity() -> None:
+    # Red and green are far apart for typical vision and collapse towards each other for deuteranopia.
+    assert delta_e("#FF0000", "#00FF00", "typical") > 100
+    assert delta_e("#FF0000", "#00FF00", "deuteranopia") < delta_e("#FF0000", "#00FF00", "typical") / 2
+    # Greys are unchanged by every simulation (rows of each matrix sum to 1).
+    for matrix in MACHADO_2009.values():
+        assert simulate("#777777", matrix) == pytest.approx(linear_rgb("#777777"), abs=1e-5)
+
+
+def test_one_colour_text_colour_and_icon_per_status() -> None:
+    for mapping in (STATUS_COLOURS, STATUS_TEXT_COLOURS, STATUS_ICONS):
+        assert tuple(mapping) == ALL_STATUSES
+    assert len(set(STATUS_COLOURS.values())) == len(ALL_STATUSES)
+    assert len(set(STATUS_ICONS.values())) == len(ALL_STATUSES)
+    assert set(STATUS_TEXT_COLOURS.values()) <= {"#000000", "#FFFFFF"}
+
+
+@pytest.mark.parametrize("vision", MACHADO_2009)
+def test_status_colours_are_distinguishable(vision: str) -> None:
+    for (first, a), (second, b) in itertools.combinations(STATUS_COLOURS.items(), 2):
+        assert delta_e(a, b, vision) >= MIN_DELTA_E, f"{first} and {second} look alike with {vision}"
+
+
+@pytest.mark.parametrize("status", ALL_STATUSES)
+def test_text_on_each_status_colour_meets_wcag_aa(status: str) -> None:
+    assert contrast_ratio(STATUS_TEXT_COLOURS[status], STATUS_COLOURS[status]) >= 4.5
+
+
+@pytest.mark.parametrize(
+    ("fg", "bg", "expected"),
+    [
+        ("#000000", "#FFFFFF", 21.0),
+        ("#FFFFFF", "#000000", 21.0),
+        ("#123456", "#123456", 1.0),
+        ("#777777", "#FFFFFF", 4.48),
+        ("#767676", "#FFFFFF", 4.54),  # the lightest grey that passes AA on white
+        ("#FFF", "#000", 21.0),
+        ("#0072B2", "#FFFFFF", 5.19),
+    ],
+)
+def test_contrast_ratio(fg: str, bg: str, expected: float) -> None:
+    assert contrast_ratio(fg, bg) == pytest.approx(expected, abs=0.01)
+
+
+def test_contrast_ratio_rejects_non_colours() -> None:
+    with pytest.raises(ValueError):
+        contrast_ratio("red", "#FFFFFF")
+
+
+def test_status_label() -> None:
+    assert status_label("Amber") == "▲ Amber"
+    assert status_label("Blue") == "✓ Blue"
+    assert status_label(NO_RETURN) == "? No return"
+    assert status_label("Improving") == "Improving"
+
+
+def layers(chart: alt.TopLevelMixin) -> list[dict[str, Any]]:
+    spec = chart.to_dict()
+    return spec.get("layer", [spec])
+
+
+def mark_of(layer: dict[str, Any]) -> str:
+    mark = layer["mark"]
+    return mark["type"] if isinstance(mark, dict) else mark
+
+
+def rows_of(chart: alt.TopLevelMixin, layer: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = chart.to_dict()
+    data = layer.get("data") or spec["data"]
+    return spec["datasets"][data["name"]]
+
+
+def assert_palette_scale(encoding: dict[str, Any], colours: dict[str, str]) -> None:
+    scale = encoding["scale"]
+    assert scale["domain"] == [status_label(s) for s in ALL_STATUSES]
+    assert scale["range"] == [colours[s] for s in ALL_STATUSES]
+
+
+DISTRIBUTION = pd.DataFrame(
+    {
+        "group": ["Safe & Secure", "Safe & Secure", "Family & Belonging", "Family & Belonging", "Safe & Secure"],
+        "status": ["Red", "Green", "Blue", NO_RETURN, "Amber"],
+        "count": [1, 3, 2, 0, 2],
+    }
+)
+
+
+def test_distribution_chart_bars_use_the_palette_and_stack_in_status_order() -> None:
+    chart = status_distribution_chart(DISTRIBUTION, title="Lines by outcome")
+    spec = chart.to_dict()
+    assert spec["title"] == "Lines by outcome"
+    bars = next(layer for layer in layers(chart) if mark_of(layer) == "bar")
+    assert bars["encoding"]["y"]["field"] == "group"
+    assert bars["encoding"]["y"]["sort"] == ["Safe & Secure", "Family & Belonging"]
+    assert bars["encoding"]["color"]["field"] == "label"
+    assert_palette_scale(bars["encoding"]["color"], STATUS_COLOURS)
+    rows = rows_of(chart, bars)
+    safe = [(row["status"], row["start"], row["end"]) for row in rows if row["group"] == "Safe & Secure"]
+    assert safe == [("Green", 0, 3), ("Amber", 3, 5), ("Red", 5, 6)]
+    assert all(row["count"] > 0 for row in rows)  # empty segments are not drawn
+
+
+def test_distribution_chart_labels_every_segment_with_icon_and_count() -> None:
+    chart = status_distribution_chart(DISTRIBUTION)
+    text = next(layer for layer in layers(chart) if mark_of(layer) == "text")
+    assert text["encoding"]["text"]["field"] == "text"
+    assert_palette_scale(text["encoding"]["color"], STATUS_TEXT_COLOURS)
+    assert sorted(row["text"] for row in rows_of(chart, text)) == sorted(["✖ 1", "● 3", "▲ 2", "✓ 2"])
+    assert chart.to_dict()["resolve"]["scale"]["color"] == "independent"
+
+
+def test_distribution_chart_describes_itself() -> None:
+    description = status_distribution_chart(DISTRIBUTION).to_dict()["description"]
+    assert "Safe & Secure: 3 Green, 2 Amber, 1 Red" in description
+    assert "Family & Belonging: 2 Blue" in description
+
+
+def test_distribution_chart_sums_repeated_rows() -> None:
+    df = pd.DataFrame({"group": ["A", "A"], "status": ["Green", "Green"], "count": [2, 3]})
+    chart = status_distribution_chart(df)
+    bars = next(layer for layer in layers(chart) if mark_of(layer) == "bar")
+    assert [(row["status"], row["count"]) for row in rows_of(chart, bars)] == [("Green", 5)]
+
+
+def test_distribution_chart_with_nothing_to_show_says_so() -> None:
+    chart = status_distribution_chart(DISTRIBUTION.iloc[0:0])
+    assert rows_of(chart, layers(chart)[0]) == [{"text": NO_DATA}]
+    assert "no data" in chart.to_dict()["description"]
+
+
+@pytest.mark.parametrize(
+    ("builder", "df", "says"),
+    [
+        (status_distribution_chart, pd.DataFrame({"group": ["A"], "count": [1]}), "status"),
+        (status_distribution_chart, pd.DataFrame({"group": ["A"], "status": ["Purple"], "count": [1]}), "Purple"),
+        (status_trend_chart, pd.DataFrame({"quarter": ["2025-26 Q1"]}), "status"),
+        (indicator_chart, pd.DataFrame({"quarter": ["2025-26 Q1"], "value": [1]}), "target, unit"),
+    ],
+)
+def test_builders_name_what_is_wrong_with_the_frame(builder: Any, df: pd.DataFrame, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        builder(df)
+
+
+TREND = pd.DataFrame(
+    {"quarter": ["2025-26 Q2", "2025-26 Q1", "2025-26 Q3", "2025-26 Q4"], "status": ["Amber", "Green", "Red", None]}
+)
+
+
+def test_trend_chart_is_a_strip_of_squares_with_icons_in_time_order() -> None:
+    chart = status_trend_chart(TREND)
+    spec = chart.to_dict()
+    assert spec["title"] == "Status by quarter"
+    squares = next(layer for layer in layers(chart) if mark_of(layer) == "square")
+    icons = next(layer for layer in layers(chart) if mark_of(layer) == "text")
+    assert squares["encoding"]["x"]["sort"] == ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3", "2025-26 Q4"]
+    assert_palette_scale(squares["encoding"]["color"], STATUS_COLOURS)
+    assert_palette_scale(icons["encoding"]["color"], STATUS_TEXT_COLOURS)
+    assert icons["encoding"]["text"]["field"] == "icon"
+    assert [(row["quarter"], row["icon"]) for row in rows_of(chart, icons)] == [
+        ("2025-26 Q1", "●"),
+        ("2025-26 Q2", "▲"),
+        ("2025-26 Q3", "✖"),
+        ("2025-26 Q4", "?"),
+    ]
+    assert spec["description"] == (
+        "Status by quarter: 2025-26 Q1 Green, 2025-26 Q2 Amber, 2025-26 Q3 Red, 2025-26 Q4 No return."
+    )
+
+
+def test_trend_chart_one_row_per_line_and_optional_legend() -> None:
+    df = pd.DataFrame({"line": ["19-SS-1.2", "19-SS-1.1"], "quarter": ["2025-26 Q1"] * 2, "status": ["Blue", "Red"]})
+    chart = status_trend_chart(df, legend=False)
+    squares = next(layer for layer in layers(chart) if mark_of(layer) == "square")
+    assert squares["encoding"]["y"]["field"] == "line"
+    assert squares["encoding"]["y"]["sort"] == ["19-SS-1.2", "19-SS-1.1"]
+    assert squares["encoding"]["color"]["legend"] is None
+    with_legend = next(layer for layer in layers(status_trend_chart(TREND)) if mark_of(layer) == "square")
+    assert with_legend["encoding"]["color"]["legend"]["orient"] == "bottom"
+
+
+INDICATOR = pd.DataFrame(
+    {
+        "quarter": ["2025-26 Q2", "2025-26 Q1", "2025-26 Q3"],
+        "value": [140.5, 150, None],
+        "target": [130, 130, 130],
+        "unit": ["children", "children", "children"],
+    }
+)
+
+
+def test_indicator_chart_draws_actual_against_a_dashed_target() -> None:
+    chart = indicator_chart(INDICATOR, title="Children subject to a child protection plan")
+    spec = chart.to_dict()
+    assert spec["title"] == "Children subject to a child protection plan"
+    line = next(layer for layer in layers(chart) if mark_of(layer) == "line")
+    assert line["encoding"]["y"]["title"] == "children"
+    assert line["encoding"]["x"]["sort"] == ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3"]
+    dash = line["encoding"]["strokeDash"]
+    assert dash["scale"]["domain"] == ["Actual", "Target"]
+    assert dash["scale"]["range"][0] == [1, 0] and dash["scale"]["range"][1] != [1, 0]
+    series = {(row["series"], row["quarter"], row["amount"]) for row in rows_of(chart, line)}
+    assert ("Actual", "2025-26 Q1", 150) in series
+    assert ("Target", "2025-26 Q3", 130) in series
+    assert not any(row[0] == "Actual" and row[1] == "2025-26 Q3" for row in series)  # no value, no point
+    assert {mark_of(layer) for layer in layers(chart)} == {"line", "point", "text"}
+
+
+def test_indicator_chart_labels_values_and_target() -> None:
+    chart = indicator_chart(INDICATOR)
+    texts = [layer for layer in layers(chart) if mark_of(layer) == "text"]
+    assert all(layer["encoding"]["text"]["field"] == "text" for layer in texts)
+    shown = {row["text"] for layer in texts for row in rows_of(chart, layer)}
+    assert {"150", "140.5", "Target 130"} <= shown
+    assert chart.to_dict()["description"] == (
+        "Actual against target (children): 2025-26 Q1 150, 2025-26 Q2 140.5; target 130."
+    )
+
+
+def test_indicator_chart_without_target_or_values() -> None:
+    no_target = INDICATOR.assign(target=None)
+    chart = indicator_chart(no_target)
+    assert "no target set" in chart.to_dict()["description"]
+    assert all(row["series"] == "Actual" for row in rows_of(chart, layers(chart)[0]))
+    empty = indicator_chart(INDICATOR.assign(value=None, target=None))
+    assert rows_of(empty, layers(empty)[0]) == [{"text": NO_DATA}]
+
+
+def test_charts_render_to_svg() -> None:
+    vl_convert = pytest.importorskip("vl_convert")
+    for chart in (status_distribution_chart(DISTRIBUTION), status_trend_chart(TREND), indicator_chart(INDICATOR)):
+        svg = vl_convert.vegalite_to_svg(chart.to_json())
+        assert "<svg" in svg
