@@ -42,10 +42,12 @@ def test_postgres_engine_is_migrated_and_writable(postgres_engine: Engine):
 
 
 def test_each_test_gets_its_own_database(postgres_engine: Engine, postgres_cluster: PostgresCluster):
-    # The previous test wrote a partner into its own copy; neither this copy nor the template may see it.
     with postgres_engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Partner.__table__)) == 0
         assert connection.scalar(text("select current_database()")) != TEMPLATE_DATABASE
+    with write_session(postgres_engine) as session:
+        session.add(Partner(ref="COPY", name="Written to the copy"))
+    # The template every test's database is copied from must not see what a test wrote.
     template = make_engine(postgres_cluster.url(TEMPLATE_DATABASE))
     with template.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Partner.__table__)) == 0
