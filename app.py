@@ -1,14 +1,22 @@
-"""CYP Plan Monitor: the Streamlit entrypoint. Page config, navigation, run."""
+"""CYP Plan Monitor: the Streamlit entrypoint. Page config, sign-in, navigation for the user's role, run."""
 
 import streamlit as st
 
+from cyp import ui
+
 st.set_page_config(page_title="CYP Plan Monitor", page_icon=":material/child_care:", layout="wide")
 
-pages = {
+# Every page, by section. Which of them a role sees is set in data/access.yaml (`pages:`).
+SECTIONS = {
     "Plan": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/framework.py", title="Plan framework", icon=":material/account_tree:"),
     ],
+    "Returns": [
+        st.Page("pages/upload.py", title="Submit a return", icon=":material/upload_file:"),
+    ],
 }
+# Shown to everyone, signed in or not: the plan's promise to share progress with children and families.
+PUBLIC: list[st.Page] = []
 
-st.navigation(pages).run()
+ui.navigation(SECTIONS, PUBLIC, sign_in=st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")).run()

@@ -7,17 +7,39 @@ Cached reads are cleared with :func:`clear_caches` after every write.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import quote
 
+import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from cyp.auth import Principal
 from cyp.bootstrap import initialise_database
+from cyp.charts import STATUS_ICONS, status_label
 from cyp.config import get_settings
 from cyp.db import get_engine, read_session
-from cyp.models import Meta
+from cyp.framework.browse import index_domains, load_plan_tree
+from cyp.models import Action, Meta, Plan
+from cyp.quarters import Quarter, QuarterError, current_quarter, parse_quarter, quarter_range
+from cyp.reports import (
+    UnknownPlan,
+    ViewFilters,
+    domain_summary,
+    exceptions,
+    indicator_series,
+    line_history,
+    line_statuses,
+    line_trends,
+    outcome_summary,
+    quarters_with_returns,
+    status_report,
+)
+from cyp.status import ALL_STATUSES, describe_rule
+from cyp.tracker import submission_tracker, tracker_frame, tracker_grid
 
 
 def engine() -> Engine:
@@ -86,3 +108,514 @@ def status_badge_html(status: str, size: str = "1rem") -> str:
 def status_badge(status: str, size: str = "1rem") -> None:
     """Render a status badge."""
     st.markdown(status_badge_html(status, size), unsafe_allow_html=True)
+
+
+PRINCIPAL_KEY = "cyp_principal"
+
+
+def current_principal() -> Principal | None:
+    """Who is signed in to this browser session, if anyone."""
+    return st.session_state.get(PRINCIPAL_KEY)
+
+
+def current_username() -> str:
+    """The signed-in user's name, for the audit trail."""
+    principal = current_principal()
+    return principal.username if principal else "anonymous"
+
+
+def may_submit_for(team_ref: str) -> bool:
+    """Whether the signed-in user may submit for this team (presentation only: ingest checks again)."""
+    principal = current_principal()
+    return principal is not None and principal.can_submit_for(team_ref)
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all means no identity provider
+        return False
+
+
+def sign_in() -> Principal | None:
+    """The signed-in principal; otherwise render the sign-in form (or the identity provider's button) and return None.
+
+    With `[auth]` in `.streamlit/secrets.toml` users sign in through the council's identity provider and get their
+    role and teams from the local user table by email; otherwise local accounts sign in with a password.
+    """
+    from cyp.auth import authenticate, first_admin_instruction, principal_for_oidc
+    from cyp.db import write_session
+
+    principal = current_principal()
+    if principal is not None:
+        return principal
+    if _oidc_configured():
+        if getattr(st.user, "is_logged_in", False):
+            with write_session(engine()) as db_session:
+                principal = principal_for_oidc(db_session, st.user.get("email"))
+            if principal is None:
+                st.error("Your account has no access to CYP Plan Monitor. Ask the performance team to add you.")
+                st.button("Sign out", on_click=st.logout)
+                return None
+            st.session_state[PRINCIPAL_KEY] = principal
+            return principal
+        st.title("CYP Plan Monitor")
+        st.button("Sign in with your council account", on_click=st.login, type="primary")
+        return None
+
+    st.title("Sign in to CYP Plan Monitor")
+    with session() as db_session:
+        instruction = first_admin_instruction(db_session)
+    if instruction:
+        st.info(instruction)
+    demo_accounts_notice()
+    with st.form("sign_in"):
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        with write_session(engine()) as db_session:
+            result = authenticate(db_session, username, password)
+        if result.ok and result.principal is not None:
+            st.session_state[PRINCIPAL_KEY] = result.principal
+            st.rerun()
+        st.error(result.message)
+    return None
+
+
+def sign_out() -> None:
+    """End this browser session's sign-in."""
+    st.session_state.pop(PRINCIPAL_KEY, None)
+    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+def demo_accounts_notice() -> None:
+    """While demo data is loaded, show the generated demo accounts so a newcomer can look around."""
+    import json
+
+    with session() as db_session:
+        stored = db_session.scalar(select(Meta.value).where(Meta.key == "demo_accounts"))
+    if not stored:
+        return
+    rows = "\n".join(f"| {role} | `{username}` | `{password}` |" for username, password, role in json.loads(stored))
+    st.info(
+        "**Demonstration accounts**, shown only while demo data is loaded:\n\n"
+        "| role | username | password |\n| --- | --- | --- |\n" + rows,
+        icon=":material/science:",
+    )
+
+
+DEFAULT_PAGE_KEY = "overview"
+
+
+def _page_key(page: st.Page) -> str:
+    """The page's key in data/access.yaml: its URL path (file name), the default page having none."""
+    return str(page.url_path or DEFAULT_PAGE_KEY)
+
+
+def navigation(sections: dict[str, list[st.Page]], public: list[st.Page], sign_in: st.Page) -> st.navigation:  # type: ignore[valid-type]
+    """The app's navigation for whoever is signed in.
+
+    Signed out: the sign-in page and the public pages. Signed in: every page is registered, so a link to any of them
+    resolves; a page the role may not see is replaced by a clear refusal, and the menu lists only the allowed ones.
+    Hiding a page is presentation: every write checks permissions again in ``cyp``.
+    """
+    from cyp.auth import can_view_page
+
+    principal = current_principal()
+    if principal is None:
+        return st.navigation([sign_in, *public])
+    allowed: dict[str, list[st.Page]] = {}
+    registered: list[st.Page] = []
+    for section, pages in sections.items():
+        for page in pages:
+            key = _page_key(page)
+            if can_view_page(principal, key):
+                allowed.setdefault(section, []).append(page)
+                registered.append(page)
+            else:
+                refusal = st.Page(_refusal(page.title), title=page.title, url_path=key, default=not page.url_path)
+                registered.append(refusal)
+    registered.extend(public)
+    _sidebar_menu(principal, allowed, public)
+    return st.navigation(registered, position="hidden")
+
+
+def _refusal(title: str):  # type: ignore[no-untyped-def]
+    def refuse() -> None:
+        st.title(title)
+        principal = current_principal()
+        role = principal.role if principal else "signed-out"
+        st.error(
+            f"Your account ({role}) does not give access to this page. "
+            "If you need it, ask the performance team (an administrator) to change your role.",
+            icon=":material/block:",
+        )
+
+    return refuse
+
+
+def _sidebar_menu(principal: Principal, allowed: dict[str, list[st.Page]], public: list[st.Page]) -> None:
+    with st.sidebar:
+        for section, pages in allowed.items():
+            st.caption(section)
+            for page in pages:
+                st.page_link(page)
+        if public:
+            st.caption("Share")
+            for page in public:
+                st.page_link(page)
+        st.divider()
+        st.caption(f"Signed in as **{principal.username}** ({principal.role})")
+        st.button("Sign out", on_click=sign_out, icon=":material/logout:")
+
+
+FILTER_FIELDS = ("quarter", "plan", "outcome", "objective", "team", "body", "domain", "driver", "status")
+FILTER_LABELS = {
+    "quarter": "Quarter",
+    "plan": "Plan",
+    "outcome": "Outcome",
+    "objective": "Objective",
+    "team": "Team",
+    "body": "Monitoring body",
+    "domain": "Index domain",
+    "driver": "Driver",
+    "status": "Status",
+}
+ALL = "All"
+
+
+def database_url() -> str:
+    """The configured database URL: every cached loader takes it, so two databases never share a cache entry."""
+    return get_settings().database_url
+
+
+@contextmanager
+def _session_for(url: str) -> Iterator[Session]:
+    with read_session(_initialised_engine(url)) as db_session:
+        yield db_session
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What each filter can be set to for one plan: (value, label) pairs, plain data so it caches."""
+
+    plan_title: str
+    quarters: tuple[str, ...]
+    quarters_with_returns: tuple[str, ...]
+    outcomes: tuple[tuple[str, str], ...]
+    objectives: tuple[tuple[str, str, str], ...]  # (ref, text, outcome ref)
+    teams: tuple[tuple[str, str], ...]
+    bodies: tuple[tuple[str, str], ...]
+    domains: tuple[tuple[str, str], ...]
+    drivers: tuple[tuple[str, str], ...]
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_plans(url: str) -> tuple[tuple[str, str, bool], ...]:
+    """(ref, title, is current) per plan, the current plan first."""
+    with _session_for(url) as db_session:
+        return tuple(
+            (row.ref, row.title, bool(row.is_current))
+            for row in db_session.execute(
+                select(Plan.ref, Plan.title, Plan.is_current).order_by(Plan.is_current.desc(), Plan.first_year.desc())
+            )
+        )
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_filter_options(url: str, plan_ref: str) -> FilterOptions:
+    """Every value each filter can take within a plan, with readable labels."""
+    with _session_for(url) as db_session:
+        plan = load_plan_tree(db_session, plan_ref)
+        if plan is None:
+            raise UnknownPlan(f"There is no plan '{plan_ref}'.")
+        last = min(Quarter(plan.last_year, 4), current_quarter())
+        quarters = tuple(q.label for q in reversed(quarter_range(Quarter(plan.first_year, 1), last)))
+        with_returns = tuple(q.label for q in quarters_with_returns(db_session, plan_ref))
+        outcomes = tuple((o.ref, o.name) for o in plan.outcomes)
+        objectives = tuple((ob.ref, ob.text, o.ref) for o in plan.outcomes for ob in o.objectives)
+        teams = {p.ref: p.name for o in plan.outcomes for ob in o.objectives for a in ob.actions for p in a.partners}
+        teams |= {
+            a.reporting_partner.ref: a.reporting_partner.name
+            for o in plan.outcomes
+            for ob in o.objectives
+            for a in ob.actions
+            if a.reporting_partner is not None
+        }
+        bodies = {b.ref: b.name for o in plan.outcomes for ob in o.objectives for a in ob.actions for b in a.bodies}
+        return FilterOptions(
+            plan_title=plan.title,
+            quarters=quarters,
+            quarters_with_returns=with_returns,
+            outcomes=outcomes,
+            objectives=objectives,
+            teams=tuple(sorted(teams.items(), key=lambda item: item[1])),
+            bodies=tuple(sorted(bodies.items(), key=lambda item: item[1])),
+            domains=tuple((d.ref, d.short_name) for d in index_domains(db_session)),
+            drivers=tuple((d.ref, d.name) for d in plan.drivers),
+        )
+
+
+def _default_plan(url: str) -> str | None:
+    plans = load_plans(url)
+    return plans[0][0] if plans else None
+
+
+def current_filters() -> ViewFilters:
+    """The filters in the address bar, as they are (not yet checked against the plan)."""
+    return ViewFilters.from_query_params(st.query_params.to_dict())
+
+
+def resolved_filters(filters: ViewFilters | None = None) -> tuple[ViewFilters, FilterOptions]:
+    """Filters with plan and quarter always set: the plan defaults to the current plan, the quarter to the latest
+    with returns for that plan; a quarter or outcome/objective outside the plan is dropped."""
+    filters = filters or current_filters()
+    url = database_url()
+    refs = [ref for ref, _title, _current in load_plans(url)]
+    if not refs:
+        st.error("No plan is loaded. Run `python -m cyp init` to load the plan framework.")
+        st.stop()
+    plan_ref = filters.plan if filters.plan in refs else refs[0]
+    options = load_filter_options(url, plan_ref)
+    quarter = None
+    if filters.quarter:
+        try:
+            quarter = parse_quarter(filters.quarter).label
+        except QuarterError:
+            quarter = None
+    if quarter not in options.quarters:
+        quarter = (options.quarters_with_returns or options.quarters or (None,))[0]
+    outcome = filters.outcome if filters.outcome in {ref for ref, _ in options.outcomes} else None
+    objectives = {ref: parent for ref, _text, parent in options.objectives}
+    objective = filters.objective if filters.objective in objectives else None
+    if objective and outcome and objectives[objective] != outcome:
+        objective = None
+    return filters.replace(plan=plan_ref, quarter=quarter, outcome=outcome, objective=objective), options
+
+
+def _choices(name: str, options: FilterOptions) -> list[tuple[str, str]]:
+    if name == "quarter":
+        return [
+            (label, label + ("" if label in options.quarters_with_returns else " (no returns)"))
+            for label in options.quarters
+        ]
+    if name == "plan":
+        return [(ref, title) for ref, title, _current in load_plans(database_url())]
+    if name == "objective":
+        return [(ref, f"{ref} · {text}") for ref, text, _outcome in options.objectives]
+    if name == "status":
+        return [(status, status_label(status)) for status in ALL_STATUSES]
+    return list(getattr(options, {"body": "bodies"}.get(name, name + "s")))
+
+
+def filter_bar(names: tuple[str, ...] = ("quarter", "plan"), columns: int = 4) -> ViewFilters:
+    """Selectboxes for the named filters, read from and written back to the URL; returns the resolved filters.
+
+    Plan and quarter are always resolved (defaults written to the URL too), so copying the address restores the
+    view exactly. Filters a page does not show are kept in the URL untouched.
+    """
+    filters, options = resolved_filters()
+    chosen: dict[str, str | None] = {}
+    grid = st.columns(columns)
+    for position, name in enumerate(names):
+        choices = _choices(name, options)
+        if name == "objective" and filters.outcome:
+            outcome_objectives = {ref for ref, _text, parent in options.objectives if parent == filters.outcome}
+            choices = [choice for choice in choices if choice[0] in outcome_objectives]
+        values: list[str | None] = [value for value, _label in choices]
+        labels = dict(choices)
+        if name not in ("quarter", "plan"):
+            values = [None, *values]
+        current = getattr(filters, name)
+        key, seen = f"cyp_filter_{name}", f"cyp_filter_{name}_url"
+        # The address wins whenever it changed since this widget last wrote it (a link, a pasted URL, a page switch).
+        if st.session_state.get(seen, "\0") != current or st.session_state.get(key, "\0") not in values:
+            st.session_state[key] = current if current in values else values[0] if values else None
+        picked = grid[position % columns].selectbox(
+            FILTER_LABELS[name],
+            values,
+            key=key,
+            format_func=lambda value, labels=labels: ALL if value is None else labels.get(value, value),
+        )
+        chosen[name] = picked
+        st.session_state[seen] = picked
+    if chosen.get("plan", filters.plan) != filters.plan:
+        # Another plan: its quarters, outcomes and objectives differ, so start from that plan's defaults.
+        filters, options = resolved_filters(filters.replace(plan=chosen["plan"], quarter=None))
+        chosen = {name: value for name, value in chosen.items() if name not in ("quarter", "outcome", "objective")}
+        for name in ("quarter", "outcome", "objective"):
+            st.session_state.pop(f"cyp_filter_{name}_url", None)
+    filters = filters.replace(**chosen)
+    write_filters(filters)
+    return filters
+
+
+def write_filters(filters: ViewFilters) -> None:
+    """Put the filters in the URL (unset ones removed); other query parameters are kept."""
+    wanted = filters.to_query_params()
+    for name in FILTER_FIELDS:
+        if name in wanted:
+            if st.query_params.get(name) != wanted[name]:
+                st.query_params[name] = wanted[name]
+        elif name in st.query_params:
+            del st.query_params[name]
+
+
+def filter_caption(
+    filters: ViewFilters, names: tuple[str, ...] = ("team", "body", "domain", "driver", "status")
+) -> str:
+    """A sentence naming the narrowing filters that are set, e.g. "Showing only: Team family-services."""
+    parts = [f"{FILTER_LABELS[name]} {getattr(filters, name)}" for name in names if getattr(filters, name)]
+    return ("Showing only lines matching: " + "; ".join(parts) + ".") if parts else ""
+
+
+def line_filters(filters: ViewFilters) -> ViewFilters:
+    """Only the filters that narrow lines (quarter and plan are passed separately to the loaders)."""
+    return filters.replace(quarter=None, plan=None)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_outcome_summary(url: str, quarter: str, plan_ref: str) -> pd.DataFrame:
+    """Cached :func:`cyp.reports.outcome_summary`."""
+    with _session_for(url) as db_session:
+        return outcome_summary(db_session, quarter, plan_ref)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_status_report(url: str, quarter: str, plan_ref: str) -> dict:
+    """Cached :func:`cyp.reports.status_report`."""
+    with _session_for(url) as db_session:
+        return status_report(db_session, quarter, plan_ref)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_line_statuses(url: str, quarter: str, plan_ref: str, filters: ViewFilters | None = None) -> pd.DataFrame:
+    """Cached :func:`cyp.reports.line_statuses` (pass :func:`line_filters` so quarter/plan do not split the cache)."""
+    with _session_for(url) as db_session:
+        return line_statuses(db_session, quarter, plan_ref, filters)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_line_trends(url: str, plan_ref: str, quarters: tuple[str, ...]) -> pd.DataFrame:
+    """Cached :func:`cyp.reports.line_trends`."""
+    with _session_for(url) as db_session:
+        return line_trends(db_session, plan_ref, quarters)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_domain_summary(url: str, quarter: str, plan_ref: str) -> pd.DataFrame:
+    """Cached :func:`cyp.reports.domain_summary`."""
+    with _session_for(url) as db_session:
+        return domain_summary(db_session, quarter, plan_ref)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_indicator_series(
+    url: str, indicator_refs: tuple[str, ...] | None = None, outcome_ref: str | None = None
+) -> pd.DataFrame:
+    """Cached :func:`cyp.reports.indicator_series`."""
+    with _session_for(url) as db_session:
+        return indicator_series(db_session, indicator_refs, outcome_ref)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_exceptions(url: str, quarter: str, plan_ref: str) -> dict[str, pd.DataFrame]:
+    """Cached :func:`cyp.reports.exceptions`."""
+    with _session_for(url) as db_session:
+        return exceptions(db_session, quarter, plan_ref)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_tracker(url: str, quarter: str) -> pd.DataFrame:
+    """Cached tracker rows for one quarter as a DataFrame."""
+    with _session_for(url) as db_session:
+        return tracker_frame(submission_tracker(db_session, quarter))
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_tracker_grid(url: str, quarters: tuple[str, ...]) -> pd.DataFrame:
+    """Cached :func:`cyp.tracker.tracker_grid`."""
+    with _session_for(url) as db_session:
+        return tracker_grid(db_session, quarters)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_line_history(url: str, line_ref: str) -> pd.DataFrame:
+    """Cached :func:`cyp.reports.line_history`."""
+    with _session_for(url) as db_session:
+        return line_history(db_session, line_ref)
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_line_info(url: str, line_ref: str) -> dict[str, str] | None:
+    """A line's framework context (plan, outcome, objective, action, teams, bodies), or None for an unknown ref."""
+    with _session_for(url) as db_session:
+        action = db_session.scalar(select(Action).where(Action.ref == line_ref))
+        if action is None:
+            return None
+        objective = action.objective
+        outcome = objective.outcome
+        return {
+            "ref": action.ref,
+            "action": action.text or objective.text,
+            "whole_objective": str(action.whole_objective),
+            "objective_ref": objective.ref,
+            "objective": objective.text,
+            "outcome_ref": outcome.ref,
+            "outcome": outcome.name,
+            "plan": outcome.plan.ref,
+            "plan_title": outcome.plan.title,
+            "teams": "; ".join(p.name for p in action.partners)
+            or (action.reporting_partner.name if action.reporting_partner else ""),
+            "bodies": "; ".join(b.name for b in action.bodies),
+            "is_demo": str(action.is_demo),
+        }
+
+
+def distribution_text(counts: Mapping[str, int], statuses: tuple[str, ...] = ALL_STATUSES) -> str:
+    """A status distribution as text with icons, e.g. "✖ 3 Red · ▲ 5 Amber"; statuses with none left out."""
+    parts = [f"{STATUS_ICONS[s]} {int(counts.get(s, 0))} {s}" for s in statuses if int(counts.get(s, 0))]
+    return " · ".join(parts) or "no lines"
+
+
+def status_tile(title: str, status: str | None, counts: Mapping[str, int], note: str | None = None) -> None:
+    """A bordered tile: title, rolled-up status badge, its distribution and an optional note (e.g. the change)."""
+    with st.container(border=True):
+        st.markdown(f"**{html.escape(title)}**")
+        badge = status_badge_html(status, "1.15rem") if status else "<em>No lines</em>"
+        st.markdown(badge, unsafe_allow_html=True)
+        st.markdown(distribution_text(counts))
+        if note:
+            st.caption(note)
+
+
+def rollup_rule_note() -> None:
+    """States the roll-up rule under any rolled-up status, as the issue requires."""
+    st.caption(f"How the overall status is worked out: {describe_rule()}")
+
+
+def line_link_url(line_ref: str) -> str:
+    """Relative address of a line's history page, for a ``LinkColumn``."""
+    return f"/line_history?line={quote(line_ref)}"
+
+
+LINE_LINK_COLUMN = "History"
+
+
+def line_link_column() -> st.column_config.LinkColumn:
+    """Column config for a table's history links: the cell shows the line ref, the link opens its history."""
+    return st.column_config.LinkColumn(
+        LINE_LINK_COLUMN, display_text=r"/line_history\?line=(.*)$", help="Open this line's history", width="small"
+    )
+
+
+def with_line_links(frame: pd.DataFrame, ref_column: str = "ref") -> pd.DataFrame:
+    """The frame with a first column linking each row's line to its history."""
+    return frame.assign(**{LINE_LINK_COLUMN: frame[ref_column].map(line_link_url)})[[LINE_LINK_COLUMN, *frame.columns]]
+
+
+def labelled_statuses(series: pd.Series) -> pd.Series:
+    """Statuses as icon + text (``▲ Amber``) for tables; blanks stay blank."""
+    return series.map(lambda status: status_label(status) if isinstance(status, str) and status else "")

@@ -7,8 +7,16 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from cyp.auth import Principal
+from cyp.ui import PRINCIPAL_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
-REGISTERED_PAGES = re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+REGISTERED_PAGES = [
+    page
+    for page in re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+    if page != "pages/sign_in.py"
+]
+ADMIN = Principal("admin", "administrator")
 
 
 @pytest.fixture
@@ -17,8 +25,10 @@ def app(engine):
     st.cache_data.clear()
     st.cache_resource.clear()
 
-    def run(page: str | None = None, **query_params: str) -> AppTest:
+    def run(page: str | None = None, principal: Principal | None = ADMIN, **query_params: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if principal is not None:
+            at.session_state[PRINCIPAL_KEY] = principal
         for key, value in query_params.items():
             at.query_params[key] = value
         at.run()
@@ -67,3 +77,16 @@ def test_framework_page_shows_real_framework_text(app):
     frames = [frame.value for frame in at.dataframe]
     actions = [text for frame in frames if "Action" in frame.columns for text in frame["Action"]]
     assert "Raise standards and effectiveness through implementation of Ofsted Improvement Plan" in actions
+
+
+def test_signed_out_visitor_sees_the_sign_in_form(app):
+    at = app(principal=None)
+    assert not at.exception
+    assert at.title[0].value == "Sign in to CYP Plan Monitor"
+    assert [field.label for field in at.text_input] == ["Username", "Password"]
+
+
+def test_page_reached_without_the_role_shows_a_clear_refusal(app):
+    at = app("pages/upload.py", principal=Principal("director", "viewer"))
+    assert not at.exception
+    assert at.error and "does not give access to this page" in at.error[0].value

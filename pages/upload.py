@@ -1,0 +1,120 @@
+"""Upload a quarterly return: download the template, upload, see every problem by cell, fix, upload again."""
+
+import streamlit as st
+
+from cyp import ui
+from cyp.quarters import QuarterError, current_quarter, parse_quarter
+from cyp.returns.annotate import annotate_workbook
+from cyp.returns.ingest import ingest_return
+from cyp.returns.lines import NothingToReport, UnknownTeam, deadline_for
+from cyp.returns.template import write_template
+from cyp.tracker import submission_tracker
+
+ui.page_header(
+    "Submit a quarterly return",
+    "Download your team's template, fill it in, upload it here. Nothing is stored until the whole return is valid.",
+)
+uploader = ui.current_username()
+
+default_quarter = current_quarter().previous()
+try:
+    quarter = parse_quarter(st.query_params.get("quarter", default_quarter.label))
+except QuarterError:
+    quarter = default_quarter
+
+with ui.session() as session:
+    tracker = [row for row in submission_tracker(session, quarter) if ui.may_submit_for(row.team_ref)]
+    due = deadline_for(session, quarter)
+
+teams = {row.team: row for row in tracker}
+left, right = st.columns([2, 1])
+with left:
+    quarter_label = st.text_input(
+        "Quarter",
+        value=quarter.label,
+        help="The quarter this return reports on, e.g. 2026-27 Q2 (July to September 2026).",
+    )
+    try:
+        quarter = parse_quarter(quarter_label)
+    except QuarterError as error:
+        st.error(str(error))
+        st.stop()
+    st.query_params["quarter"] = quarter.label
+with right:
+    st.metric("Deadline", due.strftime("%-d %B %Y"))
+
+if not teams:
+    st.info(
+        f"No team you report for has lines to report in {quarter.label}. "
+        "If that is wrong, ask the performance team to assign your team's lines."
+    )
+    st.stop()
+
+team_names = sorted(teams)
+chosen = st.query_params.get("team")
+team = st.selectbox(
+    "Team", team_names, index=team_names.index(chosen) if chosen in team_names else 0, key="upload_team"
+)
+st.query_params["team"] = team
+row = teams[team]
+state = f"version {row.version} submitted by {row.submitted_by}" if row.version else "nothing submitted yet"
+st.markdown(f"**{team}**, {quarter.label}: {row.lines_expected} lines to report; {state} (**{row.state}**).")
+
+st.subheader("1. Download your template")
+try:
+    with ui.session() as session:
+        template = write_template(session, row.team_ref, quarter)
+    st.download_button(
+        f"Download the {quarter.label} template for {team}",
+        data=template,
+        file_name=f"CYP return {row.team_ref} {quarter.label}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:",
+    )
+    st.caption("Last quarter's accepted answers are already filled in: change what has changed.")
+except (NothingToReport, UnknownTeam) as error:
+    st.info(str(error))
+
+st.subheader("2. Upload the completed workbook")
+upload = st.file_uploader("Completed return (.xlsx)", type=["xlsx", "xlsm"], key="return_file")
+acknowledged = st.checkbox(
+    "I have checked the queries listed below and want to submit anyway",
+    key="acknowledge",
+    help="Queries (for example a Red line with no progress update) do not block a return but need your confirmation.",
+)
+if upload is not None and st.button("Check and submit", type="primary"):
+    data = upload.getvalue()
+    with st.spinner("Checking every cell…"):
+        result = ingest_return(data, upload.name, uploader, acknowledge_queries=acknowledged, engine=ui.engine())
+    if result.status == "accepted":
+        ui.clear_caches()
+        st.success(f"Accepted. {result.summary}", icon=":material/check_circle:")
+        if result.changes:
+            st.markdown("**What changed since your previous version:**\n" + "\n".join(f"- {c}" for c in result.changes))
+    elif result.status == "duplicate":
+        st.info(result.summary, icon=":material/content_copy:")
+    else:
+        errors = [p for p in result.problems if p.severity == "error"]
+        queries = [p for p in result.problems if p.severity == "query"]
+        if errors:
+            st.error(
+                f"Not stored: {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix. "
+                "Fix them in your workbook and upload it again.",
+                icon=":material/error:",
+            )
+            st.markdown("\n".join(f"- `{p.location or 'File'}` {p.message}" for p in errors))
+        if queries:
+            st.warning(
+                f"{len(queries)} quer{'ies' if len(queries) != 1 else 'y'} to check"
+                + (": tick the box above and submit again if they are right." if not errors else "."),
+                icon=":material/help:",
+            )
+            st.markdown("\n".join(f"- `{p.location or 'File'}` {p.message}" for p in queries))
+        if any(p.cell for p in result.problems):
+            st.download_button(
+                "Download your workbook with the problems marked",
+                data=annotate_workbook(data, result.problems),
+                file_name=f"Problems - {upload.name}",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                icon=":material/download:",
+            )
