@@ -1,0 +1,236 @@
+"""Load the plan framework files into the database without overwriting anything already there.
+
+Records are matched by ref. A plan not yet in the database is inserted whole (outcomes, objectives,
+actions, indicators, drivers and their index mappings); a plan already there is left exactly as it is,
+because an administrator may have edited it through the workbook import and those edits win. Partners,
+monitoring bodies and index domains missing by ref are added. A mapping is added together with the
+objective, indicator or domain it links; a default mapping the administrator removed from records that
+were already loaded is not brought back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cyp import models
+from cyp.config import get_settings
+from cyp.framework.files import FrameworkData, FrameworkFileError, NamedEntry, check_framework, read_framework
+from cyp.framework.files import Plan as PlanData
+from cyp.problems import errors
+
+COUNT_KINDS = (
+    "plans",
+    "outcomes",
+    "objectives",
+    "actions",
+    "indicators",
+    "drivers",
+    "partners",
+    "monitoring bodies",
+    "index domains",
+    "objective mappings",
+    "indicator mappings",
+)
+
+
+def _quirks(quirks: tuple[str, ...]) -> str | None:
+    # One quirk per line: readable in the workbook export and on the framework page.
+    return "\n".join(quirks) or None
+
+
+def _add_named(
+    session: Session, model: type[models.Partner] | type[models.MonitoringBody], entries: tuple[NamedEntry, ...]
+) -> tuple[dict[str, models.Partner | models.MonitoringBody], int]:
+    """Add entries missing by ref (and by name, which is unique too); return every entry by file name."""
+    existing = {row.ref: row for row in session.scalars(select(model))}
+    names = {row.name for row in existing.values()}
+    by_name = {}
+    inserted = 0
+    for entry in entries:
+        row = existing.get(entry.ref)
+        if row is None and entry.name not in names:
+            row = model(ref=entry.ref, name=entry.name, variants="|".join(entry.variants) or None)
+            session.add(row)
+            existing[entry.ref] = row
+            names.add(entry.name)
+            inserted += 1
+        if row is None:
+            # Same name under another ref: the administrator's record stands in for the file's.
+            row = next(r for r in existing.values() if r.name == entry.name)
+        by_name[entry.name] = row
+    return by_name, inserted
+
+
+def _insert_plan(
+    session: Session,
+    plan: PlanData,
+    partners: dict[str, models.Partner],
+    bodies: dict[str, models.MonitoringBody],
+    make_current: bool,
+    counts: Counter[str],
+) -> tuple[dict[str, models.Objective], dict[str, models.Indicator]]:
+    row = models.Plan(
+        ref=plan.ref,
+        title=plan.title,
+        first_year=plan.first_year,
+        last_year=plan.last_year,
+        is_current=make_current,
+        vision=plan.vision,
+        source=plan.source,
+    )
+    row.drivers = [
+        models.Driver(ref=d.ref, name=d.name, description=d.description, position=i)
+        for i, d in enumerate(plan.drivers, 1)
+    ]
+    objectives: dict[str, models.Objective] = {}
+    indicators: dict[str, models.Indicator] = {}
+    for o_pos, outcome in enumerate(plan.outcomes, 1):
+        outcome_row = models.Outcome(
+            ref=outcome.ref,
+            name=outcome.name,
+            description=outcome.description,
+            group=outcome.group,
+            position=o_pos,
+            quirks=_quirks(outcome.quirks),
+        )
+        for j_pos, objective in enumerate(outcome.objectives, 1):
+            objective_row = models.Objective(
+                ref=objective.ref, text=objective.text, position=j_pos, quirks=_quirks(objective.quirks)
+            )
+            for a_pos, action in enumerate(objective.actions, 1):
+                responsible = [partners[name] for name in action.responsible]
+                objective_row.actions.append(
+                    models.Action(
+                        ref=action.ref,
+                        text=action.text,
+                        position=a_pos,
+                        quirks=_quirks(action.quirks),
+                        partners=responsible,
+                        bodies=[bodies[name] for name in action.monitoring],
+                        reporting_partner=responsible[0],
+                    )
+                )
+                counts["actions"] += 1
+            outcome_row.objectives.append(objective_row)
+            objectives[objective.ref] = objective_row
+            counts["objectives"] += 1
+        for i_pos, indicator in enumerate(outcome.indicators, 1):
+            indicator_row = models.Indicator(
+                ref=indicator.ref,
+                name=indicator.name,
+                unit=indicator.unit,
+                polarity=indicator.polarity,
+                baseline_value=indicator.baseline,
+                baseline_text=indicator.baseline_text,
+                baseline_period=indicator.period,
+                position=i_pos,
+                quirks=_quirks(indicator.quirks),
+            )
+            outcome_row.indicators.append(indicator_row)
+            indicators[indicator.ref] = indicator_row
+            counts["indicators"] += 1
+        row.outcomes.append(outcome_row)
+        counts["outcomes"] += 1
+    session.add(row)
+    counts["plans"] += 1
+    counts["drivers"] += len(plan.drivers)
+    return objectives, indicators
+
+
+def load_framework(session: Session, data: FrameworkData) -> dict[str, int]:
+    """Insert whatever of ``data`` is not yet in the database, matched by ref; never updates or deletes, never commits.
+
+    Returns how many records of each kind were inserted (every count is zero when run a second time).
+    Expects data that passed :func:`check_framework`.
+    """
+    counts: Counter[str] = Counter()
+    partners, counts["partners"] = _add_named(session, models.Partner, data.partners)
+    bodies, counts["monitoring bodies"] = _add_named(session, models.MonitoringBody, data.bodies)
+
+    domains = {row.ref: row for row in session.scalars(select(models.IndexDomain))}
+    new_domains = set()
+    for position, domain in enumerate(data.domains, 1):
+        if domain.ref not in domains:
+            domains[domain.ref] = models.IndexDomain(
+                ref=domain.ref, name=domain.name, short_name=domain.short_name, position=position
+            )
+            session.add(domains[domain.ref])
+            new_domains.add(domain.ref)
+    counts["index domains"] = len(new_domains)
+
+    present = set(session.scalars(select(models.Plan.ref)))
+    has_current = session.scalar(select(models.Plan.id).where(models.Plan.is_current)) is not None
+    new_objectives: dict[str, models.Objective] = {}
+    new_indicators: dict[str, models.Indicator] = {}
+    for plan in data.plans:
+        if plan.ref in present:
+            continue
+        # Never take "current" away from a plan already in the database.
+        objectives, indicators = _insert_plan(session, plan, partners, bodies, plan.current and not has_current, counts)
+        has_current = has_current or plan.current
+        new_objectives |= objectives
+        new_indicators |= indicators
+    session.flush()
+
+    _add_mappings(session, data, domains, new_domains, new_objectives, new_indicators, counts)
+    session.flush()
+    return {kind: counts[kind] for kind in COUNT_KINDS}
+
+
+def _add_mappings(
+    session: Session,
+    data: FrameworkData,
+    domains: dict[str, models.IndexDomain],
+    new_domains: set[str],
+    new_objectives: dict[str, models.Objective],
+    new_indicators: dict[str, models.Indicator],
+    counts: Counter[str],
+) -> None:
+    objectives = dict(new_objectives)
+    indicators = dict(new_indicators)
+    if new_domains:
+        # A new domain brings its mappings to records that were already loaded as well.
+        objectives |= {row.ref: row for row in session.scalars(select(models.Objective))}
+        indicators |= {row.ref: row for row in session.scalars(select(models.Indicator))}
+    links = {
+        "objective": (models.ObjectiveDomain, objectives, new_objectives),
+        "indicator": (models.IndicatorDomain, indicators, new_indicators),
+    }
+    existing = {
+        (kind, record_id, domain_id)
+        for kind, model in (("objective", models.ObjectiveDomain), ("indicator", models.IndicatorDomain))
+        for record_id, domain_id in session.execute(select(*model.__table__.primary_key.columns)).tuples()
+    }
+    for mapping in data.mappings:
+        model, records, new_records = links[mapping.kind]
+        domain = domains.get(mapping.domain)
+        record = records.get(mapping.ref)
+        if domain is None or record is None or not (mapping.ref in new_records or mapping.domain in new_domains):
+            continue
+        key = (mapping.kind, record.id, domain.id)
+        if key in existing:
+            continue
+        session.add(model(**{mapping.kind: record}, domain=domain, reason=mapping.reason))
+        existing.add(key)
+        counts[f"{mapping.kind} mappings"] += 1
+
+
+def seed_framework(session: Session, directory: Path | None = None) -> dict[str, int]:
+    """Read, check and load the framework files (default folder: ``CYP_FRAMEWORK_DIR``); never commits.
+
+    Raises FrameworkFileError for a malformed file, or listing every problem if the check finds errors.
+    """
+    directory = Path(directory) if directory is not None else get_settings().framework_dir
+    data = read_framework(directory)
+    problems = errors(check_framework(data))
+    if problems:
+        raise FrameworkFileError(
+            f"the framework files have {len(problems)} problem(s); nothing was loaded",
+            path=directory,
+            problems=problems,
+        )
+    return load_framework(session, data)
