@@ -203,7 +203,7 @@ def _add_mappings(
     existing = {
         (kind, record_id, domain_id)
         for kind, model in (("objective", models.ObjectiveDomain), ("indicator", models.IndicatorDomain))
-        for record_id, domain_id in session.execute(select(*model.__table__.primary_key.columns)).tuples()
+        for record_id, domain_id in session.execute(select(*model.__table__.primary_key.columns))
     }
     for mapping in data.mappings:
         model, records, new_records = links[mapping.kind]
