@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import read_session, write_session
+from cyp.db import get_engine, read_session, write_session
 from cyp.demo import clear_demo, demo_present, generate_demo
 from cyp.models import (
     Action,
@@ -205,7 +205,16 @@ def test_clear_removes_exactly_the_demo_data(seeded):
         assert session.scalar(select(LineUpdate.progress)) == "A real return"
 
 
-def test_demo_command_generates_and_clears(seeded):
+@pytest.fixture
+def fresh_cli_engine():
+    """get_engine() caches on its argument (None), so the CLI would otherwise reuse an earlier test's database."""
+    get_engine.cache_clear()
+    yield
+    get_engine().dispose()
+    get_engine.cache_clear()
+
+
+def test_demo_command_generates_and_clears(seeded, fresh_cli_engine):
     runner = CliRunner()
     result = runner.invoke(cli, ["demo", "--seed", "3"])
     assert result.exit_code == 0, result.output

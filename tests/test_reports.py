@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import write_session
+from cyp.db import get_engine, write_session
 from cyp.models import (
     Action,
     Driver,
@@ -331,7 +331,16 @@ def test_latest_quarter_with_returns(session, engine):
     assert latest_quarter_with_returns(session, "T2019") is None
 
 
-def test_report_command_prints_json_and_table(engine):
+@pytest.fixture
+def fresh_cli_engine():
+    """get_engine() caches on its argument (None), so the CLI would otherwise reuse an earlier test's database."""
+    get_engine.cache_clear()
+    yield
+    get_engine().dispose()
+    get_engine.cache_clear()
+
+
+def test_report_command_prints_json_and_table(engine, fresh_cli_engine):
     with write_session(engine) as db_session:
         build_reporting_framework(db_session)
         add_two_quarters(db_session)
