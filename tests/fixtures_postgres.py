@@ -31,6 +31,8 @@ from cyp.schema import upgrade_schema
 SUPERUSER = "cyp"
 TEMPLATE_DATABASE = "cyp_template"
 START_TIMEOUT_SECONDS = 60
+CLUSTER_PREFIX = "cyp-pg-"
+OWNER_FILE = "owner.pid"
 
 
 def find_postgres_bin() -> Path | None:
@@ -155,12 +157,42 @@ class PostgresCluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphaned_clusters() -> None:
+    """Stop and remove clusters left behind by test processes that were killed before their teardown ran."""
+    for root in Path(tempfile.gettempdir()).glob(f"{CLUSTER_PREFIX}*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if _pid_alive(owner):
+            continue
+        bin_dir = find_postgres_bin()
+        if bin_dir is not None and (root / "data" / "postmaster.pid").exists():
+            stat = root.stat()
+            run_as = pwd.getpwuid(stat.st_uid).pw_name if os.geteuid() == 0 and stat.st_uid != 0 else None
+            PostgresCluster(bin_dir=bin_dir, root=root, port=0, run_as=run_as).stop()
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def start_cluster(bin_dir: Path, attempts: int = 3) -> PostgresCluster:
     """Start a throwaway cluster on a free port, retrying when another process took the port first."""
     last_error: Exception | None = None
     for _ in range(attempts):
         # Not pytest's tmp_path: that lives under a root-only folder the server account cannot enter.
-        root = Path(tempfile.mkdtemp(prefix="cyp-pg-"))
+        root = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX))
+        # Lets a later run reap this cluster if this process is killed before its teardown.
+        (root / OWNER_FILE).write_text(str(os.getpid()))
         cluster = PostgresCluster(bin_dir=bin_dir, root=root, port=free_port(), run_as=_server_user())
         try:
             cluster.start()
@@ -185,6 +217,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         if os.environ.get("CI"):
             pytest.fail(f"{message} (CI is set, so this is an error, not a skip)", pytrace=False)
         pytest.skip(message)
+    reap_orphaned_clusters()
     cluster = start_cluster(bin_dir)
     try:
         admin = _admin_engine(cluster)

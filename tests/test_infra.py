@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,14 @@ from cyp.db import make_engine, write_session
 from cyp.models import Partner
 from cyp.schema import alembic_config
 from tests.fixtures_browser import screenshot, wait_for_streamlit
-from tests.fixtures_postgres import TEMPLATE_DATABASE, PostgresCluster, find_postgres_bin, start_cluster
+from tests.fixtures_postgres import (
+    OWNER_FILE,
+    TEMPLATE_DATABASE,
+    PostgresCluster,
+    find_postgres_bin,
+    reap_orphaned_clusters,
+    start_cluster,
+)
 
 
 def _head_revision() -> str:
@@ -64,6 +72,21 @@ def test_a_stopped_cluster_leaves_nothing_behind(postgres_cluster: PostgresClust
     assert not root.exists()
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_a_cluster_whose_test_process_died_is_reaped_by_the_next_run(postgres_cluster: PostgresCluster):
+    bin_dir = find_postgres_bin()
+    assert bin_dir is not None
+    orphan = start_cluster(bin_dir)
+    # Pretend the cluster belongs to a test process that was killed: a child that has already exited.
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    (orphan.root / OWNER_FILE).write_text(str(finished.pid))
+    reap_orphaned_clusters()
+    assert not orphan.root.exists()
+    assert postgres_cluster.root.exists(), "a live process's cluster must be left alone"
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", orphan.port)) != 0
 
 
 def test_app_server_runs_a_script_with_the_given_environment(app_server, page, tmp_path: Path):
