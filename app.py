@@ -10,13 +10,20 @@ st.set_page_config(page_title="CYP Plan Monitor", page_icon=":material/child_car
 SECTIONS = {
     "Plan": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/outcome.py", title="Outcomes", icon=":material/flag:"),
+        st.Page("pages/index_domains.py", title="Family Friendly Index", icon=":material/family_restroom:"),
+        st.Page("pages/exceptions.py", title="Exceptions", icon=":material/priority_high:"),
+        st.Page("pages/line_history.py", title="Line history", icon=":material/history:"),
         st.Page("pages/framework.py", title="Plan framework", icon=":material/account_tree:"),
     ],
     "Returns": [
+        st.Page("pages/tracker.py", title="Submission tracker", icon=":material/fact_check:"),
         st.Page("pages/upload.py", title="Submit a return", icon=":material/upload_file:"),
     ],
 }
 # Shown to everyone, signed in or not: the plan's promise to share progress with children and families.
-PUBLIC: list[st.Page] = []
+PUBLIC: list[st.Page] = [
+    st.Page("pages/young_people.py", title="Young people's summary", icon=":material/diversity_3:"),
+]
 
 ui.navigation(SECTIONS, PUBLIC, sign_in=st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")).run()

@@ -7,6 +7,7 @@ Cached reads are cleared with :func:`clear_caches` after every write.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,15 +15,16 @@ from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
+import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cyp.auth import Principal
 from cyp.bootstrap import initialise_database
 from cyp.charts import STATUS_ICONS, status_label
-from cyp.config import get_settings
+from cyp.config import PROJECT_ROOT, get_settings
 from cyp.db import get_engine, read_session
-from cyp.framework.browse import index_domains, load_plan_tree
+from cyp.framework.browse import domain_mappings, index_domains, load_plan_tree
 from cyp.models import Action, Meta, Plan
 from cyp.quarters import Quarter, QuarterError, current_quarter, parse_quarter, quarter_range
 from cyp.reports import (
@@ -38,7 +40,7 @@ from cyp.reports import (
     quarters_with_returns,
     status_report,
 )
-from cyp.status import ALL_STATUSES, describe_rule
+from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.tracker import submission_tracker, tracker_frame, tracker_grid
 
 
@@ -429,24 +431,25 @@ def filter_bar(names: tuple[str, ...] = ("quarter", "plan"), columns: int = 4) -
         if name not in ("quarter", "plan"):
             values = [None, *values]
         current = getattr(filters, name)
-        key, seen = f"cyp_filter_{name}", f"cyp_filter_{name}_url"
-        # The address wins whenever it changed since this widget last wrote it (a link, a pasted URL, a page switch).
-        if st.session_state.get(seen, "\0") != current or st.session_state.get(key, "\0") not in values:
-            st.session_state[key] = current if current in values else values[0] if values else None
+        # No widget key: the widget's identity follows its default, so whenever the address changes (a link, a
+        # pasted URL, a page switch) a fresh widget shows what the address says, and a choice made here is written
+        # back to the address below.
+        current = current if current in values else values[0] if values else None
         picked = grid[position % columns].selectbox(
             FILTER_LABELS[name],
             values,
-            key=key,
+            index=values.index(current) if values else None,
             format_func=lambda value, labels=labels: ALL if value is None else labels.get(value, value),
         )
         chosen[name] = picked
-        st.session_state[seen] = picked
     if chosen.get("plan", filters.plan) != filters.plan:
         # Another plan: its quarters, outcomes and objectives differ, so start from that plan's defaults.
-        filters, options = resolved_filters(filters.replace(plan=chosen["plan"], quarter=None))
-        chosen = {name: value for name, value in chosen.items() if name not in ("quarter", "outcome", "objective")}
-        for name in ("quarter", "outcome", "objective"):
-            st.session_state.pop(f"cyp_filter_{name}_url", None)
+        # Rerun so every widget already drawn shows that plan's defaults.
+        resolved, _options = resolved_filters(
+            filters.replace(**chosen).replace(quarter=None, outcome=None, objective=None)
+        )
+        write_filters(resolved)
+        st.rerun()
     filters = filters.replace(**chosen)
     write_filters(filters)
     return filters
@@ -584,7 +587,7 @@ def status_tile(title: str, status: str | None, counts: Mapping[str, int], note:
     """A bordered tile: title, rolled-up status badge, its distribution and an optional note (e.g. the change)."""
     with st.container(border=True):
         st.markdown(f"**{html.escape(title)}**")
-        badge = status_badge_html(status, "1.15rem") if status else "<em>No lines</em>"
+        badge = status_badge_html(status, "1.15rem") if isinstance(status, str) and status else "<em>No lines</em>"
         st.markdown(badge, unsafe_allow_html=True)
         st.markdown(distribution_text(counts))
         if note:
@@ -619,3 +622,61 @@ def with_line_links(frame: pd.DataFrame, ref_column: str = "ref") -> pd.DataFram
 def labelled_statuses(series: pd.Series) -> pd.Series:
     """Statuses as icon + text (``▲ Amber``) for tables; blanks stay blank."""
     return series.map(lambda status: status_label(status) if isinstance(status, str) and status else "")
+
+
+def change_note(status: str | None, previous: str | None) -> str:
+    """ "Last quarter: ● Green (worse)" for a tile; says so when there is no earlier quarter in the plan."""
+    if previous is None or (isinstance(previous, float) and pd.isna(previous)):
+        return "First quarter of the plan: nothing to compare with."
+    change = status_change(status, previous)
+    if change == "Same":
+        return f"Last quarter: {status_label(previous)} (no change)"
+    return f"Last quarter: {status_label(previous)}" + (f" ({change.lower()})" if change else "")
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$:])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text a team typed, safe to put inside ``st.markdown`` (no accidental bold, links, headings or LaTeX)."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=False))
+
+
+def trend_icons(trend: pd.DataFrame) -> str:
+    """A line's statuses over quarters as icons with short quarter labels, e.g. "Q1 ● · Q2 ▲" (oldest first)."""
+    return " · ".join(f"{row.quarter}: {STATUS_ICONS.get(row.status, '?')}" for row in trend.itertuples(index=False))
+
+
+def trend_quarters(quarter: str, options: FilterOptions, count: int = 6) -> tuple[str, ...]:
+    """The ``count`` plan quarters up to and including ``quarter``, oldest first, for compact trends."""
+    ordered = sorted(label for label in options.quarters if label <= quarter)
+    return tuple(ordered[-count:])
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_domain_indicators(url: str, plan_ref: str) -> tuple[tuple[str, str], ...]:
+    """(indicator ref, domain ref) for every indicator of the plan mapped to a Family Friendly Index domain."""
+    with _session_for(url) as db_session:
+        frame = domain_mappings(db_session)
+    indicators = frame[(frame["kind"] == "Indicator") & (frame["plan"] == plan_ref)]
+    return tuple(zip(indicators["ref"], indicators["domain_ref"], strict=True))
+
+
+YOUNG_PEOPLE_TEXT = PROJECT_ROOT / "data" / "young-people.yaml"
+
+
+@st.cache_data(show_spinner=False)
+def young_people_words() -> dict:
+    """The plain words for the young people's summary, from ``data/young-people.yaml``."""
+    with YOUNG_PEOPLE_TEXT.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def suppressed_count(count: int) -> str:
+    """A count fit to publish: "none", the number from 6 up, and "fewer than 6" for 1 to 5."""
+    words = young_people_words()
+    if count <= 0:
+        return "none"
+    return str(words["suppressed"]) if count <= int(words["suppress_up_to"]) else str(count)

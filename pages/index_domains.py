@@ -1,0 +1,83 @@
+"""Family Friendly Index: the nine domains with the status of their mapped lines, their indicators and the gaps."""
+
+import pandas as pd
+import streamlit as st
+
+from cyp import ui
+from cyp.charts import indicator_chart, status_distribution_chart
+from cyp.status import ALL_STATUSES
+
+ui.page_header(
+    "Family Friendly Index",
+    "How we monitor progress: the nine domains, the lines and indicators mapped to each, and where data is missing.",
+)
+filters = ui.filter_bar(("quarter", "plan", "domain"), columns=3)
+url = ui.database_url()
+if filters.quarter is None:
+    st.info("This plan has no quarters to show yet.")
+    st.stop()
+
+domains = ui.load_domain_summary(url, filters.quarter, filters.plan)
+if filters.domain:
+    wanted = filters.domain.casefold()
+    domains = domains[
+        domains["domain_ref"].str.casefold().eq(wanted)
+        | domains["domain"].str.casefold().eq(wanted)
+        | domains["name"].str.casefold().eq(wanted)
+    ]
+
+st.header(f"Mapped lines by domain, {filters.quarter}")
+ui.rollup_rule_note()
+long = domains.melt(
+    id_vars=["domain_ref", "domain"], value_vars=list(ALL_STATUSES), var_name="status", value_name="count"
+)
+long["group"] = long["domain_ref"] + " · " + long["domain"]
+st.altair_chart(status_distribution_chart(long[["group", "status", "count"]], title="Lines by status"), width="stretch")
+
+gaps = domains[domains["gaps"].map(bool)]
+st.header("Gaps")
+if gaps.empty:
+    st.success("Every domain has lines, indicators and current data.", icon=":material/check_circle:")
+else:
+    st.markdown(
+        "\n".join(
+            f"- **{row['domain_ref']} · {row['domain']}**: {', '.join(row['gaps'])}" for row in gaps.to_dict("records")
+        )
+    )
+
+st.header("Domains")
+series = ui.load_indicator_series(url)
+series = series[series["quarter"] <= filters.quarter]
+mapped = ui.load_domain_indicators(url, filters.plan)
+for domain in domains.to_dict("records"):
+    counts = {status: domain[status] for status in ALL_STATUSES}
+    with st.container(border=True):
+        st.subheader(f"{domain['domain_ref']} · {domain['name']}")
+        status = domain["status"]
+        badge = ui.status_badge_html(status, "1.15rem") if isinstance(status, str) else "<em>No lines mapped</em>"
+        st.markdown(f"{badge} &nbsp; {ui.distribution_text(counts)}", unsafe_allow_html=True)
+        st.caption(
+            f"{domain['indicators']} indicator(s) mapped, {domain['indicators_with_data']} with data this quarter."
+            + (f" Gaps: {', '.join(domain['gaps'])}." if domain["gaps"] else "")
+        )
+        st.page_link(
+            "pages/exceptions.py",
+            label="Exceptions in this domain",
+            icon=":material/priority_high:",
+            query_params=filters.replace(domain=domain["domain_ref"]).to_query_params(),
+        )
+        refs = [ref for ref, domain_ref in mapped if domain_ref == domain["domain_ref"]]
+        shown = series[series["ref"].isin(refs)]
+        if shown.empty:
+            continue
+        columns = st.columns(min(3, shown["ref"].nunique()))
+        for position, (ref, values) in enumerate(shown.groupby("ref", sort=False)):
+            latest = values.iloc[-1]
+            with columns[position % len(columns)]:
+                direction = latest["direction"] if isinstance(latest["direction"], str) else "no earlier value"
+                st.markdown(
+                    f"**{ui.escape_markdown(latest['name'])}** · direction of travel: **{direction}**"
+                    + (f" · {ui.status_badge_html(latest['status'])}" if isinstance(latest["status"], str) else ""),
+                    unsafe_allow_html=True,
+                )
+                st.altair_chart(indicator_chart(pd.DataFrame(values), title=ref), width="stretch")

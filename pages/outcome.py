@@ -1,0 +1,140 @@
+"""Outcome page: one outcome's objectives and lines with status, commentary and trend, and its indicators."""
+
+import pandas as pd
+import streamlit as st
+
+from cyp import ui
+from cyp.charts import STATUS_ICONS, indicator_chart, status_label, status_trend_chart
+from cyp.status import ALL_STATUSES, STATUS_MEANINGS, rollup_status
+
+ui.page_header("Outcomes", "Each outcome's objectives and lines: status, who is responsible, what they are doing.")
+filters, options = ui.resolved_filters()
+if filters.outcome is None and options.outcomes:
+    ui.write_filters(filters.replace(outcome=options.outcomes[0][0]))
+filters = ui.filter_bar(
+    ("quarter", "plan", "outcome", "objective", "team", "body", "domain", "driver", "status"), columns=5
+)
+url = ui.database_url()
+if filters.quarter is None or not options.outcomes:
+    st.info("This plan has no outcomes or quarters to show yet.")
+    st.stop()
+if filters.outcome is None:
+    filters = filters.replace(outcome=options.outcomes[0][0])
+    ui.write_filters(filters)
+
+# One click to any other outcome: a row of links carrying every other filter along.
+refs = [ref for ref, _name in options.outcomes]
+position = refs.index(filters.outcome)
+links = st.columns(len(refs) + 2)
+previous_ref, next_ref = refs[position - 1], refs[(position + 1) % len(refs)]
+links[0].page_link(
+    "pages/outcome.py",
+    label="Previous",
+    icon=":material/arrow_back:",
+    query_params=filters.replace(outcome=previous_ref, objective=None).to_query_params(),
+)
+for column, (ref, name) in zip(links[1:-1], options.outcomes, strict=True):
+    column.page_link(
+        "pages/outcome.py",
+        label=name,
+        icon=":material/radio_button_checked:" if ref == filters.outcome else ":material/radio_button_unchecked:",
+        query_params=filters.replace(outcome=ref, objective=None).to_query_params(),
+        disabled=ref == filters.outcome,
+    )
+links[-1].page_link(
+    "pages/outcome.py",
+    label="Next",
+    icon=":material/arrow_forward:",
+    query_params=filters.replace(outcome=next_ref, objective=None).to_query_params(),
+)
+
+summary = ui.load_outcome_summary(url, filters.quarter, filters.plan)
+outcome = summary[summary["outcome_ref"] == filters.outcome].to_dict("records")[0]
+st.header(f"{outcome['outcome_ref']} · {outcome['outcome']}")
+counts = {status: outcome[status] for status in ALL_STATUSES}
+change = ui.change_note(outcome["status"], outcome["previous_status"])
+st.markdown(
+    f"Overall in {filters.quarter}: {ui.status_badge_html(outcome['status'], '1.2rem')} "
+    f"&nbsp; {ui.distribution_text(counts)} &nbsp; · &nbsp; {change}",
+    unsafe_allow_html=True,
+)
+ui.rollup_rule_note()
+
+lines = ui.load_line_statuses(url, filters.quarter, filters.plan, ui.line_filters(filters))
+if caption := ui.filter_caption(filters):
+    st.info(caption + f" {len(lines)} line(s) match.", icon=":material/filter_alt:")
+quarters = ui.trend_quarters(filters.quarter, options)
+trends = ui.load_line_trends(url, filters.plan, quarters)
+trends = trends[trends["ref"].isin(lines["ref"])]
+
+objectives = [(ref, text) for ref, text, parent in options.objectives if parent == filters.outcome]
+if filters.objective:
+    objectives = [(ref, text) for ref, text in objectives if ref == filters.objective]
+for objective_ref, objective_text in objectives:
+    objective_lines = lines[lines["objective_ref"] == objective_ref]
+    st.subheader(f"{objective_ref} · {objective_text}")
+    if objective_lines.empty:
+        st.caption("No lines match the filters for this objective." if ui.filter_caption(filters) else "No lines yet.")
+        continue
+    objective_counts = objective_lines["status"].value_counts().to_dict()
+    st.markdown(
+        f"Objective status: {ui.status_badge_html(rollup_status(objective_counts))} &nbsp; "
+        f"{ui.distribution_text(objective_counts)}",
+        unsafe_allow_html=True,
+    )
+    for line in objective_lines.to_dict("records"):
+        with st.container(border=True):
+            text = line["objective"] if line["whole_objective"] or not line["action"] else line["action"]
+            change = f" · {line['change'].lower()} since last quarter" if line["change"] not in (None, "Same") else ""
+            st.markdown(
+                f"{ui.status_badge_html(line['status'])} &nbsp; **{ui.escape_markdown(line['ref'])}** "
+                f"{ui.escape_markdown(text)}{change}",
+                unsafe_allow_html=True,
+            )
+            who = st.columns([2, 2, 3])
+            who[0].markdown(f"**Responsible:** {ui.escape_markdown(line['teams']) or 'not assigned'}")
+            who[1].markdown(f"**Monitored by:** {ui.escape_markdown(line['bodies']) or 'not recorded'}")
+            line_trend = trends[trends["ref"] == line["ref"]]
+            who[2].markdown(f"**Trend:** {ui.trend_icons(line_trend)}")
+            if line["status"] == "No return":
+                st.markdown("*No update this quarter.*")
+            else:
+                st.markdown(f"**Progress:** {ui.escape_markdown(line['progress']) or '—'}")
+                st.markdown(f"**Next steps:** {ui.escape_markdown(line['next_steps']) or '—'}")
+                st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
+            st.page_link(
+                "pages/line_history.py",
+                label=f"History of {line['ref']}",
+                icon=":material/history:",
+                query_params={"line": line["ref"], "plan": filters.plan, "quarter": filters.quarter},
+            )
+    strip = trends[trends["ref"].isin(objective_lines["ref"])].rename(columns={"ref": "line"})
+    if len(quarters) > 1 and not strip.empty:
+        with st.expander(f"Status by quarter for {objective_ref}'s lines"):
+            st.altair_chart(status_trend_chart(strip, title=f"{objective_ref}: status by quarter"), width="content")
+
+st.header("Indicators")
+series = ui.load_indicator_series(url, None, filters.outcome)
+series = series[series["quarter"] <= filters.quarter]
+if series.empty:
+    st.caption("No indicator values reported for this outcome up to this quarter.")
+else:
+    columns = st.columns(2)
+    for position, (ref, values) in enumerate(series.groupby("ref", sort=False)):
+        latest = values.iloc[-1]
+        status = latest["status"]
+        with columns[position % 2], st.container(border=True):
+            st.markdown(f"**{ui.escape_markdown(latest['name'])}** ({ui.escape_markdown(ref)})")
+            badge = ui.status_badge_html(status) if isinstance(status, str) else "no target set"
+            direction = latest["direction"] if isinstance(latest["direction"], str) else "no earlier value"
+            better = {"higher": "higher is better", "lower": "lower is better"}.get(latest["polarity"], "")
+            st.markdown(
+                f"Latest ({latest['quarter']}): **{latest['value']:g}** {ui.escape_markdown(latest['unit'])} · "
+                f"{badge} · direction of travel: **{direction}** {f'({better})' if better else ''}",
+                unsafe_allow_html=True,
+            )
+            st.altair_chart(indicator_chart(pd.DataFrame(values)), width="stretch")
+
+with st.expander("What the statuses mean"):
+    st.markdown("\n".join(f"- {STATUS_ICONS[s]} **{s}**: {STATUS_MEANINGS[s]}" for s in ALL_STATUSES))
+    st.caption(f"Statuses are shown as {', '.join(status_label(s) for s in ALL_STATUSES)}.")
