@@ -39,16 +39,19 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 
 # Hash every file the chosen requirements pull in (requirements-dev.txt includes requirements.txt).
-wanted=$(
+requirements_hash() {
   {
     .venv/bin/python --version
     cat requirements.txt
-    if [[ $kind == dev ]]; then cat requirements-dev.txt; fi
+    if [[ $1 == dev ]]; then cat requirements-dev.txt; fi
   } | sha256sum | cut -d' ' -f1
-)
-stamp=.venv/.cyp-requirements-$kind.sha256
+}
+stamp_matches() {
+  [[ -f .venv/.cyp-requirements-$1.sha256 && $(cat ".venv/.cyp-requirements-$1.sha256") == "$(requirements_hash "$1")" ]]
+}
 
-if [[ -f $stamp && $(cat "$stamp") == "$wanted" ]]; then
+# An up-to-date dev install includes everything the runtime needs.
+if stamp_matches "$kind" || { [[ $kind == runtime ]] && stamp_matches dev; }; then
   echo "bootstrap: .venv is up to date ($requirements unchanged)"
   exit 0
 fi
@@ -56,5 +59,5 @@ fi
 echo "bootstrap: installing $requirements into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
-echo "$wanted" >"$stamp"
+requirements_hash "$kind" >".venv/.cyp-requirements-$kind.sha256"
 echo "bootstrap: done"
