@@ -14,6 +14,7 @@ import click
 from cyp.bootstrap import initialise_database
 from cyp.db import get_engine, read_session, write_session
 from cyp.framework.workbook import audit_import, export_framework, import_framework
+from cyp.models import ROLES
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -225,3 +226,182 @@ def framework_import(path: Path, user: str) -> None:
         click.echo(result.summary(), err=True)
         raise SystemExit(1)
     click.echo(result.summary())
+
+
+@cli.group()
+def user() -> None:
+    """Manage accounts: roles, teams, passwords. Runs as the system (shell access is already full access)."""
+
+
+def _user_engine():  # type: ignore[no-untyped-def]
+    from cyp.config import get_settings
+
+    return get_engine(get_settings().database_url)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        import sys
+
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _change_user(change, *args):  # type: ignore[no-untyped-def]
+    """Run one account change as the system in its own transaction; account errors become clean messages."""
+    from cyp.auth import SYSTEM, AccountError, PermissionDenied
+
+    try:
+        with write_session(_user_engine()) as session:
+            changed = change(session, SYSTEM, *args)
+            return changed.username, changed.role, sorted(team.ref for team in changed.teams)
+    except (AccountError, PermissionDenied) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--team", "teams", multiple=True, help="Team (partner name or ref) the user submits for; repeatable.")
+@click.option("--email", default=None, help="Email address; OIDC sign-in matches users by it.")
+@click.option("--display-name", default=None, help="Name shown in the app.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--no-password", is_flag=True, help="No local password: the user signs in only through OIDC.")
+def user_add(
+    username: str,
+    role: str,
+    teams: tuple[str, ...],
+    email: str | None,
+    display_name: str | None,
+    password_stdin: bool,
+    no_password: bool,
+) -> None:
+    """Add an account; asks for its password twice (never give a password on the command line).
+
+    \b
+    Example:
+      python -m cyp user add --role administrator j.smith
+      python -m cyp user add --role lead --team family-services --email a.lee@barnet.gov.uk a.lee
+    """
+    from cyp.auth import create_user
+
+    password = None if no_password else _read_password(password_stdin)
+    name, role, refs = _change_user(
+        lambda session, actor: create_user(
+            session, actor, username, role, password=password, email=email, display_name=display_name, teams=teams
+        )
+    )
+    click.echo(f"Added {name} ({role}; teams {', '.join(refs) or 'none'}).")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List every account with its role, teams, email and state.
+
+    \b
+    Example:
+      python -m cyp user list
+    """
+    from cyp.auth import list_users
+    from cyp.models import utcnow
+
+    now = utcnow()
+    with read_session(_user_engine()) as session:
+        rows = [
+            (
+                account.username,
+                account.role,
+                "disabled"
+                if not account.is_active
+                else "locked"
+                if account.locked_until and account.locked_until.replace(tzinfo=now.tzinfo) > now
+                else "active",
+                ",".join(sorted(team.ref for team in account.teams)) or "-",
+                account.email or "-",
+                "demo" if account.is_demo else "",
+            )
+            for account in list_users(session)
+        ]
+    header = ("username", "role", "state", "teams", "email", "")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Stop an account signing in or changing anything; its history stays.
+
+    \b
+    Example:
+      python -m cyp user disable a.lee
+    """
+    from cyp.auth import disable_user
+
+    click.echo(f"Disabled {_change_user(disable_user, username)[0]}.")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Let a disabled account sign in again (also lifts a sign-in lock).
+
+    \b
+    Example:
+      python -m cyp user enable a.lee
+    """
+    from cyp.auth import enable_user
+
+    click.echo(f"Enabled {_change_user(enable_user, username)[0]}.")
+
+
+@user.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def user_set_password(username: str, password_stdin: bool) -> None:
+    """Set a new password for an account (asks twice; also lifts a sign-in lock).
+
+    \b
+    Example:
+      python -m cyp user set-password a.lee
+    """
+    from cyp.auth import set_password
+
+    password = _read_password(password_stdin)
+    click.echo(f"Password set for {_change_user(set_password, username, password)[0]}.")
+
+
+@user.command("set-teams")
+@click.argument("username")
+@click.argument("teams", nargs=-1)
+@click.option("--none", "no_teams", is_flag=True, help="Remove the account from every team.")
+def user_set_teams(username: str, teams: tuple[str, ...], no_teams: bool) -> None:
+    """Replace the teams (partner names or refs) an account submits returns for.
+
+    \b
+    Example:
+      python -m cyp user set-teams a.lee family-services "Public Health"
+    """
+    from cyp.auth import set_teams
+
+    if not teams and not no_teams:
+        raise click.UsageError("give one or more team refs, or --none to remove every team")
+    name, _, refs = _change_user(set_teams, username, () if no_teams else teams)
+    click.echo(f"{name} now belongs to {', '.join(refs) or 'no team'}.")
+
+
+@user.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(ROLES))
+def user_set_role(username: str, role: str) -> None:
+    """Change an account's role (the last administrator keeps theirs).
+
+    \b
+    Example:
+      python -m cyp user set-role a.lee viewer
+    """
+    from cyp.auth import set_role
+
+    name, role, _ = _change_user(set_role, username, role)
+    click.echo(f"{name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")

@@ -1,0 +1,407 @@
+"""Accounts, sign-in, OIDC mapping, the permission check and the user commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from click.testing import CliRunner
+from sqlalchemy import Engine, select
+
+from cyp import auth
+from cyp.auth import (
+    SYSTEM,
+    AccountError,
+    PermissionDenied,
+    Principal,
+    authenticate,
+    can_view_page,
+    create_demo_accounts,
+    create_user,
+    disable_user,
+    enable_user,
+    first_admin_instruction,
+    list_users,
+    principal_for_oidc,
+    remove_demo_accounts,
+    require,
+    set_password,
+    set_role,
+    set_teams,
+)
+from cyp.cli import cli
+from cyp.db import get_engine, read_session, write_session
+from cyp.models import AuditEvent, Partner, User
+
+PASSWORD = "correct horse battery"
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(engine: Engine) -> Engine:
+    """A database with three teams and one account per role (no passwords, so no hashing cost)."""
+    with write_session(engine) as session:
+        session.add_all(
+            [
+                Partner(ref="FS", name="Family Services"),
+                Partner(ref="EH", name="Early Help"),
+                Partner(ref="YS", name="Youth Service"),
+            ]
+        )
+        session.flush()
+        create_user(session, SYSTEM, "ada", "administrator", email="Ada@Barnet.gov.uk")
+        create_user(session, SYSTEM, "lee", "lead", teams=["FS", "EH"], email="lee@barnet.gov.uk")
+        create_user(session, SYSTEM, "vic", "viewer")
+        create_user(session, SYSTEM, "dee", "display")
+    return engine
+
+
+def events(engine: Engine, **where: str) -> list[AuditEvent]:
+    with read_session(engine) as session:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        for column, value in where.items():
+            query = query.where(getattr(AuditEvent, column) == value)
+        return list(session.scalars(query))
+
+
+def sign_in(engine: Engine, username: str, password: str, now: datetime) -> auth.AuthResult:
+    with write_session(engine) as session:
+        return authenticate(session, username, password, now=now)
+
+
+def principal(username: str) -> Principal:
+    return {
+        "ada": Principal("ada", "administrator", frozenset()),
+        "lee": Principal("lee", "lead", frozenset({"FS", "EH"})),
+        "vic": Principal("vic", "viewer", frozenset()),
+        "dee": Principal("dee", "display", frozenset()),
+    }[username]
+
+
+def test_password_is_stored_only_as_an_argon2_hash(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    with read_session(db) as session:
+        stored = session.scalar(select(User.password_hash).where(User.username == "lee"))
+        trail = " ".join(f"{e.target} {e.detail}" for e in session.scalars(select(AuditEvent)))
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored and "horse" not in stored
+    assert "horse" not in trail
+    assert PasswordHasher().verify(stored, PASSWORD)
+
+
+def test_short_password_is_refused_with_the_minimum(db: Engine):
+    with pytest.raises(AccountError, match="at least 12 characters; this one has 5"), write_session(db) as session:
+        set_password(session, SYSTEM, "lee", "short")
+
+
+def test_sign_in_succeeds_with_teams_and_is_audited(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    result = sign_in(db, " Lee ", PASSWORD, T0)
+    assert result.ok and result.principal == Principal("lee", "lead", frozenset({"FS", "EH"}))
+    assert [(e.actor, e.outcome) for e in events(db, action="auth.signin")] == [("lee", "ok")]
+
+
+def test_wrong_password_and_unknown_name_get_the_same_answer(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    wrong = sign_in(db, "lee", "not the password", T0)
+    unknown = sign_in(db, "nobody", "not the password", T0)
+    assert (wrong.status, wrong.message) == (unknown.status, unknown.message) == ("failed", auth.FAILED_MESSAGE)
+    with read_session(db) as session:
+        assert session.scalar(select(User.failed_attempts).where(User.username == "lee")) == 1
+    assert [e.outcome for e in events(db, action="auth.signin")] == ["failed", "failed"]
+
+
+def _five_failures(engine: Engine, username: str) -> list[tuple[str, int]]:
+    """Five wrong passwords, each after the previous slow-down has passed."""
+    now, seen = T0, []
+    for _ in range(5):
+        result = sign_in(engine, username, "not the password", now)
+        seen.append((result.status, result.retry_after))
+        now += timedelta(seconds=result.retry_after)
+    return seen
+
+
+def test_failures_slow_down_then_lock_and_the_lock_ends(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    assert _five_failures(db, "lee") == [("failed", 0), ("failed", 0), ("failed", 2), ("failed", 4), ("locked", 900)]
+    locked_at = T0 + timedelta(seconds=6)
+    during = sign_in(db, "lee", PASSWORD, locked_at + timedelta(minutes=5))
+    assert (during.status, during.retry_after) == ("locked", 600)
+    assert "10 minutes" in during.message
+    after = sign_in(db, "lee", PASSWORD, locked_at + timedelta(minutes=15, seconds=1))
+    assert after.ok
+    with read_session(db) as session:
+        user = session.scalar(select(User).where(User.username == "lee"))
+        assert (user.failed_attempts, user.locked_until) == (0, None)
+    assert [e.outcome for e in events(db, action="auth.signin")][-3:] == ["locked", "locked", "ok"]
+
+
+def test_a_name_with_no_account_locks_the_same_way(db: Engine):
+    assert _five_failures(db, "nobody") == [("failed", 0), ("failed", 0), ("failed", 2), ("failed", 4), ("locked", 900)]
+    assert sign_in(db, "nobody", PASSWORD, T0 + timedelta(minutes=1)).status == "locked"
+
+
+def test_too_quick_an_attempt_is_not_checked(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    for _ in range(3):
+        sign_in(db, "lee", "not the password", T0)
+    early = sign_in(db, "lee", PASSWORD, T0 + timedelta(seconds=1))
+    assert (early.status, early.retry_after) == ("locked", 1)
+
+
+def test_disabled_account_is_refused_only_with_the_right_password(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "vic", PASSWORD)
+        disable_user(session, SYSTEM, "vic")
+    assert sign_in(db, "vic", "not the password", T0).status == "failed"
+    result = sign_in(db, "vic", PASSWORD, T0)
+    assert (result.status, result.principal) == ("disabled", None)
+
+
+def test_an_old_hash_is_upgraded_at_sign_in(db: Engine):
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with write_session(db) as session:
+        session.scalar(select(User).where(User.username == "vic")).password_hash = weak
+    assert sign_in(db, "vic", PASSWORD, T0).ok
+    with read_session(db) as session:
+        upgraded = session.scalar(select(User.password_hash).where(User.username == "vic"))
+    assert upgraded != weak and not PasswordHasher().check_needs_rehash(upgraded)
+
+
+def test_oidc_users_get_role_and_teams_by_email(db: Engine):
+    with write_session(db) as session:
+        assert principal_for_oidc(session, "ada@barnet.gov.uk") == principal("ada")
+        assert principal_for_oidc(session, " LEE@Barnet.gov.uk ") == principal("lee")
+        assert principal_for_oidc(session, "stranger@barnet.gov.uk") is None
+        assert principal_for_oidc(session, None) is None
+        disable_user(session, SYSTEM, "lee")
+        assert principal_for_oidc(session, "lee@barnet.gov.uk") is None
+
+
+ALLOWED = {
+    # permission: usernames allowed (lee is a lead of FS and EH; the team asked for is FS unless noted)
+    "view": {"ada", "lee", "vic", "dee"},
+    "return.submit": {"ada", "lee"},
+    "framework.import": {"ada"},
+    "user.manage": {"ada"},
+    "assignment.manage": {"ada"},
+    "deadline.manage": {"ada"},
+    "demo.manage": {"ada"},
+}
+CASES = [(permission, name, "FS") for permission in ALLOWED for name in ("ada", "lee", "vic", "dee")]
+CASES.append(("return.submit", "lee", "YS"))  # a lead of another team
+
+
+def test_require_for_every_permission_and_role(db: Engine):
+    # One database for every case (a fresh one each would cost more than the checks): each case
+    # looks only at the rows it adds.
+    for number, (permission, username, team) in enumerate(CASES):
+        case = f"{username} {permission} {team}"
+        allowed = username in ALLOWED[permission] and (team != "YS" or username == "ada")
+        before = len(events(db))
+        if allowed:
+            with write_session(db) as session:
+                require(session, principal(username), permission, team_ref=team)
+                session.add(Partner(ref=f"OK{number}", name=f"Written after the check {number}"))
+            assert len(events(db)) == before, case
+            continue
+        with pytest.raises(PermissionDenied) as refusal, write_session(db) as session:
+            session.add(Partner(ref="NEW", name="Written before the check"))
+            session.flush()
+            require(session, principal(username), permission, team_ref=team, target="record 1")
+            session.add(Partner(ref="NEVER", name="Never written"))
+        assert str(refusal.value).startswith("You may not "), case
+        with read_session(db) as session:
+            assert session.scalar(select(Partner.id).where(Partner.ref.in_(["NEW", "NEVER"]))) is None, case
+        stored = events(db)[before:]
+        assert [(e.actor, e.action, e.outcome, e.target) for e in stored] == [
+            (username, permission, "refused", "record 1")
+        ], case
+        assert stored[0].detail == str(refusal.value), case
+
+
+def test_lead_of_another_team_is_told_why(db: Engine):
+    expected = "submit a return for team YS: lee is not a member of team YS"
+    with pytest.raises(PermissionDenied, match=expected), write_session(db) as session:
+        require(session, principal("lee"), "return.submit", team_ref="YS")
+
+
+def test_a_refusal_the_caller_commits_is_stored_once(db: Engine):
+    with write_session(db) as session:
+        with pytest.raises(PermissionDenied):
+            require(session, principal("vic"), "user.manage")
+        session.add(Partner(ref="NEW", name="Stored with the refusal"))
+    assert [e.actor for e in events(db, outcome="refused")] == ["vic"]
+
+
+def test_a_refusal_inside_a_rolled_back_savepoint_is_kept(db: Engine):
+    with write_session(db) as session, pytest.raises(PermissionDenied), session.begin_nested():
+        require(session, principal("vic"), "user.manage")
+    assert [e.actor for e in events(db, outcome="refused")] == ["vic"]
+
+
+def test_require_judges_the_account_as_it_is_now(db: Engine):
+    stale = principal("lee")  # signed in as a lead of FS; since then disabled
+    with write_session(db) as session:
+        disable_user(session, principal("ada"), "lee")
+    with pytest.raises(PermissionDenied, match="disabled"), write_session(db) as session:
+        require(session, stale, "return.submit", team_ref="FS")
+    forged = Principal("mallory", "administrator", frozenset())
+    with pytest.raises(PermissionDenied, match="no account named mallory"), write_session(db) as session:
+        require(session, forged, "user.manage")
+
+
+def test_unknown_permission_is_a_programming_error(db: Engine):
+    with pytest.raises(ValueError, match="unknown permission"), read_session(db) as session:
+        require(session, SYSTEM, "return.delete")
+
+
+def test_principal_helpers():
+    assert principal("lee").can_submit_for("FS") and not principal("lee").can_submit_for("YS")
+    assert principal("ada").can_submit_for("YS") and principal("ada").is_admin()
+    assert not principal("vic").can_submit_for("FS") and principal("vic").can_view()
+    assert principal("dee").can_view() and not Principal("x", "intruder").can_view()
+    assert SYSTEM.is_system and SYSTEM.is_admin()
+
+
+def test_page_access_by_role():
+    pages = ("overview", "upload", "admin", "display")
+    names = ("ada", "lee", "vic", "dee")
+    seen = {name: [page for page in pages if can_view_page(principal(name), page)] for name in names}
+    assert seen == {
+        "ada": ["overview", "upload", "admin", "display"],
+        "lee": ["overview", "upload", "display"],
+        "vic": ["overview", "display"],
+        "dee": ["display"],
+    }
+
+
+def test_user_changes_are_audited_with_actor_and_target(db: Engine):
+    admin = principal("ada")
+    with write_session(db) as session:
+        create_user(session, admin, "Sam.Jones", "viewer", display_name="Sam Jones")
+        set_role(session, admin, "sam.jones", "lead")
+        set_teams(session, admin, "sam.jones", ["ys", "FS"])
+        disable_user(session, admin, "sam.jones")
+        enable_user(session, admin, "sam.jones")
+    trail = [(e.actor, e.action, e.target, e.detail) for e in events(db, actor="ada")]
+    assert trail == [
+        ("ada", "user.add", "user:sam.jones", "role viewer; teams none"),
+        ("ada", "user.set_role", "user:sam.jones", "role viewer -> lead"),
+        ("ada", "user.set_teams", "user:sam.jones", "teams none -> FS, YS"),
+        ("ada", "user.disable", "user:sam.jones", None),
+        ("ada", "user.enable", "user:sam.jones", None),
+    ]
+    with read_session(db) as session:
+        sam = next(user for user in list_users(session) if user.username == "sam.jones")
+        assert (sam.role, sam.is_active, sorted(t.ref for t in sam.teams)) == ("lead", True, ["FS", "YS"])
+
+
+def test_a_lead_cannot_manage_users_and_nothing_changes(db: Engine):
+    with pytest.raises(PermissionDenied, match="manage user accounts"), write_session(db) as session:
+        set_role(session, principal("lee"), "lee", "administrator")
+    with read_session(db) as session:
+        assert session.scalar(select(User.role).where(User.username == "lee")) == "lead"
+    assert [(e.action, e.outcome, e.target) for e in events(db, actor="lee")] == [
+        ("user.manage", "refused", "user:lee")
+    ]
+
+
+def test_account_errors_are_clear(db: Engine):
+    cases = [
+        (lambda s: create_user(s, SYSTEM, "ada", "viewer"), "already exists"),
+        (lambda s: create_user(s, SYSTEM, "x y", "viewer"), "not a valid username"),
+        (lambda s: create_user(s, SYSTEM, "newbie", "boss"), "'boss' is not a role"),
+        (lambda s: create_user(s, SYSTEM, "newbie", "viewer", email="ADA@barnet.gov.uk"), "already has the email"),
+        (lambda s: set_teams(s, SYSTEM, "lee", ["FS", "XX"]), r"Unknown team 'XX'\. Give a team by its name or ref"),
+        (lambda s: disable_user(s, SYSTEM, "ghost"), "no account named 'ghost'"),
+        (lambda s: disable_user(s, SYSTEM, "ada"), "only active administrator"),
+        (lambda s: set_role(s, SYSTEM, "ada", "viewer"), "only active administrator"),
+    ]
+    for change, message in cases:
+        with pytest.raises(AccountError, match=message), write_session(db) as session:
+            change(session)
+
+
+def test_first_sign_in_needs_an_administrator_made_on_the_server(engine: Engine):
+    with write_session(engine) as session:
+        assert auth.FIRST_ADMIN_COMMAND in first_admin_instruction(session)
+        create_user(session, SYSTEM, "first", "administrator")
+        assert first_admin_instruction(session) is None
+
+
+def test_demo_accounts_have_random_passwords_and_can_be_removed(db: Engine):
+    with write_session(db) as session:
+        accounts = create_demo_accounts(session)
+    assert [(name, role) for name, _, role in accounts] == [
+        ("demo-admin", "administrator"),
+        ("demo-lead", "lead"),
+        ("demo-viewer", "viewer"),
+        ("demo-display", "display"),
+    ]
+    passwords = [password for _, password, _ in accounts]
+    assert len(set(passwords)) == 4 and min(len(password) for password in passwords) >= 12
+    lead_password = passwords[1]
+    result = sign_in(db, "demo-lead", lead_password, T0)
+    assert result.ok and len(result.principal.teams) == 2
+    with write_session(db) as session:
+        assert remove_demo_accounts(session) == 4
+    with read_session(db) as session:
+        assert [user.username for user in list_users(session)] == ["ada", "dee", "lee", "vic"]
+
+
+@pytest.fixture
+def cli_db(db: Engine) -> Iterator[Engine]:
+    """The test database, with the CLI's process-wide engine cache emptied around the test."""
+    get_engine.cache_clear()
+    yield db
+    get_engine.cache_clear()
+
+
+def test_cli_user_commands(cli_db: Engine):
+    runner = CliRunner()
+    added = runner.invoke(
+        cli,
+        ["user", "add", "jo", "--role", "lead", "--team", "FS", "--email", "jo@barnet.gov.uk", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert added.output.strip() == "Added jo (lead; teams FS)."
+    prompted = runner.invoke(cli, ["user", "add", "kim", "--role", "viewer"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert PASSWORD not in prompted.output
+    listed = runner.invoke(cli, ["user", "list"])
+    assert listed.exit_code == 0
+    rows = {line.split()[0]: line for line in listed.output.splitlines()[2:]}
+    assert sorted(rows) == ["ada", "dee", "jo", "kim", "lee", "vic"]
+    assert "FS" in rows["jo"] and "jo@barnet.gov.uk" in rows["jo"]
+    assert runner.invoke(cli, ["user", "disable", "jo"]).output.strip() == "Disabled jo."
+    assert "disabled" in runner.invoke(cli, ["user", "list"]).output.splitlines()[4]
+    assert runner.invoke(cli, ["user", "enable", "jo"]).exit_code == 0
+    changed = runner.invoke(cli, ["user", "set-password", "jo", "--password-stdin"], input="another long password\n")
+    assert changed.exit_code == 0, changed.output
+    assert sign_in(cli_db, "jo", "another long password", T0).ok
+    unknown = runner.invoke(cli, ["user", "set-teams", "jo", "Family Services", "Yuoth Service", "NOPE"])
+    assert unknown.exit_code == 1
+    assert "Error: Unknown team 'Yuoth Service' (did you mean Youth Service?), 'NOPE'. Give a team" in unknown.output
+    assert "Traceback" not in unknown.output
+    assert runner.invoke(cli, ["user", "set-teams", "jo", "--none"]).output.strip() == "jo now belongs to no team."
+    assert runner.invoke(cli, ["user", "set-role", "jo", "viewer"]).output.strip() == "jo is now a viewer."
+    short = runner.invoke(cli, ["user", "set-password", "jo", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+    trail = [(e.actor, e.action) for e in events(cli_db, target="user:jo")]
+    assert trail[:2] == [("system", "user.add"), ("system", "user.disable")]
+
+
+def test_cli_user_help_has_examples_and_no_password_option():
+    for command in ("add", "list", "disable", "enable", "set-password", "set-teams", "set-role"):
+        result = CliRunner().invoke(cli, ["user", command, "--help"])
+        assert result.exit_code == 0 and f"python -m cyp user {command}" in result.output
+        assert "--password " not in result.output
