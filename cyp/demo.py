@@ -396,5 +396,5 @@ def clear_demo(session: Session) -> dict[str, int]:
         "line updates": removed_updates or 0,
         "indicator values": removed_values or 0,
         "demo lines": removed_lines or 0,
-        "markers": removed_meta or 0,
+        "demo marker": removed_meta or 0,
     }

@@ -198,7 +198,7 @@ def test_clear_removes_exactly_the_demo_data(seeded):
         ).all() == [(1, False)]
     with write_session(seeded) as session:
         removed = clear_demo(session)
-    assert removed == {**generated, "markers": 1}
+    assert removed == {**generated, "demo marker": 1}
     with read_session(seeded) as session:
         assert table_counts(session) == before
         assert not demo_present(session)
