@@ -22,6 +22,7 @@ sign in would add no protection. The app never builds a system principal.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import secrets
@@ -36,6 +37,7 @@ import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import event, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from cyp import audit
@@ -43,6 +45,7 @@ from cyp.config import PROJECT_ROOT
 from cyp.db import write_session
 from cyp.models import ROLES, Action, AuditEvent, Partner, User, utcnow
 
+logger = logging.getLogger(__name__)
 ACCESS_FILE = PROJECT_ROOT / "data" / "access.yaml"
 FAILED_MESSAGE = "The username or password is not right. Check both and try again."
 DISABLED_MESSAGE = "This account is disabled. Ask an administrator to enable it."
@@ -161,7 +164,9 @@ def can_view_page(principal: Principal, page_key: str) -> bool:
 
 
 def _current_principal(session: Session, principal: Principal) -> tuple[Principal | None, str | None]:
-    user = session.scalar(select(User).options(selectinload(User.teams)).where(User.username == principal.username))
+    # No autoflush: the caller's pending writes must not be flushed (or fail) before they are allowed.
+    with session.no_autoflush:
+        user = session.scalar(select(User).options(selectinload(User.teams)).where(User.username == principal.username))
     if user is None:
         return None, f"there is no account named {principal.username}"
     if not user.is_active:
@@ -224,9 +229,14 @@ def _keep_lost_refusals(session: Session, transaction: Any) -> None:
     if not lost:
         return
     # The caller's transaction has ended and released its connection: this one does not wait on it.
-    with write_session(session.get_bind()) as own:
+    try:
+        with write_session(session.get_bind()) as own:
+            for item in lost:
+                audit.record(own, item.actor, item.action, item.outcome, item.target, item.detail, at=item.at)
+    except SQLAlchemyError:
+        # Raising here would hide the PermissionDenied on its way to the user; the log keeps the refusal.
         for item in lost:
-            audit.record(own, item.actor, item.action, item.outcome, item.target, item.detail, at=item.at)
+            logger.exception("could not store refusal: %s %s %s: %s", item.actor, item.action, item.target, item.detail)
 
 
 def check_password(password: str, username: str | None = None) -> None:

@@ -405,3 +405,22 @@ def test_cli_user_help_has_examples_and_no_password_option():
         result = CliRunner().invoke(cli, ["user", command, "--help"])
         assert result.exit_code == 0 and f"python -m cyp user {command}" in result.output
         assert "--password " not in result.output
+
+
+@pytest.mark.postgres
+def test_refusal_survives_the_rollback_on_postgresql(postgres_engine: Engine):
+    with write_session(postgres_engine) as session:
+        session.add(Partner(ref="FS", name="Family Services"))
+        create_user(session, SYSTEM, "lee", "lead", teams=["FS"], email="Lee@Barnet.gov.uk")
+    with pytest.raises(PermissionDenied), write_session(postgres_engine) as session:
+        session.add(Partner(ref="NEW", name="Written before the check"))
+        session.flush()
+        require(session, principal("lee"), "return.submit", team_ref="YS")
+    with read_session(postgres_engine) as session:
+        assert session.scalar(select(Partner.id).where(Partner.ref == "NEW")) is None
+        refused = [
+            (e.actor, e.action, e.target)
+            for e in session.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused"))
+        ]
+        assert refused == [("lee", "return.submit", "team:YS")]
+        assert principal_for_oidc(session, "lee@barnet.GOV.uk") == Principal("lee", "lead", frozenset({"FS"}))
