@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import get_engine, read_session, write_session
+from cyp.db import get_engine, make_engine, read_session, write_session
 from cyp.framework.workbook import SHEETS, export_framework, import_framework
 from cyp.models import (
     Action,
@@ -34,6 +34,7 @@ from cyp.models import (
     action_bodies,
     action_partners,
 )
+from cyp.schema import upgrade_schema
 
 EXPECTED_SHEETS = [
     "Read me",
@@ -121,6 +122,17 @@ def framework_engine(engine: Engine) -> Engine:
     with write_session(engine) as session:
         make_framework(session)
     return engine
+
+
+@pytest.fixture(scope="module")
+def unchanging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, bytes]]:
+    """One framework database and its export, shared by tests whose imports must change nothing (they check)."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('unchanging') / 'cyp.db'}")
+    upgrade_schema(engine)
+    with write_session(engine) as session:
+        make_framework(session)
+    yield engine, export_bytes(engine)
+    engine.dispose()
 
 
 @pytest.fixture
@@ -412,6 +424,10 @@ DEFECTS = {
         _set("Actions", "A3", "19-SS-1.1"),
         "Actions!A3: Ref '19-SS-1.1' is already used on row 2.",
     ),
+    "ref too long for the database": (
+        _set("Partners", "A4", "p" * 41),
+        f"Partners!A4: Ref '{'p' * 41}' is longer than 40 characters.",
+    ),
     "unknown parent": (
         _set("Objectives", "B2", "19-SX"),
         "Objectives!B2: '19-SX' is not an outcome or theme; did you mean 19-SS?",
@@ -472,9 +488,10 @@ DEFECTS = {
 
 
 @pytest.mark.parametrize("defect", list(DEFECTS))
-def test_each_defect_is_named_by_sheet_and_cell_and_changes_nothing(framework_engine, defect):
+def test_each_defect_is_named_by_sheet_and_cell_and_changes_nothing(unchanging, defect):
+    framework_engine, exported = unchanging
     edit, message = DEFECTS[defect]
-    data = edited(export_bytes(framework_engine), edit)
+    data = edited(exported, edit)
     # a valid edit alongside the defect must not be applied either
     data = edited(data, _set("Objectives", "D3", "A valid edit that must not land"))
     before = dump(framework_engine)
@@ -485,13 +502,15 @@ def test_each_defect_is_named_by_sheet_and_cell_and_changes_nothing(framework_en
     assert dump(framework_engine) == before
 
 
-def test_every_problem_is_reported_at_once(framework_engine):
+def test_every_problem_is_reported_at_once(unchanging):
+    framework_engine, exported = unchanging
+
     def many(workbook: Workbook) -> None:
         workbook["Actions"]["F2"] = "Family Servces"
         workbook["Indicators"]["J2"] = "ten"
         workbook["Indicators"]["F3"] = "sideways"
 
-    result = run_import(framework_engine, edited(export_bytes(framework_engine), many))
+    result = run_import(framework_engine, edited(exported, many))
     # in workbook order: sheet by sheet, row by row
     assert [p.location for p in result.problems] == ["Actions!F2", "Indicators!J2", "Indicators!F3"]
 
@@ -538,7 +557,8 @@ def test_removing_a_line_with_quarterly_updates_is_refused(framework_engine):
     "content",
     [b"", b"not a spreadsheet at all", b"PK\x03\x04 broken zip", b"Ref,Name\n1,2\n"],
 )
-def test_a_file_that_is_not_a_workbook_is_a_problem_not_a_traceback(framework_engine, content):
+def test_a_file_that_is_not_a_workbook_is_a_problem_not_a_traceback(unchanging, content):
+    framework_engine, _ = unchanging
     before = dump(framework_engine)
     result = run_import(framework_engine, content)
     assert [p.code for p in result.problems] == ["not_a_workbook"]
@@ -546,7 +566,8 @@ def test_a_file_that_is_not_a_workbook_is_a_problem_not_a_traceback(framework_en
     assert dump(framework_engine) == before
 
 
-def test_a_workbook_without_framework_sheets_lists_every_missing_sheet(framework_engine):
+def test_a_workbook_without_framework_sheets_lists_every_missing_sheet(unchanging):
+    framework_engine, _ = unchanging
     buffer = BytesIO()
     Workbook().save(buffer)
     result = run_import(framework_engine, buffer.getvalue())

@@ -664,8 +664,8 @@ class _Checker:
             return None
         limit = model.__table__.c.ref.type.length
         if limit and len(ref) > limit:
+            # Reported, but the row is kept so rows that point at it are not reported as well.
             self.problem(row, header, "long_ref", f"Ref '{ref}' is longer than {limit} characters.", ref)
-            return None
         return ref
 
     def number(self, row: _Row, header: str) -> float | None:
