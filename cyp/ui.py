@@ -18,6 +18,7 @@ import streamlit as st
 import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from streamlit.delta_generator import DeltaGenerator
 
 from cyp.auth import Principal
 from cyp.bootstrap import initialise_database
@@ -404,12 +405,30 @@ def _choices(name: str, options: FilterOptions) -> list[tuple[str, str]]:
             for label in options.quarters
         ]
     if name == "plan":
-        return [(ref, title) for ref, title, _current in load_plans(database_url())]
+        return [(ref, f"{ref} (current)" if current else ref) for ref, _title, current in load_plans(database_url())]
     if name == "objective":
         return [(ref, f"{ref} · {text}") for ref, text, _outcome in options.objectives]
     if name == "status":
         return [(status, status_label(status)) for status in ALL_STATUSES]
     return list(getattr(options, {"body": "bodies"}.get(name, name + "s")))
+
+
+def outcome_switcher(filters: ViewFilters, options: FilterOptions) -> ViewFilters:
+    """One click to any outcome of the plan (pills, wrapping on narrow screens); writes the choice to the URL."""
+    names = dict(options.outcomes)
+    # No widget key, as in filter_bar: the selection always follows the address.
+    picked = st.pills(
+        "Outcome",
+        list(names),
+        default=filters.outcome,
+        format_func=lambda ref: names[ref],
+        label_visibility="collapsed",
+    )
+    if picked and picked != filters.outcome:
+        filters = filters.replace(outcome=picked, objective=None)
+        write_filters(filters)
+        st.rerun()
+    return filters
 
 
 def filter_bar(names: tuple[str, ...] = ("quarter", "plan"), columns: int = 4) -> ViewFilters:
@@ -530,6 +549,55 @@ def load_exceptions(url: str, quarter: str, plan_ref: str) -> dict[str, pd.DataF
         return exceptions(db_session, quarter, plan_ref)
 
 
+@st.cache_data(ttl=5, show_spinner=False)
+def load_latest_return_at(url: str, quarter: str, plan_ref: str) -> str:
+    """ISO time of the latest current return for the quarter ("" for none): cheap, polled by the board display."""
+    from cyp.boardpack import latest_return_at
+
+    with _session_for(url) as db_session:
+        stamp = latest_return_at(db_session, quarter, plan_ref)
+    return stamp.isoformat() if stamp else ""
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_board_data(url: str, quarter: str, plan_ref: str, stamp: str):  # type: ignore[no-untyped-def]
+    """Cached :func:`cyp.boardpack.board_data`; pass :func:`load_latest_return_at` as ``stamp`` so a newly accepted
+    return (from this app or the command line) gives a new cache entry without anyone clearing caches."""
+    from cyp.boardpack import board_data
+
+    with _session_for(url) as db_session:
+        return board_data(db_session, quarter, plan_ref)
+
+
+def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
+    """The board pack as ``pdf`` or ``xlsx`` bytes, built when asked for (a download button's deferred data)."""
+    from cyp.boardpack import board_pack_pdf, board_pack_xlsx
+
+    with session() as db_session:
+        build = board_pack_pdf if suffix == "pdf" else board_pack_xlsx
+        return build(db_session, quarter, plan_ref)
+
+
+def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
+    """Download buttons for the board pack (PDF and Excel); each is built only when clicked."""
+    from cyp.boardpack import PDF_MIME, XLSX_MIME, board_pack_filename
+
+    columns = st.columns(2)
+    for column, suffix, mime, label in (
+        (columns[0], "pdf", PDF_MIME, "Board pack (PDF)"),
+        (columns[1], "xlsx", XLSX_MIME, "Board data (Excel)"),
+    ):
+        column.download_button(
+            label,
+            data=lambda suffix=suffix: board_pack_bytes(quarter, plan_ref, suffix),
+            file_name=board_pack_filename(plan_ref, quarter, suffix),
+            mime=mime,
+            key=f"{key}_{suffix}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
 @st.cache_data(ttl=600, show_spinner=False)
 def load_tracker(url: str, quarter: str) -> pd.DataFrame:
     """Cached tracker rows for one quarter as a DataFrame."""
@@ -583,20 +651,27 @@ def distribution_text(counts: Mapping[str, int], statuses: tuple[str, ...] = ALL
     return " · ".join(parts) or "no lines"
 
 
-def status_tile(title: str, status: str | None, counts: Mapping[str, int], note: str | None = None) -> None:
-    """A bordered tile: title, rolled-up status badge, its distribution and an optional note (e.g. the change)."""
-    with st.container(border=True):
+def status_tile(title: str, status: str | None, counts: Mapping[str, int], note: str | None = None) -> DeltaGenerator:
+    """A bordered tile: title, rolled-up status badge, its distribution and an optional note (e.g. the change).
+
+    Returns the tile, so the caller can add a link inside it; tiles in one row stretch to the same height.
+    """
+    tile = st.container(border=True, height="stretch")
+    with tile:
         st.markdown(f"**{html.escape(title)}**")
-        badge = status_badge_html(status, "1.15rem") if isinstance(status, str) and status else "<em>No lines</em>"
-        st.markdown(badge, unsafe_allow_html=True)
-        st.markdown(distribution_text(counts))
+        if isinstance(status, str) and status:
+            st.markdown(status_badge_html(status, "1.15rem"), unsafe_allow_html=True)
+            st.markdown(distribution_text(counts))
+        else:
+            st.markdown("*No lines*")
         if note:
             st.caption(note)
+    return tile
 
 
 def rollup_rule_note() -> None:
     """States the roll-up rule under any rolled-up status, as the issue requires."""
-    st.caption(f"How the overall status is worked out: {describe_rule()}")
+    st.caption(f"**Roll-up rule.** {describe_rule()}")
 
 
 def line_link_url(line_ref: str) -> str:
@@ -610,7 +685,7 @@ LINE_LINK_COLUMN = "History"
 def line_link_column() -> st.column_config.LinkColumn:
     """Column config for a table's history links: the cell shows the line ref, the link opens its history."""
     return st.column_config.LinkColumn(
-        LINE_LINK_COLUMN, display_text=r"/line_history\?line=(.*)$", help="Open this line's history", width="small"
+        LINE_LINK_COLUMN, display_text=r"/line_history\?line=(.*)$", help="Open this line's history", width="medium"
     )
 
 
@@ -645,8 +720,8 @@ def escape_markdown(text: object) -> str:
 
 
 def trend_icons(trend: pd.DataFrame) -> str:
-    """A line's statuses over quarters as icons with short quarter labels, e.g. "Q1 ● · Q2 ▲" (oldest first)."""
-    return " · ".join(f"{row.quarter}: {STATUS_ICONS.get(row.status, '?')}" for row in trend.itertuples(index=False))
+    """A line's statuses over quarters as icons with short quarter labels, e.g. "25-26 Q4 ● · 26-27 Q1 ▲"."""
+    return " · ".join(f"{row.quarter[2:]} {STATUS_ICONS.get(row.status, '?')}" for row in trend.itertuples(index=False))
 
 
 def trend_quarters(quarter: str, options: FilterOptions, count: int = 6) -> tuple[str, ...]:
@@ -680,3 +755,8 @@ def suppressed_count(count: int) -> str:
     if count <= 0:
         return "none"
     return str(words["suppressed"]) if count <= int(words["suppress_up_to"]) else str(count)
+
+
+def table_height(rows: int) -> int:
+    """Pixel height that shows every row of an ``st.dataframe`` without an inner scroll bar."""
+    return 38 + 35 * max(rows, 1)

@@ -75,7 +75,9 @@ else:
                 "State": late["state"],
                 "Deadline": late["deadline"],
                 "Lines expected": late["lines_expected"],
-                "Submitted": late["submitted_at"],
+                "Submitted": late["submitted_at"].map(
+                    lambda moment: "" if pd.isna(moment) else f"{moment:%d %b %Y %H:%M}"
+                ),
                 "By": late["submitted_by"].fillna(""),
             }
         ),

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.charts import indicator_chart, status_distribution_chart
+from cyp.charts import indicator_chart
 from cyp.status import ALL_STATUSES
 
 ui.page_header(
@@ -28,11 +28,11 @@ if filters.domain:
 
 st.header(f"Mapped lines by domain, {filters.quarter}")
 ui.rollup_rule_note()
-long = domains.melt(
-    id_vars=["domain_ref", "domain"], value_vars=list(ALL_STATUSES), var_name="status", value_name="count"
-)
-long["group"] = long["domain_ref"] + " · " + long["domain"]
-st.altair_chart(status_distribution_chart(long[["group", "status", "count"]], title="Lines by status"), width="stretch")
+columns = st.columns(3)
+for position, domain in enumerate(domains.to_dict("records")):
+    counts = {status: domain[status] for status in ALL_STATUSES}
+    with columns[position % 3]:
+        ui.status_tile(f"{domain['domain_ref']} · {domain['domain']}", domain["status"], counts)
 
 gaps = domains[domains["gaps"].map(bool)]
 st.header("Gaps")
@@ -54,8 +54,13 @@ for domain in domains.to_dict("records"):
     with st.container(border=True):
         st.subheader(f"{domain['domain_ref']} · {domain['name']}")
         status = domain["status"]
-        badge = ui.status_badge_html(status, "1.15rem") if isinstance(status, str) else "<em>No lines mapped</em>"
-        st.markdown(f"{badge} &nbsp; {ui.distribution_text(counts)}", unsafe_allow_html=True)
+        if isinstance(status, str):
+            st.markdown(
+                f"{ui.status_badge_html(status, '1.15rem')} &nbsp; {ui.distribution_text(counts)}",
+                unsafe_allow_html=True,
+            )
+        else:
+            st.markdown("*No lines mapped to this domain.*")
         st.caption(
             f"{domain['indicators']} indicator(s) mapped, {domain['indicators_with_data']} with data this quarter."
             + (f" Gaps: {', '.join(domain['gaps'])}." if domain["gaps"] else "")

@@ -11,9 +11,7 @@ ui.page_header("Outcomes", "Each outcome's objectives and lines: status, who is 
 filters, options = ui.resolved_filters()
 if filters.outcome is None and options.outcomes:
     ui.write_filters(filters.replace(outcome=options.outcomes[0][0]))
-filters = ui.filter_bar(
-    ("quarter", "plan", "outcome", "objective", "team", "body", "domain", "driver", "status"), columns=5
-)
+filters = ui.filter_bar(("quarter", "plan", "objective", "team", "body", "domain", "driver", "status"), columns=4)
 url = ui.database_url()
 if filters.quarter is None or not options.outcomes:
     st.info("This plan has no outcomes or quarters to show yet.")
@@ -22,31 +20,8 @@ if filters.outcome is None:
     filters = filters.replace(outcome=options.outcomes[0][0])
     ui.write_filters(filters)
 
-# One click to any other outcome: a row of links carrying every other filter along.
-refs = [ref for ref, _name in options.outcomes]
-position = refs.index(filters.outcome)
-links = st.columns(len(refs) + 2)
-previous_ref, next_ref = refs[position - 1], refs[(position + 1) % len(refs)]
-links[0].page_link(
-    "pages/outcome.py",
-    label="Previous",
-    icon=":material/arrow_back:",
-    query_params=filters.replace(outcome=previous_ref, objective=None).to_query_params(),
-)
-for column, (ref, name) in zip(links[1:-1], options.outcomes, strict=True):
-    column.page_link(
-        "pages/outcome.py",
-        label=name,
-        icon=":material/radio_button_checked:" if ref == filters.outcome else ":material/radio_button_unchecked:",
-        query_params=filters.replace(outcome=ref, objective=None).to_query_params(),
-        disabled=ref == filters.outcome,
-    )
-links[-1].page_link(
-    "pages/outcome.py",
-    label="Next",
-    icon=":material/arrow_forward:",
-    query_params=filters.replace(outcome=next_ref, objective=None).to_query_params(),
-)
+# One click to any other outcome, carrying every other filter along.
+filters = ui.outcome_switcher(filters, options)
 
 summary = ui.load_outcome_summary(url, filters.quarter, filters.plan)
 outcome = summary[summary["outcome_ref"] == filters.outcome].to_dict("records")[0]
@@ -85,7 +60,8 @@ for objective_ref, objective_text in objectives:
     for line in objective_lines.to_dict("records"):
         with st.container(border=True):
             text = line["objective"] if line["whole_objective"] or not line["action"] else line["action"]
-            change = f" · {line['change'].lower()} since last quarter" if line["change"] not in (None, "Same") else ""
+            moved = line["change"] if line["change"] in ("Improved", "Worse") else None
+            change = f" — **{moved.lower()} since last quarter**" if moved else ""
             st.markdown(
                 f"{ui.status_badge_html(line['status'])} &nbsp; **{ui.escape_markdown(line['ref'])}** "
                 f"{ui.escape_markdown(text)}{change}",

@@ -23,15 +23,15 @@ else:
         for column, outcome in zip(columns, outcomes[start : start + per_row], strict=False):
             counts = {status: outcome[status] for status in ALL_STATUSES}
             with column:
-                ui.status_tile(
+                tile = ui.status_tile(
                     f"{outcome['outcome_ref']} · {outcome['outcome']}",
                     outcome["status"],
                     counts,
                     ui.change_note(outcome["status"], outcome["previous_status"]),
                 )
-                st.page_link(
+                tile.page_link(
                     "pages/outcome.py",
-                    label=f"Open {outcome['outcome']}",
+                    label="Open outcome",
                     icon=":material/arrow_forward:",
                     query_params=filters.replace(outcome=outcome["outcome_ref"]).to_query_params(),
                 )

@@ -44,6 +44,7 @@ else:
         ),
         hide_index=True,
         width="stretch",
+        height=ui.table_height(len(detail)),
         column_config={
             "Submitted at": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
             "First version at": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
@@ -56,5 +57,5 @@ grid = ui.load_tracker_grid(url, quarters)
 if filters.team:
     grid = grid[grid.index.isin(set(detail["team"]))]
 grid = grid.replace("", "—")
-st.dataframe(grid.rename_axis("Team"), width="stretch")
+st.dataframe(grid.rename_axis("Team"), width="stretch", height=ui.table_height(len(grid)))
 st.caption("— means the team had no lines to report in that quarter.")
