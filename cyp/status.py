@@ -24,6 +24,7 @@ ALL_STATUSES: tuple[str, ...] = STATUSES + (NO_RETURN,)
 # Best first; a move towards the front is an improvement.
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
 POLARITIES = ("higher", "lower")
+_CANONICAL = frozenset(ALL_STATUSES)
 
 
 class StatusRulesError(ValueError):
@@ -52,9 +53,16 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" .")
 
 
+_vocabulary_cache: dict[int, dict[str, str]] = {}
+
+
 def _vocabulary(path: Path | None = None) -> dict[str, str]:
-    """Every accepted spelling (normalised) mapped to its canonical status."""
-    statuses = _read_rules(path).get("statuses") or {}
+    """Every accepted spelling (normalised) mapped to its canonical status; rebuilt only when the file changes."""
+    rules = _read_rules(path)
+    # Keyed by the parsed file's identity: _read_rules returns the same dict until the file changes.
+    if (cached := _vocabulary_cache.get(id(rules))) is not None:
+        return cached
+    statuses = rules.get("statuses") or {}
     words: dict[str, str] = {}
     for status in STATUSES:
         entry = statuses.get(status)
@@ -65,6 +73,8 @@ def _vocabulary(path: Path | None = None) -> dict[str, str]:
             if words.get(key, status) != status:
                 raise StatusRulesError(f"status rules: '{word}' is listed under both {words[key]} and {status}")
             words[key] = status
+    _vocabulary_cache.clear()
+    _vocabulary_cache[id(rules)] = words
     return words
 
 
@@ -191,6 +201,8 @@ def status_change(current: str | None, previous: str | None) -> str | None:
 
 
 def _as_status(status: str | None) -> str | None:
+    if status in _CANONICAL:  # the common case, from the database: skip parsing
+        return status
     if status is None or (isinstance(status, float) and math.isnan(status)):
         return None
     if status == NO_RETURN or _normalise(str(status)) == _normalise(NO_RETURN):
