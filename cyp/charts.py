@@ -44,6 +44,8 @@ STATUS_ICONS: dict[str, str] = {
 # Neutral inks for indicator charts, so they never borrow a status colour's meaning.
 ACTUAL_COLOUR = "#1A1A1A"
 TARGET_COLOUR = "#595959"
+# Outline of every status shape (bars, squares, legend swatches): 17:1 on white.
+OUTLINE_COLOUR = "#1A1A1A"
 NO_DATA = "No data for this selection"
 
 
@@ -83,7 +85,7 @@ def _status_scale(field: str, title: str | None = "Status") -> alt.Color:
         scale=alt.Scale(
             domain=[status_label(s) for s in ALL_STATUSES], range=[STATUS_COLOURS[s] for s in ALL_STATUSES]
         ),
-        legend=alt.Legend(orient="bottom", direction="horizontal", labelFontSize=13, symbolStrokeColor="#1A1A1A")
+        legend=alt.Legend(orient="bottom", direction="horizontal", labelFontSize=13, symbolStrokeColor=OUTLINE_COLOUR)
         if title
         else None,
     )
@@ -141,7 +143,8 @@ def status_distribution_chart(df: pd.DataFrame, title: str = "Lines by status") 
     y = alt.Y("group:N", sort=groups, title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13))
     x_title = "Number of lines"
     base = alt.Chart(data)
-    bars = base.mark_bar(stroke="#FFFFFF", strokeWidth=1).encode(
+    # A dark outline gives every segment 3:1 against the page (WCAG 1.4.11), even the light Amber and grey fills.
+    bars = base.mark_bar(stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         y=y,
         x=alt.X("start:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d")),
         x2="end:Q",
@@ -197,7 +200,7 @@ def status_trend_chart(df: pd.DataFrame, title: str = "Status by quarter", legen
         encodings["y"] = alt.Y("line:N", title=None, sort=list(dict.fromkeys(data["line"])))
         tooltip.insert(0, alt.Tooltip("line:N", title="Line"))
     base = alt.Chart(data)
-    squares = base.mark_square(size=360, opacity=1, stroke="#1A1A1A", strokeWidth=0.5).encode(
+    squares = base.mark_square(size=360, opacity=1, stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         **encodings, color=_status_scale("label", "Status" if legend else None), tooltip=tooltip
     )
     icons = base.mark_text(fontSize=12, fontWeight="bold").encode(

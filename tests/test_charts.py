@@ -11,10 +11,13 @@ import pandas as pd
 import pytest
 
 from cyp.charts import (
+    ACTUAL_COLOUR,
     NO_DATA,
+    OUTLINE_COLOUR,
     STATUS_COLOURS,
     STATUS_ICONS,
     STATUS_TEXT_COLOURS,
+    TARGET_COLOUR,
     contrast_ratio,
     indicator_chart,
     status_distribution_chart,
@@ -107,6 +110,18 @@ def test_text_on_each_status_colour_meets_wcag_aa(status: str) -> None:
 )
 def test_contrast_ratio(fg: str, bg: str, expected: float) -> None:
     assert contrast_ratio(fg, bg) == pytest.approx(expected, abs=0.01)
+
+
+@pytest.mark.parametrize("ink", [ACTUAL_COLOUR, TARGET_COLOUR, OUTLINE_COLOUR])
+def test_chart_inks_meet_aa_on_the_white_page(ink: str) -> None:
+    assert contrast_ratio(ink, "#FFFFFF") >= 4.5
+
+
+def test_status_shapes_are_outlined_for_non_text_contrast() -> None:
+    for chart, mark in ((status_distribution_chart(DISTRIBUTION), "bar"), (status_trend_chart(TREND), "square")):
+        shape = next(layer for layer in layers(chart) if mark_of(layer) == mark)
+        assert shape["mark"]["stroke"] == OUTLINE_COLOUR
+        assert shape["encoding"]["color"]["legend"]["symbolStrokeColor"] == OUTLINE_COLOUR
 
 
 def test_contrast_ratio_rejects_non_colours() -> None:
