@@ -23,10 +23,14 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fixtures_postgres import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -186,7 +190,7 @@ def app_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppSe
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     """Headless Chromium from Debian (``/usr/bin/chromium``), shared by the tests of this process."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
@@ -198,7 +202,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def page(browser: Browser) -> Iterator[Page]:
     """A fresh page at 1366×768 in its own browser context (own cookies and storage)."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     context.set_default_timeout(RENDER_TIMEOUT_MS)
@@ -207,7 +211,7 @@ def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
     context.close()
 
 
-def wait_for_streamlit(page, timeout_ms: int = RENDER_TIMEOUT_MS) -> None:  # type: ignore[no-untyped-def]
+def wait_for_streamlit(page: Page, timeout_ms: int = RENDER_TIMEOUT_MS) -> None:
     """Wait until Streamlit finished rendering: connected, script not running, no skeletons left.
 
     The same checks as Streamlit's own end-to-end tests (``wait_for_app_run``). Call it after every navigation or
@@ -226,7 +230,7 @@ def wait_for_streamlit(page, timeout_ms: int = RENDER_TIMEOUT_MS) -> None:  # ty
     )
 
 
-def screenshot(page, name: str, full_page: bool = True) -> Path:  # type: ignore[no-untyped-def]
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     """Save a PNG of ``page`` as ``test-artifacts/screenshots/NAME.png`` and return its path."""
     path = ARTIFACTS / "screenshots" / f"{_safe_name(name)}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
