@@ -16,6 +16,10 @@ SECTIONS = {
         st.Page("pages/line_history.py", title="Line history", icon=":material/history:"),
         st.Page("pages/framework.py", title="Plan framework", icon=":material/account_tree:"),
     ],
+    "Board": [
+        st.Page("pages/display.py", title="Board display", icon=":material/present_to_all:"),
+        st.Page("pages/board_pack.py", title="Board pack", icon=":material/picture_as_pdf:"),
+    ],
     "Returns": [
         st.Page("pages/tracker.py", title="Submission tracker", icon=":material/fact_check:"),
         st.Page("pages/upload.py", title="Submit a return", icon=":material/upload_file:"),

@@ -598,6 +598,57 @@ def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -
         )
 
 
+def load_latest_return_at(url: str, quarter: str, plan_ref: str) -> str:
+    """ISO time of the latest current return for the quarter ("" for none).
+
+    Not cached on purpose: it is one aggregate, and the board display polls it to notice a new return at once.
+    """
+    from cyp.boardpack import latest_return_at
+
+    with _session_for(url) as db_session:
+        stamp = latest_return_at(db_session, quarter, plan_ref)
+    return stamp.isoformat() if stamp else ""
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def load_board_data(url: str, quarter: str, plan_ref: str, stamp: str):  # type: ignore[no-untyped-def]
+    """Cached :func:`cyp.boardpack.board_data`; pass :func:`load_latest_return_at` as ``stamp`` so a newly accepted
+    return (from this app or the command line) gives a new cache entry without anyone clearing caches."""
+    from cyp.boardpack import board_data
+
+    with _session_for(url) as db_session:
+        return board_data(db_session, quarter, plan_ref)
+
+
+def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
+    """The board pack as ``pdf`` or ``xlsx`` bytes, built when asked for (a download button's deferred data)."""
+    from cyp.boardpack import board_pack_pdf, board_pack_xlsx
+
+    with session() as db_session:
+        build = board_pack_pdf if suffix == "pdf" else board_pack_xlsx
+        return build(db_session, quarter, plan_ref)
+
+
+def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
+    """Download buttons for the board pack (PDF and Excel); each is built only when clicked."""
+    from cyp.boardpack import PDF_MIME, XLSX_MIME, board_pack_filename
+
+    columns = st.columns(2)
+    for column, suffix, mime, label in (
+        (columns[0], "pdf", PDF_MIME, "Board pack (PDF)"),
+        (columns[1], "xlsx", XLSX_MIME, "Board data (Excel)"),
+    ):
+        column.download_button(
+            label,
+            data=lambda suffix=suffix: board_pack_bytes(quarter, plan_ref, suffix),
+            file_name=board_pack_filename(plan_ref, quarter, suffix),
+            mime=mime,
+            key=f"{key}_{suffix}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
 @st.cache_data(ttl=600, show_spinner=False)
 def load_tracker(url: str, quarter: str) -> pd.DataFrame:
     """Cached tracker rows for one quarter as a DataFrame."""
