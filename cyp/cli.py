@@ -150,6 +150,41 @@ def report(quarter: str, plan_ref: str | None, output: str) -> None:
 
 
 @cli.command()
+@click.option("--quarter", required=True, help="Quarter in any usual form, e.g. '2022-23 Q4' or 'Jan-Mar 2023'.")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the pack: a .pdf (board pack) or .xlsx (every line update and indicator value).",
+)
+@click.option("--plan", "plan_ref", default=None, help="Plan ref, e.g. 2019-23 (default: the plan covering it).")
+def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
+    """Write the board pack for a quarter: PDF (with charts) or Excel, chosen by the file's extension.
+
+    \b
+    Example:
+      python -m cyp export --quarter "2022-23 Q4" --out pack.pdf
+      python -m cyp export --quarter "2022-23 Q4" --out data.xlsx --plan 2019-23
+    """
+    from cyp.boardpack import board_pack_pdf, board_pack_xlsx
+    from cyp.quarters import QuarterError
+    from cyp.reports import UnknownPlan
+
+    builders = {".pdf": board_pack_pdf, ".xlsx": board_pack_xlsx}
+    build = builders.get(out_path.suffix.lower())
+    if build is None:
+        raise click.BadParameter("the file name must end in .pdf or .xlsx", param_hint="--out")
+    try:
+        with read_session(get_engine()) as session:
+            content = build(session, quarter, plan_ref)
+    except (QuarterError, UnknownPlan) as exc:
+        raise click.ClickException(str(exc)) from exc
+    out_path.write_bytes(content)
+    click.echo(f"Wrote {out_path} ({len(content):,} bytes).")
+
+
+@cli.command()
 @click.option("--clear", is_flag=True, help="Remove the demo data (and nothing else) instead of generating it.")
 @click.option("--seed", default=20261123, show_default=True, help="Random seed; the same seed gives the same data.")
 def demo(clear: bool, seed: int) -> None:

@@ -19,6 +19,8 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # Without any font Chromium renders boxes; Liberation gives readable screenshots.
 compgen -G "/usr/share/fonts/truetype/liberation*/*.ttf" >/dev/null || missing+=(fonts-liberation)
+# The board pack PDF uses DejaVu Sans for the status icons (✓ ● ▲ ✖) and £ – ’; without it icons are left out.
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 
 if ((${#missing[@]})); then
   echo "test: installing Debian packages: ${missing[*]}"
