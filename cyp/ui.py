@@ -549,55 +549,6 @@ def load_exceptions(url: str, quarter: str, plan_ref: str) -> dict[str, pd.DataF
         return exceptions(db_session, quarter, plan_ref)
 
 
-@st.cache_data(ttl=5, show_spinner=False)
-def load_latest_return_at(url: str, quarter: str, plan_ref: str) -> str:
-    """ISO time of the latest current return for the quarter ("" for none): cheap, polled by the board display."""
-    from cyp.boardpack import latest_return_at
-
-    with _session_for(url) as db_session:
-        stamp = latest_return_at(db_session, quarter, plan_ref)
-    return stamp.isoformat() if stamp else ""
-
-
-@st.cache_data(ttl=600, show_spinner=False)
-def load_board_data(url: str, quarter: str, plan_ref: str, stamp: str):  # type: ignore[no-untyped-def]
-    """Cached :func:`cyp.boardpack.board_data`; pass :func:`load_latest_return_at` as ``stamp`` so a newly accepted
-    return (from this app or the command line) gives a new cache entry without anyone clearing caches."""
-    from cyp.boardpack import board_data
-
-    with _session_for(url) as db_session:
-        return board_data(db_session, quarter, plan_ref)
-
-
-def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
-    """The board pack as ``pdf`` or ``xlsx`` bytes, built when asked for (a download button's deferred data)."""
-    from cyp.boardpack import board_pack_pdf, board_pack_xlsx
-
-    with session() as db_session:
-        build = board_pack_pdf if suffix == "pdf" else board_pack_xlsx
-        return build(db_session, quarter, plan_ref)
-
-
-def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
-    """Download buttons for the board pack (PDF and Excel); each is built only when clicked."""
-    from cyp.boardpack import PDF_MIME, XLSX_MIME, board_pack_filename
-
-    columns = st.columns(2)
-    for column, suffix, mime, label in (
-        (columns[0], "pdf", PDF_MIME, "Board pack (PDF)"),
-        (columns[1], "xlsx", XLSX_MIME, "Board data (Excel)"),
-    ):
-        column.download_button(
-            label,
-            data=lambda suffix=suffix: board_pack_bytes(quarter, plan_ref, suffix),
-            file_name=board_pack_filename(plan_ref, quarter, suffix),
-            mime=mime,
-            key=f"{key}_{suffix}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
-
-
 def load_latest_return_at(url: str, quarter: str, plan_ref: str) -> str:
     """ISO time of the latest current return for the quarter ("" for none).
 
@@ -709,7 +660,7 @@ def status_tile(title: str, status: str | None, counts: Mapping[str, int], note:
     """
     tile = st.container(border=True, height="stretch")
     with tile:
-        st.markdown(f"**{html.escape(title)}**")
+        st.markdown(f"**{escape_markdown(title)}**")
         if isinstance(status, str) and status:
             st.markdown(status_badge_html(status, "1.15rem"), unsafe_allow_html=True)
             st.markdown(distribution_text(counts))
@@ -760,14 +711,15 @@ def change_note(status: str | None, previous: str | None) -> str:
     return f"Last quarter: {status_label(previous)}" + (f" ({change.lower()})" if change else "")
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~$:])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~$:])")
 
 
 def escape_markdown(text: object) -> str:
     """Text a team typed, safe to put inside ``st.markdown`` (no accidental bold, links, headings or LaTeX)."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return ""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=False))
+    # Backslash escapes (CommonMark) also keep "<" and "&" literal where HTML is allowed, e.g. beside a badge.
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def trend_icons(trend: pd.DataFrame) -> str:

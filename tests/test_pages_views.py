@@ -1,0 +1,258 @@
+"""The dashboard views through the real app (AppTest) on the real framework with generated demo returns.
+
+What each page shows is checked against the read side (`cyp.reports.status_report` and friends) for the same
+quarter and plan, with filters set through query parameters and read back from the URL.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from cyp.auth import Principal
+from cyp.bootstrap import initialise_database
+from cyp.db import make_engine, read_session, write_session
+from cyp.demo import generate_demo
+from cyp.reports import exceptions, latest_quarter_with_returns, line_history, status_report
+from cyp.tracker import submission_tracker
+from cyp.ui import PRINCIPAL_KEY, distribution_text
+
+ROOT = Path(__file__).resolve().parent.parent
+VIEWER = Principal("director", "viewer")
+TODAY = "2026-11-23"
+VIEW_PAGES = [
+    "pages/overview.py",
+    "pages/outcome.py",
+    "pages/index_domains.py",
+    "pages/exceptions.py",
+    "pages/tracker.py",
+    "pages/line_history.py",
+    "pages/young_people.py",
+]
+BADGE = re.compile(r'aria-label="Status: ([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database per module with the real framework and seeded demo returns (read-only for the tests)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('views') / 'demo.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYP_TODAY", TODAY)
+        engine = make_engine(url)
+        initialise_database(engine)
+        with write_session(engine) as session:
+            generate_demo(session)
+        engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def app(demo_url: str, monkeypatch: pytest.MonkeyPatch):
+    """Run the app on the demo database: ``app(page, **query_params)``, signed in as a viewer."""
+    monkeypatch.setenv("CYP_DATABASE_URL", demo_url)
+    monkeypatch.setenv("CYP_TODAY", TODAY)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+    def run(page: str, principal: Principal | None = VIEWER, **query_params: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        if principal is not None:
+            at.session_state[PRINCIPAL_KEY] = principal
+        at.run()
+        for key, value in query_params.items():
+            at.query_params[key] = value
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return run
+
+
+@pytest.fixture
+def db(demo_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CYP_TODAY", TODAY)
+    engine = make_engine(demo_url)
+    with read_session(engine) as session:
+        yield session
+    engine.dispose()
+
+
+def param(at: AppTest, name: str) -> str | None:
+    """A query parameter as the page left it (AppTest keeps some as one-item lists)."""
+    value = at.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def markdown(at: AppTest) -> list[str]:
+    """Every markdown element's text, with the backslash escapes of team-typed text removed."""
+    return [re.sub(r"\\(.)", r"\1", element.value) for element in at.markdown]
+
+
+def page_text(at: AppTest) -> str:
+    parts = markdown(at) + [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
+    parts += [e.value for e in at.caption] + [e.value for e in at.info] + [e.value for e in at.warning]
+    return "\n".join(str(part) for part in parts)
+
+
+def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
+    """{tile title: (badge status, distribution text)} from the rendered tiles (title, badge, distribution)."""
+    values = markdown(at)
+    found = {}
+    for position, value in enumerate(values[:-2]):
+        title = re.fullmatch(r"\*\*(.+)\*\*", value)
+        badge = BADGE.search(values[position + 1])
+        if title and badge and values[position + 1].startswith("<span"):
+            found[title.group(1)] = (badge.group(1), values[position + 2])
+    return found
+
+
+@pytest.mark.parametrize("page", VIEW_PAGES)
+def test_every_view_renders_quickly_without_exception(app, page):
+    at = app(page)
+    started = time.perf_counter()
+    at.run()  # a rerun, as after a click: served from the cached loaders
+    assert not at.exception
+    assert time.perf_counter() - started < 1.5
+    assert "Demonstration data" in page_text(at)
+
+
+def test_defaults_are_the_current_plan_and_latest_quarter_with_returns_written_to_the_url(app, db):
+    at = app("pages/overview.py")
+    latest = latest_quarter_with_returns(db, "2023-27")
+    assert param(at, "plan") == "2023-27"
+    assert param(at, "quarter") == latest.label
+
+
+def test_overview_tiles_match_the_status_report(app, db):
+    at = app("pages/overview.py", quarter="2022-23 Q3", plan="2019-23")
+    report = status_report(db, "2022-23 Q3", "2019-23")
+    shown = tiles(at)
+    for outcome in report["outcomes"]:
+        status, distribution = shown[f"{outcome['ref']} · {outcome['name']}"]
+        assert status == outcome["status"]
+        assert distribution == distribution_text(outcome["counts"])
+    assert report["rule"] in page_text(at)
+    assert ("Objectives", "19") in {(m.label, m.value) for m in at.metric}
+    text = page_text(at)
+    assert "Children and Young People's Plan 2019–2023" in text and "Children and Young People's Plan 2023–2027" in text
+
+
+def test_overview_counts_returns_received_from_the_tracker(app, db):
+    at = app("pages/overview.py", quarter="2025-26 Q4", plan="2023-27")
+    states = [row.state for row in submission_tracker(db, "2025-26 Q4")]
+    metrics = {m.label: m.value for m in at.metric}
+    received = states.count("On time") + states.count("Late")
+    assert metrics["Returns received"] == f"{received} of {len(states)}"
+    assert metrics["Missing"] == str(states.count("Missing"))
+
+
+def test_outcome_page_shows_each_line_with_its_reported_status(app, db):
+    at = app("pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23")
+    report = status_report(db, "2022-23 Q4", "2019-23")
+    outcome = next(o for o in report["outcomes"] if o["ref"] == "19-SS")
+    overall = next(value for value in markdown(at) if value.startswith("Overall in 2022-23 Q4"))
+    assert BADGE.search(overall).group(1) == outcome["status"]
+    assert distribution_text(outcome["counts"]) in overall
+    shown = {}
+    for value in markdown(at):
+        line = re.search(r"\*\*(19-SS-[^*]+)\*\*", value)
+        if line and value.startswith("<span"):
+            shown[line.group(1).replace("\\", "")] = BADGE.search(value).group(1)
+    expected = {line["ref"]: line["status"] for line in report["lines"] if line["outcome"] == "19-SS"}
+    assert shown == expected
+    assert {link.label for link in at.get("page_link")} >= {f"History of {ref}" for ref in expected}
+    assert param(at, "outcome") == "19-SS" and param(at, "plan") == "2019-23"
+
+
+def test_outcome_page_status_filter_from_the_url_narrows_the_lines_and_stays_in_the_url(app, db):
+    at = app("pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23", status="Green")
+    report = status_report(db, "2022-23 Q4", "2019-23")
+    green = {line["ref"] for line in report["lines"] if line["outcome"] == "19-SS" and line["status"] == "Green"}
+    line_badges = [value for value in markdown(at) if value.startswith("<span") and "**19-SS-" in value]
+    assert len(line_badges) == len(green) > 0
+    assert all(BADGE.search(value).group(1) == "Green" for value in line_badges)
+    assert param(at, "status") == "Green"
+
+
+def test_choosing_a_filter_writes_it_to_the_url(app):
+    at = app("pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23")
+    status_box = next(box for box in at.selectbox if box.label == "Status")
+    status_box.select("Red").run()
+    assert not at.exception
+    assert param(at, "status") == "Red"
+    assert param(at, "outcome") == "19-SS"
+
+
+def test_a_quarter_outside_the_plan_falls_back_to_the_plans_latest_with_returns(app, db):
+    at = app("pages/outcome.py", plan="2019-23", quarter="2026-27 Q1")
+    assert param(at, "quarter") == latest_quarter_with_returns(db, "2019-23").label
+
+
+def test_exceptions_page_matches_the_read_side(app, db):
+    at = app("pages/exceptions.py", quarter="2022-23 Q4", plan="2019-23")
+    found = exceptions(db, "2022-23 Q4", "2019-23")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["✖ Red lines"] == str(len(found["red"]))
+    assert metrics["Got worse since last quarter"] == str(len(found["worse"]))
+    assert metrics["? Lines with no return"] == str(len(found["no_return"]))
+    assert metrics["Teams late or missing"] == str(len(found["late"]))
+    red_table = at.dataframe[0].value
+    assert sorted(red_table["History"].str.extract(r"line=(.+)$")[0]) == sorted(found["red"]["ref"])
+
+
+def test_exceptions_team_filter_keeps_only_that_teams_lines(app, db):
+    at = app("pages/exceptions.py", quarter="2022-23 Q4", plan="2019-23", team="family-services")
+    for frame in at.dataframe[:3]:
+        if "Responsible" in frame.value.columns:
+            assert frame.value["Responsible"].str.contains("Family Services").all()
+    assert param(at, "team") == "family-services"
+
+
+def test_tracker_counts_each_state(app, db):
+    at = app("pages/tracker.py", quarter="2024-25 Q2", plan="2023-27")
+    states = [row.state for row in submission_tracker(db, "2024-25 Q2")]
+    metrics = {m.label: m.value for m in at.metric}
+    for state in ("On time", "Late", "Missing", "Not due yet"):
+        assert metrics[state] == str(states.count(state))
+    detail = at.dataframe[0].value
+    assert list(detail["State"]) == states
+
+
+def test_line_history_lists_every_update(app, db):
+    history = line_history(db, "19-SS-1.1")
+    at = app("pages/line_history.py", line="19-SS-1.1")
+    updates = [value for value in markdown(at) if value.startswith("**20") and "cyp-status" in value]
+    assert len(updates) == len(history) > 1
+    assert at.header[0].value.startswith("19-SS-1.1")
+
+
+def test_line_history_says_so_for_an_unknown_line(app):
+    at = app("pages/line_history.py", line="NOPE-9")
+    assert any("There is no line 'NOPE-9'" in e.value for e in at.error)
+
+
+def test_family_friendly_index_shows_nine_domains_with_gaps(app):
+    at = app("pages/index_domains.py", quarter="2025-26 Q4", plan="2023-27")
+    shown = [h.value for h in at.subheader if h.value.startswith("FFI-")]
+    assert len(shown) == 9
+    assert "Gaps" in [h.value for h in at.header]
+
+
+def test_young_peoples_summary_has_no_commentary_and_no_small_counts(app, db):
+    at = app("pages/young_people.py", principal=None, quarter="2025-26 Q4", plan="2023-27")
+    text = page_text(at)
+    report = status_report(db, "2025-26 Q4", "2023-27")
+    commentary = [line["progress"] for line in report["lines"] if line["progress"]]
+    assert commentary, "the demo data should have commentary to leave out"
+    assert not any(progress in text for progress in commentary)
+    counts = re.findall(r": \*\*([^*]+)\*\*", text)
+    assert counts and all(count in ("none", "fewer than 6") or int(count) >= 6 for count in counts)
+    assert "fewer than 6" in counts
+    assert "Provide support to young carers in carrying out their roles" in text
