@@ -52,10 +52,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@cache
 def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (default: ``CYP_DATABASE_URL``)."""
-    return make_engine(url or get_settings().database_url)
+    """The process-wide engine for ``url`` (default: ``CYP_DATABASE_URL`` as set now)."""
+    return _engine_for(url or get_settings().database_url)
+
+
+_engines_made: list[Engine] = []
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    engine = make_engine(url)
+    _engines_made.append(engine)
+    return engine
 
 
 @contextmanager
@@ -73,3 +82,11 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def dispose_engines() -> None:
+    """Close and forget every cached engine (for tests, and in a child process after fork)."""
+    for engine in _engines_made:
+        engine.dispose()
+    _engines_made.clear()
+    _engine_for.cache_clear()

@@ -147,7 +147,7 @@ class Partner(Base):
     __tablename__ = "partners"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    ref: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # Other spellings found in the source or typed by people, separated by "|".
     variants: Mapped[str | None] = mapped_column(Text)
@@ -160,7 +160,7 @@ class MonitoringBody(Base):
     __tablename__ = "monitoring_bodies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    ref: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     variants: Mapped[str | None] = mapped_column(Text)
 

@@ -32,7 +32,7 @@ from cyp.auth import (
     set_teams,
 )
 from cyp.cli import cli
-from cyp.db import get_engine, read_session, write_session
+from cyp.db import dispose_engines, read_session, write_session
 from cyp.models import AuditEvent, Partner, User
 
 PASSWORD = "correct horse battery"
@@ -360,9 +360,9 @@ def test_demo_accounts_have_random_passwords_and_can_be_removed(db: Engine):
 @pytest.fixture
 def cli_db(db: Engine) -> Iterator[Engine]:
     """The test database, with the CLI's process-wide engine cache emptied around the test."""
-    get_engine.cache_clear()
+    dispose_engines()
     yield db
-    get_engine.cache_clear()
+    dispose_engines()
 
 
 def test_cli_user_commands(cli_db: Engine):

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import get_engine, read_session, write_session
+from cyp.db import dispose_engines, get_engine, read_session, write_session
 from cyp.demo import clear_demo, demo_present, generate_demo
 from cyp.models import (
     Action,
@@ -208,10 +208,10 @@ def test_clear_removes_exactly_the_demo_data(seeded):
 @pytest.fixture
 def fresh_cli_engine():
     """get_engine() caches on its argument (None), so the CLI would otherwise reuse an earlier test's database."""
-    get_engine.cache_clear()
+    dispose_engines()
     yield
     get_engine().dispose()
-    get_engine.cache_clear()
+    dispose_engines()
 
 
 def test_demo_command_generates_and_clears(seeded, fresh_cli_engine):

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import get_engine, make_engine, read_session, write_session
+from cyp.db import dispose_engines, get_engine, make_engine, read_session, write_session
 from cyp.framework.workbook import SHEETS, export_framework, import_framework
 from cyp.models import (
     Action,
@@ -142,10 +142,10 @@ def cli_engine(framework_engine: Engine) -> Iterator[Engine]:
     get_engine() caches on its argument (None), so without this the CLI would reuse the engine
     of whichever test ran a command first.
     """
-    get_engine.cache_clear()
+    dispose_engines()
     yield framework_engine
     get_engine().dispose()
-    get_engine.cache_clear()
+    dispose_engines()
 
 
 def dump(engine: Engine) -> dict[str, list[tuple]]:
@@ -425,8 +425,8 @@ DEFECTS = {
         "Actions!A3: Ref '19-SS-1.1' is already used on row 2.",
     ),
     "ref too long for the database": (
-        _set("Partners", "A4", "p" * 41),
-        f"Partners!A4: Ref '{'p' * 41}' is longer than 40 characters.",
+        _set("Partners", "A4", "p" * 81),
+        f"Partners!A4: Ref '{'p' * 81}' is longer than 80 characters.",
     ),
     "unknown parent": (
         _set("Objectives", "B2", "19-SX"),

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import get_engine, write_session
+from cyp.db import dispose_engines, get_engine, write_session
 from cyp.models import (
     Action,
     Driver,
@@ -334,10 +334,10 @@ def test_latest_quarter_with_returns(session, engine):
 @pytest.fixture
 def fresh_cli_engine():
     """get_engine() caches on its argument (None), so the CLI would otherwise reuse an earlier test's database."""
-    get_engine.cache_clear()
+    dispose_engines()
     yield
     get_engine().dispose()
-    get_engine.cache_clear()
+    dispose_engines()
 
 
 def test_report_command_prints_json_and_table(engine, fresh_cli_engine):

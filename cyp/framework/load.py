@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cyp import models
@@ -73,6 +73,7 @@ def _insert_plan(
     make_current: bool,
     counts: Counter[str],
 ) -> tuple[dict[str, models.Objective], dict[str, models.Indicator]]:
+    ordered_actions: list[models.Action] = []
     row = models.Plan(
         ref=plan.ref,
         title=plan.title,
@@ -103,17 +104,17 @@ def _insert_plan(
             )
             for a_pos, action in enumerate(objective.actions, 1):
                 responsible = [partners[name] for name in action.responsible]
-                objective_row.actions.append(
-                    models.Action(
-                        ref=action.ref,
-                        text=action.text,
-                        position=a_pos,
-                        quirks=_quirks(action.quirks),
-                        partners=responsible,
-                        bodies=[bodies[name] for name in action.monitoring],
-                        reporting_partner=responsible[0],
-                    )
+                action_row = models.Action(
+                    ref=action.ref,
+                    text=action.text,
+                    position=a_pos,
+                    quirks=_quirks(action.quirks),
+                    partners=responsible,
+                    bodies=[bodies[name] for name in action.monitoring],
+                    reporting_partner=responsible[0],
                 )
+                objective_row.actions.append(action_row)
+                ordered_actions.append(action_row)
                 counts["actions"] += 1
             outcome_row.objectives.append(objective_row)
             objectives[objective.ref] = objective_row
@@ -138,6 +139,8 @@ def _insert_plan(
     session.add(row)
     counts["plans"] += 1
     counts["drivers"] += len(plan.drivers)
+    session.flush()
+    store_link_order(session, ordered_actions)
     return objectives, indicators
 
 
@@ -234,3 +237,25 @@ def seed_framework(session: Session, directory: Path | None = None) -> dict[str,
             problems=problems,
         )
     return load_framework(session, data)
+
+
+def store_link_order(session: Session, actions: list[models.Action]) -> None:
+    """Record the source order of each action's partners and bodies (the ORM relationship does not).
+
+    The first partner named is the lead; monitoring bodies are listed as the plan lists them.
+    """
+    for action in actions:
+        for position, partner in enumerate(action.partners):
+            session.execute(
+                update(models.action_partners)
+                .where(models.action_partners.c.action_id == action.id)
+                .where(models.action_partners.c.partner_id == partner.id)
+                .values(position=position)
+            )
+        for position, body in enumerate(action.bodies):
+            session.execute(
+                update(models.action_bodies)
+                .where(models.action_bodies.c.action_id == action.id)
+                .where(models.action_bodies.c.body_id == body.id)
+                .values(position=position)
+            )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 17:57:30.491668
+Create Date: 2026-11-23 18:26:27.470017
 """
 
 from alembic import op
@@ -47,7 +47,7 @@ def upgrade() -> None:
     )
     op.create_table('monitoring_bodies',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ref', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=80), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('variants', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
@@ -56,7 +56,7 @@ def upgrade() -> None:
     )
     op.create_table('partners',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ref', sa.String(length=40), nullable=False),
+    sa.Column('ref', sa.String(length=80), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('variants', sa.Text(), nullable=True),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
