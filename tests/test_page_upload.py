@@ -28,7 +28,6 @@ def upload_page(engine):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state[PRINCIPAL_KEY] = Principal("lead.ph", "lead", frozenset({"public-health"}))
     at.query_params["quarter"] = QUARTER
-    at.run()
     at.switch_page("pages/upload.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
