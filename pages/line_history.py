@@ -9,7 +9,9 @@ from cyp.charts import status_trend_chart
 ui.page_header("Line history", "One line across all quarters and all versions, with every progress update.")
 url = ui.database_url()
 line_ref = (st.query_params.get("line") or "").strip()
-filters, options = ui.resolved_filters()
+known = ui.load_line_info(url, line_ref) if line_ref else None
+# List the lines of the linked line's own plan, so the box names it even when the URL's plan is another.
+filters, options = ui.resolved_filters(ui.current_filters().replace(plan=known["plan"]) if known else None)
 
 # Choosing a line here: every line of the plan, so the page also works without a link.
 lines = ui.load_line_statuses(url, filters.quarter, filters.plan, None) if filters.quarter else pd.DataFrame()
