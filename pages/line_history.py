@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.charts import status_trend_chart
 
 ui.page_header("Line history", "One line across all quarters and all versions, with every progress update.")
 url = ui.database_url()
@@ -65,9 +64,7 @@ if history.empty:
 current = history[history["is_current"]]
 trend = ui.load_line_trends(url, info["plan"], tuple(sorted(set(current["quarter"]))))
 trend = trend[trend["ref"] == line_ref]
-st.altair_chart(
-    status_trend_chart(trend[["quarter", "status"]], title="Status by quarter (current versions)"), width="content"
-)
+st.markdown("**Status by quarter (current versions):** " + ui.trend_icons(trend))
 
 st.subheader("Every update, newest first")
 for row in history.iloc[::-1].to_dict("records"):
