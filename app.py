@@ -30,4 +30,4 @@ PUBLIC: list[st.Page] = [
     st.Page("pages/young_people.py", title="Young people's summary", icon=":material/diversity_3:"),
 ]
 
-ui.navigation(SECTIONS, PUBLIC, sign_in=st.Page("pages/sign_in.py", title="Sign in", icon=":material/login:")).run()
+ui.navigation(SECTIONS, PUBLIC).run()

@@ -217,32 +217,37 @@ def _page_key(page: st.Page) -> str:
     return str(page.url_path or DEFAULT_PAGE_KEY)
 
 
-def navigation(sections: dict[str, list[st.Page]], public: list[st.Page], sign_in: st.Page) -> st.navigation:  # type: ignore[valid-type]
+def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.navigation:  # type: ignore[valid-type]
     """The app's navigation for whoever is signed in.
 
-    Signed out: the sign-in page and the public pages. Signed in: every page is registered, so a link to any of them
-    resolves; a page the role may not see is replaced by a clear refusal, and the menu lists only the allowed ones.
-    Hiding a page is presentation: every write checks permissions again in ``cyp``.
+    Every page's address always resolves, so a shared link works: signed out, it shows the sign-in form and, once
+    signed in, the page itself (query parameters kept); a page the role may not see shows a clear refusal. The menu
+    lists only the allowed pages. Hiding a page is presentation: every write checks permissions again in ``cyp``.
     """
     from cyp.auth import can_view_page
 
     principal = current_principal()
-    if principal is None:
-        return st.navigation([sign_in, *public])
     allowed: dict[str, list[st.Page]] = {}
     registered: list[st.Page] = []
     for section, pages in sections.items():
         for page in pages:
             key = _page_key(page)
-            if can_view_page(principal, key):
+            if principal is not None and can_view_page(principal, key):
                 allowed.setdefault(section, []).append(page)
                 registered.append(page)
-            else:
-                refusal = st.Page(_refusal(page.title), title=page.title, url_path=key, default=not page.url_path)
-                registered.append(refusal)
+                continue
+            stand_in = _sign_in_page if principal is None else _refusal(page.title)
+            registered.append(st.Page(stand_in, title=page.title, url_path=key, default=not page.url_path))
     registered.extend(public)
+    # Register first: a page link is checked against the pages registered in this run.
+    navigation = st.navigation(registered, position="hidden")
     _sidebar_menu(principal, allowed, public)
-    return st.navigation(registered, position="hidden")
+    return navigation
+
+
+def _sign_in_page() -> None:
+    if sign_in() is not None:
+        st.rerun()
 
 
 def _refusal(title: str):  # type: ignore[no-untyped-def]
@@ -259,7 +264,7 @@ def _refusal(title: str):  # type: ignore[no-untyped-def]
     return refuse
 
 
-def _sidebar_menu(principal: Principal, allowed: dict[str, list[st.Page]], public: list[st.Page]) -> None:
+def _sidebar_menu(principal: Principal | None, allowed: dict[str, list[st.Page]], public: list[st.Page]) -> None:
     with st.sidebar:
         for section, pages in allowed.items():
             st.caption(section)
@@ -269,9 +274,10 @@ def _sidebar_menu(principal: Principal, allowed: dict[str, list[st.Page]], publi
             st.caption("Share")
             for page in public:
                 st.page_link(page)
-        st.divider()
-        st.caption(f"Signed in as **{principal.username}** ({principal.role})")
-        st.button("Sign out", on_click=sign_out, icon=":material/logout:")
+        if principal is not None:
+            st.divider()
+            st.caption(f"Signed in as **{principal.username}** ({principal.role})")
+            st.button("Sign out", on_click=sign_out, icon=":material/logout:")
 
 
 FILTER_FIELDS = ("quarter", "plan", "outcome", "objective", "team", "body", "domain", "driver", "status")
@@ -763,3 +769,21 @@ def suppressed_count(count: int) -> str:
 def table_height(rows: int) -> int:
     """Pixel height that shows every row of an ``st.dataframe`` without an inner scroll bar."""
     return 38 + 35 * max(rows, 1)
+
+
+def _leave_pages_directory_mode() -> None:
+    """Make sure every page runs through app.py's navigation, sign-in included.
+
+    Streamlit runs the first session after a server start in its old "pages/ directory" mode until some run has
+    called ``st.navigation``: a first visit straight to ``/upload`` would run pages/upload.py on its own, skipping
+    sign-in. Every page imports this module, so the first such run switches the mode off and reruns through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_pages_directory_mode()
