@@ -18,7 +18,7 @@ from cyp.reports import ViewFilters
 
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5
-MAX_ON_SLIDE = {"objectives": 8, "reds": 3, "indicators": 4, "exceptions": 6}
+MAX_ON_SLIDE = {"objectives": 8, "reds": 3, "indicators": 2, "exceptions": 6}
 
 CSS = """
 <style>
@@ -152,18 +152,17 @@ def _indicator_grid(indicators) -> None:  # type: ignore[no-untyped-def]
         return
     groups = list(indicators.groupby("ref", sort=False))
     shown = groups[: MAX_ON_SLIDE["indicators"]]
-    columns = st.columns(2)
-    for position, (ref, frame) in enumerate(shown):
+    for ref, frame in shown:
         chart = (
-            indicator_chart(frame, title=_short(f"{ref} {frame['name'].iloc[0]}", 48))
-            .properties(height=230, width="container")
-            .configure_axis(labelFontSize=20, titleFontSize=22)
-            .configure_title(fontSize=24)
-            .configure_legend(labelFontSize=20)
-            .configure_text(fontSize=20)
+            indicator_chart(frame, title=_short(f"{ref} {frame['name'].iloc[0]}", 60))
+            .properties(height=230, width=720)
+            .configure_axis(labelFontSize=22, titleFontSize=22, labelColor="#000000", titleColor="#000000")
+            .configure_title(fontSize=24, color="#000000", limit=820)
+            .configure_legend(labelFontSize=22, labelColor="#000000")
+            .configure_text(fontSize=22)
         )
-        with columns[position % 2]:
-            st.altair_chart(chart, use_container_width=True)
+        # theme=None: Streamlit's chart theme would shrink and grey the text set here for the room.
+        st.altair_chart(chart, use_container_width=False, theme=None)
     if len(groups) > len(shown):
         st.markdown(
             f'<div class="board"><p class="note">and {len(groups) - len(shown)} more indicators in the pack</p></div>',

@@ -49,10 +49,10 @@ def test_board_display_slides_at_1920x1080_with_keyboard_navigation(browser, dis
     try:
         page.goto(display_url)
         wait_for_streamlit(page)
-        username = page.get_by_label("Username")
+        username = page.get_by_label("Username", exact=True)
         if username.count():  # signed out, the display's address shows the sign-in form first
             username.fill("board.screen")
-            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_label("Password", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             wait_for_streamlit(page)
         page.get_by_text(f"{QUARTER} at a glance").wait_for()
