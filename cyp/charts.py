@@ -47,6 +47,9 @@ TARGET_COLOUR = "#595959"
 # Outline of every status shape (bars, squares, legend swatches): 17:1 on white.
 OUTLINE_COLOUR = "#1A1A1A"
 NO_DATA = "No data for this selection"
+# Width and height size the plot itself, with axes, title and legend added around it. Streamlit otherwise fits the
+# whole chart into them, which squashes a short bar or strip chart to nothing.
+PLOT_SIZED = alt.AutoSizeParams(type="pad")
 
 
 def status_label(status: str) -> str:
@@ -114,7 +117,9 @@ def _check_statuses(statuses: pd.Series, builder: str) -> None:
 def _no_data_chart(title: str) -> alt.LayerChart:
     """A chart that says there is nothing to show, rather than an empty frame."""
     message = alt.Chart(pd.DataFrame({"text": [NO_DATA]})).mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
-    return alt.layer(message).properties(title=title, description=f"{title}: {NO_DATA.lower()}.", height=60)
+    return alt.layer(message).properties(
+        title=title, description=f"{title}: {NO_DATA.lower()}.", height=60, autosize=PLOT_SIZED
+    )
 
 
 def status_distribution_chart(df: pd.DataFrame, title: str = "Lines by status") -> alt.LayerChart:
@@ -173,6 +178,7 @@ def status_distribution_chart(df: pd.DataFrame, title: str = "Lines by status") 
             title=title,
             description=f"{title}, a stacked bar per group. {summary}.",
             height=34 * len(set(data["group"])),
+            autosize=PLOT_SIZED,
         )
     )
 
@@ -215,6 +221,7 @@ def status_trend_chart(df: pd.DataFrame, title: str = "Status by quarter", legen
             description=f"{title}: {summary}.",
             width=alt.Step(28),
             height=alt.Step(28) if "line" in data.columns else 28,
+            autosize=PLOT_SIZED,
         )
     )
 
@@ -287,4 +294,5 @@ def indicator_chart(df: pd.DataFrame, title: str = "Actual against target") -> a
         description=f"{title} ({unit}): {described}{target_text}.",
         height=220,
         width=max(260, 70 * len(quarters)),
+        autosize=PLOT_SIZED,
     )

@@ -313,3 +313,17 @@ def test_charts_render_to_svg() -> None:
     for chart in (status_distribution_chart(DISTRIBUTION), status_trend_chart(TREND), indicator_chart(INDICATOR)):
         svg = vl_convert.vegalite_to_svg(chart.to_json())
         assert "<svg" in svg
+
+
+def test_every_builder_sizes_the_plot_not_the_whole_chart():
+    # Streamlit fits a chart's whole area into width/height unless autosize is "pad"; short bar charts vanish then.
+    from cyp.charts import indicator_chart, status_distribution_chart, status_trend_chart
+
+    charts = [
+        status_distribution_chart(pd.DataFrame({"group": ["A"], "status": ["Green"], "count": [2]})),
+        status_trend_chart(pd.DataFrame({"quarter": ["2022-23 Q1"], "status": ["Red"]})),
+        indicator_chart(pd.DataFrame({"quarter": ["2022-23 Q1"], "value": [3.0], "target": [4.0], "unit": ["count"]})),
+        status_distribution_chart(pd.DataFrame(columns=["group", "status", "count"])),
+    ]
+    for chart in charts:
+        assert chart.to_dict()["autosize"] == {"type": "pad"}
