@@ -14,7 +14,7 @@ ui.page_header(
     "Submit a quarterly return",
     "Download your team's template, fill it in, upload it here. Nothing is stored until the whole return is valid.",
 )
-uploader = ui.current_username()
+principal = ui.current_principal()
 
 default_quarter = current_quarter().previous()
 try:
@@ -85,7 +85,7 @@ acknowledged = st.checkbox(
 if upload is not None and st.button("Check and submit", type="primary"):
     data = upload.getvalue()
     with st.spinner("Checking every cell…"):
-        result = ingest_return(data, upload.name, uploader, acknowledge_queries=acknowledged, engine=ui.engine())
+        result = ingest_return(data, upload.name, principal, acknowledge_queries=acknowledged, engine=ui.engine())
     if result.status == "accepted":
         ui.clear_caches()
         st.success(f"Accepted. {result.summary}", icon=":material/check_circle:")
@@ -93,6 +93,8 @@ if upload is not None and st.button("Check and submit", type="primary"):
             st.markdown("**What changed since your previous version:**\n" + "\n".join(f"- {c}" for c in result.changes))
     elif result.status == "duplicate":
         st.info(result.summary, icon=":material/content_copy:")
+    elif result.status == "refused":
+        st.error(result.summary, icon=":material/block:")
     else:
         errors = [p for p in result.problems if p.severity == "error"]
         queries = [p for p in result.problems if p.severity == "query"]

@@ -9,10 +9,10 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from cyp.auth import Principal
+from cyp.auth import SYSTEM, Principal, create_user
 from cyp.bootstrap import initialise_database
-from cyp.db import read_session
-from cyp.models import LineUpdate, Return
+from cyp.db import read_session, write_session
+from cyp.models import AuditEvent, LineUpdate, Return
 from cyp.ui import PRINCIPAL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,18 +20,24 @@ QUARTER = "2022-23 Q2"  # inside the 2019–23 plan, whose actions come from the
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.fixture
-def upload_page(engine):
-    initialise_database(engine)
+def open_upload_page(engine, principal: Principal) -> AppTest:
     st.cache_data.clear()
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state[PRINCIPAL_KEY] = Principal("lead.ph", "lead", frozenset({"public-health"}))
+    at.session_state[PRINCIPAL_KEY] = principal
     at.query_params["quarter"] = QUARTER
     at.switch_page("pages/upload.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture
+def upload_page(engine):
+    initialise_database(engine)
+    with write_session(engine) as session:
+        create_user(session, SYSTEM, "lead.ph", "lead", password="a long enough password", teams=["public-health"])
+    return open_upload_page(engine, Principal("lead.ph", "lead", frozenset({"public-health"})))
 
 
 def filled(template: bytes, status: str = "Green") -> bytes:
@@ -90,3 +96,24 @@ def test_bad_upload_lists_cell_problems_and_stores_nothing(upload_page, engine):
     problems = "\n".join(m.value for m in at.markdown)
     assert "`Return!E" in problems and "'Ambr' is not a RAG status; did you mean Amber?" in problems
     assert stored_returns(engine) == 0
+
+
+def test_lead_of_another_team_is_refused_and_nothing_is_stored(engine):
+    from cyp.returns.template import write_template
+
+    initialise_database(engine)
+    with write_session(engine) as session:
+        create_user(session, SYSTEM, "lead.h", "lead", password="a long enough password", teams=["housing"])
+    with read_session(engine) as session:
+        template = write_template(session, "public-health", QUARTER)
+    # The page offers Housing only; the workbook says Public Health: the check in ingest refuses it.
+    at = open_upload_page(engine, Principal("lead.h", "lead", frozenset({"housing"})))
+    at.file_uploader(key="return_file").set_value(("ph.xlsx", filled(template), XLSX))
+    at.run()
+    at.button[0].click()
+    at.run()
+    assert at.error and "You may not submit a return for team public-health" in at.error[0].value
+    assert stored_returns(engine) == 0
+    with read_session(engine) as session:
+        refusal = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).one()
+    assert (refusal.actor, refusal.action) == ("lead.h", "return.submit")

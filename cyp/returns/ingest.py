@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from cyp.auth import PermissionDenied, Principal, require
 from cyp.config import get_settings
 from cyp.db import write_session
 from cyp.models import STATUSES, AuditEvent, IndicatorValue, LineUpdate, Return
@@ -211,14 +212,21 @@ def _summary(checked: CheckedReturn, version: int, changes: list[str]) -> str:
 def ingest_return(
     data: bytes,
     filename: str,
-    uploaded_by: str,
+    uploaded_by: str | Principal,
     *,
     acknowledge_queries: bool = False,
     engine: Engine | None = None,
     uploads_dir: Path | None = None,
     is_demo: bool = False,
 ) -> IngestResult:
-    """Check, validate and store an uploaded return as a new version; nothing is stored unless it is all valid."""
+    """Check, validate and store an uploaded return as a new version; nothing is stored unless it is all valid.
+
+    ``uploaded_by`` is a signed-in :class:`~cyp.auth.Principal` (the upload page): it must be allowed to submit
+    for the workbook's team, or the result is "refused", audited, and nothing is stored. A plain name is a trusted
+    caller on the server (the command line, demo data), recorded as the uploader.
+    """
+    principal = uploaded_by if isinstance(uploaded_by, Principal) else None
+    uploaded_by = uploaded_by.username if isinstance(uploaded_by, Principal) else uploaded_by
     settings = get_settings()
     uploads_dir = uploads_dir or settings.uploads_dir
     target = PurePath(filename).name or "upload"
@@ -235,7 +243,9 @@ def ingest_return(
     created: Path | None = None
     try:
         with write_session(engine) as session:
-            result = _ingest_parsed(session, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo)
+            result = _ingest_parsed(
+                session, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo, principal
+            )
             # Only an accepted result wrote anything; the others commit an empty transaction.
             if result.status == "accepted" and result.return_id is not None:
                 stored = session.get(Return, result.return_id)
@@ -259,6 +269,7 @@ def _ingest_parsed(
     uploaded_by: str,
     acknowledge_queries: bool,
     is_demo: bool,
+    principal: Principal | None,
 ) -> IngestResult:
     try:
         checked = check_return(session, parsed)
@@ -273,6 +284,14 @@ def _ingest_parsed(
         result.summary = f"Rejected {what}: {_count(len(errors(checked.problems)), 'error')}"
         return result
     assert checked.team is not None and checked.quarter is not None
+    if principal is not None:
+        try:
+            require(session, principal, "return.submit", team_ref=checked.team.ref, target=f"{team} {quarter}")
+        except PermissionDenied as refusal:
+            result.status = "refused"
+            result.problems = [Problem("not-permitted", str(refusal))]
+            result.summary = f"Refused: {refusal}"
+            return result
     sha256 = sha256_hex(data)
     same = session.scalar(
         select(Return).where(
