@@ -197,12 +197,20 @@ def demo(clear: bool, seed: int) -> None:
       python -m cyp demo
       python -m cyp demo --clear
     """
-    from cyp.demo import clear_demo, generate_demo
+    from cyp.demo import set_up_demo, tear_down_demo
 
+    accounts: list[tuple[str, str, str]] = []
     with write_session(get_engine()) as session:
-        counts = clear_demo(session) if clear else generate_demo(session, seed=seed)
+        if clear:
+            counts = tear_down_demo(session)
+        else:
+            counts, accounts = set_up_demo(session, seed=seed)
     detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
+    if accounts:
+        click.echo("Demo accounts (also shown on the sign-in page while demo data is loaded):")
+        for username, password, role in accounts:
+            click.echo(f"  {role:<13}  {username:<12}  {password}")
 
 
 @cli.group()

@@ -398,3 +398,30 @@ def clear_demo(session: Session) -> dict[str, int]:
         "demo lines": removed_lines or 0,
         "demo marker": removed_meta or 0,
     }
+
+
+DEMO_ACCOUNTS_KEY = "demo_accounts"
+
+
+def set_up_demo(session: Session, seed: int = DEFAULT_SEED) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
+    """Demo returns plus one demo account per role; returns the counts and (username, password, role) of each account.
+
+    The demo passwords are random and kept (as demo data) only so the sign-in page can show them while demo data is
+    loaded; :func:`tear_down_demo` removes them with everything else.
+    """
+    from cyp.auth import create_demo_accounts
+
+    counts = generate_demo(session, seed=seed)
+    accounts = create_demo_accounts(session)
+    session.merge(Meta(key=DEMO_ACCOUNTS_KEY, value=json.dumps(accounts)))
+    return counts, accounts
+
+
+def tear_down_demo(session: Session) -> dict[str, int]:
+    """Remove every demo record: returns, demo lines, demo accounts and their shown passwords."""
+    from cyp.auth import remove_demo_accounts
+
+    counts = clear_demo(session)
+    counts["demo accounts"] = remove_demo_accounts(session)
+    session.execute(delete(Meta).where(Meta.key == DEMO_ACCOUNTS_KEY))
+    return counts

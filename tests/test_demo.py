@@ -227,3 +227,27 @@ def test_demo_command_generates_and_clears(seeded, fresh_cli_engine):
         assert not demo_present(session)
         assert session.scalar(select(func.count(Return.id))) == 0
     assert "Example" in runner.invoke(cli, ["demo", "--help"]).output
+
+
+def test_demo_accounts_come_and_go_with_the_demo_data(seeded: Engine):
+    from cyp.auth import authenticate
+    from cyp.demo import DEMO_ACCOUNTS_KEY, set_up_demo, tear_down_demo
+    from tests.readside_factory import table_counts
+
+    with read_session(seeded) as session:
+        before = table_counts(session)
+    with write_session(seeded) as session:
+        _, accounts = set_up_demo(session)
+    assert sorted(role for _, _, role in accounts) == ["administrator", "display", "lead", "viewer"]
+    username, password, _ = accounts[0]
+    with write_session(seeded) as session:
+        assert authenticate(session, username, password).ok
+        assert session.get(Meta, DEMO_ACCOUNTS_KEY) is not None
+    with write_session(seeded) as session:
+        tear_down_demo(session)
+    with read_session(seeded) as session:
+        after = table_counts(session)
+    # Everything demo is gone; only the audit trail keeps what happened.
+    assert {table: count for table, count in after.items() if table != "audit_events"} == {
+        table: count for table, count in before.items() if table != "audit_events"
+    }
