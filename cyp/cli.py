@@ -13,7 +13,7 @@ import click
 
 from cyp.bootstrap import initialise_database
 from cyp.db import get_engine, read_session, write_session
-from cyp.framework.workbook import audit_import, export_framework, import_framework
+from cyp.framework.workbook import export_framework
 from cyp.models import ROLES
 
 
@@ -197,14 +197,15 @@ def demo(clear: bool, seed: int) -> None:
       python -m cyp demo
       python -m cyp demo --clear
     """
-    from cyp.demo import set_up_demo, tear_down_demo
+    from cyp.admin import clear_demo_data, load_demo
+    from cyp.auth import SYSTEM
 
     accounts: list[tuple[str, str, str]] = []
     with write_session(get_engine()) as session:
         if clear:
-            counts = tear_down_demo(session)
+            counts = clear_demo_data(session, SYSTEM)
         else:
-            counts, accounts = set_up_demo(session, seed=seed)
+            counts, accounts = load_demo(session, SYSTEM, seed=seed)
     detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
     if accounts:
@@ -260,9 +261,14 @@ def framework_import(path: Path, user: str) -> None:
     Example:
       python -m cyp framework import framework.xlsx
     """
+    from dataclasses import replace
+
+    from cyp.admin import import_framework_as
+    from cyp.auth import SYSTEM
+
     with write_session() as session, path.open("rb") as stream:
-        result = import_framework(session, stream)
-        audit_import(session, result, actor=user, filename=path.name)
+        # The command line acts as the system; --user names the person in the audit trail.
+        result = import_framework_as(session, replace(SYSTEM, username=user), stream, path.name)
     if not result.ok:
         for problem in result.problems:
             click.echo(str(problem), err=True)
