@@ -256,7 +256,7 @@ def indicator_chart(df: pd.DataFrame, title: str = "Actual against target") -> a
     ).dropna(subset=["amount"])
     long["text"] = long["amount"].map(_number)
     x = alt.X("quarter:O", sort=quarters, title="Quarter", axis=alt.Axis(labelAngle=-45))
-    y = alt.Y("amount:Q", title=unit, scale=alt.Scale(zero=False, padding=24))
+    y = alt.Y("amount:Q", title=unit, scale=alt.Scale(zero=False, padding=24), axis=alt.Axis(format=",~g"))
     series = alt.StrokeDash(
         "series:N",
         title=None,
