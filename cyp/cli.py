@@ -10,6 +10,7 @@ import getpass
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from cyp.bootstrap import initialise_database
 from cyp.db import get_engine, read_session, write_session
@@ -187,7 +188,8 @@ def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
 @cli.command()
 @click.option("--clear", is_flag=True, help="Remove the demo data (and nothing else) instead of generating it.")
 @click.option("--seed", default=20261123, show_default=True, help="Random seed; the same seed gives the same data.")
-def demo(clear: bool, seed: int) -> None:
+@click.option("--if-empty", is_flag=True, help="Only when the database holds no returns at all (for first start-up).")
+def demo(clear: bool, seed: int, if_empty: bool) -> None:
     """Generate plausible demonstration returns for every team across past quarters, labelled as demo data.
 
     Generating again replaces the previous demo data. Real returns are never touched.
@@ -196,12 +198,17 @@ def demo(clear: bool, seed: int) -> None:
     Example:
       python -m cyp demo
       python -m cyp demo --clear
+      python -m cyp demo --if-empty
     """
     from cyp.admin import clear_demo_data, load_demo
     from cyp.auth import SYSTEM
+    from cyp.models import Return
 
     accounts: list[tuple[str, str, str]] = []
     with write_session(get_engine()) as session:
+        if if_empty and not clear and session.scalar(select(Return.id).limit(1)) is not None:
+            click.echo("The database already holds returns; no demo data generated.")
+            return
         if clear:
             counts = clear_demo_data(session, SYSTEM)
         else:

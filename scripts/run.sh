@@ -14,21 +14,7 @@ bash scripts/bootstrap.sh
 .venv/bin/python -m cyp init
 
 if [[ ${CYP_DEMO_ON_EMPTY:-1} == 1 ]]; then
-  returns=$(
-    .venv/bin/python - <<'PY'
-from sqlalchemy import func, select
-
-from cyp.db import read_session
-from cyp.models import Return
-
-with read_session() as session:
-    print(session.scalar(select(func.count()).select_from(Return)))
-PY
-  )
-  if [[ $returns == 0 ]]; then
-    echo "run: the database has no returns; loading demo data (set CYP_DEMO_ON_EMPTY=0 to start empty)"
-    .venv/bin/python -m cyp demo
-  fi
+  .venv/bin/python -m cyp demo --if-empty
 fi
 
 exec .venv/bin/streamlit run app.py "$@"
