@@ -129,7 +129,7 @@ def import_framework(engine: Engine, principal: Principal) -> Any:
     data = changed_framework(engine)
     with write_session(engine) as session:
         result = admin.import_framework_as(session, principal, io.BytesIO(data), "framework.xlsx")
-    assert result.ok and result.changes == {"Partners updated": 1}, (result.problems, result.changes)
+    assert result.ok and result.changes.get("Partners updated") == 1, (result.problems, result.changes)
     return result
 
 
