@@ -1,0 +1,374 @@
+"""Benchmarks at council scale: ``python bench/run.py [--quick]`` prints one JSON object of figures.
+
+Every figure is the median of several runs; the things compared in a ratio are timed side by side, interleaved in
+the same loop. Two databases are built first in a temporary folder: *demo* (the framework and ``python -m cyp demo``
+data) and *large* (the same plus :mod:`bench.scale`, 100 teams x 40 lines x 16 quarters). ``CYP_TODAY`` defaults to
+2026-11-23 so the data, and so the figures' meaning, do not move with the calendar.
+
+Sections: ``ingest`` (one 40-line return end to end vs calamine + bare executemany, and vs pandas/openpyxl),
+``backfill`` (returns per second through ``ingest_return``), ``pages`` (AppTest server render of every page, cold
+cache, at both scales; the default view and the 2019–23 plan's last quarter, where the 4,000 benchmark lines are),
+``browser`` (Chromium, navigation to a rendered outcome page at the large scale) and ``memory`` (VmHWM of the
+``streamlit run`` process after serving every page at the large scale).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CYP_TODAY", "2026-11-23")
+
+from bench.scale import SCALE_PLAN, ScaleSpec, generate_scale, team_ref  # noqa: E402
+
+INGEST_TEAM = 1  # benchmark team 001: 40 lines, reports indicators too
+INGEST_QUARTER = "2022-23 Q4"
+LARGE_VIEW = {"plan": SCALE_PLAN, "quarter": INGEST_QUARTER}
+PASSWORD = "benchmark password, not a secret"
+TARGETS = {
+    "ingest_vs_calamine_executemany": "<= 2",
+    "ingest_vs_pandas_openpyxl_read": "< 1",
+    "page_render_large_s": "< 1",
+    "page_render_large_vs_demo": "<= 1.5",
+    "peak_memory_mb": "< 500",
+}
+
+
+def median_of(runs: list[float], digits: int = 4) -> float:
+    """The median, rounded for printing."""
+    return round(statistics.median(runs), digits)
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds taken by one call, and its result."""
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def app_pages() -> list[str]:
+    """Every page file the app registers, in its order (read from app.py so a new page is benchmarked too)."""
+    return re.findall(r'st\.Page\("(pages/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+
+
+def build_databases(folder: Path, spec: ScaleSpec) -> tuple[str, str]:
+    """(demo URL, large URL): the framework plus demo data, and that plus the scale data."""
+    from cyp.bootstrap import initialise_database
+    from cyp.db import make_engine, write_session
+    from cyp.demo import generate_demo
+
+    demo = folder / "demo.db"
+    engine = make_engine(f"sqlite:///{demo}")
+    initialise_database(engine)
+    with write_session(engine) as session:
+        generate_demo(session)
+    engine.dispose()
+    large = folder / "large.db"
+    shutil.copyfile(demo, large)
+    engine = make_engine(f"sqlite:///{large}")
+    with write_session(engine) as session:
+        generate_scale(session, spec)
+    engine.dispose()
+    return f"sqlite:///{demo}", f"sqlite:///{large}"
+
+
+def filled_return(url: str, team: str, quarter: str, variant: int) -> bytes:
+    """The team's template for the quarter filled in as a lead would; ``variant`` makes each file distinct."""
+    from openpyxl import load_workbook
+
+    from cyp.db import make_engine, read_session
+    from cyp.returns.template import write_template
+
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        template = write_template(session, team, quarter)
+    engine.dispose()
+    workbook = load_workbook(io.BytesIO(template))
+    statuses = ("Green", "Green", "Amber", "Green", "Red", "Blue")
+    for row in workbook["Return"].iter_rows(min_row=9):
+        if row[0].value:
+            row[4].value = statuses[(row[0].row + variant) % len(statuses)]
+            row[5].value = f"Progress as planned this quarter (benchmark run {variant})."
+            row[6].value = "Continue delivery next quarter."
+    for row in workbook["Indicators"].iter_rows(min_row=4):
+        if row[0].value:
+            row[3].value = 40 + variant % 7
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def baseline_read_and_insert(data: bytes, database: Path) -> int:
+    """The floor: read the Return sheet with python-calamine and executemany its rows into SQLite, committed."""
+    import python_calamine
+
+    sheet = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Return").to_python()
+    rows = [tuple(str(cell) for cell in row[:8]) for row in sheet[8:] if row and row[0]]
+    connection = sqlite3.connect(database, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS bench_rows (ref, outcome, objective, action, status, progress, next, risks)"
+        )
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO bench_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+    return len(rows)
+
+
+def bench_ingest(large_url: str, folder: Path, runs: int) -> dict[str, Any]:
+    """One 40-line return end to end, against calamine + executemany and against pandas' openpyxl read."""
+    import pandas as pd
+
+    from cyp.db import make_engine
+    from cyp.returns.ingest import ingest_return
+
+    database = folder / "ingest.db"
+    shutil.copyfile(large_url.removeprefix("sqlite:///"), database)
+    url = f"sqlite:///{database}"
+    files = [filled_return(url, team_ref(INGEST_TEAM), INGEST_QUARTER, variant) for variant in range(runs + 1)]
+    engine = make_engine(url)
+    uploads = folder / "uploads"
+    ingest, floor, naive = [], [], []
+    for index, data in enumerate(files):
+        seconds, result = timed(
+            lambda data=data: ingest_return(
+                data, "return.xlsx", "bench", acknowledge_queries=True, engine=engine, uploads_dir=uploads
+            )
+        )
+        if result.status != "accepted":
+            raise RuntimeError(f"benchmark return not accepted: {result.summary} {result.problems[:3]}")
+        floor_seconds, rows = timed(lambda data=data: baseline_read_and_insert(data, database))
+        naive_seconds, _frames = timed(
+            lambda data=data: pd.read_excel(io.BytesIO(data), sheet_name=None, engine="openpyxl")
+        )
+        if index:  # the first round warms imports and caches
+            ingest.append(seconds)
+            floor.append(floor_seconds)
+            naive.append(naive_seconds)
+    engine.dispose()
+    return {
+        "lines": rows,
+        "runs": len(ingest),
+        "ingest_s": median_of(ingest),
+        "calamine_executemany_s": median_of(floor),
+        "pandas_openpyxl_read_s": median_of(naive),
+        "ingest_vs_calamine_executemany": round(statistics.median(ingest) / statistics.median(floor), 2),
+        "ingest_vs_pandas_openpyxl_read": round(statistics.median(ingest) / statistics.median(naive), 2),
+    }
+
+
+def bench_backfill(large_url: str, folder: Path, count: int) -> dict[str, Any]:
+    """``count`` returns (benchmark teams x quarters of the 2019–23 plan) through ``ingest_return``: returns per second."""
+    from cyp.db import make_engine
+    from cyp.quarters import plan_quarters
+    from cyp.returns.ingest import ingest_return
+
+    database = folder / "backfill.db"
+    shutil.copyfile(large_url.removeprefix("sqlite:///"), database)
+    url = f"sqlite:///{database}"
+    quarters = [q.label for q in plan_quarters(2019, 2022)]
+    teams = max(1, min(100, count // len(quarters) + 1))
+    templates = {number: filled_return(url, team_ref(number), quarters[0], 0) for number in range(1, teams + 1)}
+    # The same filled workbook per team, relabelled per quarter in its two text cells: cheap to make, real to read.
+    files = []
+    for index in range(count):
+        number, quarter = index % teams + 1, quarters[index // teams % len(quarters)]
+        files.append(relabel(templates[number], quarters[0], quarter))
+    engine = make_engine(url)
+    started = time.perf_counter()
+    statuses: dict[str, int] = {}
+    for index, data in enumerate(files):
+        result = ingest_return(
+            data, f"backfill-{index}.xlsx", "bench", acknowledge_queries=True, engine=engine, uploads_dir=folder / "up"
+        )
+        statuses[result.status] = statuses.get(result.status, 0) + 1
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {
+        "returns": count,
+        "seconds": round(seconds, 2),
+        "returns_per_s": round(count / seconds, 1),
+        "statuses": statuses,
+    }
+
+
+def relabel(data: bytes, old: str, new: str) -> bytes:
+    """The workbook with every occurrence of one quarter label replaced (shared strings and the About sheet)."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename.endswith(".xml"):
+                content = content.replace(old.encode(), new.encode())
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def render_pages(url: str, pages: list[str], runs: int, query: dict[str, str] | None = None) -> dict[str, float]:
+    """Median AppTest render time per page with every cache cleared before each run (a first visit)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from cyp.auth import Principal
+    from cyp.db import dispose_engines
+    from cyp.ui import PRINCIPAL_KEY
+
+    os.environ["CYP_DATABASE_URL"] = url
+    st.cache_resource.clear()
+    dispose_engines()
+    times: dict[str, list[float]] = {page: [] for page in pages}
+    for round_number in range(runs + 1):
+        for page in pages:
+            st.cache_data.clear()
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+            at.session_state[PRINCIPAL_KEY] = Principal("bench", "administrator")
+            at.run()
+            for key, value in (query or {}).items():
+                at.query_params[key] = value
+            at.switch_page(page)
+            seconds, _ = timed(at.run)
+            if at.exception:
+                raise RuntimeError(f"{page} raised: {[e.value for e in at.exception]}")
+            if round_number:  # the first round warms imports and the engine
+                times[page].append(seconds)
+    return {Path(page).stem: median_of(values, 3) for page, values in times.items()}
+
+
+def _start_server(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    from tests.fixtures_browser import _wait_until_healthy
+    from tests.fixtures_postgres import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}"]
+    command += ["--server.address=127.0.0.1", "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"]
+    env = {**os.environ, "CYP_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    _wait_until_healthy(base, process, log)
+    return process, base
+
+
+def peak_memory_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def bench_browser(large_url: str, folder: Path, pages: list[str], runs: int) -> dict[str, Any]:
+    """Chromium at the large scale: navigation to a rendered outcome page (first and median), then every page,
+    and the server process's peak memory after all of it."""
+    from playwright.sync_api import sync_playwright
+
+    from cyp.auth import SYSTEM, create_user
+    from cyp.db import make_engine, write_session
+    from tests.fixtures_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_streamlit
+
+    engine = make_engine(large_url)
+    with write_session(engine) as session:
+        create_user(session, SYSTEM, "bench", "administrator", password=PASSWORD)
+    engine.dispose()
+    process, base = _start_server(large_url, folder / "streamlit.log")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.set_default_timeout(120_000)
+            page.goto(base)
+            wait_for_streamlit(page)
+            page.get_by_label("Username").fill("bench")
+            page.get_by_role("textbox", name="Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_text("Signed in as bench").wait_for()
+            wait_for_streamlit(page)
+            outcome: list[float] = []
+            for _ in range(runs + 1):
+                started = time.perf_counter()
+                page.goto(f"{base}/outcome")
+                wait_for_streamlit(page, timeout_ms=120_000)
+                page.get_by_text("Overall in").first.wait_for()
+                outcome.append(time.perf_counter() - started)
+            visited = {}
+            for path in pages:
+                for query in ("", "?" + "&".join(f"{k}={v.replace(' ', '+')}" for k, v in LARGE_VIEW.items())):
+                    started = time.perf_counter()
+                    page.goto(f"{base}/{Path(path).stem}{query}")
+                    wait_for_streamlit(page, timeout_ms=120_000)
+                    visited[Path(path).stem + (" (2019-23)" if query else "")] = round(time.perf_counter() - started, 2)
+            browser.close()
+        memory = peak_memory_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    return {
+        "outcome_page_first_s": round(outcome[0], 3),
+        "outcome_page_s": median_of(outcome[1:], 3),
+        "every_page_s": visited,
+        "peak_memory_mb": memory,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run every benchmark and print the figures as one JSON object; ``--quick`` runs fewer, smaller rounds."""
+    parser = argparse.ArgumentParser(description="Benchmarks at council scale; prints one JSON object.")
+    parser.add_argument("--quick", action="store_true", help="fewer runs, 100-return back-fill")
+    parser.add_argument("--teams", type=int, default=ScaleSpec.teams, help="benchmark teams (default 100)")
+    parser.add_argument("--skip-browser", action="store_true", help="leave out the Chromium and memory figures")
+    args = parser.parse_args(argv)
+    runs = 3 if args.quick else 7
+    spec = ScaleSpec(teams=args.teams)
+    pages = app_pages()
+    figures: dict[str, Any] = {"scale": {"teams": spec.teams, "lines_per_team": spec.lines_per_team}}
+    with tempfile.TemporaryDirectory(prefix="cyp-bench-") as temporary:
+        folder = Path(temporary)
+        seconds, (demo_url, large_url) = timed(lambda: build_databases(folder, spec))
+        figures["scale"]["build_s"] = round(seconds, 1)
+        figures["ingest"] = bench_ingest(large_url, folder, runs)
+        figures["backfill"] = bench_backfill(large_url, folder, 100 if args.quick else 1000)
+        page_runs = 1 if args.quick else 3
+        demo_pages = render_pages(demo_url, pages, page_runs)
+        large_pages = render_pages(large_url, pages, page_runs)
+        large_view = render_pages(large_url, pages, page_runs, LARGE_VIEW)
+        demo_view = render_pages(demo_url, pages, page_runs, LARGE_VIEW)
+        figures["pages"] = {
+            "demo_s": demo_pages,
+            "large_s": large_pages,
+            "slowest_large_s": max(large_pages.values()),
+            "page_render_large_vs_demo": round(max(large_pages[p] / max(demo_pages[p], 1e-3) for p in large_pages), 2),
+            "plan_2019_23_demo_s": demo_view,
+            "plan_2019_23_large_s": large_view,
+            "slowest_plan_2019_23_large_s": max(large_view.values()),
+        }
+        if not args.skip_browser:
+            figures["browser"] = bench_browser(large_url, folder, pages, 1 if args.quick else 3)
+    figures["targets"] = TARGETS
+    print(json.dumps(figures, indent=2))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
