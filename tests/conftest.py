@@ -29,10 +29,47 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cyp.db'}"
 
 
+# Storage, ingest, report and permission tests run on both databases; the rest on SQLite only, to keep the suite quick.
+BOTH_DATABASES = {
+    "test_schema",
+    "test_ingest",
+    "test_reports",
+    "test_tracker",
+    "test_queries",
+    "test_auth",
+    "test_audit",
+    "test_framework_load",
+    "test_framework_workbook",
+    "test_demo",
+    "test_template",
+    "test_validate",
+    "test_maintenance",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give ``engine`` the param ``sqlite``, and also ``postgresql`` in the modules named in BOTH_DATABASES."""
+    if "engine" not in metafunc.fixturenames:
+        return
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    databases = [pytest.param("sqlite", id="sqlite")]
+    if module in BOTH_DATABASES:
+        databases.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
+    metafunc.parametrize("engine", databases, indirect=True)
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    """A fresh, migrated, empty database."""
-    engine = make_engine(db_url)
+def engine(request: pytest.FixtureRequest, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A fresh, migrated, empty database: this test's SQLite file, or a fresh PostgreSQL one (param ``postgresql``).
+
+    On PostgreSQL ``CYP_DATABASE_URL`` points at it too, so the commands and ``get_engine()`` use the same database.
+    """
+    url = db_url
+    if getattr(request, "param", "sqlite") == "postgresql":
+        # Only this param starts the cluster, so SQLite-only runs never need PostgreSQL.
+        url = request.getfixturevalue("postgres_db_url")
+        monkeypatch.setenv("CYP_DATABASE_URL", url)
+    engine = make_engine(url)
     upgrade_schema(engine)
     yield engine
     engine.dispose()

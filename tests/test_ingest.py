@@ -146,10 +146,20 @@ def test_changes_since_the_previous_quarter(framework: Engine, tmp_path: Path) -
 def test_failed_transaction_leaves_no_file(framework: Engine, tmp_path: Path) -> None:
     # A database refusing writes after the file is kept must not leave the file behind.
     with framework.begin() as connection:
-        connection.exec_driver_sql(
-            "CREATE TRIGGER refuse AFTER INSERT ON audit_events WHEN NEW.outcome = 'accepted' "
-            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        )
+        if framework.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse AFTER INSERT ON audit_events FOR EACH ROW "
+                "WHEN (NEW.outcome = 'accepted') EXECUTE FUNCTION refuse()"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse AFTER INSERT ON audit_events WHEN NEW.outcome = 'accepted' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
     with pytest.raises(Exception, match="refused"):
         ingest(framework, build_return(), tmp_path / "uploads")
     assert row_counts(framework)["returns"] == 0
