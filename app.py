@@ -24,6 +24,11 @@ SECTIONS = {
         st.Page("pages/tracker.py", title="Submission tracker", icon=":material/fact_check:"),
         st.Page("pages/upload.py", title="Submit a return", icon=":material/upload_file:"),
     ],
+    "Administration": [
+        st.Page("pages/admin.py", title="Administration", icon=":material/settings:"),
+        st.Page("pages/users.py", title="User accounts", icon=":material/group:"),
+        st.Page("pages/audit.py", title="Audit trail", icon=":material/policy:"),
+    ],
 }
 # Shown to everyone, signed in or not: the plan's promise to share progress with children and families.
 PUBLIC: list[st.Page] = [

@@ -21,7 +21,7 @@ from cyp.auth import Principal, require
 from cyp.config import get_settings
 from cyp.demo import DEFAULT_SEED, set_up_demo, tear_down_demo
 from cyp.framework.workbook import ImportResult, audit_import, import_framework
-from cyp.models import Action, Objective, Outcome, Partner, Plan, QuarterDeadline
+from cyp.models import Action, AuditEvent, Objective, Outcome, Partner, Plan, QuarterDeadline
 from cyp.quarters import Quarter, parse_quarter, plan_quarters
 from cyp.returns.lines import require_team
 
@@ -204,6 +204,11 @@ def line_assignments(session: Session, plan_ref: str) -> pd.DataFrame:
     return pd.DataFrame(list(session.execute(query)), columns=columns)
 
 
+def team_choices(session: Session) -> list[tuple[str, str]]:
+    """(ref, name) of every team, by name, for the assignment pickers."""
+    return [(row.ref, row.name) for row in session.execute(select(Partner.ref, Partner.name).order_by(Partner.name))]
+
+
 @dataclass(frozen=True)
 class ObjectiveChoice:
     """An objective an administrator can assign as a whole, with its current whole-objective team."""
@@ -268,3 +273,11 @@ def clear_demo_data(session: Session, principal: Principal) -> dict[str, int]:
     detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     audit.record(session, principal.username, "demo.clear", "ok", target="demo data", detail=detail)
     return counts
+
+
+def audit_filter_choices(session: Session) -> dict[str, list[str]]:
+    """The actors, actions and outcomes that occur in the audit trail, sorted, for its filters."""
+    return {
+        column: sorted(session.scalars(select(getattr(AuditEvent, column)).distinct()))
+        for column in ("actor", "action", "outcome")
+    }
