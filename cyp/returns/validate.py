@@ -10,10 +10,11 @@ with no lines at all is an error.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
@@ -217,18 +218,28 @@ def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, proble
     return plan
 
 
-def _all_actions(session: Session) -> dict[str, Action]:
-    query = select(Action).options(
-        selectinload(Action.reporting_partner),
-        selectinload(Action.objective).selectinload(Objective.outcome).selectinload(Outcome.plan),
-    )
-    return {normalise_ref(a.ref): a for a in session.scalars(query)}
+def _actions_named(session: Session, refs: Iterable[str]) -> dict[str, Action]:
+    """{normalised ref: action} for the refs a workbook names; loads only those lines, not every line of every plan."""
+    wanted = sorted({normalise_ref(ref) for ref in refs})
+    found: dict[str, Action] = {}
+    # Comparing refs in SQL scans only the ref column; building every line as an object took most of an ingest.
+    for start in range(0, len(wanted), 500):
+        query = (
+            select(Action)
+            .where(func.upper(func.replace(Action.ref, " ", "")).in_(wanted[start : start + 500]))
+            .options(
+                selectinload(Action.reporting_partner),
+                selectinload(Action.objective).selectinload(Objective.outcome).selectinload(Outcome.plan),
+            )
+        )
+        found |= {normalise_ref(a.ref): a for a in session.scalars(query)}
+    return found
 
 
 def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn) -> None:
     sheet = parsed.return_sheet
     problems = checked.problems
-    actions = _all_actions(session)
+    actions = _actions_named(session, (line.ref.text for line in parsed.lines if line.ref.text))
     seen: dict[int, int] = {}
     for line in parsed.lines:
         action = _check_line_ref(line.ref, line.row, sheet, actions, checked, seen)
