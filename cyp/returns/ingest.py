@@ -14,12 +14,15 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cyp.auth import PermissionDenied, Principal, require
@@ -33,6 +36,49 @@ from cyp.returns.reader import ParsedReturn, read_return
 from cyp.returns.validate import CheckedReturn, check_return
 
 KEPT_SUFFIXES = (".xlsx", ".xlsm")
+# A transaction that lost a race (SQLite still locked after its busy timeout, a PostgreSQL deadlock or
+# serialization failure) is run again from the start this many times before the error reaches the caller.
+WRITE_ATTEMPTS = 5
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+CRASH_ENV = "CYP_TEST_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """Kill this process with SIGKILL at the named point when ``CYP_TEST_CRASH_AT`` names it; otherwise nothing.
+
+    Only the crash tests set the variable (``name`` or ``name:N`` for the N-th time the point is reached).
+    """
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point != name:
+        return
+    _crash_counts[name] = _crash_counts.get(name, 0) + 1
+    if _crash_counts[name] >= int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_crash_counts: dict[str, int] = {}
+
+
+def _is_retryable(error: OperationalError) -> bool:
+    if "database is locked" in str(error.orig):
+        return True
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def serialise_versions(session: Session, partner_id: int, quarter: str) -> None:
+    """Hold, until the transaction ends, the lock on numbering one team's versions for one quarter.
+
+    On PostgreSQL concurrent uploads for the same team and quarter would otherwise read the same latest
+    version; on SQLite the write session's ``BEGIN IMMEDIATE`` already serialises every writer.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"cyp.return-version:{partner_id}:{quarter}"},
+        )
 
 
 @dataclass
@@ -170,12 +216,23 @@ def store_return(
 
 def _record_refusal(engine: Engine | None, uploaded_by: str, target: str, problems: list[Problem]) -> None:
     detail = json.dumps({"problems": [str(p) for p in problems]}, ensure_ascii=False)
-    with write_session(engine) as session:
-        session.add(
-            AuditEvent(
-                actor=uploaded_by, action="return.ingest", target=target[:200], outcome="rejected", detail=detail
-            )
-        )
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with write_session(engine) as session:
+                session.add(
+                    AuditEvent(
+                        actor=uploaded_by,
+                        action="return.ingest",
+                        target=target[:200],
+                        outcome="rejected",
+                        detail=detail,
+                    )
+                )
+            return
+        except OperationalError as error:
+            if attempt == WRITE_ATTEMPTS or not _is_retryable(error):
+                raise
+            time.sleep(0.05 * attempt)
 
 
 def _keep_file(data: bytes, folder: Path, name: str) -> Path | None:
@@ -190,6 +247,7 @@ def _keep_file(data: bytes, folder: Path, name: str) -> Path | None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        crash_point("file-written")
         os.replace(temporary, final)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -240,24 +298,52 @@ def ingest_return(
             "rejected", file_problems, summary=f"Rejected {target}: {_count(len(file_problems), 'problem')}"
         )
     parsed = read_return(io.BytesIO(data))
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            result = _store_in_one_transaction(
+                engine, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo, principal, uploads_dir
+            )
+            break
+        except OperationalError as error:
+            if attempt == WRITE_ATTEMPTS or not _is_retryable(error):
+                raise
+            time.sleep(0.05 * attempt)
+    crash_point("committed")
+    if result.status == "rejected":
+        who = " ".join(x for x in (result.team, result.quarter) if x) or target
+        _record_refusal(engine, uploaded_by, who, result.problems)
+    return result
+
+
+def _store_in_one_transaction(
+    engine: Engine | None,
+    parsed: ParsedReturn,
+    data: bytes,
+    filename: str,
+    uploaded_by: str,
+    acknowledge_queries: bool,
+    is_demo: bool,
+    principal: Principal | None,
+    uploads_dir: Path,
+) -> IngestResult:
     created: Path | None = None
     try:
         with write_session(engine) as session:
+            crash_point("transaction-open")
             result = _ingest_parsed(
                 session, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo, principal
             )
+            crash_point("stored")
             # Only an accepted result wrote anything; the others commit an empty transaction.
             if result.status == "accepted" and result.return_id is not None:
                 stored = session.get(Return, result.return_id)
                 assert stored is not None
                 created = _keep_file(data, uploads_dir, stored.stored_path)
+                crash_point("file-kept")
     except Exception:
         if created is not None:
             created.unlink(missing_ok=True)
         raise
-    if result.status == "rejected":
-        who = " ".join(x for x in (result.team, result.quarter) if x) or target
-        _record_refusal(engine, uploaded_by, who, result.problems)
     return result
 
 
@@ -292,6 +378,7 @@ def _ingest_parsed(
             result.problems = [Problem("not-permitted", str(refusal))]
             result.summary = f"Refused: {refusal}"
             return result
+    serialise_versions(session, checked.team.id, checked.quarter.label)
     sha256 = sha256_hex(data)
     same = session.scalar(
         select(Return).where(
