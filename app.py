@@ -33,6 +33,7 @@ SECTIONS = {
 # Shown to everyone, signed in or not: the plan's promise to share progress with children and families.
 PUBLIC: list[st.Page] = [
     st.Page("pages/young_people.py", title="Young people's summary", icon=":material/diversity_3:"),
+    st.Page("pages/accessibility.py", title="Accessibility statement", icon=":material/accessibility_new:"),
 ]
 
 ui.navigation(SECTIONS, PUBLIC).run()

@@ -241,8 +241,20 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
     registered.extend(public)
     # Register first: a page link is checked against the pages registered in this run.
     navigation = st.navigation(registered, position="hidden")
+    _accessibility_css()
     _sidebar_menu(principal, allowed, public)
     return navigation
+
+
+# WCAG 2.2 target size (2.5.8): Streamlit's date field draws day, month and year as ~18 px spin buttons.
+_ACCESSIBILITY_CSS = (
+    "<style>[data-testid='stDateInput'] [role='spinbutton']"
+    "{display:inline-block;min-width:24px;min-height:24px;line-height:24px;text-align:center}</style>"
+)
+
+
+def _accessibility_css() -> None:
+    st.html(_ACCESSIBILITY_CSS)
 
 
 def _sign_in_page() -> None:
@@ -746,6 +758,17 @@ def load_domain_indicators(url: str, plan_ref: str) -> tuple[tuple[str, str], ..
         frame = domain_mappings(db_session)
     indicators = frame[(frame["kind"] == "Indicator") & (frame["plan"] == plan_ref)]
     return tuple(zip(indicators["ref"], indicators["domain_ref"], strict=True))
+
+
+ACCESSIBILITY_STATEMENT = PROJECT_ROOT / "docs" / "accessibility.md"
+
+
+@st.cache_data(show_spinner=False)
+def accessibility_statement() -> tuple[str, str]:
+    """(title, body) of the accessibility statement: docs/accessibility.md, its first ``# `` line as the title."""
+    text = ACCESSIBILITY_STATEMENT.read_text(encoding="utf-8")
+    first, _newline, body = text.partition("\n")
+    return first.removeprefix("# ").strip(), body.strip()
 
 
 YOUNG_PEOPLE_TEXT = PROJECT_ROOT / "data" / "young-people.yaml"

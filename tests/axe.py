@@ -75,5 +75,6 @@ def describe(violations: list[dict[str, Any]]) -> str:
     for violation in violations:
         lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} [{violation['helpUrl']}]")
         for node in violation["nodes"][:5]:
-            lines.append(f"    {' '.join(map(str, node.get('target', [])))}: {node.get('failureSummary', '')[:300]}")
+            lines.append(f"    {' '.join(map(str, node.get('target', [])))} {node.get('html', '')[:160]}")
+            lines.append(f"        {node.get('failureSummary', '')[:300]}")
     return "\n".join(lines)
