@@ -44,6 +44,8 @@ BOTH_DATABASES = {
     "test_template",
     "test_validate",
     "test_maintenance",
+    "test_concurrency",
+    "test_crash",
 }
 
 
