@@ -106,7 +106,7 @@ with lines_tab:
     else:
         st.info("Every objective of this plan has action lines: assign those above.")
     with ui.session() as session:
-        st.dataframe(admin.line_assignments(session, plan_ref), hide_index=True, use_container_width=True)
+        st.dataframe(admin.line_assignments(session, plan_ref), hide_index=True, width="stretch")
 
 with deadlines_tab:
     st.caption(
@@ -127,7 +127,7 @@ with deadlines_tab:
     if clear_clicked and quarter_label and write(admin.clear_deadline, quarter_label):
         st.success(f"{quarter_label} uses the default deadline again.")
     with ui.session() as session:
-        st.dataframe(admin.deadline_table(session, deadline_plan), hide_index=True, use_container_width=True)
+        st.dataframe(admin.deadline_table(session, deadline_plan), hide_index=True, width="stretch")
 
 with demo_tab:
     st.caption(

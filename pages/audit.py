@@ -50,7 +50,7 @@ else:
     st.dataframe(
         shown,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={"at": st.column_config.DatetimeColumn("at", format="YYYY-MM-DD HH:mm:ss")},
     )
 st.download_button(

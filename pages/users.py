@@ -111,4 +111,4 @@ with change_tab:
             st.success(f"Enabled {chosen}.")
 
 st.subheader("Accounts")
-st.dataframe(pd.DataFrame(account_rows()), hide_index=True, use_container_width=True)
+st.dataframe(pd.DataFrame(account_rows()), hide_index=True, width="stretch")

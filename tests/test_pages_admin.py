@@ -1,0 +1,231 @@
+"""The Administration, User accounts and Audit trail pages in the real app (AppTest), as an administrator and not."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from openpyxl import load_workbook
+from sqlalchemy import Engine, select
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from cyp import audit
+from cyp.auth import SYSTEM, Principal, create_user
+from cyp.bootstrap import initialise_database
+from cyp.db import read_session, write_session
+from cyp.framework.workbook import export_framework
+from cyp.models import Action, AuditEvent, Base, User
+from cyp.quarters import parse_quarter
+from cyp.returns.lines import deadline_for
+from cyp.tracker import deadlines
+from cyp.ui import PRINCIPAL_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ADMIN = Principal("perf.admin", "administrator")
+VIEWER = Principal("board.member", "viewer")
+
+
+@pytest.fixture
+def db(engine: Engine) -> Engine:
+    initialise_database(engine)
+    with write_session(engine) as session:
+        create_user(session, SYSTEM, ADMIN.username, ADMIN.role)
+        create_user(session, SYSTEM, VIEWER.username, VIEWER.role)
+    return engine
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> list[MemoryMediaFileStorage]:
+    """The media stores AppTest creates, so a download button's bytes can be read back."""
+    stores: list[MemoryMediaFileStorage] = []
+
+    class Recorded(MemoryMediaFileStorage):
+        def __init__(self, endpoint: str) -> None:
+            super().__init__(endpoint)
+            stores.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Recorded)
+    return stores
+
+
+@pytest.fixture(autouse=True)
+def through_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every page through app.py's navigation, as a server does once any session has called st.navigation.
+
+    AppTest starts each run in Streamlit's old "pages/ directory" mode, which runs a page file on its own and so
+    would skip the role check that app.py's navigation makes.
+    """
+
+    class ThroughNavigation(PagesManager):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            PagesManager.uses_pages_directory = False
+            ThroughNavigation.uses_pages_directory = False
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", ThroughNavigation)
+
+
+def open_page(page: str, principal: Principal) -> AppTest:
+    """The app at ``page`` (pages/<key>.py) for ``principal``, as a visit to its address."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[PRINCIPAL_KEY] = principal
+    at.run()
+    # By URL path, as a browser asks for /admin: a page the role may not see is registered as a stand-in.
+    key = Path(page).stem
+    at._page_hash = next(h for h, info in at._registered_pages.items() if info.get("url_pathname") == key)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.error] + [s.value for s in at.success]
+    return "\n".join(str(part) for part in parts)
+
+
+def framework_rows(engine: Engine) -> dict[str, list[tuple]]:
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(map(tuple, connection.execute(select(table))), key=repr)
+            for table in Base.metadata.sorted_tables
+            if table.name not in {AuditEvent.__tablename__, User.__tablename__}
+        }
+
+
+def broken_framework(engine: Engine) -> bytes:
+    """The exported framework with a misspelt reporting team and an unknown plan: two problems."""
+    with read_session(engine) as session:
+        workbook = load_workbook(io.BytesIO(export_framework(session)))
+    actions = workbook["Actions"]
+    headers = [cell.value for cell in actions[1]]
+    actions.cell(row=2, column=headers.index("Reporting team") + 1, value="Family Servces")
+    outcomes = workbook["Outcomes"]
+    outcomes.cell(row=2, column=[cell.value for cell in outcomes[1]].index("Plan") + 1, value="2031-35")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_bad_framework_workbook_lists_every_problem_and_changes_nothing(db: Engine) -> None:
+    before = framework_rows(db)
+    at = open_page("pages/admin.py", ADMIN)
+    at.file_uploader(key="framework_file").set_value(("framework.xlsx", broken_framework(db), XLSX))
+    at.run()
+    at.button(key="framework_import").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = text_of(at)
+    assert "Nothing imported: 2 problems" in shown
+    assert "`Actions!H2` 'Family Servces' is not" in shown and "did you mean Family Services?" in shown
+    assert "`Outcomes!B2`" in shown and "2031-35" in shown
+    assert framework_rows(db) == before
+    with read_session(db) as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "framework.import")).one()
+    assert (event.actor, event.outcome, event.target) == (ADMIN.username, "rejected", "framework.xlsx")
+
+
+def test_a_deadline_set_on_the_page_is_the_one_the_tracker_uses(db: Engine) -> None:
+    quarter = parse_quarter("2021-22 Q3")
+    at = open_page("pages/admin.py", ADMIN)
+    at.selectbox(key="deadline_plan").set_value("2019-23")
+    at.run()
+    # Widgets in a form take their values when the form is submitted, in the same run.
+    at.selectbox(key="deadline_quarter").set_value(quarter.label)
+    at.date_input(key="deadline_due").set_value(date(2022, 2, 28))
+    next(b for b in at.button if b.label == "Set deadline").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("now due by 28 February 2022" in s.value for s in at.success), text_of(at)
+    with read_session(db) as session:
+        assert deadlines(session, [quarter]) == {quarter.label: date(2022, 2, 28)}
+        assert deadline_for(session, quarter) == date(2022, 2, 28)
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "deadline.set")).one()
+    assert (event.actor, event.target) == (ADMIN.username, "deadline:2021-22 Q3")
+    assert event.detail == "default 2022-01-31 -> 2022-02-28"
+    table = at.dataframe[-1].value.set_index("quarter")
+    assert table.loc[quarter.label, "deadline"] == date(2022, 2, 28)
+    assert bool(table.loc[quarter.label, "set by administrator"])
+
+    at.selectbox(key="deadline_quarter").set_value(quarter.label)
+    next(b for b in at.button if b.label == "Use the default again").click()
+    at.run()
+    with read_session(db) as session:
+        assert deadlines(session, [quarter]) == {quarter.label: date(2022, 1, 31)}  # 31 December + 31 days
+
+
+def test_a_whole_objective_assigned_on_the_page_becomes_a_line(db: Engine) -> None:
+    at = open_page("pages/admin.py", ADMIN)
+    at.selectbox(key="assign_plan").set_value("2023-27")
+    at.run()
+    at.selectbox(key="objective_ref").set_value("23-FB-3")
+    at.selectbox(key="objective_team").set_value("family-services")
+    next(b for b in at.button if b.label == "Assign objective").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    with read_session(db) as session:
+        line = session.scalars(select(Action).where(Action.ref == "23-FB-3.W")).one()
+        assert (line.whole_objective, line.reporting_partner.ref) == (True, "family-services")
+    assert "23-FB-3.W" in list(at.dataframe[0].value["ref"])
+
+
+def test_users_page_adds_and_disables_an_account(db: Engine) -> None:
+    at = open_page("pages/users.py", ADMIN)
+    form_inputs = [t for t in at.text_input if t.label.startswith("Username")]
+    form_inputs[0].set_value("a.lee")
+    at.selectbox(key="add_role").set_value("lead")
+    at.multiselect(key="add_teams").set_value(["family-services"])
+    next(b for b in at.button if b.label == "Add account").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Added a.lee (lead)" in s.value for s in at.success), text_of(at)
+    at.selectbox(key="change_user").set_value("a.lee")
+    at.run()
+    at.button(key="disable_user").click()
+    at.run()
+    with read_session(db) as session:
+        account = session.scalars(select(User).where(User.username == "a.lee")).one()
+        assert (account.role, [t.ref for t in account.teams], account.is_active) == ("lead", ["family-services"], False)
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.actor == ADMIN.username)))
+    assert actions == ["user.add", "user.disable"]
+    accounts = at.dataframe[-1].value.set_index("username")
+    assert accounts.loc["a.lee", "state"] == "disabled"
+
+
+def test_audit_page_filters_and_downloads_the_trail(db: Engine, media: list[MemoryMediaFileStorage]) -> None:
+    with write_session(db) as session:
+        audit.record(session, "alice", "return.ingest", "accepted", target="Family Services 2025-26 Q3 v1")
+        audit.record(session, "bob", "return.submit", "refused", target="team:housing", detail="=HYPERLINK(1)")
+        audit.record(session, "bob", "auth.signin", "failed", target="user:bob")
+    at = open_page("pages/audit.py", ADMIN)
+    at.selectbox(key="audit_actor").set_value("bob")
+    at.run()
+    assert sorted(at.dataframe[0].value["action"]) == ["auth.signin", "return.submit"]
+    at.selectbox(key="audit_outcome").set_value("refused")
+    at.run()
+    shown = at.dataframe[0].value
+    assert list(zip(shown["actor"], shown["action"], shown["outcome"], strict=True)) == [
+        ("bob", "return.submit", "refused")
+    ]
+    button = at.download_button(key="audit_csv")
+    stored = media[-1].get_file(button.proto.url.rsplit("/", 1)[-1])
+    rows = list(csv.reader(io.StringIO(bytes(stored.content).decode("utf-8-sig"))))
+    assert rows[0] == ["at", "actor", "action", "target", "outcome", "detail"]
+    assert [row[1:] for row in rows[1:]] == [["bob", "return.submit", "team:housing", "refused", "'=HYPERLINK(1)"]]
+    # The page has no way to change or remove an event.
+    assert not [b for b in at.button if "delete" in b.label.lower() or "edit" in b.label.lower()]
+
+
+@pytest.mark.parametrize("page", ["pages/admin.py", "pages/users.py", "pages/audit.py"])
+def test_a_viewer_reaching_an_admin_page_is_refused(db: Engine, page: str) -> None:
+    at = open_page(page, VIEWER)
+    assert any("does not give access to this page" in e.value for e in at.error), text_of(at)
+    assert not at.file_uploader and not at.dataframe and not at.download_button and not at.text_input
