@@ -71,6 +71,7 @@ def clear_deadline(session: Session, principal: Principal, quarter: str | Quarte
         return False
     detail = f"{record.due.isoformat()} -> default {default_deadline(q).isoformat()}"
     session.delete(record)
+    session.flush()  # so a second clear in the same transaction finds nothing
     audit.record(session, principal.username, "deadline.clear", "ok", target=f"deadline:{q.label}", detail=detail)
     return True
 
