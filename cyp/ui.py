@@ -154,8 +154,10 @@ def sign_in() -> Principal | None:
         return principal
     if _oidc_configured():
         if getattr(st.user, "is_logged_in", False):
+            email = st.user.get("email")
             with write_session(engine()) as db_session:
-                principal = principal_for_oidc(db_session, st.user.get("email"))
+                principal = principal_for_oidc(db_session, email)
+                _audit_oidc_sign_in(db_session, principal, email)
             if principal is None:
                 st.error("Your account has no access to CYP Plan Monitor. Ask the performance team to add you.")
                 st.button("Sign out", on_click=st.logout)
@@ -184,6 +186,23 @@ def sign_in() -> Principal | None:
             st.rerun()
         st.error(result.message)
     return None
+
+
+OIDC_REFUSAL_AUDITED = "cyp_oidc_refusal_audited"
+
+
+def _audit_oidc_sign_in(db_session: Session, principal: Principal | None, email: str | None) -> None:
+    """Audit an identity-provider sign-in once per browser session: the principal is kept after this run."""
+    from cyp import audit
+
+    if principal is not None:
+        target = f"user:{principal.username}"
+        audit.record(db_session, principal.username, "auth.signin", "ok", target=target, detail="identity provider")
+    elif not st.session_state.get(OIDC_REFUSAL_AUDITED):
+        # The page keeps showing "no access" on every rerun; one event per browser session is enough.
+        st.session_state[OIDC_REFUSAL_AUDITED] = True
+        who = (email or "").strip().lower() or "(no email)"
+        audit.record(db_session, who, "auth.signin", "refused", target=f"email:{who}", detail="no active account")
 
 
 def sign_out() -> None:

@@ -229,3 +229,36 @@ def test_a_viewer_reaching_an_admin_page_is_refused(db: Engine, page: str) -> No
     at = open_page(page, VIEWER)
     assert any("does not give access to this page" in e.value for e in at.error), text_of(at)
     assert not at.file_uploader and not at.dataframe and not at.download_button and not at.text_input
+
+
+def signed_in_through_oidc(email: str) -> AppTest:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "https://cyp.example.org/oauth2callback", "cookie_secret": "x" * 32}
+    at.user = {"is_logged_in": True, "email": email}
+    at.run()
+    at.run()  # a second run of the same browser session must not audit again
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_an_oidc_sign_in_is_audited_once_per_session(db: Engine) -> None:
+    with write_session(db) as session:
+        create_user(session, SYSTEM, "a.lee", "lead", email="A.Lee@barnet.gov.uk", teams=["family-services"])
+    at = signed_in_through_oidc("a.lee@barnet.gov.uk")
+    assert at.session_state[PRINCIPAL_KEY] == Principal("a.lee", "lead", frozenset({"family-services"}))
+    with read_session(db) as session:
+        signins = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.signin")).all()
+    assert [(e.actor, e.outcome, e.detail) for e in signins] == [("a.lee", "ok", "identity provider")]
+
+
+def test_an_unknown_oidc_user_gets_no_access_and_one_refusal_event(db: Engine) -> None:
+    at = signed_in_through_oidc("stranger@example.org")
+    assert PRINCIPAL_KEY not in at.session_state
+    assert any("has no access" in e.value for e in at.error)
+    with read_session(db) as session:
+        signins = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.signin")).all()
+    assert [(e.actor, e.outcome, e.target) for e in signins] == [
+        ("stranger@example.org", "refused", "email:stranger@example.org")
+    ]
