@@ -25,6 +25,7 @@ def open_upload_page(engine, principal: Principal) -> AppTest:
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state[PRINCIPAL_KEY] = principal
+    at.run()  # through app.py's navigation first, as a visit to the site does
     at.query_params["quarter"] = QUARTER
     at.switch_page("pages/upload.py")
     at.run()
