@@ -50,6 +50,7 @@ st.page_link(
     label=f"Back to {info['outcome']}",
     icon=":material/arrow_back:",
     query_params={
+        **ui.line_filters(ui.current_filters()).replace(objective=None).to_query_params(),
         "plan": info["plan"],
         "outcome": info["outcome_ref"],
         **({"quarter": filters.quarter} if filters.plan == info["plan"] and filters.quarter else {}),

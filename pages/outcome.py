@@ -82,7 +82,8 @@ for objective_ref, objective_text in objectives:
                 "pages/line_history.py",
                 label=f"History of {line['ref']}",
                 icon=":material/history:",
-                query_params={"line": line["ref"], "plan": filters.plan, "quarter": filters.quarter},
+                # Every filter rides along, so the history's address (and its way back) keeps the whole view.
+                query_params={**filters.to_query_params(), "line": line["ref"]},
             )
     strip = trends[trends["ref"].isin(objective_lines["ref"])].rename(columns={"ref": "line"})
     if len(quarters) > 1 and not strip.empty:
