@@ -327,6 +327,8 @@ class LineUpdate(Base):
     __table_args__ = (
         UniqueConstraint("return_id", "action_id"),
         Index("ix_line_updates_action_quarter", "action_id", "quarter"),
+        # A quarter's updates without reading every quarter of history (the read side filters by quarter first).
+        Index("ix_line_updates_quarter_action", "quarter", "action_id", "return_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
