@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from cyp.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
 from cyp.problems import Problem
@@ -218,22 +218,31 @@ def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, proble
     return plan
 
 
+def _named(session: Session, model: type, refs: Iterable[str], *loads) -> dict:  # type: ignore[no-untyped-def]
+    """{normalised ref: record} of ``model`` (Action or Indicator) for the refs a workbook names, loading only those.
+
+    Refs as stored are found through the unique index; only refs typed differently (case, spaces) fall back to
+    comparing normalised refs in SQL, which reads every ref.
+    """
+    wanted = {normalise_ref(ref) for ref in refs}
+    found: dict = {}
+    for condition in (model.ref.in_, func.upper(func.replace(model.ref, " ", "")).in_):
+        missing = sorted(wanted - found.keys())
+        for start in range(0, len(missing), 500):
+            query = select(model).where(condition(missing[start : start + 500])).options(*loads)
+            found |= {normalise_ref(record.ref): record for record in session.scalars(query).unique()}
+    return found
+
+
 def _actions_named(session: Session, refs: Iterable[str]) -> dict[str, Action]:
     """{normalised ref: action} for the refs a workbook names; loads only those lines, not every line of every plan."""
-    wanted = sorted({normalise_ref(ref) for ref in refs})
-    found: dict[str, Action] = {}
-    # Comparing refs in SQL scans only the ref column; building every line as an object took most of an ingest.
-    for start in range(0, len(wanted), 500):
-        query = (
-            select(Action)
-            .where(func.upper(func.replace(Action.ref, " ", "")).in_(wanted[start : start + 500]))
-            .options(
-                selectinload(Action.reporting_partner),
-                selectinload(Action.objective).selectinload(Objective.outcome).selectinload(Outcome.plan),
-            )
-        )
-        found |= {normalise_ref(a.ref): a for a in session.scalars(query)}
-    return found
+    return _named(
+        session,
+        Action,
+        refs,
+        joinedload(Action.reporting_partner),
+        joinedload(Action.objective).joinedload(Objective.outcome).joinedload(Outcome.plan),
+    )
 
 
 def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn) -> None:
@@ -428,10 +437,14 @@ def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> Non
 def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedReturn) -> None:
     sheet = parsed.indicators_sheet
     problems = checked.problems
-    query = select(Indicator).options(
-        selectinload(Indicator.reporting_partner), selectinload(Indicator.outcome).selectinload(Outcome.plan)
+    # Only the indicators the sheet names, as for lines; none at all when the sheet is empty.
+    indicators: dict[str, Indicator] = _named(
+        session,
+        Indicator,
+        (row.ref.text for row in parsed.indicators if row.ref.text),
+        joinedload(Indicator.reporting_partner),
+        joinedload(Indicator.outcome).joinedload(Outcome.plan),
     )
-    indicators = {normalise_ref(i.ref): i for i in session.scalars(query)}
     seen: dict[int, int] = {}
     for row in parsed.indicators:
         numbers: dict[str, float | None] = {}
