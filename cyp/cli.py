@@ -72,7 +72,10 @@ def template(team: str, quarter: str, out_path: str) -> None:
             data = write_template(session, team, quarter)
     except (UnknownTeam, QuarterError, NothingToReport) as exc:
         raise click.ClickException(str(exc).strip("'\"")) from exc
-    Path(out_path).write_bytes(data)
+    try:
+        Path(out_path).write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"Could not write {out_path}: {exc.strerror}. Choose a folder that exists.") from exc
     click.echo(f"Wrote {out_path} ({len(data):,} bytes).")
 
 
