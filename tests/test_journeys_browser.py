@@ -210,17 +210,25 @@ def test_lead_sees_every_problem_of_a_bad_return_by_cell(site, fresh_context, tm
 
 
 def _tab_to(page, name: str, inside: str = "body", limit: int = 80) -> None:
-    """Press Tab until the focused element, within ``inside`` (a CSS selector), has ``name`` in its text or label."""
+    """Press Tab until the focused control, within ``inside`` (a CSS selector), has ``name`` in its label
+    (or, for a button or link, its text); a focusable container's text does not count."""
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate(
             "inside => { const e = document.activeElement; if (!e.closest(inside)) return ''; "
-            "return (e.innerText || '') + ' ' + (e.getAttribute('aria-label') || ''); }",
+            "const text = ['BUTTON', 'A'].includes(e.tagName) ? e.innerText || '' : ''; "
+            "return text + ' ' + (e.getAttribute('aria-label') || ''); }",
             inside,
         )
         if name in focused:
             return
     raise AssertionError(f"Tab never reached {name!r}")
+
+
+def _type(page, text: str) -> None:
+    """Type into the focused field and wait until it holds the text (React re-renders can drop early keys)."""
+    page.keyboard.type(text, delay=20)
+    page.wait_for_function("text => document.activeElement && document.activeElement.value === text", arg=text)
 
 
 def test_lead_sends_a_return_with_the_keyboard_alone(site, fresh_context, tmp_path):
@@ -229,10 +237,11 @@ def test_lead_sends_a_return_with_the_keyboard_alone(site, fresh_context, tmp_pa
     page.goto(f"{site}/upload?quarter={quote(quarter)}")
     wait_for_streamlit(page)
     _tab_to(page, "Username")
-    page.keyboard.type("fs.lead")
+    _type(page, "fs.lead")
     page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
+    _type(page, PASSWORD)
     _tab_to(page, "Sign in", inside='[data-testid="stForm"]')
+    wait_for_streamlit(page)  # let the form take the typed values before the keyboard submits it
     page.keyboard.press("Enter")
     page.get_by_text("Signed in as fs.lead").wait_for(state="attached")
     wait_for_streamlit(page)
@@ -244,7 +253,7 @@ def test_lead_sends_a_return_with_the_keyboard_alone(site, fresh_context, tmp_pa
 
     _tab_to(page, "Upload", inside='[data-testid="stFileUploaderDropzone"]')
     with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
+        page.keyboard.press("Space")
     chooser.value.set_files(str(filled))
     wait_for_streamlit(page)
     _tab_to(page, "Check and submit")
