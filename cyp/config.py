@@ -73,9 +73,7 @@ class Settings:
     database_url: str = field(default_factory=lambda: _env("CYP_DATABASE_URL"))
     uploads_dir: Path = field(default_factory=lambda: Path(_env("CYP_UPLOADS_DIR")))
     framework_dir: Path = field(default_factory=lambda: Path(_env("CYP_FRAMEWORK_DIR")))
-    max_upload_bytes: int = field(
-        default_factory=lambda: int(float(_env("CYP_MAX_UPLOAD_MB")) * 1024 * 1024)
-    )
+    max_upload_bytes: int = field(default_factory=lambda: int(float(_env("CYP_MAX_UPLOAD_MB")) * 1024 * 1024))
     deadline_days: int = field(default_factory=lambda: int(_env("CYP_DEADLINE_DAYS")))
     demo_on_empty: bool = field(default_factory=lambda: _env("CYP_DEMO_ON_EMPTY") == "1")
     today_override: str = field(default_factory=lambda: _env("CYP_TODAY"))

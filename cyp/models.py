@@ -136,9 +136,7 @@ class Objective(Base):
     actions: Mapped[list[Action]] = relationship(
         back_populates="objective", order_by="Action.position", cascade="all, delete-orphan"
     )
-    domain_links: Mapped[list[ObjectiveDomain]] = relationship(
-        back_populates="objective", cascade="all, delete-orphan"
-    )
+    domain_links: Mapped[list[ObjectiveDomain]] = relationship(back_populates="objective", cascade="all, delete-orphan")
 
 
 class Partner(Base):
@@ -177,19 +175,13 @@ class Action(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     whole_objective: Mapped[bool] = mapped_column(Boolean, default=False)
     # The team that reports this line each quarter; defaults to the first responsible partner.
-    reporting_partner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("partners.id", ondelete="SET NULL"), index=True
-    )
+    reporting_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"), index=True)
     quirks: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
     objective: Mapped[Objective] = relationship(back_populates="actions")
-    partners: Mapped[list[Partner]] = relationship(
-        secondary=action_partners, order_by=action_partners.c.position
-    )
-    bodies: Mapped[list[MonitoringBody]] = relationship(
-        secondary=action_bodies, order_by=action_bodies.c.position
-    )
+    partners: Mapped[list[Partner]] = relationship(secondary=action_partners, order_by=action_partners.c.position)
+    bodies: Mapped[list[MonitoringBody]] = relationship(secondary=action_bodies, order_by=action_bodies.c.position)
     drivers: Mapped[list[Driver]] = relationship(secondary=action_drivers)
     reporting_partner: Mapped[Partner | None] = relationship(foreign_keys=[reporting_partner_id])
 
@@ -226,9 +218,7 @@ class ObjectiveDomain(Base):
 
     __tablename__ = "objective_domains"
 
-    objective_id: Mapped[int] = mapped_column(
-        ForeignKey("objectives.id", ondelete="CASCADE"), primary_key=True
-    )
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"), primary_key=True)
     domain_id: Mapped[int] = mapped_column(
         ForeignKey("index_domains.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -243,9 +233,7 @@ class IndicatorDomain(Base):
 
     __tablename__ = "indicator_domains"
 
-    indicator_id: Mapped[int] = mapped_column(
-        ForeignKey("indicators.id", ondelete="CASCADE"), primary_key=True
-    )
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"), primary_key=True)
     domain_id: Mapped[int] = mapped_column(
         ForeignKey("index_domains.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -272,17 +260,13 @@ class Indicator(Base):
     baseline_period: Mapped[str | None] = mapped_column(String(100))
     target: Mapped[float | None] = mapped_column(Float)
     tolerance: Mapped[float | None] = mapped_column(Float)
-    reporting_partner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("partners.id", ondelete="SET NULL"), index=True
-    )
+    reporting_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     quirks: Mapped[str | None] = mapped_column(Text)
 
     outcome: Mapped[Outcome] = relationship(back_populates="indicators")
     reporting_partner: Mapped[Partner | None] = relationship()
-    domain_links: Mapped[list[IndicatorDomain]] = relationship(
-        back_populates="indicator", cascade="all, delete-orphan"
-    )
+    domain_links: Mapped[list[IndicatorDomain]] = relationship(back_populates="indicator", cascade="all, delete-orphan")
 
 
 class Return(Base):
@@ -312,9 +296,7 @@ class Return(Base):
 
     partner: Mapped[Partner] = relationship()
     plan: Mapped[Plan] = relationship()
-    line_updates: Mapped[list[LineUpdate]] = relationship(
-        back_populates="return_", cascade="all, delete-orphan"
-    )
+    line_updates: Mapped[list[LineUpdate]] = relationship(back_populates="return_", cascade="all, delete-orphan")
     indicator_values: Mapped[list[IndicatorValue]] = relationship(
         back_populates="return_", cascade="all, delete-orphan"
     )

@@ -31,9 +31,10 @@ if ((${#missing[@]})); then
 fi
 
 # Lint first but run the tests anyway, so one run shows every problem; either failing fails the script.
-echo "test: ruff check"
+echo "test: ruff check, ruff format --check"
 lint_status=0
 .venv/bin/ruff check . || lint_status=$?
+.venv/bin/ruff format --check . || lint_status=$?
 
 echo "test: pytest"
 workers=${CYP_TEST_WORKERS:-2}
@@ -42,7 +43,7 @@ xdist=()
 status=0
 .venv/bin/pytest "${xdist[@]}" "$@" || status=$?
 if ((status == 0 && lint_status != 0)); then
-  echo "test: tests passed but ruff check failed" >&2
+  echo "test: tests passed but ruff found problems (see above)" >&2
   exit "$lint_status"
 fi
 exit "$status"
