@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from streamlit.delta_generator import DeltaGenerator
 
@@ -26,7 +26,7 @@ from cyp.charts import STATUS_ICONS, status_label
 from cyp.config import PROJECT_ROOT, get_settings
 from cyp.db import get_engine, read_session
 from cyp.framework.browse import domain_mappings, index_domains, load_plan_tree
-from cyp.models import Action, Meta, Plan
+from cyp.models import Action, AuditEvent, Meta, Plan
 from cyp.quarters import Quarter, QuarterError, current_quarter, parse_quarter, quarter_range
 from cyp.reports import (
     UnknownPlan,
@@ -327,12 +327,21 @@ ALL = "All"
 
 
 def database_url() -> str:
-    """The configured database URL: every cached loader takes it, so two databases never share a cache entry."""
-    return get_settings().database_url
+    """The configured database URL tagged with the data's version: every cached loader takes it as its first argument.
+
+    Two databases never share a cache entry, and since every write anywhere is an audit event, the newest event's id
+    changes whenever data changes, in this process or another (the command line, another app instance): the next run
+    reads fresh data instead of waiting for a cache to expire.
+    """
+    url = get_settings().database_url
+    with read_session(_initialised_engine(url)) as db_session:
+        version = db_session.scalar(select(func.max(AuditEvent.id))) or 0
+    return f"{url}#{version}"
 
 
 @contextmanager
-def _session_for(url: str) -> Iterator[Session]:
+def _session_for(tagged_url: str) -> Iterator[Session]:
+    url = tagged_url.split("#", 1)[0]
     with read_session(_initialised_engine(url)) as db_session:
         yield db_session
 

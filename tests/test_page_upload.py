@@ -118,3 +118,21 @@ def test_lead_of_another_team_is_refused_and_nothing_is_stored(engine):
     with read_session(engine) as session:
         refusal = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).one()
     assert (refusal.actor, refusal.action) == ("lead.h", "return.submit")
+
+
+def test_a_return_stored_by_another_process_is_read_fresh_without_clearing_caches(engine):
+    # Another app instance or the command line stores a return: this process's cached reads must not hide it.
+    from cyp import ui
+    from cyp.returns.ingest import ingest_return
+    from cyp.returns.template import write_template
+
+    initialise_database(engine)
+    st.cache_data.clear()
+    before = ui.load_status_report(ui.database_url(), QUARTER, "2019-23")
+    with read_session(engine) as session:
+        template = write_template(session, "public-health", QUARTER)
+    assert ingest_return(filled(template), "ph.xlsx", "a.lee", engine=engine).status == "accepted"
+    after = ui.load_status_report(ui.database_url(), QUARTER, "2019-23")
+    returned = {line["ref"] for line in after["lines"] if line["status"] != "No return"}
+    assert not {line["ref"] for line in before["lines"] if line["status"] != "No return"}
+    assert returned and all(ref.startswith("19-HW") for ref in returned)
