@@ -258,6 +258,13 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
             stand_in = _sign_in_page if principal is None else _refusal(page.title)
             registered.append(st.Page(stand_in, title=page.title, url_path=key, default=not page.url_path))
     registered.extend(public)
+    allowed_pages = [page for pages in allowed.values() for page in pages]
+    if principal is not None and allowed_pages and all(page.url_path for page in allowed_pages):
+        # A role without the overview (the meeting-room screen) starts on its own first page instead.
+        index = next(i for i, page in enumerate(registered) if not page.url_path)
+        registered[index] = st.Page(
+            _go_to(allowed_pages[0]), title=registered[index].title, url_path=DEFAULT_PAGE_KEY, default=True
+        )
     # Register first: a page link is checked against the pages registered in this run.
     navigation = st.navigation(registered, position="hidden")
     _accessibility_css()
@@ -274,6 +281,13 @@ _ACCESSIBILITY_CSS = (
 
 def _accessibility_css() -> None:
     st.html(_ACCESSIBILITY_CSS)
+
+
+def _go_to(page: st.Page):  # type: ignore[no-untyped-def]
+    def go() -> None:
+        st.switch_page(page)
+
+    return go
 
 
 def _sign_in_page() -> None:

@@ -82,3 +82,10 @@ def test_signed_out_visitor_sees_the_sign_in_form(app):
     assert not at.exception
     assert at.title[0].value == "Sign in to CYP Plan Monitor"
     assert [field.label for field in at.text_input] == ["Username", "Password"]
+
+
+def test_meeting_room_screen_starts_on_the_board_display(app):
+    at = app(principal=Principal("screen", "display"))
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if "does not give access" in e.value]
+    assert any("slide" in str(value).lower() for value in [m.value for m in at.markdown])
