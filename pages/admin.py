@@ -7,7 +7,7 @@ import streamlit as st
 
 from cyp import admin, ui
 from cyp.auth import PermissionDenied
-from cyp.db import write_session
+from cyp.db import read_session, write_session
 from cyp.framework.browse import plan_refs
 from cyp.framework.workbook import export_framework
 from cyp.quarters import QuarterError
@@ -50,11 +50,16 @@ framework_tab, lines_tab, deadlines_tab, demo_tab = st.tabs(["Framework", "Assig
 with framework_tab:
     st.subheader("Export")
     st.caption("The whole framework as a workbook: edit it in Excel (its Read me sheet explains every column).")
-    with ui.session() as session:
-        workbook = export_framework(session)
+    app_engine = ui.engine()
+
+    def framework_workbook() -> bytes:
+        """The framework workbook, built only when the button is clicked: it takes seconds on a large history."""
+        with read_session(app_engine) as session:
+            return export_framework(session)
+
     st.download_button(
         "Download the framework workbook",
-        data=workbook,
+        data=framework_workbook,
         file_name="cyp-framework.xlsx",
         mime=XLSX,
         icon=":material/download:",

@@ -11,6 +11,7 @@ import pytest
 import streamlit as st
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
@@ -262,3 +263,25 @@ def test_an_unknown_oidc_user_gets_no_access_and_one_refusal_event(db: Engine) -
     assert [(e.actor, e.outcome, e.target) for e in signins] == [
         ("stranger@example.org", "refused", "email:stranger@example.org")
     ]
+
+
+def test_the_framework_workbook_is_built_only_when_downloaded(
+    db: Engine, media: list[MemoryMediaFileStorage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    managers: list[MediaFileManager] = []
+
+    class Recorded(MediaFileManager):
+        def __init__(self, storage: MemoryMediaFileStorage) -> None:
+            super().__init__(storage)
+            managers.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recorded)
+    at = open_page("pages/admin.py", ADMIN)
+    button = next(b for b in at.download_button if b.label == "Download the framework workbook")
+    # Rendering the page registers a generator, not the bytes: building the workbook waits for the click.
+    assert button.proto.deferred_file_id and not button.proto.url
+    url = managers[-1].execute_deferred(button.proto.deferred_file_id)
+    stored = media[-1].get_file(url.rsplit("/", 1)[-1].split(".")[0])
+    workbook = load_workbook(io.BytesIO(bytes(stored.content)))
+    with read_session(db) as session:
+        assert workbook.sheetnames == load_workbook(io.BytesIO(export_framework(session))).sheetnames
