@@ -7,6 +7,10 @@ from cyp import ui
 from cyp.charts import indicator_chart
 from cyp.status import ALL_STATUSES
 
+# Indicator charts per domain, and on the whole page, before the rest wait for a click (each costs ~0.1 s).
+CHART_LIMIT = 3
+CHART_BUDGET = 6
+
 ui.page_header(
     "Family Friendly Index",
     "How we monitor progress: the nine domains, the lines and indicators mapped to each, and where data is missing.",
@@ -49,6 +53,7 @@ st.header("Domains")
 series = ui.load_indicator_series(url)
 series = series[series["quarter"] <= filters.quarter]
 mapped = ui.load_domain_indicators(url, filters.plan)
+charts_left = CHART_BUDGET
 for domain in domains.to_dict("records"):
     counts = {status: domain[status] for status in ALL_STATUSES}
     with st.container(border=True):
@@ -75,8 +80,37 @@ for domain in domains.to_dict("records"):
         shown = series[series["ref"].isin(refs)]
         if shown.empty:
             continue
-        columns = st.columns(min(3, shown["ref"].nunique()))
-        for position, (ref, values) in enumerate(shown.groupby("ref", sort=False)):
+        # Each chart costs ~0.1 s to build and render: the page charts its first few indicators, lists every
+        # indicator's latest value in a table, and charts the rest of a domain only when asked.
+        groups = list(shown.groupby("ref", sort=False))
+        charted = groups[: min(CHART_LIMIT, charts_left)]
+        if len(charted) < len(groups):
+            st.dataframe(
+                pd.DataFrame([values.iloc[-1] for _, values in groups])[
+                    ["ref", "name", "quarter", "value", "unit", "status", "direction"]
+                ].rename(
+                    columns={
+                        "ref": "Indicator",
+                        "name": "Name",
+                        "quarter": "Latest quarter",
+                        "value": "Value",
+                        "unit": "Unit",
+                        "status": "Status",
+                        "direction": "Direction of travel",
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+            if st.toggle(
+                f"Chart all {len(groups)} indicators of {domain['domain_ref']}", key=f"charts_{domain['domain_ref']}"
+            ):
+                charted = groups
+        charts_left -= len(charted)
+        if not charted:
+            continue
+        columns = st.columns(min(3, len(charted)))
+        for position, (ref, values) in enumerate(charted):
             latest = values.iloc[-1]
             with columns[position % len(columns)]:
                 direction = latest["direction"] if isinstance(latest["direction"], str) else "no earlier value"

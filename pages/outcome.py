@@ -7,6 +7,10 @@ from cyp import ui
 from cyp.charts import STATUS_ICONS, indicator_chart, status_label, status_trend_chart
 from cyp.status import ALL_STATUSES, STATUS_MEANINGS, rollup_status
 
+# Cards shown per objective before the rest are listed in a table; the lines needing attention come first.
+CARD_LIMIT = 25
+ATTENTION_STATUSES = ("Red", "Amber", "No return")
+
 ui.page_header("Outcomes", "Each outcome's objectives and lines: status, who is responsible, what they are doing.")
 filters, options = ui.resolved_filters()
 if filters.outcome is None and options.outcomes:
@@ -45,6 +49,40 @@ trends = trends[trends["ref"].isin(lines["ref"])]
 objectives = [(ref, text) for ref, text, parent in options.objectives if parent == filters.outcome]
 if filters.objective:
     objectives = [(ref, text) for ref, text in objectives if ref == filters.objective]
+trend_by_line = dict(tuple(trends.groupby("ref", sort=False)))
+no_trend = trends.iloc[0:0]
+
+
+def show_line(line: dict) -> None:
+    """One line as a card: status, who, trend, commentary and a link to its history."""
+    with st.container(border=True):
+        text = line["objective"] if line["whole_objective"] or not line["action"] else line["action"]
+        moved = line["change"] if line["change"] in ("Improved", "Worse") else None
+        change = f" — **{moved.lower()} since last quarter**" if moved else ""
+        st.markdown(
+            f"{ui.status_badge_html(line['status'])} &nbsp; **{ui.escape_markdown(line['ref'])}** "
+            f"{ui.escape_markdown(text)}{change}",
+            unsafe_allow_html=True,
+        )
+        who = st.columns([2, 2, 3])
+        who[0].markdown(f"**Responsible:** {ui.escape_markdown(line['teams']) or 'not assigned'}")
+        who[1].markdown(f"**Monitored by:** {ui.escape_markdown(line['bodies']) or 'not recorded'}")
+        who[2].markdown(f"**Trend:** {ui.trend_icons(trend_by_line.get(line['ref'], no_trend))}")
+        if line["status"] == "No return":
+            st.markdown("*No update this quarter.*")
+        else:
+            st.markdown(f"**Progress:** {ui.escape_markdown(line['progress']) or '—'}")
+            st.markdown(f"**Next steps:** {ui.escape_markdown(line['next_steps']) or '—'}")
+            st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
+        st.page_link(
+            "pages/line_history.py",
+            label=f"History of {line['ref']}",
+            icon=":material/history:",
+            # Every filter rides along, so the history's address (and its way back) keeps the whole view.
+            query_params={**filters.to_query_params(), "line": line["ref"]},
+        )
+
+
 for objective_ref, objective_text in objectives:
     objective_lines = lines[lines["objective_ref"] == objective_ref]
     st.subheader(f"{objective_ref} · {objective_text}")
@@ -57,35 +95,30 @@ for objective_ref, objective_text in objectives:
         f"{ui.distribution_text(objective_counts)}",
         unsafe_allow_html=True,
     )
-    for line in objective_lines.to_dict("records"):
-        with st.container(border=True):
-            text = line["objective"] if line["whole_objective"] or not line["action"] else line["action"]
-            moved = line["change"] if line["change"] in ("Improved", "Worse") else None
-            change = f" — **{moved.lower()} since last quarter**" if moved else ""
-            st.markdown(
-                f"{ui.status_badge_html(line['status'])} &nbsp; **{ui.escape_markdown(line['ref'])}** "
-                f"{ui.escape_markdown(text)}{change}",
-                unsafe_allow_html=True,
-            )
-            who = st.columns([2, 2, 3])
-            who[0].markdown(f"**Responsible:** {ui.escape_markdown(line['teams']) or 'not assigned'}")
-            who[1].markdown(f"**Monitored by:** {ui.escape_markdown(line['bodies']) or 'not recorded'}")
-            line_trend = trends[trends["ref"] == line["ref"]]
-            who[2].markdown(f"**Trend:** {ui.trend_icons(line_trend)}")
-            if line["status"] == "No return":
-                st.markdown("*No update this quarter.*")
-            else:
-                st.markdown(f"**Progress:** {ui.escape_markdown(line['progress']) or '—'}")
-                st.markdown(f"**Next steps:** {ui.escape_markdown(line['next_steps']) or '—'}")
-                st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
-            st.page_link(
-                "pages/line_history.py",
-                label=f"History of {line['ref']}",
-                icon=":material/history:",
-                # Every filter rides along, so the history's address (and its way back) keeps the whole view.
-                query_params={**filters.to_query_params(), "line": line["ref"]},
-            )
-    strip = trends[trends["ref"].isin(objective_lines["ref"])].rename(columns={"ref": "line"})
+    # Lines needing attention come first; a long objective shows the first cards and the rest as one table,
+    # because thousands of cards take seconds to render and nobody reads them on one screen.
+    attention = objective_lines["status"].isin(ATTENTION_STATUSES)
+    ordered = pd.concat([objective_lines[attention], objective_lines[~attention]])
+    show_all = len(ordered) <= CARD_LIMIT or st.toggle(
+        f"Show all {len(ordered)} lines of {objective_ref} in full", key=f"all_lines_{objective_ref}"
+    )
+    carded = ordered if show_all else ordered.head(CARD_LIMIT)
+    for line in carded.to_dict("records"):
+        show_line(line)
+    if not show_all:
+        rest = ordered.iloc[CARD_LIMIT:]
+        st.markdown(
+            f"**{len(rest)} more lines** in {objective_ref}, listed below. Narrow them with the Team or Status "
+            "filter above, or show them all in full with the switch."
+        )
+        st.dataframe(
+            rest[["ref", "status", "teams", "progress"]].rename(
+                columns={"ref": "Line", "status": "Status", "teams": "Responsible", "progress": "Progress"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    strip = trends[trends["ref"].isin(carded["ref"])].rename(columns={"ref": "line"})
     if len(quarters) > 1 and not strip.empty:
         with st.expander(f"Status by quarter for {objective_ref}'s lines"):
             st.altair_chart(status_trend_chart(strip, title=f"{objective_ref}: status by quarter"), width="content")
