@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from cyp.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
 from cyp.problems import Problem
 from cyp.quarters import Quarter, QuarterError, parse_quarter, today
-from cyp.returns.lines import find_team, plan_for_quarter, plan_period, suggest_team, team_lines
+from cyp.returns.lines import find_team, plan_for_quarter, plan_period, suggest_team
 from cyp.returns.personal_data import PersonalDataHit, find_personal_data
 from cyp.returns.reader import Cell, ParsedReturn, display_name
 from cyp.status import parse_status, suggest_status
@@ -250,9 +250,11 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
     problems = checked.problems
     actions = _actions_named(session, (line.ref.text for line in parsed.lines if line.ref.text))
     seen: dict[int, int] = {}
+    # A return repeats a handful of status spellings; each is looked up in the status vocabulary once.
+    known_statuses: dict[str, str | None] = {}
     for line in parsed.lines:
         action = _check_line_ref(line.ref, line.row, sheet, actions, checked, seen)
-        status = _check_status(line.status, line.ref.text, sheet, problems)
+        status = _check_status(line.status, line.ref.text, sheet, problems, known_statuses)
         if status in NEEDS_UPDATE and line.progress.address and line.progress.text is None:
             name = action.ref if action else (line.ref.text or f"row {line.row}")
             problems.append(
@@ -272,7 +274,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
         return
     if checked.team is None or checked.plan is None:
         return
-    expected = team_lines(session, checked.team, checked.plan)
+    expected = _expected_lines(session, checked.team, checked.plan)
     if expected and not parsed.lines:
         problems.append(
             Problem(
@@ -284,17 +286,32 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
         )
         return
     present = set(seen)
-    for action in expected:
-        if action.id not in present:
+    for action_id, ref, text in expected:
+        if action_id not in present:
             problems.append(
                 Problem(
                     "missing-line",
-                    f"line {action.ref} ({_short(action.text or action.objective.text)}) is not in the workbook; "
-                    "it will show as 'No return' this quarter",
+                    f"line {ref} ({_short(text)}) is not in the workbook; it will show as 'No return' this quarter",
                     severity="query",
                     sheet=sheet,
                 )
             )
+
+
+def _expected_lines(session: Session, team: Partner, plan: Plan) -> list[tuple[int, str, str | None]]:
+    """(id, ref, text) of the lines the team reports in the plan, in plan order, as plain rows.
+
+    The same lines as :func:`cyp.returns.lines.team_lines`, without building ORM records for every one of them
+    when usually none is missing.
+    """
+    query = (
+        select(Action.id, Action.ref, func.coalesce(func.nullif(Action.text, ""), Objective.text))
+        .join(Objective, Action.objective_id == Objective.id)
+        .join(Outcome, Objective.outcome_id == Outcome.id)
+        .where(Outcome.plan_id == plan.id, Action.reporting_partner_id == team.id)
+        .order_by(Outcome.position, Objective.position, Action.position, Action.id)
+    )
+    return [(row[0], row[1], row[2]) for row in session.execute(query)]
 
 
 def _short(text: str | None, limit: int = 60) -> str:
@@ -378,7 +395,9 @@ def _check_line_ref(
     return action
 
 
-def _check_status(cell: Cell, ref: str | None, sheet: str, problems: list[Problem]) -> str | None:
+def _check_status(
+    cell: Cell, ref: str | None, sheet: str, problems: list[Problem], known: dict[str, str | None]
+) -> str | None:
     if not cell.address:
         return None  # no status column: already reported once as a missing column
     if cell.text is None:
@@ -391,7 +410,9 @@ def _check_status(cell: Cell, ref: str | None, sheet: str, problems: list[Proble
             )
         )
         return None
-    status = parse_status(cell.text)
+    if cell.text not in known:
+        known[cell.text] = parse_status(cell.text)
+    status = known[cell.text]
     if status is None:
         suggestion = suggest_status(cell.text)
         hint = f"did you mean {suggestion}?" if suggestion else CHOOSE_STATUS
