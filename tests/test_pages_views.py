@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from cyp.auth import Principal
 from cyp.bootstrap import initialise_database
 from cyp.db import make_engine, read_session, write_session
 from cyp.demo import generate_demo
+from cyp.models import Objective, Outcome, Plan
 from cyp.reports import exceptions, latest_quarter_with_returns, line_history, status_report
 from cyp.tracker import submission_tracker
 from cyp.ui import PRINCIPAL_KEY, distribution_text
@@ -256,3 +258,91 @@ def test_young_peoples_summary_has_no_commentary_and_no_small_counts(app, db):
     assert counts and all(count in ("none", "fewer than 6") or int(count) >= 6 for count in counts)
     assert "fewer than 6" in counts
     assert "Provide support to young carers in carrying out their roles" in text
+
+
+@pytest.fixture(scope="module")
+def crowded_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The framework plus synthetic benchmark lines: more than 25 lines in every 2019–23 objective, one quarter."""
+    from bench.scale import SCALE_PLAN, ScaleSpec, generate_scale
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('crowded') / 'crowded.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYP_TODAY", TODAY)
+        engine = make_engine(url)
+        initialise_database(engine)
+        with write_session(engine) as session:
+            objectives = session.scalar(
+                select(func.count(Objective.id))
+                .join(Outcome, Outcome.id == Objective.outcome_id)
+                .join(Plan, Plan.id == Outcome.plan_id)
+                .where(Plan.ref == SCALE_PLAN)
+            )
+            generate_scale(session, ScaleSpec(teams=(objectives * 27) // 40 + 1, lines_per_team=40, quarters=1))
+        engine.dispose()
+    yield url
+
+
+def open_crowded(page: str, **query_params: str) -> AppTest:
+    """``page`` of the app on the crowded database (CYP_DATABASE_URL already set), signed in as a viewer."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[PRINCIPAL_KEY] = VIEWER
+    at.run()
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_crowded_objective_shows_attention_lines_first_and_lists_the_rest(crowded_url, monkeypatch):
+    monkeypatch.setenv("CYP_DATABASE_URL", crowded_url)
+    monkeypatch.setenv("CYP_TODAY", TODAY)
+    engine = make_engine(crowded_url)
+    with read_session(engine) as session:
+        quarter = latest_quarter_with_returns(session, "2019-23").label
+        report = status_report(session, quarter, "2019-23")
+    engine.dispose()
+    outcome = report["outcomes"][0]["ref"]
+    at = open_crowded("pages/outcome.py", outcome=outcome, quarter=quarter, plan="2019-23")
+    lines = [line for line in report["lines"] if line["outcome"] == outcome]
+    objective = lines[0]["objective"]
+    expected = {line["ref"]: line["status"] for line in lines if line["objective"] == objective}
+    assert len(expected) > 25
+
+    def cards() -> list[str]:
+        found = []
+        for value in markdown(at):
+            ref = re.search(r"\*\*(\S+)\*\*", value)
+            if value.startswith("<span") and ref and ref.group(1) in expected:
+                found.append(BADGE.search(value).group(1))
+        return found
+
+    shown = cards()
+    attention = sum(status in ("Red", "Amber", "No return") for status in expected.values())
+    assert len(shown) == 25
+    assert all(status in ("Red", "Amber", "No return") for status in shown[: min(attention, 25)])
+    rest = next(frame.value for frame in at.dataframe if set(frame.value["Line"]) <= set(expected))
+    assert len(rest) == len(expected) - 25
+    at.toggle(key=f"all_lines_{objective}").set_value(True).run()
+    assert len(cards()) == len(expected)
+
+
+def test_the_index_page_charts_six_indicators_and_tables_the_rest(crowded_url, monkeypatch):
+    monkeypatch.setenv("CYP_DATABASE_URL", crowded_url)
+    monkeypatch.setenv("CYP_TODAY", TODAY)
+    engine = make_engine(crowded_url)
+    with read_session(engine) as session:
+        quarter = latest_quarter_with_returns(session, "2019-23").label
+    engine.dispose()
+    at = open_crowded("pages/index_domains.py", quarter=quarter, plan="2019-23")
+    charts = at.get("vega_lite_chart")
+    tabled = [frame.value for frame in at.dataframe if "Indicator" in frame.value.columns]
+    assert tabled, "the benchmark indicators should be more than the page charts"
+    assert len(charts) == 6
+    toggle = at.toggle[0]
+    before = len(charts)
+    toggle.set_value(True).run()
+    assert len(at.get("vega_lite_chart")) > before
