@@ -240,8 +240,8 @@ def _actions_named(session: Session, refs: Iterable[str]) -> dict[str, Action]:
         session,
         Action,
         refs,
-        joinedload(Action.reporting_partner),
-        joinedload(Action.objective).joinedload(Objective.outcome).joinedload(Outcome.plan),
+        # Owner and plan records are needed only to word a problem; they load then (often from the identity map).
+        joinedload(Action.objective).joinedload(Objective.outcome),
     )
 
 
@@ -364,8 +364,8 @@ def _check_line_ref(
         )
         return None
     seen[action.id] = row
-    action_plan = action.objective.outcome.plan
-    if plan is not None and action_plan.id != plan.id:
+    if plan is not None and action.objective.outcome.plan_id != plan.id:
+        action_plan = action.objective.outcome.plan
         problems.append(
             Problem(
                 "wrong-plan-ref",
@@ -463,8 +463,7 @@ def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedRe
         session,
         Indicator,
         (row.ref.text for row in parsed.indicators if row.ref.text),
-        joinedload(Indicator.reporting_partner),
-        joinedload(Indicator.outcome).joinedload(Outcome.plan),
+        joinedload(Indicator.outcome),
     )
     seen: dict[int, int] = {}
     for row in parsed.indicators:
