@@ -367,11 +367,9 @@ def _store_in_one_transaction(
             crash_point("stored")
             # Only an accepted result wrote anything; the others commit an empty transaction.
             if result.status == "accepted" and result.return_id is not None:
-                # The audit event is still pending: it is written at commit, after the file is kept.
-                with session.no_autoflush:
-                    stored = session.get(Return, result.return_id)
-                assert stored is not None
-                created = _keep_file(data, uploads_dir, stored.stored_path)
+                # The name stored with the return; the audit event is still pending and is written at commit,
+                # after the file is kept.
+                created = _keep_file(data, uploads_dir, _stored_name(sha256_hex(data), filename))
                 crash_point("file-kept")
     except Exception:
         if created is not None:
