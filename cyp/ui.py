@@ -285,7 +285,7 @@ def _accessibility_css() -> None:
 
 def _go_to(page: st.Page):  # type: ignore[no-untyped-def]
     def go() -> None:
-        st.switch_page(page)
+        st.switch_page(page, query_params=st.query_params.to_dict())  # a bookmarked view keeps its filters
 
     return go
 
