@@ -39,7 +39,7 @@ lint_status=0
 echo "test: pytest"
 workers=${CYP_TEST_WORKERS:-2}
 xdist=()
-[[ $workers != 0 ]] && xdist=(-n "$workers" --dist loadgroup)
+[[ $workers != 0 ]] && xdist=(-n "$workers")
 status=0
 .venv/bin/pytest "${xdist[@]}" "$@" || status=$?
 if ((status == 0 && lint_status != 0)); then

@@ -244,7 +244,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if "browser" in fixtures or "page" in fixtures or "app_server" in fixtures:
             item.add_marker(pytest.mark.browser)
-        if item.get_closest_marker("browser"):
-            # One worker runs every browser test in turn (scripts/test.sh uses --dist loadgroup): two apps and two
-            # Chromiums at once on a 2-core machine made page waits time out.
-            item.add_marker(pytest.mark.xdist_group("browser"))

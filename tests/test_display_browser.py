@@ -44,7 +44,7 @@ def display_url(app_server, db_url):
 
 def test_board_display_slides_at_1920x1080_with_keyboard_navigation(browser, display_url):
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(90_000)  # generous: other tests share the two cores
     page = context.new_page()
     try:
         page.goto(display_url)
