@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from xml.etree.ElementTree import Element
 
 import yaml
@@ -377,7 +378,6 @@ def _shown(name: str, limit: int = 80) -> str:
 
 def _scan_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: UploadLimits) -> list[Problem]:
     """Stream every part within its declared size: nested archives, entity declarations, worksheet sizes."""
-    sheet_names = _sheet_names_by_part(archive)
     nested: list[str] = []
     entity_parts: list[str] = []
     problems: list[Problem] = []
@@ -390,7 +390,8 @@ def _scan_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: 
         if scan.has_entities:
             entity_parts.append(info.filename)
         if scan.too_big_range:
-            name = sheet_names.get(info.filename)
+            # Sheet names are read from the workbook only to word this rare problem.
+            name = _sheet_names_by_part(archive).get(info.filename)
             where = "this sheet" if name else f"a worksheet ({_shown(info.filename)})"
             problems.append(
                 _problem(
@@ -451,9 +452,12 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
                 result.has_entities = any(marker in lowered for marker in ENTITY_MARKERS)
             # Once a sheet is known to be too big there is no need to look at more of its cells.
             if is_worksheet and not (max_row > limits.max_rows or max_column > limits.max_columns):
-                for letters, digits in CELL_REF.findall(window):
-                    max_row = max(max_row, int(digits))
-                    max_column = max(max_column, _column_number(letters.decode("ascii")))
+                # A sheet repeats a few column letters and row numbers many times: each distinct one is read once.
+                refs = CELL_REF.findall(window)
+                max_row = max(max_row, *map(int, set(map(itemgetter(1), refs))))
+                max_column = max(
+                    max_column, *(_column_number(c.decode("ascii")) for c in set(map(itemgetter(0), refs)))
+                )
             tail = window[-SCAN_OVERLAP:]
     if is_worksheet and not result.too_big_range and (max_row > limits.max_rows or max_column > limits.max_columns):
         result.too_big_range = f"has a cell as far out as row {max_row:,}, column {max_column:,}"

@@ -61,6 +61,8 @@ _UPN_RE = re.compile(rf"\b([{_UPN_ALPHABET}])(\d{{11}}[\d{_UPN_ALPHABET}])\b", r
 # letters, which never use C, I, K, M, O or V). Upper case only, so "Q3 2nd" or "y6 2ab" in prose is not a postcode.
 _POSTCODE_RE = re.compile(r"\b([A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?(\d[ABD-HJLNP-UW-Z]{2})\b")
 
+_DIGIT = re.compile(r"\d")
+
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 _MONTHS["sept"] = 9
@@ -92,11 +94,16 @@ def _date_of_birth_patterns() -> tuple[re.Pattern[str], ...]:
         return "|".join(escaped)
 
     before, after = alternatives("before_date"), alternatives("after_date")
-    patterns = []
+    patterns = [re.compile(f"{before}|{after}", re.IGNORECASE)]
     for date_pattern in _DATE_PATTERNS:
         patterns.append(re.compile(rf"(?:{before}){_GAP}(?<![\d]){date_pattern}", re.IGNORECASE))
         patterns.append(re.compile(rf"(?<![\d]){date_pattern}\s*[(\[,\-–]?\s*(?:{after})", re.IGNORECASE))
     return tuple(patterns)
+
+
+def _date_of_birth_word() -> re.Pattern[str]:
+    """Any date-of-birth word: without one, none of the date patterns can match."""
+    return _date_of_birth_patterns()[0]
 
 
 def nhs_number_is_valid(digits: str) -> bool:
@@ -140,7 +147,8 @@ def _valid_date(day: str, month: str, year: str) -> bool:
 
 def find_personal_data(text: str | None) -> list[PersonalDataHit]:
     """Every piece of ``text`` that looks like an NHS number, UPN, date of birth or full postcode, in text order."""
-    if not text:
+    # Every kind needs a digit, and most commentary has none: one scan rules all of them out.
+    if not text or _DIGIT.search(text) is None:
         return []
     found: list[tuple[int, PersonalDataHit]] = []
     for match in _NHS_RE.finditer(text):
@@ -151,7 +159,8 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
             found.append((match.start(), PersonalDataHit(UPN, match.group(0))))
     # The same date can match several patterns ("DOB 12/03/2015 (DOB)"); the date's own span says it is one hit.
     date_spans: list[tuple[int, int]] = []
-    for pattern in _date_of_birth_patterns():
+    date_patterns = _date_of_birth_patterns()[1:] if _date_of_birth_word().search(text) else ()
+    for pattern in date_patterns:
         for match in pattern.finditer(text):
             span = match.span("d")
             overlaps = any(start < span[1] and span[0] < end for start, end in date_spans)

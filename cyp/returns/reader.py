@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import python_calamine
 import yaml
@@ -26,8 +26,7 @@ HEADERS_FILE = PROJECT_ROOT / "data" / "return-headers.yaml"
 HEADER_SEARCH_ROWS = 20
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     """A value read from the workbook: its text (stripped; None when blank), raw value and address."""
 
     text: str | None
@@ -80,11 +79,13 @@ def header_vocabulary(path: Path = HEADERS_FILE) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=4096)  # headings and labels repeat in every upload
 def normalise_heading(text: str) -> str:
     """Lower case, ``&`` read as "and", everything but letters and digits dropped."""
     return re.sub(r"[^a-z0-9]", "", text.lower().replace("&", "and"))
 
 
+@lru_cache(maxsize=256)
 def column_letter(index: int) -> str:
     """Spreadsheet column letters for a 0-based column index (0 -> A, 26 -> AA)."""
     letters = ""
@@ -97,6 +98,8 @@ def column_letter(index: int) -> str:
 
 def cell_text(value: Any) -> str | None:
     """A cell's value as stripped text; None when blank. Whole floats lose their ``.0``; dates are ISO."""
+    if type(value) is str:  # most cells: skip the other checks
+        return value.replace("\u00a0", " ").strip() or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -113,6 +116,7 @@ def cell_text(value: Any) -> str | None:
     return text or None
 
 
+@cache
 def _synonyms(section: str) -> dict[str, str]:
     """Normalised wording -> canonical field for one section of the vocabulary."""
     return {normalise_heading(word): key for key, words in header_vocabulary()[section].items() for word in words}
@@ -124,8 +128,18 @@ def display_name(section: str, key: str) -> str:
 
 
 def _find_sheet(names: list[str], kind: str) -> str | None:
-    wanted = {normalise_heading(word) for word in header_vocabulary()["sheets"][kind]}
+    wanted = _sheet_words(kind)
     return next((name for name in names if normalise_heading(name) in wanted), None)
+
+
+@cache
+def _sheet_words(kind: str) -> frozenset[str]:
+    return frozenset(normalise_heading(word) for word in header_vocabulary()["sheets"][kind])
+
+
+def _is_blank(value: Any) -> bool:
+    """What :func:`cell_text` reads as None, without building the text."""
+    return value is None or (isinstance(value, str) and not value.replace("\u00a0", " ").strip())
 
 
 class _Table:
@@ -205,7 +219,7 @@ def _find_header(
 
 def _read_labels(table: _Table, above_row: int) -> dict[str, Cell]:
     """Label cells above the header ("Team", "Quarter: ") and the next filled cell to their right."""
-    synonyms = {normalise_heading(word): key for key, words in header_vocabulary()["labels"].items() for word in words}
+    synonyms = _synonyms("labels")
     labels: dict[str, Cell] = {}
     for row_index, row in enumerate(table.rows[:above_row]):
         for column, value in enumerate(row):
@@ -223,7 +237,7 @@ def _read_labels(table: _Table, above_row: int) -> dict[str, Cell]:
 
 def _read_about(table: _Table) -> dict[str, Cell]:
     """Key/value rows of the template's hidden About sheet."""
-    synonyms = {normalise_heading(word): key for key, words in header_vocabulary()["labels"].items() for word in words}
+    synonyms = _synonyms("labels")
     about: dict[str, Cell] = {}
     for row_index, row in enumerate(table.rows):
         key_text = cell_text(row[0]) if row else None
@@ -238,7 +252,8 @@ def _data_rows(table: _Table, header_row: int, columns: dict[str, int]) -> list[
     used = list(columns.values())
     rows = []
     for row_index in range(header_row + 1, len(table.rows)):
-        if any(table.cell(row_index, column).text is not None for column in used):
+        values = table.rows[row_index]
+        if any(column < len(values) and not _is_blank(values[column]) for column in used):
             rows.append(row_index)
     return rows
 
