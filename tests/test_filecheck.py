@@ -71,6 +71,16 @@ def test_workbooks_are_accepted_and_readable(build: Callable[[], bytes]) -> None
     assert workbook.get_sheet_by_name("Return").to_python()[0] == ["Ref", "RAG status", "Progress update"]
 
 
+def test_a_workbook_with_an_empty_sheet_is_accepted() -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Return"
+    workbook.active.append(["Ref", "RAG status", "Progress update"])
+    workbook.create_sheet("Notes")  # no cells at all: the size scan finds no cell references in it
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert check_upload(buffer.getvalue(), "return.xlsx") == []
+
+
 def test_xlsm_really_carries_a_macro_project() -> None:
     with zipfile.ZipFile(io.BytesIO(hostile.xlsm_bytes())) as archive:
         assert "xl/vbaProject.bin" in archive.namelist()

@@ -454,10 +454,10 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
             if is_worksheet and not (max_row > limits.max_rows or max_column > limits.max_columns):
                 # A sheet repeats a few column letters and row numbers many times: each distinct one is read once.
                 refs = CELL_REF.findall(window)
-                max_row = max(max_row, *map(int, set(map(itemgetter(1), refs))))
-                max_column = max(
-                    max_column, *(_column_number(c.decode("ascii")) for c in set(map(itemgetter(0), refs)))
-                )
+                # (max_row twice: max() of one argument would want an iterable when a chunk has no cells.)
+                max_row = max(max_row, max_row, *map(int, set(map(itemgetter(1), refs))))
+                columns = (_column_number(letters.decode("ascii")) for letters in set(map(itemgetter(0), refs)))
+                max_column = max(max_column, max_column, *columns)
             tail = window[-SCAN_OVERLAP:]
     if is_worksheet and not result.too_big_range and (max_row > limits.max_rows or max_column > limits.max_columns):
         result.too_big_range = f"has a cell as far out as row {max_row:,}, column {max_column:,}"
