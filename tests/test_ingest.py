@@ -163,7 +163,32 @@ def test_failed_transaction_leaves_no_file(framework: Engine, tmp_path: Path) ->
     with pytest.raises(Exception, match="refused"):
         ingest(framework, build_return(), tmp_path / "uploads")
     assert row_counts(framework)["returns"] == 0
-    assert not any((tmp_path / "uploads").iterdir())
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_failure_after_the_file_is_kept_removes_it(
+    framework: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The last step before commit: the file has its stored name, then something fails; nothing may remain.
+    import cyp.returns.ingest as ingest_module
+
+    def fail_once_kept(name: str) -> None:
+        if name == "file-kept":
+            assert list((tmp_path / "uploads").glob("*.xlsx")), "the file should be kept by now"
+            raise RuntimeError("failed after keeping the file")
+
+    monkeypatch.setattr(ingest_module, "crash_point", fail_once_kept)
+    with pytest.raises(RuntimeError, match="after keeping"):
+        ingest(framework, build_return(), tmp_path / "uploads")
+    assert row_counts(framework)["returns"] == 0
+    assert list((tmp_path / "uploads").iterdir()) == []
+
+
+def test_a_rejected_return_leaves_no_file(framework: Engine, tmp_path: Path) -> None:
+    # The copy written while the workbook is checked is removed when it is not stored.
+    result = ingest(framework, build_return(team="No Such Team"), tmp_path / "uploads")
+    assert result.status == "rejected"
+    assert list((tmp_path / "uploads").iterdir()) == []
 
 
 def test_demo_returns_are_marked(framework: Engine, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -121,3 +123,61 @@ def test_same_date_written_with_two_markers_is_one_hit() -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Nd", "No", "Nl", "Cs")), max_size=400))
 def test_commentary_without_digits_never_matches(text: str) -> None:
     assert find_personal_data(text) == []
+
+
+# Pieces that make every kind of hit likely when strung together at random: digits in the shapes of NHS numbers,
+# UPNs and dates, date-of-birth words in several cases and spacings, postcodes, and plain words.
+_PIECES = st.sampled_from(
+    [
+        "943 476 5919",
+        "9434765919",
+        "943-476-5919",
+        "B801200005001",
+        "P302200025001",
+        "12/03/2015",
+        "1/2/15",
+        "3 March 2015",
+        "2015-03-12",
+        "DOB",
+        "dob:",
+        "D.O.B.",
+        "date of  birth",
+        "Date Of Birth",
+        "born on",
+        "BORN",
+        "birthdate",
+        "N3 2AB",
+        "EN5 1QT",
+        "NW9 6YJ",
+        "week 7",
+        "15",
+        "2025-26 Q3",
+        "19-SS-1.3",
+        " ",
+        ", ",
+        "(",
+        ")",
+        "progress",
+        "the",
+        "\u00a0",
+        "٣",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES | st.text(max_size=6), max_size=14).map("".join))
+def test_shortcuts_never_change_what_is_found(text: str) -> None:
+    # The cheap checks that skip patterns (no digit, too few digits, no date-of-birth word) must only ever skip
+    # patterns that could not match: with them switched off, the hits are the same.
+    import cyp.returns.personal_data as personal_data
+
+    expected = find_personal_data(text)
+    saved = personal_data._fewer_digits_than, personal_data._may_name_a_date_of_birth, personal_data._DIGIT
+    try:
+        personal_data._fewer_digits_than = lambda _text, _count: False
+        personal_data._may_name_a_date_of_birth = lambda _text: True
+        personal_data._DIGIT = re.compile("")  # matches every text
+        assert find_personal_data(text) == expected
+    finally:
+        personal_data._fewer_digits_than, personal_data._may_name_a_date_of_birth, personal_data._DIGIT = saved

@@ -16,22 +16,23 @@ import json
 import os
 import signal
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from typing import NamedTuple
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cyp.auth import PermissionDenied, Principal, require
 from cyp.config import get_settings
 from cyp.db import write_session
-from cyp.models import STATUSES, Action, AuditEvent, IndicatorValue, LineUpdate, Return
+from cyp.models import STATUSES, Action, AuditEvent, IndicatorValue, LineUpdate, Return, utcnow
 from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
-from cyp.returns.lines import latest_version
 from cyp.returns.reader import ParsedReturn, read_return
 from cyp.returns.validate import CheckedReturn, check_return
 
@@ -110,11 +111,63 @@ def _stored_name(sha256: str, filename: str) -> str:
     return sha256 + (suffix if suffix in KEPT_SUFFIXES else ".xlsx")
 
 
-def describe_changes(session: Session, checked: CheckedReturn, quarter_label: str) -> list[str]:
-    """Lines whose status changed, and lines new or removed, since the team's previous version or quarter."""
+class StoredVersion(NamedTuple):
+    """One version already stored for a team and quarter."""
+
+    id: int
+    version: int
+    is_current: bool
+    sha256: str
+    uploaded_by: str
+
+
+# Built once: every upload runs these, and building a statement costs more than running it on SQLite.
+# (Parameter names differ from column names, which an UPDATE reserves for its SET clause.)
+_SAME_TEAM_AND_QUARTER = (Return.partner_id == bindparam("team_id"), Return.quarter == bindparam("quarter_label"))
+_STORED_VERSIONS = (
+    select(Return.id, Return.version, Return.is_current, Return.sha256, Return.uploaded_by)
+    .where(*_SAME_TEAM_AND_QUARTER)
+    .order_by(Return.version)
+)
+_CURRENT_VERSION = select(Return.id, Return.version).where(*_SAME_TEAM_AND_QUARTER, Return.is_current)
+_NO_LONGER_CURRENT = update(Return).where(*_SAME_TEAM_AND_QUARTER, Return.is_current).values(is_current=False)
+_LINES_OF_RETURN = (
+    select(LineUpdate.action_id, LineUpdate.status, Action.ref)
+    .join(Action, Action.id == LineUpdate.action_id)
+    .where(LineUpdate.return_id == bindparam("return_id"))
+    .order_by(LineUpdate.id)
+)
+# Core table inserts: the ORM's bulk path costs more than the write itself.
+_INSERT_RETURN = insert(Return.__table__).returning(Return.__table__.c.id)
+_INSERT_LINE_UPDATES = insert(LineUpdate.__table__)
+_INSERT_INDICATOR_VALUES = insert(IndicatorValue.__table__)
+_INSERT_AUDIT_EVENT = insert(AuditEvent.__table__)
+
+
+def stored_versions(session: Session, partner_id: int, quarter_label: str) -> list[StoredVersion]:
+    """Every version stored for the team and quarter, oldest first: one query answers numbering, duplicates and
+    which version is current."""
+    rows = session.connection().execute(_STORED_VERSIONS, {"team_id": partner_id, "quarter_label": quarter_label})
+    return [StoredVersion(*row) for row in rows]
+
+
+def _current_of(versions: list[StoredVersion]) -> StoredVersion | None:
+    return next((version for version in versions if version.is_current), None)
+
+
+def describe_changes(
+    session: Session, checked: CheckedReturn, quarter_label: str, earlier: list[StoredVersion] | None = None
+) -> list[str]:
+    """Lines whose status changed, and lines new or removed, since the team's previous version or quarter.
+
+    ``earlier`` is :func:`stored_versions` for the quarter when the caller already has it.
+    """
     assert checked.team is not None and checked.quarter is not None
+    if earlier is None:
+        earlier = stored_versions(session, checked.team.id, quarter_label)
     # Only (line, status, ref) of the earlier return: loading its ORM records and their indicator values is waste.
-    before = _current_version(session, checked.team.id, quarter_label)
+    current = _current_of(earlier)
+    before = (current.id, current.version) if current else None
     against = f"version {before[1]}" if before else None
     if before is None:
         previous_label = checked.quarter.previous().label
@@ -124,12 +177,7 @@ def describe_changes(session: Session, checked: CheckedReturn, quarter_label: st
         return []
     old = {
         action_id: (status, ref)
-        for action_id, status, ref in session.execute(
-            select(LineUpdate.action_id, LineUpdate.status, Action.ref)
-            .join(Action, Action.id == LineUpdate.action_id)
-            .where(LineUpdate.return_id == before[0])
-            .order_by(LineUpdate.id)
-        )
+        for action_id, status, ref in session.connection().execute(_LINES_OF_RETURN, {"return_id": before[0]})
     }
     new = {line.action.id: line for line in checked.lines}
     changes = []
@@ -147,11 +195,9 @@ def describe_changes(session: Session, checked: CheckedReturn, quarter_label: st
 
 def _current_version(session: Session, partner_id: int, quarter_label: str) -> tuple[int, int] | None:
     """(return id, version) of the team's current return for the quarter, if any."""
-    row = session.execute(
-        select(Return.id, Return.version).where(
-            Return.partner_id == partner_id, Return.quarter == quarter_label, Return.is_current
-        )
-    ).first()
+    row = (
+        session.connection().execute(_CURRENT_VERSION, {"team_id": partner_id, "quarter_label": quarter_label}).first()
+    )
     return (row[0], row[1]) if row else None
 
 
@@ -165,39 +211,47 @@ def store_return(
     stored_path: str,
     acknowledge_queries: bool,
     is_demo: bool = False,
-) -> Return:
-    """Add a valid return as the team's new current version, with its lines, values and audit event; never commits."""
+    earlier: list[StoredVersion] | None = None,
+) -> tuple[int, int]:
+    """Add a valid return as the team's new current version, with its lines, values and audit event; never commits.
+
+    Returns (return id, version). ``earlier`` is :func:`stored_versions` for the quarter when the caller already
+    has it (read in this same transaction).
+    """
     assert checked.team is not None and checked.quarter is not None and checked.plan is not None
     label = checked.quarter.label
-    version = latest_version(session, checked.team, label) + 1
-    session.execute(
-        update(Return)
-        .where(Return.partner_id == checked.team.id, Return.quarter == label, Return.is_current)
-        .values(is_current=False)
-    )
-    record = Return(
-        partner=checked.team,
-        plan=checked.plan,
-        quarter=label,
-        version=version,
-        is_current=True,
-        uploaded_by=uploaded_by,
-        original_filename=PurePath(filename).name[:300],
-        size_bytes=len(data),
-        sha256=sha256_hex(data),
-        stored_path=stored_path,
-        queries_acknowledged=acknowledge_queries and bool(queries(checked.problems)),
-        is_demo=is_demo,
-    )
-    session.add(record)
-    session.flush()
-    # One executemany per table: building and flushing 40 ORM objects costs more than the rest of the write.
+    if earlier is None:
+        earlier = stored_versions(session, checked.team.id, label)
+    version = max((stored.version for stored in earlier), default=0) + 1
+    connection = session.connection()
+    if _current_of(earlier) is not None:
+        connection.execute(_NO_LONGER_CURRENT, {"team_id": checked.team.id, "quarter_label": label})
+    original_filename = PurePath(filename).name[:300]
+    sha256 = sha256_hex(data)
+    return_id = connection.execute(
+        _INSERT_RETURN,
+        {
+            "partner_id": checked.team.id,
+            "plan_id": checked.plan.id,
+            "quarter": label,
+            "version": version,
+            "is_current": True,
+            "uploaded_by": uploaded_by,
+            "uploaded_at": utcnow(),
+            "original_filename": original_filename,
+            "size_bytes": len(data),
+            "sha256": sha256,
+            "stored_path": stored_path,
+            "queries_acknowledged": acknowledge_queries and bool(queries(checked.problems)),
+            "is_demo": is_demo,
+        },
+    ).scalar_one()
     if checked.lines:
-        session.execute(
-            insert(LineUpdate),
+        connection.execute(
+            _INSERT_LINE_UPDATES,
             [
                 {
-                    "return_id": record.id,
+                    "return_id": return_id,
                     "action_id": line.action.id,
                     "quarter": label,
                     "status": line.status,
@@ -209,11 +263,11 @@ def store_return(
             ],
         )
     if checked.indicators:
-        session.execute(
-            insert(IndicatorValue),
+        connection.execute(
+            _INSERT_INDICATOR_VALUES,
             [
                 {
-                    "return_id": record.id,
+                    "return_id": return_id,
                     "indicator_id": value.indicator.id,
                     "quarter": label,
                     "value": value.value,
@@ -225,24 +279,26 @@ def store_return(
         )
     counts = Counter(line.status for line in checked.lines)
     detail = {
-        "return_id": record.id,
-        "filename": record.original_filename,
-        "sha256": record.sha256,
+        "return_id": return_id,
+        "filename": original_filename,
+        "sha256": sha256,
         "lines": len(checked.lines),
         "statuses": {status: counts.get(status, 0) for status in STATUSES},
         "indicator_values": len(checked.indicators),
         "queries_acknowledged": [str(p) for p in queries(checked.problems)] if acknowledge_queries else [],
     }
-    session.add(
-        AuditEvent(
-            actor=uploaded_by,
-            action="return.ingest",
-            target=f"{checked.team.name} {label} v{version}",
-            outcome="accepted",
-            detail=json.dumps(detail, ensure_ascii=False),
-        )
+    connection.execute(
+        _INSERT_AUDIT_EVENT,
+        {
+            "at": utcnow(),
+            "actor": uploaded_by[:200],
+            "action": "return.ingest",
+            "target": f"{checked.team.name} {label} v{version}"[:200],
+            "outcome": "accepted",
+            "detail": json.dumps(detail, ensure_ascii=False),
+        },
     )
-    return record
+    return return_id, version
 
 
 def _record_refusal(engine: Engine | None, uploaded_by: str, target: str, problems: list[Problem]) -> None:
@@ -266,24 +322,66 @@ def _record_refusal(engine: Engine | None, uploaded_by: str, target: str, proble
             time.sleep(0.05 * attempt)
 
 
-def _keep_file(data: bytes, folder: Path, name: str) -> Path | None:
-    """Write the upload under its generated name; returns the path if this call created it (None if already kept)."""
+def _write_synced(data: bytes, folder: Path) -> Path:
+    """``data`` in a new temporary file in ``folder``, flushed to disk."""
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / name
-    if final.exists():
-        return None
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        crash_point("file-written")
-        os.replace(temporary, final)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return final
+    return Path(temporary)
+
+
+class _FileKeeper:
+    """The upload written and synced to a temporary file while the return is checked, then kept under its name.
+
+    The disk's sync takes as long as the rest of an ingest and needs no lock, so a thread does it alongside the
+    database work; :meth:`keep` waits for it. :meth:`discard` removes whatever was not kept.
+    """
+
+    def __init__(self, data: bytes, folder: Path) -> None:
+        self._data, self._folder = data, folder
+        self._temporary: Path | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name="cyp-keep-upload", daemon=True)
+        self._thread.start()
+
+    def _write(self) -> None:
+        try:
+            self._temporary = _write_synced(self._data, self._folder)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread by keep()
+            self._error = error
+
+    def keep(self, name: str) -> Path | None:
+        """Give the synced copy its stored name; the path if this call created it (None if already kept)."""
+        self._thread.join()
+        final = self._folder / name
+        if final.exists():
+            return None
+        if self._error is not None:
+            raise self._error
+        temporary, self._temporary = self._temporary, None
+        if temporary is None:  # an earlier attempt of the transaction kept, then lost, the first copy
+            temporary = _write_synced(self._data, self._folder)
+        crash_point("file-written")
+        try:
+            os.replace(temporary, final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return final
+
+    def discard(self) -> None:
+        """Remove the temporary copy if it was not kept."""
+        self._thread.join()
+        if self._temporary is not None:
+            self._temporary.unlink(missing_ok=True)
+            self._temporary = None
 
 
 def _summary(checked: CheckedReturn, version: int, changes: list[str]) -> str:
@@ -328,17 +426,21 @@ def ingest_return(
         return IngestResult(
             "rejected", file_problems, summary=f"Rejected {target}: {_count(len(file_problems), 'problem')}"
         )
-    parsed = read_return(io.BytesIO(data))
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            result = _store_in_one_transaction(
-                engine, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo, principal, uploads_dir
-            )
-            break
-        except OperationalError as error:
-            if attempt == WRITE_ATTEMPTS or not _is_retryable(error):
-                raise
-            time.sleep(0.05 * attempt)
+    keeper = _FileKeeper(data, uploads_dir)
+    try:
+        parsed = read_return(io.BytesIO(data))
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                result = _store_in_one_transaction(
+                    engine, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo, principal, keeper
+                )
+                break
+            except OperationalError as error:
+                if attempt == WRITE_ATTEMPTS or not _is_retryable(error):
+                    raise
+                time.sleep(0.05 * attempt)
+    finally:
+        keeper.discard()
     crash_point("committed")
     if result.status == "rejected":
         who = " ".join(x for x in (result.team, result.quarter) if x) or target
@@ -355,7 +457,7 @@ def _store_in_one_transaction(
     acknowledge_queries: bool,
     is_demo: bool,
     principal: Principal | None,
-    uploads_dir: Path,
+    keeper: _FileKeeper,
 ) -> IngestResult:
     created: Path | None = None
     try:
@@ -369,7 +471,7 @@ def _store_in_one_transaction(
             if result.status == "accepted" and result.return_id is not None:
                 # The name stored with the return; the audit event is still pending and is written at commit,
                 # after the file is kept.
-                created = _keep_file(data, uploads_dir, _stored_name(sha256_hex(data), filename))
+                created = keeper.keep(_stored_name(sha256_hex(data), filename))
                 crash_point("file-kept")
     except Exception:
         if created is not None:
@@ -411,11 +513,8 @@ def _ingest_parsed(
             return result
     serialise_versions(session, checked.team.id, checked.quarter.label)
     sha256 = sha256_hex(data)
-    same = session.scalar(
-        select(Return).where(
-            Return.partner_id == checked.team.id, Return.quarter == checked.quarter.label, Return.sha256 == sha256
-        )
-    )
+    earlier = stored_versions(session, checked.team.id, checked.quarter.label)
+    same = next((stored for stored in earlier if stored.sha256 == sha256), None)
     if same is not None:
         result.status, result.version, result.return_id = "duplicate", same.version, same.id
         result.summary = (
@@ -429,8 +528,8 @@ def _ingest_parsed(
             f"{team} {quarter}: {len(queries(checked.problems))} queries need acknowledging; nothing stored"
         )
         return result
-    changes = describe_changes(session, checked, checked.quarter.label)
-    record = store_return(
+    changes = describe_changes(session, checked, checked.quarter.label, earlier)
+    return_id, version = store_return(
         session,
         checked,
         data=data,
@@ -439,7 +538,8 @@ def _ingest_parsed(
         stored_path=_stored_name(sha256, filename),
         acknowledge_queries=acknowledge_queries,
         is_demo=is_demo,
+        earlier=earlier,
     )
-    result.status, result.version, result.return_id, result.changes = "accepted", record.version, record.id, changes
-    result.summary = _summary(checked, record.version, changes)
+    result.status, result.version, result.return_id, result.changes = "accepted", version, return_id, changes
+    result.summary = _summary(checked, version, changes)
     return result

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.config import get_settings
@@ -32,11 +33,24 @@ def team_names(partner: Partner) -> list[str]:
     return [partner.name, partner.ref, *variants]
 
 
+# Built once: every upload looks its team up.
+_TEAM_NAMED_EXACTLY = (
+    select(Partner.id)
+    .where(or_(Partner.ref == bindparam("text"), Partner.name == bindparam("text")))
+    .order_by(Partner.id)
+    .limit(1)
+)
+
+
 def find_team(session: Session, text: str) -> Partner | None:
     """The team named, by name, ref or a recorded variant, ignoring case, spacing and punctuation."""
     wanted = _squash(text)
     if not wanted:
         return None
+    # The template writes the team's exact name (and its ref): looked up directly before comparing every spelling.
+    exact = session.connection().execute(_TEAM_NAMED_EXACTLY, {"text": text.strip()}).scalar()
+    if exact is not None:
+        return session.get(Partner, exact)
     for partner in session.scalars(select(Partner).order_by(Partner.id)):
         if any(_squash(name) == wanted for name in team_names(partner)):
             return partner
@@ -73,6 +87,13 @@ def plan_for_quarter(session: Session, quarter: Quarter) -> Plan | None:
     return session.scalar(
         select(Plan).where(Plan.first_year <= year, Plan.last_year >= year).order_by(Plan.first_year.desc())
     )
+
+
+def plan_covering(plans: Iterable[Plan], quarter: Quarter) -> Plan | None:
+    """Of ``plans`` already loaded, the one whose period covers the quarter (the later one if two overlap)."""
+    year = financial_year(quarter)
+    covering = [plan for plan in plans if plan.first_year <= year <= plan.last_year]
+    return max(covering, key=lambda plan: plan.first_year, default=None)
 
 
 def plan_period(plan: Plan) -> str:

@@ -106,6 +106,28 @@ def _date_of_birth_word() -> re.Pattern[str]:
     return _date_of_birth_patterns()[0]
 
 
+@cache
+def _date_of_birth_fragments() -> frozenset[str]:
+    """The longest space-free piece of each date-of-birth word, in lower case ("birth" of "date of birth").
+
+    Every match of a date pattern contains one of them literally, so text without any needs no regex at all.
+    """
+    words = yaml.safe_load(PERSONAL_DATA_FILE.read_text(encoding="utf-8"))["date_of_birth_words"]
+    return frozenset(max(word.lower().split(), key=len) for key in words for word in words[key])
+
+
+def _may_name_a_date_of_birth(text: str) -> bool:
+    lowered = text.lower()
+    return any(fragment in lowered for fragment in _date_of_birth_fragments()) and bool(
+        _date_of_birth_word().search(text)
+    )
+
+
+def _fewer_digits_than(text: str, count: int) -> bool:
+    """True when ``text`` surely has fewer than ``count`` digits (ASCII text counted in C; other text never is)."""
+    return text.isascii() and sum(map(text.count, "0123456789")) < count
+
+
 def nhs_number_is_valid(digits: str) -> bool:
     """True when ten digits carry a valid NHS modulus-11 check digit (the tenth digit).
 
@@ -151,15 +173,17 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
     if not text or _DIGIT.search(text) is None:
         return []
     found: list[tuple[int, PersonalDataHit]] = []
-    for match in _NHS_RE.finditer(text):
-        if nhs_number_is_valid(match.group(1) + match.group(3) + match.group(4)):
-            found.append((match.start(), PersonalDataHit(NHS_NUMBER, match.group(0))))
-    for match in _UPN_RE.finditer(text):
-        if upn_check_letter(match.group(2)) == match.group(1).upper():
-            found.append((match.start(), PersonalDataHit(UPN, match.group(0))))
+    # An NHS number has 10 digits and a UPN 11 or 12: most commentary has fewer in all.
+    if not _fewer_digits_than(text, 10):
+        for match in _NHS_RE.finditer(text):
+            if nhs_number_is_valid(match.group(1) + match.group(3) + match.group(4)):
+                found.append((match.start(), PersonalDataHit(NHS_NUMBER, match.group(0))))
+        for match in _UPN_RE.finditer(text):
+            if upn_check_letter(match.group(2)) == match.group(1).upper():
+                found.append((match.start(), PersonalDataHit(UPN, match.group(0))))
     # The same date can match several patterns ("DOB 12/03/2015 (DOB)"); the date's own span says it is one hit.
     date_spans: list[tuple[int, int]] = []
-    date_patterns = _date_of_birth_patterns()[1:] if _date_of_birth_word().search(text) else ()
+    date_patterns = _date_of_birth_patterns()[1:] if _may_name_a_date_of_birth(text) else ()
     for pattern in date_patterns:
         for match in pattern.finditer(text):
             span = match.span("d")

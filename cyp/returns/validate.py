@@ -13,14 +13,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from cyp.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
 from cyp.problems import Problem
 from cyp.quarters import Quarter, QuarterError, parse_quarter, today
-from cyp.returns.lines import find_team, plan_for_quarter, plan_period, suggest_team
+from cyp.returns.lines import find_team, plan_covering, plan_period, suggest_team
 from cyp.returns.personal_data import PersonalDataHit, find_personal_data
 from cyp.returns.reader import Cell, ParsedReturn, display_name
 from cyp.status import parse_status, suggest_status
@@ -29,11 +30,20 @@ NEEDS_UPDATE = ("Red", "Amber")
 CHOOSE_STATUS = "choose " + ", ".join(STATUSES[:-1]) + f" or {STATUSES[-1]}"
 
 
+class Named(NamedTuple):
+    """A line (action) or indicator that a workbook names: just what checking and storing need, as one row."""
+
+    id: int
+    ref: str
+    plan_id: int
+    reporting_partner_id: int | None
+
+
 @dataclass
 class CheckedLine:
     """A line of the workbook that passed every check, ready to store."""
 
-    action: Action
+    action: Named
     status: str
     progress: str | None
     next_steps: str | None
@@ -44,7 +54,7 @@ class CheckedLine:
 class CheckedIndicator:
     """An indicator row that passed every check, ready to store."""
 
-    indicator: Indicator
+    indicator: Named
     value: float | None
     target: float | None
     commentary: str | None
@@ -64,7 +74,7 @@ class CheckedReturn:
 
 def normalise_ref(text: str) -> str:
     """A ref compared ignoring case and spaces."""
-    return re.sub(r"\s+", "", text).upper()
+    return "".join(text.split()).upper()
 
 
 def parse_number(cell: Cell) -> float | None:
@@ -186,8 +196,8 @@ def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, proble
     cell = parsed.quarter if parsed.quarter is not None else parsed.about.get("quarter")
     sheet = parsed.return_sheet if cell is parsed.quarter else "About"
     address = cell.address if cell else None
-    plan = plan_for_quarter(session, quarter)
-    plans = list(session.scalars(select(Plan).order_by(Plan.first_year)))
+    plans = list(session.scalars(_PLANS))
+    plan = plan_covering(plans, quarter)
     if plan is None:
         periods = "; ".join(f"{p.title}: {plan_period(p)}" for p in plans) or "no plan is loaded"
         problems.append(
@@ -218,42 +228,66 @@ def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, proble
     return plan
 
 
-def _named(session: Session, model: type, refs: Iterable[str], *loads) -> dict:  # type: ignore[no-untyped-def]
-    """{normalised ref: record} of ``model`` (Action or Indicator) for the refs a workbook names, loading only those.
+def _by_ref(query: Select, ref: ColumnElement[str]) -> tuple[Select, Select]:
+    """``query`` for refs as stored (through the unique index) and for refs compared ignoring case and spaces."""
+    refs = bindparam("refs", expanding=True)
+    return query.where(ref.in_(refs)), query.where(func.upper(func.replace(ref, " ", "")).in_(refs))
+
+
+_PLANS = select(Plan).order_by(Plan.first_year)
+# Built once: an upload runs these on every ingest, and building a statement costs more than running it.
+_ACTIONS_NAMED = _by_ref(
+    select(Action.id, Action.ref, Outcome.plan_id, Action.reporting_partner_id)
+    .join(Objective, Action.objective_id == Objective.id)
+    .join(Outcome, Objective.outcome_id == Outcome.id),
+    Action.ref,
+)
+_INDICATORS_NAMED = _by_ref(
+    select(Indicator.id, Indicator.ref, Outcome.plan_id, Indicator.reporting_partner_id).join(
+        Outcome, Indicator.outcome_id == Outcome.id
+    ),
+    Indicator.ref,
+)
+_EXPECTED_LINES = (
+    select(Action.id, Action.ref, func.coalesce(func.nullif(Action.text, ""), Objective.text))
+    .join(Objective, Action.objective_id == Objective.id)
+    .join(Outcome, Objective.outcome_id == Outcome.id)
+    .where(Outcome.plan_id == bindparam("plan_id"), Action.reporting_partner_id == bindparam("partner_id"))
+    .order_by(Outcome.position, Objective.position, Action.position, Action.id)
+)
+
+
+def _named(session: Session, statements: tuple[Select, Select], refs: Iterable[str]) -> dict[str, Named]:
+    """{normalised ref: row} of the actions or indicators a workbook names, loading only those, as plain rows.
 
     Refs as stored are found through the unique index; only refs typed differently (case, spaces) fall back to
     comparing normalised refs in SQL, which reads every ref.
     """
     wanted = {normalise_ref(ref) for ref in refs}
-    found: dict = {}
-    for condition in (model.ref.in_, func.upper(func.replace(model.ref, " ", "")).in_):
+    found: dict[str, Named] = {}
+    connection = session.connection()
+    for statement in statements:
         missing = sorted(wanted - found.keys())
         for start in range(0, len(missing), 500):
-            query = select(model).where(condition(missing[start : start + 500])).options(*loads)
-            found |= {normalise_ref(record.ref): record for record in session.scalars(query).unique()}
+            rows = connection.execute(statement, {"refs": missing[start : start + 500]})
+            found |= {normalise_ref(row[1]): Named(*row) for row in rows}
     return found
 
 
-def _actions_named(session: Session, refs: Iterable[str]) -> dict[str, Action]:
-    """{normalised ref: action} for the refs a workbook names; loads only those lines, not every line of every plan."""
-    return _named(
-        session,
-        Action,
-        refs,
-        # Owner and plan records are needed only to word a problem; they load then (often from the identity map).
-        joinedload(Action.objective).joinedload(Objective.outcome),
-    )
+def _owner_wording(session: Session, partner_id: int | None) -> str:
+    owner = session.get(Partner, partner_id) if partner_id is not None else None
+    return f"is reported by {owner.name}" if owner else "is not assigned to any team"
 
 
 def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn) -> None:
     sheet = parsed.return_sheet
     problems = checked.problems
-    actions = _actions_named(session, (line.ref.text for line in parsed.lines if line.ref.text))
+    actions = _named(session, _ACTIONS_NAMED, (line.ref.text for line in parsed.lines if line.ref.text))
     seen: dict[int, int] = {}
     # A return repeats a handful of status spellings; each is looked up in the status vocabulary once.
     known_statuses: dict[str, str | None] = {}
     for line in parsed.lines:
-        action = _check_line_ref(line.ref, line.row, sheet, actions, checked, seen)
+        action = _check_line_ref(session, line.ref, line.row, sheet, actions, checked, seen)
         status = _check_status(line.status, line.ref.text, sheet, problems, known_statuses)
         if status in NEEDS_UPDATE and line.progress.address and line.progress.text is None:
             name = action.ref if action else (line.ref.text or f"row {line.row}")
@@ -304,14 +338,8 @@ def _expected_lines(session: Session, team: Partner, plan: Plan) -> list[tuple[i
     The same lines as :func:`cyp.returns.lines.team_lines`, without building ORM records for every one of them
     when usually none is missing.
     """
-    query = (
-        select(Action.id, Action.ref, func.coalesce(func.nullif(Action.text, ""), Objective.text))
-        .join(Objective, Action.objective_id == Objective.id)
-        .join(Outcome, Objective.outcome_id == Outcome.id)
-        .where(Outcome.plan_id == plan.id, Action.reporting_partner_id == team.id)
-        .order_by(Outcome.position, Objective.position, Action.position, Action.id)
-    )
-    return [(row[0], row[1], row[2]) for row in session.execute(query)]
+    rows = session.connection().execute(_EXPECTED_LINES, {"plan_id": plan.id, "partner_id": team.id})
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def _short(text: str | None, limit: int = 60) -> str:
@@ -320,13 +348,14 @@ def _short(text: str | None, limit: int = 60) -> str:
 
 
 def _check_line_ref(
+    session: Session,
     ref: Cell,
     row: int,
     sheet: str,
-    actions: dict[str, Action],
+    actions: dict[str, Named],
     checked: CheckedReturn,
     seen: dict[int, int],
-) -> Action | None:
+) -> Named | None:
     problems = checked.problems
     if ref.text is None:
         problems.append(
@@ -364,8 +393,8 @@ def _check_line_ref(
         )
         return None
     seen[action.id] = row
-    if plan is not None and action.objective.outcome.plan_id != plan.id:
-        action_plan = action.objective.outcome.plan
+    if plan is not None and action.plan_id != plan.id:
+        action_plan = session.get(Plan, action.plan_id)
         problems.append(
             Problem(
                 "wrong-plan-ref",
@@ -379,8 +408,7 @@ def _check_line_ref(
         return None
     team = checked.team
     if team is not None and action.reporting_partner_id != team.id:
-        owner = action.reporting_partner
-        whose = f"is reported by {owner.name}" if owner else "is not assigned to any team"
+        whose = _owner_wording(session, action.reporting_partner_id)
         problems.append(
             Problem(
                 "not-team-line",
@@ -459,12 +487,7 @@ def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedRe
     sheet = parsed.indicators_sheet
     problems = checked.problems
     # Only the indicators the sheet names, as for lines; none at all when the sheet is empty.
-    indicators: dict[str, Indicator] = _named(
-        session,
-        Indicator,
-        (row.ref.text for row in parsed.indicators if row.ref.text),
-        joinedload(Indicator.outcome),
-    )
+    indicators = _named(session, _INDICATORS_NAMED, (row.ref.text for row in parsed.indicators if row.ref.text))
     seen: dict[int, int] = {}
     for row in parsed.indicators:
         numbers: dict[str, float | None] = {}
@@ -482,7 +505,7 @@ def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedRe
                     )
                 )
         _check_personal_data(row.commentary, sheet, problems)
-        indicator = _check_indicator_ref(row.ref, row.row, sheet, indicators, checked, seen)
+        indicator = _check_indicator_ref(session, row.ref, row.row, sheet, indicators, checked, seen)
         if indicator is None or len(numbers) < 2:
             continue
         if numbers["value"] is None and row.commentary.text is None:
@@ -491,13 +514,14 @@ def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedRe
 
 
 def _check_indicator_ref(
+    session: Session,
     ref: Cell,
     row: int,
     sheet: str,
-    indicators: dict[str, Indicator],
+    indicators: dict[str, Named],
     checked: CheckedReturn,
     seen: dict[int, int],
-) -> Indicator | None:
+) -> Named | None:
     problems = checked.problems
     if ref.text is None:
         problems.append(
@@ -511,7 +535,7 @@ def _check_indicator_ref(
         return None
     indicator = indicators.get(normalise_ref(ref.text))
     plan = checked.plan
-    if indicator is None or (plan is not None and indicator.outcome.plan_id != plan.id):
+    if indicator is None or (plan is not None and indicator.plan_id != plan.id):
         where = f"an indicator of {plan.title}" if plan else "a known indicator"
         problems.append(
             Problem(
@@ -538,8 +562,7 @@ def _check_indicator_ref(
     seen[indicator.id] = row
     team = checked.team
     if team is not None and indicator.reporting_partner_id != team.id:
-        owner = indicator.reporting_partner
-        whose = f"is reported by {owner.name}" if owner else "is not assigned to any team"
+        whose = _owner_wording(session, indicator.reporting_partner_id)
         problems.append(
             Problem(
                 "not-team-indicator",
