@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -338,33 +337,23 @@ def _write_synced(data: bytes, folder: Path) -> Path:
 
 
 class _FileKeeper:
-    """The upload written and synced to a temporary file while the return is checked, then kept under its name.
+    """The upload written and synced to a temporary file before the write transaction, then kept under its name.
 
-    The disk's sync takes as long as the rest of an ingest and needs no lock, so a thread does it alongside the
-    database work; :meth:`keep` waits for it. :meth:`discard` removes whatever was not kept.
+    The disk's sync happens before the database's write lock is taken, so other uploads do not queue behind it;
+    :meth:`keep` renames the copy inside the transaction and :meth:`discard` removes whatever was not kept.
+    (A thread overlapping the sync with validation was tried: contention for the interpreter lock made the whole
+    ingest slower.)
     """
 
     def __init__(self, data: bytes, folder: Path) -> None:
         self._data, self._folder = data, folder
-        self._temporary: Path | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._write, name="cyp-keep-upload", daemon=True)
-        self._thread.start()
-
-    def _write(self) -> None:
-        try:
-            self._temporary = _write_synced(self._data, self._folder)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread by keep()
-            self._error = error
+        self._temporary: Path | None = _write_synced(data, folder)
 
     def keep(self, name: str) -> Path | None:
         """Give the synced copy its stored name; the path if this call created it (None if already kept)."""
-        self._thread.join()
         final = self._folder / name
         if final.exists():
             return None
-        if self._error is not None:
-            raise self._error
         temporary, self._temporary = self._temporary, None
         if temporary is None:  # an earlier attempt of the transaction kept, then lost, the first copy
             temporary = _write_synced(self._data, self._folder)
@@ -378,7 +367,6 @@ class _FileKeeper:
 
     def discard(self) -> None:
         """Remove the temporary copy if it was not kept."""
-        self._thread.join()
         if self._temporary is not None:
             self._temporary.unlink(missing_ok=True)
             self._temporary = None

@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -33,28 +34,42 @@ def team_names(partner: Partner) -> list[str]:
     return [partner.name, partner.ref, *variants]
 
 
+class TeamRow(NamedTuple):
+    """A team as one plain row: what checking and storing a return need of it."""
+
+    id: int
+    ref: str
+    name: str
+
+
 # Built once: every upload looks its team up.
 _TEAM_NAMED_EXACTLY = (
-    select(Partner.id)
+    select(Partner.id, Partner.ref, Partner.name)
     .where(or_(Partner.ref == bindparam("text"), Partner.name == bindparam("text")))
     .order_by(Partner.id)
     .limit(1)
 )
 
 
-def find_team(session: Session, text: str) -> Partner | None:
-    """The team named, by name, ref or a recorded variant, ignoring case, spacing and punctuation."""
-    wanted = _squash(text)
-    if not wanted:
+def find_team_row(session: Session, text: str) -> TeamRow | None:
+    """Like :func:`find_team`, as a plain row (no ORM record is built when the name is written exactly)."""
+    if not _squash(text):
         return None
     # The template writes the team's exact name (and its ref): looked up directly before comparing every spelling.
-    exact = session.connection().execute(_TEAM_NAMED_EXACTLY, {"text": text.strip()}).scalar()
+    exact = session.connection().execute(_TEAM_NAMED_EXACTLY, {"text": text.strip()}).first()
     if exact is not None:
-        return session.get(Partner, exact)
+        return TeamRow(*exact)
+    wanted = _squash(text)
     for partner in session.scalars(select(Partner).order_by(Partner.id)):
         if any(_squash(name) == wanted for name in team_names(partner)):
-            return partner
+            return TeamRow(partner.id, partner.ref, partner.name)
     return None
+
+
+def find_team(session: Session, text: str) -> Partner | None:
+    """The team named, by name, ref or a recorded variant, ignoring case, spacing and punctuation."""
+    row = find_team_row(session, text)
+    return session.get(Partner, row.id) if row is not None else None
 
 
 def suggest_team(session: Session, text: str) -> str | None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cyp.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
 from cyp.problems import Problem
 from cyp.quarters import Quarter, QuarterError, parse_quarter, today
-from cyp.returns.lines import find_team, plan_covering, plan_period, suggest_team
+from cyp.returns.lines import TeamRow, find_team_row, plan_covering, plan_period, suggest_team
 from cyp.returns.personal_data import PersonalDataHit, find_personal_data
 from cyp.returns.reader import Cell, ParsedReturn, display_name
 from cyp.status import parse_status, suggest_status
@@ -65,7 +65,7 @@ class CheckedReturn:
     """The outcome of checking: problems, and what was resolved (team, quarter, plan, lines) along the way."""
 
     problems: list[Problem] = field(default_factory=list)
-    team: Partner | None = None
+    team: TeamRow | None = None
     quarter: Quarter | None = None
     plan: Plan | None = None
     lines: list[CheckedLine] = field(default_factory=list)
@@ -130,7 +130,7 @@ def _label_or_about(parsed: ParsedReturn, key: str) -> Cell | None:
     return (parsed.about.get("team_ref") if key == "team" else None) or parsed.about.get(key)
 
 
-def _check_team(session: Session, parsed: ParsedReturn, problems: list[Problem]) -> Partner | None:
+def _check_team(session: Session, parsed: ParsedReturn, problems: list[Problem]) -> TeamRow | None:
     cell = _label_or_about(parsed, "team")
     sheet = parsed.return_sheet if cell is parsed.team else "About"
     if cell is None or cell.text is None:
@@ -143,7 +143,7 @@ def _check_team(session: Session, parsed: ParsedReturn, problems: list[Problem])
             )
         )
         return None
-    partner = find_team(session, cell.text)
+    partner = find_team_row(session, cell.text)
     if partner is None:
         suggestion = suggest_team(session, cell.text)
         hint = f"; did you mean {suggestion}?" if suggestion else "; use the team name shown on your template"
@@ -332,7 +332,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
             )
 
 
-def _expected_lines(session: Session, team: Partner, plan: Plan) -> list[tuple[int, str, str | None]]:
+def _expected_lines(session: Session, team: TeamRow, plan: Plan) -> list[tuple[int, str, str | None]]:
     """(id, ref, text) of the lines the team reports in the plan, in plan order, as plain rows.
 
     The same lines as :func:`cyp.returns.lines.team_lines`, without building ORM records for every one of them
