@@ -22,7 +22,7 @@ from cyp import queries
 from cyp.charts import STATUS_ICONS, indicator_chart, status_distribution_chart, status_label
 from cyp.models import Action, Meta, Partner, Plan, Return
 from cyp.quarters import parse_quarter
-from cyp.reports import exceptions, indicator_series, line_statuses, resolve_plan, status_report
+from cyp.reports import exceptions_from, indicator_series, line_statuses, resolve_plan, status_report
 from cyp.status import ALL_STATUSES, rollup_status, status_counts
 from cyp.tracker import submission_tracker, tracker_frame
 
@@ -117,6 +117,7 @@ def board_data(session: Session, quarter: str, plan_ref: str | None = None) -> B
     plan = resolve_plan(session, q, plan_ref)
     report = status_report(session, q, plan.ref)
     lines = line_statuses(session, q, plan.ref)
+    tracker = tracker_frame(submission_tracker(session, q))
     series = [indicator_series(session, outcome_ref=outcome["ref"]) for outcome in report["outcomes"]]
     indicators = pd.concat(series, ignore_index=True) if series else indicator_series(session, [])
     indicators = indicators[indicators["quarter"] <= q.label].reset_index(drop=True)
@@ -133,8 +134,8 @@ def board_data(session: Session, quarter: str, plan_ref: str | None = None) -> B
         lines=lines,
         objectives=objective_statuses(lines),
         indicators=indicators,
-        exceptions=exceptions(session, q, plan.ref),
-        tracker=tracker_frame(submission_tracker(session, q)),
+        exceptions=exceptions_from(lines, tracker),
+        tracker=tracker,
         demo=session.scalar(select(Meta.value).where(Meta.key == "demo")) is not None,
         latest_return_at=latest_return_at(session, q.label, plan.ref),
     )

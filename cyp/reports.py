@@ -289,22 +289,24 @@ def line_statuses(
     drivers = _names(session, queries.line_drivers(plan.ref))
     domains = _names(session, queries.line_domains(plan.ref))
     previous = _previous_statuses(session, plan, q)
-    records = []
-    for row in rows:
-        action_id = row["action_id"]
-        before = previous.get(row["ref"]) if previous is not None else None
-        records.append(
-            {
-                **{key: row[key] for key in LINE_COLUMNS if key in row},
-                "teams": "; ".join(teams.get(action_id) or ([row["reporting_team"]] if row["reporting_team"] else [])),
-                "bodies": "; ".join(bodies.get(action_id, [])),
-                "drivers": "; ".join(drivers.get(action_id, [])),
-                "domains": "; ".join(domains.get(action_id, [])),
-                "previous_status": before,
-                "change": status_change(row["status"], before) if before is not None else None,
-            }
-        )
-    return pd.DataFrame(records, columns=LINE_COLUMNS)
+    # Column by column rather than a dict per row: a quarter at council scale has thousands of lines.
+    frame = pd.DataFrame([tuple(row.values()) for row in rows], columns=list(rows[0].keys()) if rows else None)
+    if frame.empty:
+        return pd.DataFrame(columns=LINE_COLUMNS)
+    action_ids = frame["action_id"].tolist()
+    frame["teams"] = [
+        "; ".join(teams.get(action_id) or ([reporting] if reporting else []))
+        for action_id, reporting in zip(action_ids, frame["reporting_team"].tolist(), strict=True)
+    ]
+    for column, names in (("bodies", bodies), ("drivers", drivers), ("domains", domains)):
+        frame[column] = ["; ".join(names.get(action_id, [])) for action_id in action_ids]
+    before = [previous.get(ref) if previous is not None else None for ref in frame["ref"].tolist()]
+    frame["previous_status"] = before
+    frame["change"] = [
+        status_change(status, earlier) if earlier is not None else None
+        for status, earlier in zip(frame["status"].tolist(), before, strict=True)
+    ]
+    return frame.reindex(columns=LINE_COLUMNS)
 
 
 def line_history(session: Session, action_ref: str) -> pd.DataFrame:
@@ -452,8 +454,11 @@ def exceptions(session: Session, quarter: Quarter | str, plan_ref: str | None = 
 
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    lines = line_statuses(session, q, plan.ref)
-    tracker = tracker_frame(submission_tracker(session, q))
+    return exceptions_from(line_statuses(session, q, plan.ref), tracker_frame(submission_tracker(session, q)))
+
+
+def exceptions_from(lines: pd.DataFrame, tracker: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """:func:`exceptions` from a quarter's :func:`line_statuses` and tracker frame already read."""
     return {
         "red": lines[lines["status"] == "Red"].reset_index(drop=True),
         "worse": lines[lines["change"] == "Worse"].reset_index(drop=True),

@@ -25,7 +25,7 @@ from cyp.bootstrap import initialise_database
 from cyp.charts import STATUS_ICONS, status_label
 from cyp.config import PROJECT_ROOT, get_settings
 from cyp.db import get_engine, read_session
-from cyp.framework.browse import domain_mappings, index_domains, load_plan_tree
+from cyp.framework.browse import domain_mappings, index_domains, plan_choices
 from cyp.models import Action, AuditEvent, Meta, Plan
 from cyp.quarters import Quarter, QuarterError, current_quarter, parse_quarter, quarter_range
 from cyp.reports import (
@@ -391,33 +391,22 @@ def load_plans(url: str) -> tuple[tuple[str, str, bool], ...]:
 def load_filter_options(url: str, plan_ref: str) -> FilterOptions:
     """Every value each filter can take within a plan, with readable labels."""
     with _session_for(url) as db_session:
-        plan = load_plan_tree(db_session, plan_ref)
+        plan = plan_choices(db_session, plan_ref)
         if plan is None:
             raise UnknownPlan(f"There is no plan '{plan_ref}'.")
         last = min(Quarter(plan.last_year, 4), current_quarter())
         quarters = tuple(q.label for q in reversed(quarter_range(Quarter(plan.first_year, 1), last)))
         with_returns = tuple(q.label for q in quarters_with_returns(db_session, plan_ref))
-        outcomes = tuple((o.ref, o.name) for o in plan.outcomes)
-        objectives = tuple((ob.ref, ob.text, o.ref) for o in plan.outcomes for ob in o.objectives)
-        teams = {p.ref: p.name for o in plan.outcomes for ob in o.objectives for a in ob.actions for p in a.partners}
-        teams |= {
-            a.reporting_partner.ref: a.reporting_partner.name
-            for o in plan.outcomes
-            for ob in o.objectives
-            for a in ob.actions
-            if a.reporting_partner is not None
-        }
-        bodies = {b.ref: b.name for o in plan.outcomes for ob in o.objectives for a in ob.actions for b in a.bodies}
         return FilterOptions(
             plan_title=plan.title,
             quarters=quarters,
             quarters_with_returns=with_returns,
-            outcomes=outcomes,
-            objectives=objectives,
-            teams=tuple(sorted(teams.items(), key=lambda item: item[1])),
-            bodies=tuple(sorted(bodies.items(), key=lambda item: item[1])),
+            outcomes=plan.outcomes,
+            objectives=plan.objectives,
+            teams=plan.teams,
+            bodies=plan.bodies,
             domains=tuple((d.ref, d.short_name) for d in index_domains(db_session)),
-            drivers=tuple((d.ref, d.name) for d in plan.drivers),
+            drivers=plan.drivers,
         )
 
 

@@ -39,6 +39,7 @@ BOTH_DATABASES = {
     "test_auth",
     "test_audit",
     "test_framework_load",
+    "test_framework_browse",
     "test_framework_workbook",
     "test_demo",
     "test_template",

@@ -1,0 +1,50 @@
+"""Reading the framework back: the filter choices of a plan, from SQL, match the plan's loaded tree."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from cyp.bootstrap import initialise_database
+from cyp.db import read_session, write_session
+from cyp.demo import generate_demo
+from cyp.framework.browse import load_plan_tree, plan_choices, plan_refs
+
+
+@pytest.fixture
+def loaded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    monkeypatch.setenv("CYP_TODAY", "2026-11-23")
+    initialise_database(engine)
+    with write_session(engine) as session:
+        generate_demo(session)  # demo data assigns reporting teams, so both kinds of team are present
+    return engine
+
+
+def test_plan_choices_are_what_the_plan_tree_holds(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        refs = plan_refs(session)
+        assert len(refs) == 2
+        for plan_ref in refs:
+            tree = load_plan_tree(session, plan_ref)
+            choices = plan_choices(session, plan_ref)
+            assert tree is not None and choices is not None
+            actions = [a for o in tree.outcomes for ob in o.objectives for a in ob.actions]
+            teams = {p.ref: p.name for a in actions for p in a.partners}
+            teams |= {a.reporting_partner.ref: a.reporting_partner.name for a in actions if a.reporting_partner}
+            bodies = {b.ref: b.name for a in actions for b in a.bodies}
+            assert (choices.title, choices.first_year, choices.last_year) == (
+                tree.title,
+                tree.first_year,
+                tree.last_year,
+            )
+            assert choices.outcomes == tuple((o.ref, o.name) for o in tree.outcomes)
+            assert choices.objectives == tuple((ob.ref, ob.text, o.ref) for o in tree.outcomes for ob in o.objectives)
+            assert choices.teams == tuple(sorted(teams.items(), key=lambda item: item[1]))
+            assert choices.bodies == tuple(sorted(bodies.items(), key=lambda item: item[1]))
+            assert choices.drivers == tuple((d.ref, d.name) for d in tree.drivers)
+            assert choices.teams and choices.outcomes and choices.objectives
+
+
+def test_unknown_plan_has_no_choices(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        assert plan_choices(session, "no-such-plan") is None
