@@ -39,7 +39,6 @@ os.environ.setdefault("CYP_TODAY", "2026-11-23")
 from bench.scale import SCALE_PLAN, ScaleSpec, generate_scale, team_ref  # noqa: E402
 
 INGEST_TEAM = 1  # benchmark team 001: 40 lines
-FLOOR_TEAM = 100  # the floor's rows are filed under another team, so its version numbers never meet the ingest's
 INGEST_QUARTER = "2022-23 Q4"
 LARGE_VIEW = {"plan": SCALE_PLAN, "quarter": INGEST_QUARTER}
 PASSWORD = "benchmark password, not a secret"
@@ -141,9 +140,12 @@ class Floor:
 
 
 def floor_for(database: Path, quarter: str) -> Floor:
-    """The floor's ids from ``database``: every action and indicator ref, the floor team and the quarter's plan."""
+    """The floor's ids from ``database``: every action and indicator ref, a team to file under, the plan."""
     with sqlite3.connect(database) as connection:
-        partner_id = connection.execute("SELECT id FROM partners WHERE ref = ?", (team_ref(FLOOR_TEAM),)).fetchone()[0]
+        # Filed under another team than the ingest's, so their version numbers never meet.
+        partner_id = connection.execute(
+            "SELECT id FROM partners WHERE ref != ? ORDER BY id DESC LIMIT 1", (team_ref(INGEST_TEAM),)
+        ).fetchone()[0]
         plan_id = connection.execute("SELECT id FROM plans WHERE ref = ?", (SCALE_PLAN,)).fetchone()[0]
         return Floor(
             database,

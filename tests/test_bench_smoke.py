@@ -77,11 +77,15 @@ def test_benchmark_run_prints_every_figure_as_json():
     for key in (
         "ingest_s",
         "calamine_executemany_s",
+        "calamine_executemany_warm_s",
         "pandas_openpyxl_read_s",
         "ingest_vs_calamine_executemany",
+        "ingest_vs_calamine_executemany_warm",
         "ingest_vs_pandas_openpyxl_read",
     ):
         assert is_number(ingest[key]) and ingest[key] > 0, key
+    assert set(ingest["stages_s"]) == {"file_checks", "read", "personal_data_scan", "file_sync"}
+    assert all(is_number(value) and value > 0 for value in ingest["stages_s"].values())
     assert ingest["lines"] == 40
     assert figures["backfill"]["statuses"] == {"accepted": 3} and figures["backfill"]["returns_per_s"] > 0
     pages = figures["pages"]
