@@ -1,7 +1,8 @@
 """A large, deterministic history for benchmarks: 100 teams x 40 lines x 16 quarters, stored as demo data.
 
 The synthetic teams are partners flagged ``is_demo`` with refs starting ``scale-``; their lines are actions flagged
-``is_demo`` under the existing objectives of the 2019–23 plan (its 16 quarters are the history), worded plainly as
+``is_demo`` under the existing objectives of the 2019–23 plan (its last 16 quarters, i.e. all of them, are the
+history), worded plainly as
 benchmark lines so nobody mistakes them for plan facts. Every return is ``is_demo`` and uploaded by "scale", and the
 ``Meta`` key ``scale`` records the run, so pages carry the demo banner and :func:`clear_scale` (or
 ``python bench/scale.py --clear``) removes exactly this data; ``python -m cyp demo --clear`` removes the returns
@@ -117,7 +118,9 @@ def generate_scale(session: Session, spec: ScaleSpec = ScaleSpec()) -> dict[str,
             .order_by(Indicator.position, Indicator.ref)
         )
     )
-    quarters = plan_quarters(plan.first_year, plan.last_year)[: spec.quarters]
+    # The plan's last quarters: a shorter history still ends in 2022-23 Q4, the quarter the benchmarks view, so
+    # histories of different lengths can be compared in the same view.
+    quarters = plan_quarters(plan.first_year, plan.last_year)[-spec.quarters :]
 
     next_partner = (session.scalar(select(func.max(Partner.id))) or 0) + 1
     next_action = (session.scalar(select(func.max(Action.id))) or 0) + 1

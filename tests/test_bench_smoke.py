@@ -89,9 +89,14 @@ def test_benchmark_run_prints_every_figure_as_json():
     assert ingest["lines"] == 40
     assert figures["backfill"]["statuses"] == {"accepted": 3} and figures["backfill"]["returns_per_s"] > 0
     pages = figures["pages"]
-    for view in ("demo_s", "large_s", "plan_2019_23_demo_s", "plan_2019_23_large_s"):
+    for view in ("demo_s", "large_s", "plan_2019_23_demo_s", "plan_2019_23_large_s", "plan_2019_23_short_history_s"):
         assert set(pages[view]) == {"overview", "outcome"} and all(map(is_number, pages[view].values())), view
-    for key in ("page_render_large_s", "page_render_large_vs_demo", "plan_2019_23_slowest_large_s"):
+    for key in (
+        "page_render_large_s",
+        "page_render_large_vs_demo",
+        "plan_2019_23_slowest_large_s",
+        "plan_2019_23_large_vs_short_history",
+    ):
         assert is_number(pages[key]), key
     assert figures["scale"]["lines_total"] > 80
     assert set(figures["targets"]) >= {"ingest_vs_calamine_executemany", "peak_memory_mb"}
