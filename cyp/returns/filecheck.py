@@ -65,7 +65,10 @@ SCAN_OVERLAP = 1024
 
 WORKSHEET_ROOT = re.compile(rb"<(?:[\w.-]+:)?worksheet[\s>]")
 DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\s[^>]{0,200}?\bref=[\"']([^\"']{1,40})[\"']")
-CELL_REF = re.compile(rb"<(?:[\w.-]+:)?c\s[^>]{0,512}?\br=[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"']")
+# A cell's address attribute, r="B12" (a row's r holds digits only, so never matches). It is found by its literal
+# start "r=", which the regex engine can jump to, instead of trying every "<" of a large sheet; an attribute whose
+# name merely ends in "r" would also count, which can only make the sheet look bigger, never smaller.
+CELL_REF = re.compile(rb"r=[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"']")
 RANGE_CORNER = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
 
 OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
