@@ -104,10 +104,6 @@ def test_benchmark_run_prints_every_figure_as_json():
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("CYP_BENCH_BROWSER"),
-    reason="a full browser benchmark run; set CYP_BENCH_BROWSER=1 (too heavy beside the rest of the suite on 2 cores)",
-)
 def test_benchmark_browser_figures_and_peak_memory():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found; run the tests with `bash scripts/test.sh`")
