@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.framework.browse import domain_mappings, index_domains, load_plan_tree, plan_refs
+from cyp.framework.browse import domain_mappings, index_domains, load_plan_tree, plan_actions, plan_refs
 
 ui.page_header("Plan framework", "Outcomes, objectives and actions of each plan, and how they map to the index.")
 
@@ -16,8 +16,10 @@ with ui.session() as session:
     chosen = st.query_params.get("plan", refs[0])
     plan_ref = st.selectbox("Plan", refs, index=refs.index(chosen) if chosen in refs else 0)
     st.query_params["plan"] = plan_ref
-    plan = load_plan_tree(session, plan_ref)
+    plan = load_plan_tree(session, plan_ref, actions=False)
     assert plan is not None
+    actions = plan_actions(session, plan_ref)
+    actions_of = {ref: frame for ref, frame in actions.groupby("objective_ref", sort=False)}
 
     st.header(plan.title)
     st.caption(f"Financial years {plan.first_year}-{plan.first_year + 1} to {plan.last_year}-{plan.last_year + 1}")
@@ -34,16 +36,17 @@ with ui.session() as session:
                 st.markdown(f"*{outcome.description}*")
             for objective in outcome.objectives:
                 st.markdown(f"**{objective.ref} · {objective.text}**")
-                if objective.actions:
+                if objective.ref in actions_of:
                     st.dataframe(
-                        pd.DataFrame(
-                            {
-                                "Ref": action.ref,
-                                "Action": action.text,
-                                "Responsible": "; ".join(p.name for p in action.partners),
-                                "Monitored by": "; ".join(b.name for b in action.bodies),
+                        actions_of[objective.ref]
+                        .drop(columns="objective_ref")
+                        .rename(
+                            columns={
+                                "ref": "Ref",
+                                "action": "Action",
+                                "responsible": "Responsible",
+                                "monitored_by": "Monitored by",
                             }
-                            for action in objective.actions
                         ),
                         hide_index=True,
                         width="stretch",

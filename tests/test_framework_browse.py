@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from cyp.bootstrap import initialise_database
 from cyp.db import read_session, write_session
 from cyp.demo import generate_demo
-from cyp.framework.browse import load_plan_tree, plan_choices, plan_refs
+from cyp.framework.browse import load_plan_tree, plan_actions, plan_choices, plan_refs
 
 
 @pytest.fixture
@@ -48,3 +48,27 @@ def test_plan_choices_are_what_the_plan_tree_holds(loaded: Engine) -> None:
 def test_unknown_plan_has_no_choices(loaded: Engine) -> None:
     with read_session(loaded) as session:
         assert plan_choices(session, "no-such-plan") is None
+
+
+def test_plan_actions_are_the_tree_actions_in_plan_order(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        for plan_ref in plan_refs(session):
+            tree = load_plan_tree(session, plan_ref)
+            assert tree is not None
+            expected = [
+                (ob.ref, a.ref, a.text, "; ".join(p.name for p in a.partners), "; ".join(b.name for b in a.bodies))
+                for o in tree.outcomes
+                for ob in o.objectives
+                for a in ob.actions
+            ]
+            frame = plan_actions(session, plan_ref)
+            assert list(frame.itertuples(index=False, name=None)) == expected
+            assert len(expected) > 0
+
+
+def test_plan_outline_leaves_actions_unloaded(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        outline = load_plan_tree(session, "2019-23", actions=False)
+        assert outline is not None and len(outline.outcomes) == 7
+        objective = outline.outcomes[0].objectives[0]
+        assert "actions" not in objective.__dict__  # not loaded; read on demand only if a caller asks

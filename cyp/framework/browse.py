@@ -148,19 +148,63 @@ def plan_choices(session: Session, plan_ref: str) -> PlanChoices | None:
     )
 
 
-def load_plan_tree(session: Session, plan_ref: str) -> Plan | None:
-    """A plan with its outcomes, objectives, actions (partners, bodies, drivers) and indicators loaded."""
-    return session.scalar(
-        select(Plan)
-        .where(Plan.ref == plan_ref)
-        .options(
-            selectinload(Plan.outcomes)
-            .selectinload(Outcome.objectives)
-            .selectinload(Objective.actions)
-            .options(selectinload(Action.partners), selectinload(Action.bodies), selectinload(Action.drivers)),
-            selectinload(Plan.outcomes).selectinload(Outcome.indicators),
-            selectinload(Plan.drivers),
+def load_plan_tree(session: Session, plan_ref: str, *, actions: bool = True) -> Plan | None:
+    """A plan with its outcomes, objectives, indicators and drivers loaded, and unless ``actions`` is False its
+    actions with their partners, bodies and drivers (at council scale, thousands: see :func:`plan_actions`)."""
+    objectives = selectinload(Plan.outcomes).selectinload(Outcome.objectives)
+    options = [
+        objectives.selectinload(Objective.actions).options(
+            selectinload(Action.partners), selectinload(Action.bodies), selectinload(Action.drivers)
         )
+        if actions
+        else objectives,
+        selectinload(Plan.outcomes).selectinload(Outcome.indicators),
+        selectinload(Plan.drivers),
+    ]
+    return session.scalar(select(Plan).where(Plan.ref == plan_ref).options(*options))
+
+
+def plan_actions(session: Session, plan_ref: str) -> pd.DataFrame:
+    """Every action of a plan in plan order, as plain rows: objective_ref, ref, action, responsible, monitored_by.
+
+    Responsible and monitored_by are "; "-separated names in the order the plan gives them.
+    """
+    in_plan = (
+        select(Action.id)
+        .join(Objective, Objective.id == Action.objective_id)
+        .join(Outcome, Outcome.id == Objective.outcome_id)
+        .join(Plan, Plan.id == Outcome.plan_id)
+        .where(Plan.ref == plan_ref)
+    )
+    rows = session.execute(
+        select(Action.id, Objective.ref, Action.ref, Action.text)
+        .join(Objective, Objective.id == Action.objective_id)
+        .join(Outcome, Outcome.id == Objective.outcome_id)
+        .where(Action.id.in_(in_plan))
+        .order_by(Outcome.position, Objective.position, Action.position, Action.id)
+    ).all()
+    partners: dict[int, list[str]] = {}
+    for action_id, name in session.execute(
+        select(action_partners.c.action_id, Partner.name)
+        .join(Partner, Partner.id == action_partners.c.partner_id)
+        .where(action_partners.c.action_id.in_(in_plan))
+        .order_by(action_partners.c.action_id, action_partners.c.position)
+    ):
+        partners.setdefault(action_id, []).append(name)
+    bodies: dict[int, list[str]] = {}
+    for action_id, name in session.execute(
+        select(action_bodies.c.action_id, MonitoringBody.name)
+        .join(MonitoringBody, MonitoringBody.id == action_bodies.c.body_id)
+        .where(action_bodies.c.action_id.in_(in_plan))
+        .order_by(action_bodies.c.action_id, action_bodies.c.position)
+    ):
+        bodies.setdefault(action_id, []).append(name)
+    return pd.DataFrame(
+        [
+            (objective_ref, ref, text, "; ".join(partners.get(action_id, [])), "; ".join(bodies.get(action_id, [])))
+            for action_id, objective_ref, ref, text in rows
+        ],
+        columns=["objective_ref", "ref", "action", "responsible", "monitored_by"],
     )
 
 
