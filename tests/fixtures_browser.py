@@ -222,6 +222,11 @@ def wait_for_streamlit(page: Page, timeout_ms: int = RENDER_TIMEOUT_MS) -> None:
     page.wait_for_selector(
         '[data-testid="stApp"][data-test-connection-state="CONNECTED"]', state="attached", timeout=timeout_ms
     )
+    # A new session reports "not running" before its first run has even started (on a busy machine, for longer
+    # than the pause above): wait until that run has drawn something, so a caller never looks at an empty page.
+    page.wait_for_selector(
+        '[data-testid="stMain"] [data-testid="stElementContainer"]', state="attached", timeout=timeout_ms
+    )
     page.wait_for_selector(
         '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms
     )
