@@ -117,10 +117,11 @@ def _date_of_birth_fragments() -> frozenset[str]:
 
 
 def _may_name_a_date_of_birth(text: str) -> bool:
-    lowered = text.lower()
-    return any(fragment in lowered for fragment in _date_of_birth_fragments()) and bool(
-        _date_of_birth_word().search(text)
-    )
+    # Only ASCII text takes the shortcut: ignoring case, the regex also matches a few other letters ("bırth" with
+    # a dotless i) that lower-casing does not turn into the fragment.
+    if text.isascii() and not any(fragment in text.lower() for fragment in _date_of_birth_fragments()):
+        return False
+    return _date_of_birth_word().search(text) is not None
 
 
 def _fewer_digits_than(text: str, count: int) -> bool:
