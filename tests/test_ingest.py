@@ -184,6 +184,27 @@ def test_failure_after_the_file_is_kept_removes_it(
     assert list((tmp_path / "uploads").iterdir()) == []
 
 
+def test_the_copy_removed_while_checking_is_written_again(
+    framework: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A clean-up of stray files (`check --clean`) may remove the in-flight copy; the return is still kept whole.
+    import cyp.returns.ingest as ingest_module
+
+    check_return = ingest_module.check_return
+
+    def check_after_clean_up(session, parsed):  # type: ignore[no-untyped-def]
+        for stray in (tmp_path / "uploads").glob(".upload-*.part"):
+            stray.unlink()
+        return check_return(session, parsed)
+
+    monkeypatch.setattr(ingest_module, "check_return", check_after_clean_up)
+    data = build_return()
+    result = ingest(framework, data, tmp_path / "uploads")
+    assert result.status == "accepted"
+    kept = list((tmp_path / "uploads").iterdir())
+    assert [path.read_bytes() for path in kept] == [data]
+
+
 def test_a_rejected_return_leaves_no_file(framework: Engine, tmp_path: Path) -> None:
     # The copy written while the workbook is checked is removed when it is not stored.
     result = ingest(framework, build_return(team="No Such Team"), tmp_path / "uploads")

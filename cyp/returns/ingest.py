@@ -355,7 +355,9 @@ class _FileKeeper:
         if final.exists():
             return None
         temporary, self._temporary = self._temporary, None
-        if temporary is None:  # an earlier attempt of the transaction kept, then lost, the first copy
+        # None: an earlier attempt of the transaction kept, then lost, the first copy; missing: something removed
+        # it meanwhile (such as `python -m cyp check --clean`, which counts it as stray). Either way, write it again.
+        if temporary is None or not temporary.exists():
             temporary = _write_synced(self._data, self._folder)
         crash_point("file-written")
         try:
