@@ -109,5 +109,6 @@ def test_benchmark_browser_figures_and_peak_memory():
         pytest.skip(f"{CHROMIUM} not found; run the tests with `bash scripts/test.sh`")
     browser = run_bench("--pages", "outcome")["browser"]
     assert is_number(browser["outcome_page_first_s"]) and is_number(browser["outcome_page_s"])
+    assert is_number(browser["outcome_page_2019_23_first_s"]) and is_number(browser["outcome_page_2019_23_s"])
     assert set(browser["sign_in_and_render_every_page_s"]) == {"outcome", "outcome (2019-23)"}
     assert 50 < browser["peak_memory_mb"] < 4000
