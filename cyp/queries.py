@@ -132,7 +132,8 @@ def status_counts_by_domain(plan_ref: str, quarter: str) -> Select:
     )
 
 
-def _plan_action_ids(plan_ref: str) -> Select:
+def plan_action_ids(plan_ref: str) -> Select:
+    """The ids of a plan's lines, as a subquery for ``IN``."""
     return (
         select(Action.id)
         .join(Objective, Objective.id == Action.objective_id)
@@ -147,7 +148,7 @@ def line_teams(plan_ref: str) -> Select:
     return (
         select(action_partners.c.action_id, Partner.name)
         .join(Partner, Partner.id == action_partners.c.partner_id)
-        .where(action_partners.c.action_id.in_(_plan_action_ids(plan_ref)))
+        .where(action_partners.c.action_id.in_(plan_action_ids(plan_ref)))
         .order_by(action_partners.c.action_id, action_partners.c.position)
     )
 
@@ -157,7 +158,7 @@ def line_bodies(plan_ref: str) -> Select:
     return (
         select(action_bodies.c.action_id, MonitoringBody.name)
         .join(MonitoringBody, MonitoringBody.id == action_bodies.c.body_id)
-        .where(action_bodies.c.action_id.in_(_plan_action_ids(plan_ref)))
+        .where(action_bodies.c.action_id.in_(plan_action_ids(plan_ref)))
         .order_by(action_bodies.c.action_id, action_bodies.c.position)
     )
 
@@ -167,7 +168,7 @@ def line_drivers(plan_ref: str) -> Select:
     return (
         select(action_drivers.c.action_id, Driver.name)
         .join(Driver, Driver.id == action_drivers.c.driver_id)
-        .where(action_drivers.c.action_id.in_(_plan_action_ids(plan_ref)))
+        .where(action_drivers.c.action_id.in_(plan_action_ids(plan_ref)))
         .order_by(action_drivers.c.action_id, Driver.position)
     )
 
@@ -178,7 +179,7 @@ def line_domains(plan_ref: str) -> Select:
         select(Action.id.label("action_id"), IndexDomain.short_name.label("name"))
         .join(ObjectiveDomain, ObjectiveDomain.objective_id == Action.objective_id)
         .join(IndexDomain, IndexDomain.id == ObjectiveDomain.domain_id)
-        .where(Action.id.in_(_plan_action_ids(plan_ref)))
+        .where(Action.id.in_(plan_action_ids(plan_ref)))
         .order_by(Action.id, IndexDomain.position)
     )
 
@@ -279,7 +280,7 @@ def line_status_by_quarter(plan_ref: str, quarters: Iterable[str]) -> Select:
         select(Action.ref, LineUpdate.quarter, LineUpdate.status)
         .join(latest, latest.c.action_id == Action.id)
         .join(LineUpdate, LineUpdate.id == latest.c.update_id)
-        .where(Action.id.in_(_plan_action_ids(plan_ref)))
+        .where(Action.id.in_(plan_action_ids(plan_ref)))
         .order_by(Action.ref, LineUpdate.quarter)
     )
 
@@ -322,7 +323,7 @@ def domain_coverage(plan_ref: str, quarter: str) -> Select:
     plan_lines_mapped = (
         select(ObjectiveDomain.domain_id, func.count(Action.id).label("lines"))
         .join(Action, Action.objective_id == ObjectiveDomain.objective_id)
-        .where(Action.id.in_(_plan_action_ids(plan_ref)))
+        .where(Action.id.in_(plan_action_ids(plan_ref)))
         .group_by(ObjectiveDomain.domain_id)
         .subquery()
     )
@@ -363,7 +364,7 @@ def expected_lines_by_team(plan_ref: str) -> Select:
     return (
         select(Partner.id.label("partner_id"), Partner.ref, Partner.name, func.count(Action.id).label("lines"))
         .join(Action, Action.reporting_partner_id == Partner.id)
-        .where(Action.id.in_(_plan_action_ids(plan_ref)))
+        .where(Action.id.in_(plan_action_ids(plan_ref)))
         .group_by(Partner.id, Partner.ref, Partner.name)
         .order_by(Partner.name)
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -67,6 +68,34 @@ def session() -> Iterator[Session]:
 def clear_caches() -> None:
     """Forget every cached read; call after a write so every page shows the new data."""
     st.cache_data.clear()
+
+
+def attempt_write(
+    principal: Principal,
+    action: Callable[..., Any],
+    *args: Any,
+    expected: tuple[type[Exception], ...] = (),
+    **options: Any,
+) -> tuple[bool, Any]:
+    """Run ``action(session, principal, *args, **options)`` in its own write transaction: (done, its result).
+
+    A refusal, or one of the ``expected`` errors, is shown on the page and gives (False, None); after a write
+    every cached read is forgotten.
+    """
+    from cyp.auth import PermissionDenied
+    from cyp.db import write_session
+
+    try:
+        with write_session(engine()) as db_session:
+            outcome = action(db_session, principal, *args, **options)
+    except PermissionDenied as refusal:
+        st.error(str(refusal), icon=":material/block:")
+        return False, None
+    except expected as error:
+        st.error(str(error), icon=":material/error:")
+        return False, None
+    clear_caches()
+    return True, outcome
 
 
 @st.cache_data(ttl=60, show_spinner=False)

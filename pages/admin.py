@@ -6,8 +6,7 @@ from typing import Any
 import streamlit as st
 
 from cyp import admin, ui
-from cyp.auth import PermissionDenied
-from cyp.db import read_session, write_session
+from cyp.db import read_session
 from cyp.framework.browse import plan_refs
 from cyp.framework.workbook import export_framework
 from cyp.quarters import QuarterError
@@ -24,18 +23,8 @@ if principal is None:
 
 
 def write(action: Callable[..., Any], *args: Any) -> Any:
-    """Run one administrator write in its own transaction; show why if it is refused or cannot be made."""
-    try:
-        with write_session(ui.engine()) as session:
-            outcome = action(session, principal, *args)
-    except PermissionDenied as refusal:
-        st.error(str(refusal), icon=":material/block:")
-        return None
-    except (admin.AdminError, QuarterError) as error:
-        st.error(str(error), icon=":material/error:")
-        return None
-    ui.clear_caches()
-    return outcome
+    """Run one administrator write; its result, or None (with the reason shown) if refused or impossible."""
+    return ui.attempt_write(principal, action, *args, expected=(admin.AdminError, QuarterError))[1]
 
 
 with ui.session() as session:

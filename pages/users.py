@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from cyp import admin, auth, ui
-from cyp.db import write_session
 from cyp.models import ROLES
 
 ui.page_header(
@@ -20,18 +19,8 @@ if principal is None:
 
 
 def write(action: Callable[..., Any], *args: Any, **options: Any) -> bool:
-    """Run one account change in its own transaction; show why if it is refused or cannot be made."""
-    try:
-        with write_session(ui.engine()) as session:
-            action(session, principal, *args, **options)
-    except auth.PermissionDenied as refusal:
-        st.error(str(refusal), icon=":material/block:")
-        return False
-    except auth.AccountError as error:
-        st.error(str(error), icon=":material/error:")
-        return False
-    ui.clear_caches()
-    return True
+    """Run one account change; False (with the reason shown) if refused or impossible."""
+    return ui.attempt_write(principal, action, *args, expected=(auth.AccountError,), **options)[0]
 
 
 with ui.session() as session:

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,20 +244,28 @@ def postgres_url(postgres_cluster: PostgresCluster) -> str:
     return postgres_cluster.url("cyp_session")
 
 
-@pytest.fixture
-def postgres_db_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
-    """URL of a fresh database for this test with the schema migrated (copied from the template); dropped after."""
-    name = f"cyp_test_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine(postgres_cluster)
+@contextmanager
+def throwaway_database(cluster: PostgresCluster, prefix: str, template: str | None = None) -> Iterator[str]:
+    """URL of a new database (a copy of ``template``, or empty), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine(cluster)
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}"'))
+        copy = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
-        yield postgres_cluster.url(name)
+        yield cluster.url(name)
     finally:
         with admin.connect() as connection:
             # FORCE closes connections a test (or a process it started) left open.
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_db_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """URL of a fresh database for this test with the schema migrated (copied from the template); dropped after."""
+    with throwaway_database(postgres_cluster, "cyp_test", TEMPLATE_DATABASE) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,15 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import create_engine, text
 
-from tests.fixtures_postgres import PostgresCluster
+from tests.fixtures_postgres import PostgresCluster, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 QUARTER = "2022-23 Q2"  # inside the 2019–23 plan, whose actions come from the source
@@ -27,16 +25,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def empty_postgres(postgres_cluster: PostgresCluster) -> Iterator[str]:
     """URL of a new, empty PostgreSQL database: no schema, so `init` has to create it."""
-    name = f"cyp_empty_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_cluster.url(name)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(postgres_cluster, "cyp_empty") as url:
+        yield url
 
 
 def cyp(url: str, uploads: Path, *args: str) -> subprocess.CompletedProcess[str]:

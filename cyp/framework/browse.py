@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from cyp import queries
 from cyp.models import (
     Action,
     Driver,
@@ -106,12 +107,7 @@ def plan_choices(session: Session, plan_ref: str) -> PlanChoices | None:
     ).first()
     if plan is None:
         return None
-    plan_actions = (
-        select(Action.id)
-        .join(Objective, Objective.id == Action.objective_id)
-        .join(Outcome, Outcome.id == Objective.outcome_id)
-        .where(Outcome.plan_id == plan.id)
-    )
+    plan_actions = queries.plan_action_ids(plan_ref)
     named_partners = select(action_partners.c.partner_id).where(action_partners.c.action_id.in_(plan_actions))
     reporting_partners = select(Action.reporting_partner_id).where(Action.id.in_(plan_actions))
     teams = (
@@ -169,40 +165,25 @@ def plan_actions(session: Session, plan_ref: str) -> pd.DataFrame:
 
     Responsible and monitored_by are "; "-separated names in the order the plan gives them.
     """
-    in_plan = (
-        select(Action.id)
-        .join(Objective, Objective.id == Action.objective_id)
-        .join(Outcome, Outcome.id == Objective.outcome_id)
-        .join(Plan, Plan.id == Outcome.plan_id)
-        .where(Plan.ref == plan_ref)
-    )
-    rows = session.execute(
-        select(Action.id, Objective.ref, Action.ref, Action.text)
-        .join(Objective, Objective.id == Action.objective_id)
-        .join(Outcome, Outcome.id == Objective.outcome_id)
-        .where(Action.id.in_(in_plan))
-        .order_by(Outcome.position, Objective.position, Action.position, Action.id)
-    ).all()
-    partners: dict[int, list[str]] = {}
-    for action_id, name in session.execute(
-        select(action_partners.c.action_id, Partner.name)
-        .join(Partner, Partner.id == action_partners.c.partner_id)
-        .where(action_partners.c.action_id.in_(in_plan))
-        .order_by(action_partners.c.action_id, action_partners.c.position)
-    ):
-        partners.setdefault(action_id, []).append(name)
-    bodies: dict[int, list[str]] = {}
-    for action_id, name in session.execute(
-        select(action_bodies.c.action_id, MonitoringBody.name)
-        .join(MonitoringBody, MonitoringBody.id == action_bodies.c.body_id)
-        .where(action_bodies.c.action_id.in_(in_plan))
-        .order_by(action_bodies.c.action_id, action_bodies.c.position)
-    ):
-        bodies.setdefault(action_id, []).append(name)
+
+    def names_by_line(statement: Select) -> dict[int, list[str]]:
+        names: dict[int, list[str]] = {}
+        for action_id, name in session.execute(statement):
+            names.setdefault(action_id, []).append(name)
+        return names
+
+    partners = names_by_line(queries.line_teams(plan_ref))
+    bodies = names_by_line(queries.line_bodies(plan_ref))
     return pd.DataFrame(
         [
-            (objective_ref, ref, text, "; ".join(partners.get(action_id, [])), "; ".join(bodies.get(action_id, [])))
-            for action_id, objective_ref, ref, text in rows
+            (
+                line.objective_ref,
+                line.ref,
+                line.action,
+                "; ".join(partners.get(line.action_id, [])),
+                "; ".join(bodies.get(line.action_id, [])),
+            )
+            for line in session.execute(queries.plan_lines(plan_ref))
         ],
         columns=["objective_ref", "ref", "action", "responsible", "monitored_by"],
     )

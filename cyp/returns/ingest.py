@@ -101,6 +101,20 @@ class IngestResult:
         return self.status in ("accepted", "duplicate")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file and what came with it; its SHA-256 and stored name are worked out once."""
+
+    data: bytes
+    filename: str
+    uploaded_by: str
+    principal: Principal | None
+    acknowledge_queries: bool
+    is_demo: bool
+    sha256: str
+    stored_name: str
+
+
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
@@ -154,16 +168,12 @@ def _current_of(versions: list[StoredVersion]) -> StoredVersion | None:
     return next((version for version in versions if version.is_current), None)
 
 
-def describe_changes(
-    session: Session, checked: CheckedReturn, quarter_label: str, earlier: list[StoredVersion] | None = None
-) -> list[str]:
+def describe_changes(session: Session, checked: CheckedReturn, earlier: list[StoredVersion]) -> list[str]:
     """Lines whose status changed, and lines new or removed, since the team's previous version or quarter.
 
-    ``earlier`` is :func:`stored_versions` for the quarter when the caller already has it.
+    ``earlier`` is :func:`stored_versions` for the return's team and quarter, read in the same transaction.
     """
     assert checked.team is not None and checked.quarter is not None
-    if earlier is None:
-        earlier = stored_versions(session, checked.team.id, quarter_label)
     # Only (line, status, ref) of the earlier return: loading its ORM records and their indicator values is waste.
     current = _current_of(earlier)
     before = (current.id, current.version) if current else None
@@ -201,32 +211,20 @@ def _current_version(session: Session, partner_id: int, quarter_label: str) -> t
 
 
 def store_return(
-    session: Session,
-    checked: CheckedReturn,
-    *,
-    data: bytes,
-    filename: str,
-    uploaded_by: str,
-    stored_path: str,
-    acknowledge_queries: bool,
-    is_demo: bool = False,
-    earlier: list[StoredVersion] | None = None,
+    session: Session, checked: CheckedReturn, upload: Upload, earlier: list[StoredVersion]
 ) -> tuple[int, int]:
     """Add a valid return as the team's new current version, with its lines, values and audit event; never commits.
 
-    Returns (return id, version). ``earlier`` is :func:`stored_versions` for the quarter when the caller already
-    has it (read in this same transaction).
+    Returns (return id, version). ``earlier`` is :func:`stored_versions` for the quarter, read in this same
+    transaction.
     """
     assert checked.team is not None and checked.quarter is not None and checked.plan is not None
     label = checked.quarter.label
-    if earlier is None:
-        earlier = stored_versions(session, checked.team.id, label)
     version = max((stored.version for stored in earlier), default=0) + 1
     connection = session.connection()
     if _current_of(earlier) is not None:
         connection.execute(_NO_LONGER_CURRENT, {"team_id": checked.team.id, "quarter_label": label})
-    original_filename = PurePath(filename).name[:300]
-    sha256 = sha256_hex(data)
+    original_filename = PurePath(upload.filename).name[:300]
     return_id = connection.execute(
         _INSERT_RETURN,
         {
@@ -235,14 +233,14 @@ def store_return(
             "quarter": label,
             "version": version,
             "is_current": True,
-            "uploaded_by": uploaded_by,
+            "uploaded_by": upload.uploaded_by,
             "uploaded_at": utcnow(),
             "original_filename": original_filename,
-            "size_bytes": len(data),
-            "sha256": sha256,
-            "stored_path": stored_path,
-            "queries_acknowledged": acknowledge_queries and bool(queries(checked.problems)),
-            "is_demo": is_demo,
+            "size_bytes": len(upload.data),
+            "sha256": upload.sha256,
+            "stored_path": upload.stored_name,
+            "queries_acknowledged": upload.acknowledge_queries and bool(queries(checked.problems)),
+            "is_demo": upload.is_demo,
         },
     ).scalar_one()
     if checked.lines:
@@ -280,17 +278,17 @@ def store_return(
     detail = {
         "return_id": return_id,
         "filename": original_filename,
-        "sha256": sha256,
+        "sha256": upload.sha256,
         "lines": len(checked.lines),
         "statuses": {status: counts.get(status, 0) for status in STATUSES},
         "indicator_values": len(checked.indicators),
-        "queries_acknowledged": [str(p) for p in queries(checked.problems)] if acknowledge_queries else [],
+        "queries_acknowledged": [str(p) for p in queries(checked.problems)] if upload.acknowledge_queries else [],
     }
     connection.execute(
         _INSERT_AUDIT_EVENT,
         {
             "at": utcnow(),
-            "actor": uploaded_by[:200],
+            "actor": upload.uploaded_by[:200],
             "action": "return.ingest",
             "target": f"{checked.team.name} {label} v{version}"[:200],
             "outcome": "accepted",
@@ -416,14 +414,16 @@ def ingest_return(
         return IngestResult(
             "rejected", file_problems, summary=f"Rejected {target}: {_count(len(file_problems), 'problem')}"
         )
+    sha256 = sha256_hex(data)
+    upload = Upload(
+        data, filename, uploaded_by, principal, acknowledge_queries, is_demo, sha256, _stored_name(sha256, filename)
+    )
     keeper = _FileKeeper(data, uploads_dir)
     try:
         parsed = read_return(io.BytesIO(data))
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                result = _store_in_one_transaction(
-                    engine, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo, principal, keeper
-                )
+                result = _store_in_one_transaction(engine, parsed, upload, keeper)
                 break
             except OperationalError as error:
                 if attempt == WRITE_ATTEMPTS or not _is_retryable(error):
@@ -439,29 +439,18 @@ def ingest_return(
 
 
 def _store_in_one_transaction(
-    engine: Engine | None,
-    parsed: ParsedReturn,
-    data: bytes,
-    filename: str,
-    uploaded_by: str,
-    acknowledge_queries: bool,
-    is_demo: bool,
-    principal: Principal | None,
-    keeper: _FileKeeper,
+    engine: Engine | None, parsed: ParsedReturn, upload: Upload, keeper: _FileKeeper
 ) -> IngestResult:
     created: Path | None = None
     try:
         with write_session(engine) as session:
             crash_point("transaction-open")
-            result = _ingest_parsed(
-                session, parsed, data, filename, uploaded_by, acknowledge_queries, is_demo, principal
-            )
+            result = _ingest_parsed(session, parsed, upload)
             crash_point("stored")
             # Only an accepted result wrote anything; the others commit an empty transaction.
             if result.status == "accepted" and result.return_id is not None:
-                # The name stored with the return; the audit event is still pending and is written at commit,
-                # after the file is kept.
-                created = keeper.keep(_stored_name(sha256_hex(data), filename))
+                # Under the name stored with the return, before the commit makes the return visible.
+                created = keeper.keep(upload.stored_name)
                 crash_point("file-kept")
     except Exception:
         if created is not None:
@@ -470,16 +459,7 @@ def _store_in_one_transaction(
     return result
 
 
-def _ingest_parsed(
-    session: Session,
-    parsed: ParsedReturn,
-    data: bytes,
-    filename: str,
-    uploaded_by: str,
-    acknowledge_queries: bool,
-    is_demo: bool,
-    principal: Principal | None,
-) -> IngestResult:
+def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> IngestResult:
     try:
         checked = check_return(session, parsed)
     except Exception as exc:  # noqa: BLE001 - an unforeseen shape of workbook is still the file's problem
@@ -489,22 +469,21 @@ def _ingest_parsed(
     quarter = checked.quarter.label if checked.quarter else None
     result = IngestResult("rejected", checked.problems, team=team, quarter=quarter)
     if errors(checked.problems):
-        what = " ".join(x for x in (team, quarter) if x) or PurePath(filename).name
+        what = " ".join(x for x in (team, quarter) if x) or PurePath(upload.filename).name
         result.summary = f"Rejected {what}: {_count(len(errors(checked.problems)), 'error')}"
         return result
     assert checked.team is not None and checked.quarter is not None
-    if principal is not None:
+    if upload.principal is not None:
         try:
-            require(session, principal, "return.submit", team_ref=checked.team.ref, target=f"{team} {quarter}")
+            require(session, upload.principal, "return.submit", team_ref=checked.team.ref, target=f"{team} {quarter}")
         except PermissionDenied as refusal:
             result.status = "refused"
             result.problems = [Problem("not-permitted", str(refusal))]
             result.summary = f"Refused: {refusal}"
             return result
     serialise_versions(session, checked.team.id, checked.quarter.label)
-    sha256 = sha256_hex(data)
     earlier = stored_versions(session, checked.team.id, checked.quarter.label)
-    same = next((stored for stored in earlier if stored.sha256 == sha256), None)
+    same = next((stored for stored in earlier if stored.sha256 == upload.sha256), None)
     if same is not None:
         result.status, result.version, result.return_id = "duplicate", same.version, same.id
         result.summary = (
@@ -512,24 +491,14 @@ def _ingest_parsed(
             "nothing new stored"
         )
         return result
-    if queries(checked.problems) and not acknowledge_queries:
+    if queries(checked.problems) and not upload.acknowledge_queries:
         result.status = "needs-acknowledgement"
         result.summary = (
             f"{team} {quarter}: {len(queries(checked.problems))} queries need acknowledging; nothing stored"
         )
         return result
-    changes = describe_changes(session, checked, checked.quarter.label, earlier)
-    return_id, version = store_return(
-        session,
-        checked,
-        data=data,
-        filename=filename,
-        uploaded_by=uploaded_by,
-        stored_path=_stored_name(sha256, filename),
-        acknowledge_queries=acknowledge_queries,
-        is_demo=is_demo,
-        earlier=earlier,
-    )
+    changes = describe_changes(session, checked, earlier)
+    return_id, version = store_return(session, checked, upload, earlier)
     result.status, result.version, result.return_id, result.changes = "accepted", version, return_id, changes
     result.summary = _summary(checked, version, changes)
     return result
