@@ -97,11 +97,8 @@ def financial_year(quarter: Quarter) -> int:
 
 
 def plan_for_quarter(session: Session, quarter: Quarter) -> Plan | None:
-    """The plan whose period covers the quarter."""
-    year = financial_year(quarter)
-    return session.scalar(
-        select(Plan).where(Plan.first_year <= year, Plan.last_year >= year).order_by(Plan.first_year.desc())
-    )
+    """The plan whose period covers the quarter (the later one if two overlap)."""
+    return plan_covering(session.scalars(select(Plan)), quarter)
 
 
 def plan_covering(plans: Iterable[Plan], quarter: Quarter) -> Plan | None:
