@@ -83,8 +83,8 @@ def build_databases(folder: Path, spec: ScaleSpec) -> tuple[str, str, str]:
     """(demo URL, large URL, short-history URL): the framework plus demo data; that plus the scale data; and that
     plus the same teams and lines with only the last two quarters of history."""
     from cyp.bootstrap import initialise_database
-    from cyp.db import make_engine, write_session
     from cyp.demo import generate_demo
+    from cyp.storage.db import make_engine, write_session
 
     demo = folder / "demo.db"
     engine = make_engine(f"sqlite:///{demo}")
@@ -111,8 +111,8 @@ def filled_return(url: str, team: str, quarter: str, variant: int) -> bytes:
     """The team's template for the quarter filled in as a lead would; ``variant`` makes each file distinct."""
     from openpyxl import load_workbook
 
-    from cyp.db import make_engine, read_session
     from cyp.returns.template import write_template
+    from cyp.storage.db import make_engine, read_session
 
     engine = make_engine(url)
     with read_session(engine) as session:
@@ -222,8 +222,8 @@ def bench_ingest(large_url: str, folder: Path, runs: int) -> dict[str, Any]:
     """One 40-line return end to end, against calamine + bare executemany and against pandas' openpyxl read."""
     import pandas as pd
 
-    from cyp.db import make_engine
     from cyp.returns.ingest import ingest_return
+    from cyp.storage.db import make_engine
 
     database = folder / "ingest.db"
     shutil.copyfile(large_url.removeprefix("sqlite:///"), database)
@@ -305,9 +305,9 @@ def ingest_stages(data: bytes, folder: Path) -> dict[str, float]:
 
 def bench_backfill(large_url: str, folder: Path, count: int) -> dict[str, Any]:
     """``count`` returns (benchmark teams x 2019–23 quarters) through ``ingest_return``: returns per second."""
-    from cyp.db import make_engine
     from cyp.quarters import plan_quarters
     from cyp.returns.ingest import ingest_return
+    from cyp.storage.db import make_engine
 
     database = folder / "backfill.db"
     shutil.copyfile(large_url.removeprefix("sqlite:///"), database)
@@ -358,8 +358,8 @@ def render_pages(url: str, pages: list[str], runs: int, query: dict[str, str] | 
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from cyp.auth import Principal
-    from cyp.db import dispose_engines
+    from cyp.access.permissions import Principal
+    from cyp.storage.db import dispose_engines
     from cyp.ui import PRINCIPAL_KEY
 
     os.environ["CYP_DATABASE_URL"] = url
@@ -436,8 +436,9 @@ def bench_browser(large_url: str, folder: Path, pages: list[str], runs: int) -> 
     median of repeat visits), every page signed in at its own address in both views, then the server's peak memory."""
     from playwright.sync_api import sync_playwright
 
-    from cyp.auth import SYSTEM, create_user
-    from cyp.db import make_engine, write_session
+    from cyp.access.accounts import create_user
+    from cyp.access.permissions import SYSTEM
+    from cyp.storage.db import make_engine, write_session
     from tests.fixtures_browser import CHROMIUM, CHROMIUM_ARGS, wait_for_streamlit
 
     engine = make_engine(large_url)
@@ -560,8 +561,8 @@ def database_counts(url: str) -> dict[str, int]:
     """How many teams, lines, returns and line updates the database holds."""
     from sqlalchemy import func, select
 
-    from cyp.db import make_engine, read_session
-    from cyp.models import Action, LineUpdate, Partner, Return
+    from cyp.storage.db import make_engine, read_session
+    from cyp.storage.models import Action, LineUpdate, Partner, Return
 
     engine = make_engine(url)
     with read_session(engine) as session:

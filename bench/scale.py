@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cyp.models import (  # noqa: E402 - the repository root must be importable first when run as a script
+from cyp.quarters import plan_quarters  # noqa: E402
+from cyp.storage.models import (  # noqa: E402 - the repository root must be importable first when run as a script
     STATUSES,
     Action,
     Indicator,
@@ -46,7 +47,6 @@ from cyp.models import (  # noqa: E402 - the repository root must be importable 
     Return,
     action_partners,
 )
-from cyp.quarters import plan_quarters  # noqa: E402
 
 SCALE_SEED = 9
 SCALE_PLAN = "2019-23"
@@ -258,7 +258,7 @@ def clear_scale(session: Session) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> None:
     """``python bench/scale.py [--database URL] [--teams N] [--clear]``: load (or remove) the scale data."""
     from cyp.bootstrap import initialise_database
-    from cyp.db import get_engine, write_session
+    from cyp.storage.db import get_engine, write_session
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", help="database URL (default: CYP_DATABASE_URL)")

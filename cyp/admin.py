@@ -1,9 +1,10 @@
 """The plan administrator's writes: deadlines, who reports which line, framework import, demo data.
 
-Each write calls :func:`cyp.auth.require` before it changes anything and adds its audit event to the same
+Each write calls :func:`cyp.access.permissions.require` before it changes anything and adds its audit event to the same
 session, so the change and its record are committed (or rolled back) together; the caller owns the
 transaction. The pages and the command line both call these functions (the command line as
-:data:`cyp.auth.SYSTEM`). Account changes live in :mod:`cyp.auth`; return uploads in :mod:`cyp.returns.ingest`.
+:data:`cyp.access.permissions.SYSTEM`). Account changes live in :mod:`cyp.access.accounts`; return uploads in
+:mod:`cyp.returns.ingest`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from cyp import audit
-from cyp.auth import Principal, require
-from cyp.config import get_settings
+from cyp.access import audit
+from cyp.access.permissions import Principal, require
 from cyp.demo import DEFAULT_SEED, set_up_demo, tear_down_demo
 from cyp.framework.workbook import ImportResult, audit_import, import_framework
-from cyp.models import Action, AuditEvent, Objective, Outcome, Partner, Plan, QuarterDeadline
 from cyp.quarters import Quarter, parse_quarter, plan_quarters
 from cyp.returns.lines import require_team
+from cyp.storage.config import get_settings
+from cyp.storage.models import Action, AuditEvent, Objective, Outcome, Partner, Plan, QuarterDeadline
 
 # Suffix of the ref of the line through which a team reports on a whole objective (``23-FB-1.W``).
 WHOLE_OBJECTIVE_SUFFIX = ".W"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from cyp.db import write_session
-from cyp.schema import upgrade_schema
+from cyp.storage.db import write_session
+from cyp.storage.schema import upgrade_schema
 
 
 def initialise_database(engine: Engine) -> dict[str, int]:

@@ -13,9 +13,9 @@ import click
 from sqlalchemy import select
 
 from cyp.bootstrap import initialise_database
-from cyp.db import get_engine, read_session, write_session
 from cyp.framework.workbook import export_framework
-from cyp.models import ROLES
+from cyp.storage.db import get_engine, read_session, write_session
+from cyp.storage.models import ROLES
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,10 +62,10 @@ def template(team: str, quarter: str, out_path: str) -> None:
     """
     from pathlib import Path
 
-    from cyp.db import read_session
     from cyp.quarters import QuarterError
     from cyp.returns.lines import NothingToReport, UnknownTeam
     from cyp.returns.template import write_template
+    from cyp.storage.db import read_session
 
     try:
         with read_session(get_engine()) as session:
@@ -143,7 +143,7 @@ def report(quarter: str, plan_ref: str | None, output: str) -> None:
     import json
 
     from cyp.quarters import QuarterError
-    from cyp.reports import UnknownPlan, format_report_table, status_report
+    from cyp.read.reports import UnknownPlan, format_report_table, status_report
 
     try:
         with read_session(get_engine()) as session:
@@ -171,9 +171,10 @@ def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
       python -m cyp export --quarter "2022-23 Q4" --out pack.pdf
       python -m cyp export --quarter "2022-23 Q4" --out data.xlsx --plan 2019-23
     """
-    from cyp.boardpack import board_pack_pdf, board_pack_xlsx
+    from cyp.board.excel import board_pack_xlsx
+    from cyp.board.pdf import board_pack_pdf
     from cyp.quarters import QuarterError
-    from cyp.reports import UnknownPlan
+    from cyp.read.reports import UnknownPlan
 
     builders = {".pdf": board_pack_pdf, ".xlsx": board_pack_xlsx}
     build = builders.get(out_path.suffix.lower())
@@ -203,9 +204,9 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
       python -m cyp demo --clear
       python -m cyp demo --if-empty
     """
+    from cyp.access.permissions import SYSTEM
     from cyp.admin import clear_demo_data, load_demo
-    from cyp.auth import SYSTEM
-    from cyp.models import Return
+    from cyp.storage.models import Return
 
     accounts: list[tuple[str, str, str]] = []
     with write_session(get_engine()) as session:
@@ -273,8 +274,8 @@ def framework_import(path: Path, user: str) -> None:
     """
     from dataclasses import replace
 
+    from cyp.access.permissions import SYSTEM
     from cyp.admin import import_framework_as
-    from cyp.auth import SYSTEM
 
     with write_session() as session, path.open("rb") as stream:
         # The command line acts as the system; --user names the person in the audit trail.
@@ -293,7 +294,7 @@ def user() -> None:
 
 
 def _user_engine():  # type: ignore[no-untyped-def]
-    from cyp.config import get_settings
+    from cyp.storage.config import get_settings
 
     return get_engine(get_settings().database_url)
 
@@ -308,7 +309,8 @@ def _read_password(from_stdin: bool) -> str:
 
 def _change_user(change, *args):  # type: ignore[no-untyped-def]
     """Run one account change as the system in its own transaction; account errors become clean messages."""
-    from cyp.auth import SYSTEM, AccountError, PermissionDenied
+    from cyp.access.accounts import AccountError
+    from cyp.access.permissions import SYSTEM, PermissionDenied
 
     try:
         with write_session(_user_engine()) as session:
@@ -342,7 +344,7 @@ def user_add(
       python -m cyp user add --role administrator j.smith
       python -m cyp user add --role lead --team family-services --email a.lee@barnet.gov.uk a.lee
     """
-    from cyp.auth import create_user
+    from cyp.access.accounts import create_user
 
     password = None if no_password else _read_password(password_stdin)
     name, role, refs = _change_user(
@@ -361,8 +363,8 @@ def user_list() -> None:
     Example:
       python -m cyp user list
     """
-    from cyp.auth import list_users
-    from cyp.models import utcnow
+    from cyp.access.accounts import list_users
+    from cyp.storage.models import utcnow
 
     now = utcnow()
     with read_session(_user_engine()) as session:
@@ -396,7 +398,7 @@ def user_disable(username: str) -> None:
     Example:
       python -m cyp user disable a.lee
     """
-    from cyp.auth import disable_user
+    from cyp.access.accounts import disable_user
 
     click.echo(f"Disabled {_change_user(disable_user, username)[0]}.")
 
@@ -410,7 +412,7 @@ def user_enable(username: str) -> None:
     Example:
       python -m cyp user enable a.lee
     """
-    from cyp.auth import enable_user
+    from cyp.access.accounts import enable_user
 
     click.echo(f"Enabled {_change_user(enable_user, username)[0]}.")
 
@@ -425,7 +427,7 @@ def user_set_password(username: str, password_stdin: bool) -> None:
     Example:
       python -m cyp user set-password a.lee
     """
-    from cyp.auth import set_password
+    from cyp.access.accounts import set_password
 
     password = _read_password(password_stdin)
     click.echo(f"Password set for {_change_user(set_password, username, password)[0]}.")
@@ -442,7 +444,7 @@ def user_set_teams(username: str, teams: tuple[str, ...], no_teams: bool) -> Non
     Example:
       python -m cyp user set-teams a.lee family-services "Public Health"
     """
-    from cyp.auth import set_teams
+    from cyp.access.accounts import set_teams
 
     if not teams and not no_teams:
         raise click.UsageError("give one or more team refs, or --none to remove every team")
@@ -460,7 +462,7 @@ def user_set_role(username: str, role: str) -> None:
     Example:
       python -m cyp user set-role a.lee viewer
     """
-    from cyp.auth import set_role
+    from cyp.access.accounts import set_role
 
     name, role, _ = _change_user(set_role, username, role)
     click.echo(f"{name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
@@ -482,8 +484,8 @@ def check(clean: bool) -> None:
     """
     import sys
 
-    from cyp.config import get_settings
-    from cyp.maintenance import check_database, check_uploads, remove_stray
+    from cyp.storage.config import get_settings
+    from cyp.storage.maintenance import check_database, check_uploads, remove_stray
 
     uploads_dir = get_settings().uploads_dir
     with read_session(get_engine()) as session:
@@ -521,7 +523,7 @@ def backup(out_path: Path, force: bool) -> None:
     Example:
       python -m cyp backup --out backups/cyp-2026-11-23.db
     """
-    from cyp.maintenance import BackupError, backup_database
+    from cyp.storage.maintenance import BackupError, backup_database
 
     try:
         click.echo(backup_database(get_engine(), out_path, force=force))
@@ -541,7 +543,7 @@ def restore(file: Path, force: bool) -> None:
     Example:
       python -m cyp restore backups/cyp-2026-11-23.db --force
     """
-    from cyp.maintenance import BackupError, restore_database
+    from cyp.storage.maintenance import BackupError, restore_database
 
     try:
         click.echo(restore_database(get_engine(), file, force=force))

@@ -22,8 +22,10 @@ import yaml
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from cyp.config import PROJECT_ROOT
-from cyp.models import (
+from cyp.quarters import Quarter, current_quarter, plan_quarters, today
+from cyp.read.tracker import deadlines
+from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.models import (
     STATUSES,
     Action,
     Indicator,
@@ -37,8 +39,6 @@ from cyp.models import (
     Return,
     action_partners,
 )
-from cyp.quarters import Quarter, current_quarter, plan_quarters, today
-from cyp.tracker import deadlines
 
 DEFAULT_SEED = 20261123
 DEMO_USER = "demo"
@@ -409,7 +409,7 @@ def set_up_demo(session: Session, seed: int = DEFAULT_SEED) -> tuple[dict[str, i
     The demo passwords are random and kept (as demo data) only so the sign-in page can show them while demo data is
     loaded; :func:`tear_down_demo` removes them with everything else.
     """
-    from cyp.auth import create_demo_accounts
+    from cyp.access.accounts import create_demo_accounts
 
     counts = generate_demo(session, seed=seed)
     accounts = create_demo_accounts(session)
@@ -419,7 +419,7 @@ def set_up_demo(session: Session, seed: int = DEFAULT_SEED) -> tuple[dict[str, i
 
 def tear_down_demo(session: Session) -> dict[str, int]:
     """Remove every demo record: returns, demo lines, demo accounts and their shown passwords."""
-    from cyp.auth import remove_demo_accounts
+    from cyp.access.accounts import remove_demo_accounts
 
     counts = clear_demo(session)
     counts["demo accounts"] = remove_demo_accounts(session)

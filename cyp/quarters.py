@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from cyp.config import get_settings
+from cyp.storage.config import get_settings
 
 EXAMPLE = "2025-26 Q3"
 # First calendar month of Q1..Q4.

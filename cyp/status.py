@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from cyp.config import PROJECT_ROOT
-from cyp.models import NO_RETURN, STATUSES
+from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.models import NO_RETURN, STATUSES
 
 RULES_PATH = PROJECT_ROOT / "data" / "status-rules.yaml"
 ALL_STATUSES: tuple[str, ...] = STATUSES + (NO_RETURN,)

@@ -6,10 +6,10 @@ from typing import Any
 import streamlit as st
 
 from cyp import admin, ui
-from cyp.db import read_session
-from cyp.framework.browse import plan_refs
 from cyp.framework.workbook import export_framework
 from cyp.quarters import QuarterError
+from cyp.read.browse import plan_refs
+from cyp.storage.db import read_session
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

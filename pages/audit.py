@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from cyp import admin, audit, ui
+from cyp import admin, ui
+from cyp.access import audit
 
 SHOWN = 1000
 ALL = "All"

@@ -13,8 +13,8 @@ from datetime import datetime
 import streamlit as st
 
 from cyp import ui
-from cyp.charts import indicator_chart
-from cyp.reports import ViewFilters
+from cyp.read.charts import indicator_chart
+from cyp.read.reports import ViewFilters
 
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5

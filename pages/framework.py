@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.framework.browse import domain_mappings, index_domains, load_plan_tree, plan_actions, plan_refs
+from cyp.read.browse import domain_mappings, index_domains, load_plan_tree, plan_actions, plan_refs
 
 ui.page_header("Plan framework", "Outcomes, objectives and actions of each plan, and how they map to the index.")
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.charts import indicator_chart
+from cyp.read.charts import indicator_chart
 from cyp.status import ALL_STATUSES
 
 # Indicator charts per domain, and on the whole page, before the rest wait for a click (each costs ~0.1 s).

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.charts import STATUS_ICONS, indicator_chart, status_label, status_trend_chart
+from cyp.read.charts import STATUS_ICONS, indicator_chart, status_label, status_trend_chart
 from cyp.status import ALL_STATUSES, STATUS_MEANINGS, rollup_status
 
 # Cards shown per objective before the rest are listed in a table; the lines needing attention come first.

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cyp import ui
-from cyp.framework.browse import plan_summaries
+from cyp.read.browse import plan_summaries
 from cyp.status import ALL_STATUSES
 
 ui.page_header("CYP Plan Monitor", "Barnet's Children and Young People's Plan, quarter by quarter.")

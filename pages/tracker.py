@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.tracker import TRACKER_STATES
+from cyp.read.tracker import TRACKER_STATES
 
 ui.page_header("Submission tracker", "Teams × quarters: On time, Late, Missing or Not due yet.")
 filters = ui.filter_bar(("quarter", "plan", "team"), columns=3)

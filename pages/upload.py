@@ -4,11 +4,11 @@ import streamlit as st
 
 from cyp import ui
 from cyp.quarters import QuarterError, current_quarter, parse_quarter
+from cyp.read.tracker import submission_tracker
 from cyp.returns.annotate import annotate_workbook
 from cyp.returns.ingest import ingest_return
 from cyp.returns.lines import NothingToReport, UnknownTeam, deadline_for
 from cyp.returns.template import write_template
-from cyp.tracker import submission_tracker
 
 ui.page_header(
     "Submit a quarterly return",

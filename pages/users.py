@@ -6,8 +6,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from cyp import admin, auth, ui
-from cyp.models import ROLES
+from cyp import admin, ui
+from cyp.access import accounts
+from cyp.storage.models import ROLES
 
 ui.page_header(
     "User accounts",
@@ -20,7 +21,7 @@ if principal is None:
 
 def write(action: Callable[..., Any], *args: Any, **options: Any) -> bool:
     """Run one account change; False (with the reason shown) if refused or impossible."""
-    return ui.attempt_write(principal, action, *args, expected=(auth.AccountError,), **options)[0]
+    return ui.attempt_write(principal, action, *args, expected=(accounts.AccountError,), **options)[0]
 
 
 with ui.session() as session:
@@ -39,7 +40,7 @@ with add_tab, st.form("add_user", clear_on_submit=True):
     )
     if st.form_submit_button("Add account", type="primary") and username:
         added = write(
-            auth.create_user,
+            accounts.create_user,
             username,
             role,
             password=password or None,
@@ -65,7 +66,7 @@ def account_rows() -> list[dict[str, Any]]:
                 "sign-in": "password" if account.password_hash else "identity provider",
                 "demo": account.is_demo,
             }
-            for account in auth.list_users(session)
+            for account in accounts.list_users(session)
         ]
 
 
@@ -80,23 +81,23 @@ with change_tab:
         role_column, teams_column = st.columns(2)
         with role_column.form("set_role"):
             new_role = st.selectbox("Role", ROLES, index=ROLES.index(role_now), key="change_role")
-            if st.form_submit_button("Change role") and write(auth.set_role, chosen, new_role):
+            if st.form_submit_button("Change role") and write(accounts.set_role, chosen, new_role):
                 st.success(f"{chosen} is now a {new_role}.")
         with teams_column.form("set_teams"):
             chosen_teams = st.multiselect(
                 "Teams", list(teams), default=[t for t in teams_now if t in teams], format_func=teams.get
             )
-            if st.form_submit_button("Set teams") and write(auth.set_teams, chosen, chosen_teams):
+            if st.form_submit_button("Set teams") and write(accounts.set_teams, chosen, chosen_teams):
                 st.success(f"{chosen} now belongs to {', '.join(chosen_teams) or 'no team'}.")
         with st.form("set_password", clear_on_submit=True):
             new_password = st.text_input("New password", type="password", key="change_password")
             clicked = st.form_submit_button("Set password")
-            if clicked and new_password and write(auth.set_password, chosen, new_password):
+            if clicked and new_password and write(accounts.set_password, chosen, new_password):
                 st.success(f"Password set for {chosen}.")
         disable_column, enable_column = st.columns(2)
-        if disable_column.button("Disable account", key="disable_user") and write(auth.disable_user, chosen):
+        if disable_column.button("Disable account", key="disable_user") and write(accounts.disable_user, chosen):
             st.success(f"Disabled {chosen}: it can no longer sign in or change anything.")
-        if enable_column.button("Enable account", key="enable_user") and write(auth.enable_user, chosen):
+        if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
             st.success(f"Enabled {chosen}.")
 
 st.subheader("Accounts")

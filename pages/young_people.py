@@ -4,7 +4,7 @@ no small numbers (1 to 5 are shown as "fewer than 6")."""
 import streamlit as st
 
 from cyp import ui
-from cyp.charts import STATUS_ICONS
+from cyp.read.charts import STATUS_ICONS
 from cyp.status import ALL_STATUSES, describe_rule
 
 # Large, readable text on this page only.

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from cyp.db import make_engine
-from cyp.schema import upgrade_schema
+from cyp.storage.db import make_engine
+from cyp.storage.schema import upgrade_schema
 
 pytest_plugins = ["tests.fixtures_postgres", "tests.fixtures_browser"]
 

@@ -62,7 +62,7 @@ def _require_chromium() -> None:
 def _prepare_sqlite(url: str) -> None:
     """Migrate and load the framework into a fresh SQLite file, as `python -m cyp init` would."""
     from cyp.bootstrap import initialise_database
-    from cyp.db import make_engine
+    from cyp.storage.db import make_engine
 
     engine = make_engine(url)
     try:

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from cyp.db import make_engine
-from cyp.schema import upgrade_schema
+from cyp.storage.db import make_engine
+from cyp.storage.schema import upgrade_schema
 
 SUPERUSER = "cyp"
 TEMPLATE_DATABASE = "cyp_template"

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cyp.models import Action, Indicator, IndicatorValue, LineUpdate, Partner, Plan, Return
 from cyp.quarters import parse_quarter
+from cyp.storage.models import Action, Indicator, IndicatorValue, LineUpdate, Partner, Plan, Return
 
 
 def add_return(
@@ -82,7 +82,7 @@ def add_return(
 
 def table_counts(session: Session) -> dict[str, int]:
     """Rows in every table, to check that something changed exactly what it should."""
-    from cyp.models import Base
+    from cyp.storage.models import Base
 
     return {
         table.name: session.scalar(select(func.count()).select_from(table)) or 0

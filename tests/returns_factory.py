@@ -13,7 +13,7 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
-from cyp.models import Action, Indicator, Objective, Outcome, Partner, Plan
+from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, Plan
 
 RETURN_HEADERS = [
     "Ref",

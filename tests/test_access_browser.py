@@ -1,8 +1,9 @@
 """Access in a real browser: sign-in with a local account, role-aware menu, a page reached by URL without the role."""
 
-from cyp.auth import SYSTEM, create_user
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
-from cyp.db import write_session
+from cyp.storage.db import write_session
 from tests.fixtures_browser import screenshot, wait_for_streamlit
 
 PASSWORD = "correct horse battery staple"

@@ -13,11 +13,12 @@ from urllib.parse import quote
 import pytest
 from openpyxl import Workbook
 
-from cyp.auth import SYSTEM, create_user
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
-from cyp.charts import STATUS_ICONS
-from cyp.db import make_engine, write_session
 from cyp.demo import generate_demo
+from cyp.read.charts import STATUS_ICONS
+from cyp.storage.db import make_engine, write_session
 from tests.axe import describe, serious_violations
 from tests.fixtures_browser import ARTIFACTS, ROOT, screenshot, start_app_server, wait_for_streamlit
 

@@ -12,16 +12,17 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 
 from cyp import admin
-from cyp.auth import SYSTEM, Principal, create_user
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM, Principal
 from cyp.cli import cli
-from cyp.db import read_session, write_session
 from cyp.demo import demo_present
 from cyp.framework.workbook import export_framework
-from cyp.models import Action, AuditEvent, Objective, Outcome, Partner, User
 from cyp.quarters import parse_quarter
+from cyp.read.tracker import deadlines
 from cyp.returns.lines import deadline_for, team_lines
 from cyp.returns.template import write_template
-from cyp.tracker import deadlines
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import Action, AuditEvent, Objective, Outcome, Partner, User
 from tests.returns_factory import build_framework
 
 ADMIN = Principal("perf.admin", "administrator")

@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from cyp.auth import Principal
+from cyp.access.permissions import Principal
 from cyp.ui import PRINCIPAL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from cyp.audit import AuditTrailIsAppendOnly, export_events_csv, list_events, record
-from cyp.db import read_session, write_session
-from cyp.models import AuditEvent
+from cyp.access.audit import AuditTrailIsAppendOnly, export_events_csv, list_events, record
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

@@ -10,30 +10,25 @@ from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
-from cyp import auth
-from cyp.auth import (
-    SYSTEM,
+from cyp.access import accounts, signin
+from cyp.access.accounts import (
     AccountError,
-    PermissionDenied,
-    Principal,
-    authenticate,
-    can_view_page,
     create_demo_accounts,
     create_user,
     disable_user,
     enable_user,
     first_admin_instruction,
     list_users,
-    principal_for_oidc,
     remove_demo_accounts,
-    require,
     set_password,
     set_role,
     set_teams,
 )
+from cyp.access.permissions import SYSTEM, PermissionDenied, Principal, can_view_page, require
+from cyp.access.signin import authenticate, principal_for_oidc
 from cyp.cli import cli
-from cyp.db import dispose_engines, read_session, write_session
-from cyp.models import AuditEvent, Partner, User
+from cyp.storage.db import dispose_engines, read_session, write_session
+from cyp.storage.models import AuditEvent, Partner, User
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -66,7 +61,7 @@ def events(engine: Engine, **where: str) -> list[AuditEvent]:
         return list(session.scalars(query))
 
 
-def sign_in(engine: Engine, username: str, password: str, now: datetime) -> auth.AuthResult:
+def sign_in(engine: Engine, username: str, password: str, now: datetime) -> signin.AuthResult:
     with write_session(engine) as session:
         return authenticate(session, username, password, now=now)
 
@@ -110,7 +105,7 @@ def test_wrong_password_and_unknown_name_get_the_same_answer(db: Engine):
         set_password(session, SYSTEM, "lee", PASSWORD)
     wrong = sign_in(db, "lee", "not the password", T0)
     unknown = sign_in(db, "nobody", "not the password", T0)
-    assert (wrong.status, wrong.message) == (unknown.status, unknown.message) == ("failed", auth.FAILED_MESSAGE)
+    assert (wrong.status, wrong.message) == (unknown.status, unknown.message) == ("failed", signin.FAILED_MESSAGE)
     with read_session(db) as session:
         assert session.scalar(select(User.failed_attempts).where(User.username == "lee")) == 1
     assert [e.outcome for e in events(db, action="auth.signin")] == ["failed", "failed"]
@@ -332,7 +327,7 @@ def test_account_errors_are_clear(db: Engine):
 
 def test_first_sign_in_needs_an_administrator_made_on_the_server(engine: Engine):
     with write_session(engine) as session:
-        assert auth.FIRST_ADMIN_COMMAND in first_admin_instruction(session)
+        assert accounts.FIRST_ADMIN_COMMAND in first_admin_instruction(session)
         create_user(session, SYSTEM, "first", "administrator")
         assert first_admin_instruction(session) is None
 

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from bench.scale import ScaleSpec, clear_scale, generate_scale
 from cyp.bootstrap import initialise_database
-from cyp.db import read_session, write_session
-from cyp.models import Action, IndicatorValue, LineUpdate, Meta, Partner, Return
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import Action, IndicatorValue, LineUpdate, Meta, Partner, Return
 from tests.fixtures_browser import CHROMIUM
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,21 +12,15 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cyp.boardpack import (
-    FONT_DIR,
-    INDICATOR_SHEET_COLUMNS,
-    board_data,
-    board_pack_pdf,
-    board_pack_xlsx,
-    counts_sentence,
-    escape_cell,
-)
+from cyp.board.data import board_data, counts_sentence
+from cyp.board.excel import INDICATOR_SHEET_COLUMNS, board_pack_xlsx, escape_cell
+from cyp.board.pdf import FONT_DIR, board_pack_pdf
 from cyp.bootstrap import initialise_database
-from cyp.charts import status_label
 from cyp.cli import cli
-from cyp.db import make_engine, read_session, write_session
-from cyp.models import Meta
-from cyp.reports import status_report
+from cyp.read.charts import status_label
+from cyp.read.reports import status_report
+from cyp.storage.db import make_engine, read_session, write_session
+from cyp.storage.models import Meta
 from tests.readside_factory import add_return
 
 QUARTER = "2022-23 Q4"

@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from cyp.charts import (
+from cyp.read.charts import (
     ACTUAL_COLOUR,
     NO_DATA,
     OUTLINE_COLOUR,
@@ -317,7 +317,7 @@ def test_charts_render_to_svg() -> None:
 
 def test_every_builder_sizes_the_plot_not_the_whole_chart():
     # Streamlit fits a chart's whole area into width/height unless autosize is "pad"; short bar charts vanish then.
-    from cyp.charts import indicator_chart, status_distribution_chart, status_trend_chart
+    from cyp.read.charts import indicator_chart, status_distribution_chart, status_trend_chart
 
     charts = [
         status_distribution_chart(pd.DataFrame({"group": ["A"], "status": ["Green"], "count": [2]})),

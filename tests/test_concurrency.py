@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from cyp.db import read_session, write_session
-from cyp.maintenance import check_database, check_uploads
-from cyp.models import AuditEvent, IndicatorValue, LineUpdate, Return
+from cyp.storage.db import read_session, write_session
+from cyp.storage.maintenance import check_database, check_uploads
+from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
 from tests.returns_factory import build_framework, build_return, clean_lines
 
 pytestmark = pytest.mark.slow
@@ -52,8 +52,8 @@ def jobs_for(process: int) -> list[tuple[str, str, str]]:
 def upload_all(url: str, uploads_dir: str, process: int, shared: bytes, barrier: Any, results: Any) -> None:
     """Child process: build its workbooks, wait for every other process, then ingest them one after another."""
     try:
-        from cyp.db import make_engine
         from cyp.returns.ingest import ingest_return
+        from cyp.storage.db import make_engine
 
         engine = make_engine(url)
         workbooks = [

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from cyp.cli import cli
-from cyp.db import dispose_engines, read_session, write_session
-from cyp.maintenance import check_database, check_uploads
-from cyp.models import AuditEvent, Return
 from cyp.returns.ingest import CRASH_ENV
+from cyp.storage.db import dispose_engines, read_session, write_session
+from cyp.storage.maintenance import check_database, check_uploads
+from cyp.storage.models import AuditEvent, Return
 from tests.returns_factory import build_framework, build_return, clean_lines
 
 pytestmark = pytest.mark.slow
@@ -43,8 +43,8 @@ def workbooks(run: str) -> list[bytes]:
 
 def ingest_load(url: str, uploads_dir: str, load: list[bytes], crash_at: str | None, ready: Any) -> None:
     """Child process: ingest the returns one after another, killed by the named crash point or by the parent."""
-    from cyp.db import make_engine
     from cyp.returns.ingest import ingest_return
+    from cyp.storage.db import make_engine
 
     if crash_at:
         os.environ[CRASH_ENV] = crash_at

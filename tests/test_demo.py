@@ -11,9 +11,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import dispose_engines, get_engine, read_session, write_session
 from cyp.demo import clear_demo, demo_present, generate_demo
-from cyp.models import (
+from cyp.quarters import plan_quarters
+from cyp.read.reports import status_report
+from cyp.read.tracker import tracker_table
+from cyp.storage.db import dispose_engines, get_engine, read_session, write_session
+from cyp.storage.models import (
     Action,
     Indicator,
     IndicatorValue,
@@ -25,9 +28,6 @@ from cyp.models import (
     Plan,
     Return,
 )
-from cyp.quarters import plan_quarters
-from cyp.reports import status_report
-from cyp.tracker import tracker_table
 from tests.readside_factory import add_return, table_counts
 
 
@@ -230,7 +230,7 @@ def test_demo_command_generates_and_clears(seeded, fresh_cli_engine):
 
 
 def test_demo_accounts_come_and_go_with_the_demo_data(seeded: Engine):
-    from cyp.auth import authenticate
+    from cyp.access.signin import authenticate
     from cyp.demo import DEMO_ACCOUNTS_KEY, set_up_demo, tear_down_demo
     from tests.readside_factory import table_counts
 

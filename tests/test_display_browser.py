@@ -8,9 +8,10 @@ from urllib.parse import quote
 
 import pytest
 
-from cyp.auth import SYSTEM, create_user
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
-from cyp.db import make_engine, write_session
+from cyp.storage.db import make_engine, write_session
 from tests.fixtures_browser import screenshot, wait_for_streamlit
 from tests.readside_factory import add_return
 

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import Engine
 
 from cyp.bootstrap import initialise_database
-from cyp.db import read_session, write_session
 from cyp.demo import generate_demo
-from cyp.framework.browse import load_plan_tree, plan_actions, plan_choices, plan_refs
+from cyp.read.browse import load_plan_tree, plan_actions, plan_choices, plan_refs
+from cyp.storage.db import read_session, write_session
 
 
 @pytest.fixture

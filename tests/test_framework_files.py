@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cyp.config import PROJECT_ROOT
 from cyp.framework import FrameworkData, FrameworkFileError, check_framework, read_framework
 from cyp.framework.files import Plan
+from cyp.storage.config import PROJECT_ROOT
 
 FRAMEWORK_DIR = PROJECT_ROOT / "data" / "framework"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from cyp.config import PROJECT_ROOT
-from cyp.db import read_session, write_session
 from cyp.framework import FrameworkFileError, load_framework, read_framework, seed_framework
-from cyp.models import (
+from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import (
     Action,
     Driver,
     IndexDomain,

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import dispose_engines, get_engine, make_engine, read_session, write_session
 from cyp.framework.workbook import SHEETS, export_framework, import_framework
-from cyp.models import (
+from cyp.storage.db import dispose_engines, get_engine, make_engine, read_session, write_session
+from cyp.storage.models import (
     Action,
     AuditEvent,
     Base,
@@ -34,7 +34,7 @@ from cyp.models import (
     action_bodies,
     action_partners,
 )
-from cyp.schema import upgrade_schema
+from cyp.storage.schema import upgrade_schema
 
 EXPECTED_SHEETS = [
     "Read me",

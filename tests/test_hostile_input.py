@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import Engine, select
 
-from cyp.db import read_session, write_session
-from cyp.models import AuditEvent
 from cyp.returns.ingest import IngestResult, ingest_return
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import AuditEvent
 from tests.readside_factory import table_counts
 from tests.returns_factory import INDICATOR_HEADERS, RETURN_HEADERS, build_framework
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
-from cyp.db import make_engine, write_session
-from cyp.models import Partner
-from cyp.schema import alembic_config
+from cyp.storage.db import make_engine, write_session
+from cyp.storage.models import Partner
+from cyp.storage.schema import alembic_config
 from tests.fixtures_browser import screenshot, wait_for_streamlit
 from tests.fixtures_postgres import (
     OWNER_FILE,

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
-from cyp.db import read_session, write_session
-from cyp.models import AuditEvent, IndicatorValue, LineUpdate, Return
 from cyp.returns.ingest import ingest_return
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
 from tests.returns_factory import build_framework, build_return, clean_lines, with_line
 
 

@@ -16,10 +16,11 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 from openpyxl import load_workbook
 
-from cyp.auth import SYSTEM, create_user
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
-from cyp.db import make_engine, write_session
 from cyp.returns.template import HEADER_ROW
+from cyp.storage.db import make_engine, write_session
 from tests.fixtures_browser import ARTIFACTS, screenshot, start_app_server, wait_for_streamlit
 from tests.readside_factory import add_return
 

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
 from cyp.cli import cli
-from cyp.db import dispose_engines, make_engine, read_session, write_session
-from cyp.maintenance import BackupError, backup_database, check_database, check_uploads, remove_stray
-from cyp.models import Return
 from cyp.returns.ingest import ingest_return
+from cyp.storage.db import dispose_engines, make_engine, read_session, write_session
+from cyp.storage.maintenance import BackupError, backup_database, check_database, check_uploads, remove_stray
+from cyp.storage.models import Return
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework, build_return, clean_lines
 

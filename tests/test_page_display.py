@@ -7,9 +7,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from cyp.auth import Principal
+from cyp.access.permissions import Principal
 from cyp.bootstrap import initialise_database
-from cyp.db import write_session
+from cyp.storage.db import write_session
 from cyp.ui import PRINCIPAL_KEY
 from tests.readside_factory import add_return
 

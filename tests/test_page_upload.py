@@ -9,10 +9,11 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from cyp.auth import SYSTEM, Principal, create_user
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM, Principal
 from cyp.bootstrap import initialise_database
-from cyp.db import read_session, write_session
-from cyp.models import AuditEvent, LineUpdate, Return
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import AuditEvent, LineUpdate, Return
 from cyp.ui import PRINCIPAL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,15 +16,16 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from cyp import audit
-from cyp.auth import SYSTEM, Principal, create_user
+from cyp.access import audit
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM, Principal
 from cyp.bootstrap import initialise_database
-from cyp.db import read_session, write_session
 from cyp.framework.workbook import export_framework
-from cyp.models import Action, AuditEvent, Base, User
 from cyp.quarters import parse_quarter
+from cyp.read.tracker import deadlines
 from cyp.returns.lines import deadline_for
-from cyp.tracker import deadlines
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import Action, AuditEvent, Base, User
 from cyp.ui import PRINCIPAL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """The dashboard views through the real app (AppTest) on the real framework with generated demo returns.
 
-What each page shows is checked against the read side (`cyp.reports.status_report` and friends) for the same
+What each page shows is checked against the read side (`cyp.read.reports.status_report` and friends) for the same
 quarter and plan, with filters set through query parameters and read back from the URL.
 """
 
@@ -16,13 +16,13 @@ import streamlit as st
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from cyp.auth import Principal
+from cyp.access.permissions import Principal
 from cyp.bootstrap import initialise_database
-from cyp.db import make_engine, read_session, write_session
 from cyp.demo import generate_demo
-from cyp.models import Objective, Outcome, Plan
-from cyp.reports import exceptions, latest_quarter_with_returns, line_history, status_report
-from cyp.tracker import submission_tracker
+from cyp.read.reports import exceptions, latest_quarter_with_returns, line_history, status_report
+from cyp.read.tracker import submission_tracker
+from cyp.storage.db import make_engine, read_session, write_session
+from cyp.storage.models import Objective, Outcome, Plan
 from cyp.ui import PRINCIPAL_KEY, distribution_text
 
 ROOT = Path(__file__).resolve().parent.parent

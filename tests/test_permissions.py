@@ -19,10 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 
 from cyp import admin
-from cyp.auth import (
-    SYSTEM,
-    PermissionDenied,
-    Principal,
+from cyp.access.accounts import (
     create_demo_accounts,
     create_user,
     disable_user,
@@ -32,11 +29,12 @@ from cyp.auth import (
     set_role,
     set_teams,
 )
-from cyp.db import make_engine, read_session, write_session
+from cyp.access.permissions import SYSTEM, PermissionDenied, Principal
 from cyp.framework.workbook import export_framework
-from cyp.models import AuditEvent, Base, Objective, Outcome, QuarterDeadline
 from cyp.returns.ingest import ingest_return
-from cyp.schema import upgrade_schema
+from cyp.storage.db import make_engine, read_session, write_session
+from cyp.storage.models import AuditEvent, Base, Objective, Outcome, QuarterDeadline
+from cyp.storage.schema import upgrade_schema
 from tests.returns_factory import build_framework, build_return
 
 TEAM = "family-services"  # the team whose return is uploaded and whose line is reassigned
@@ -82,7 +80,7 @@ def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db(seeded_file: Path, tmp_path: Path) -> Iterator[Engine]:
     """A fresh copy of the seeded database for one test (the file the settings point at)."""
-    target = tmp_path / "cyp.db"
+    target = tmp_path / "cyp.storage.db"
     shutil.copy(seeded_file, target)
     engine = make_engine(f"sqlite:///{target}")
     yield engine
@@ -222,7 +220,7 @@ def test_every_write_as_every_role(db: Engine, write: str, role: str) -> None:
 
 
 def test_every_permission_in_access_yaml_has_a_write_tested() -> None:
-    from cyp.auth import load_access_rules
+    from cyp.access.permissions import load_access_rules
 
     written = {permission for permission, _call, _allowed in WRITES.values()}
     assert written == set(load_access_rules()["permissions"]) - {"view"}

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from cyp import queries
+from cyp.read import queries
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 

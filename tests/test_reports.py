@@ -11,21 +11,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cyp.cli import cli
-from cyp.db import dispose_engines, get_engine, write_session
-from cyp.models import (
-    Action,
-    Driver,
-    IndexDomain,
-    IndicatorDomain,
-    MonitoringBody,
-    Objective,
-    ObjectiveDomain,
-    Outcome,
-    Plan,
-    action_partners,
-)
 from cyp.quarters import Quarter
-from cyp.reports import (
+from cyp.read.reports import (
     LINE_COLUMNS,
     UnknownPlan,
     ViewFilters,
@@ -41,6 +28,19 @@ from cyp.reports import (
     status_report,
 )
 from cyp.status import describe_rule, rollup_status
+from cyp.storage.db import dispose_engines, get_engine, write_session
+from cyp.storage.models import (
+    Action,
+    Driver,
+    IndexDomain,
+    IndicatorDomain,
+    MonitoringBody,
+    Objective,
+    ObjectiveDomain,
+    Outcome,
+    Plan,
+    action_partners,
+)
 from tests.readside_factory import add_return, rows
 from tests.returns_factory import build_framework
 

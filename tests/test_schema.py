@@ -3,8 +3,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from cyp.models import Base
-from cyp.schema import upgrade_schema
+from cyp.storage.models import Base
+from cyp.storage.schema import upgrade_schema
 
 
 def test_migrations_match_models(engine):

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cyp.models import NO_RETURN, STATUSES
 from cyp.status import (
     ALL_STATUSES,
     RULES_PATH,
@@ -26,6 +25,7 @@ from cyp.status import (
     status_counts,
     suggest_status,
 )
+from cyp.storage.models import NO_RETURN, STATUSES
 
 RANK = {status: rank for rank, status in enumerate(STATUSES)}  # Blue best
 

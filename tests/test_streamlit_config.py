@@ -5,7 +5,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from cyp.config import SETTINGS
+from cyp.storage.config import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))

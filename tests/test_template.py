@@ -8,14 +8,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from cyp.db import read_session, write_session
-from cyp.models import QuarterDeadline
 from cyp.quarters import QuarterError
 from cyp.returns.ingest import ingest_return
 from cyp.returns.lines import NothingToReport, UnknownTeam
 from cyp.returns.reader import read_return
 from cyp.returns.template import write_template
 from cyp.returns.validate import validate_return
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import QuarterDeadline
 from tests.returns_factory import build_framework, fill_template
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cyp.models import Action, Partner, QuarterDeadline
-from cyp.tracker import TRACKER_COLUMNS, submission_tracker, tracker_frame, tracker_grid, tracker_table
+from cyp.read.tracker import TRACKER_COLUMNS, submission_tracker, tracker_frame, tracker_grid, tracker_table
+from cyp.storage.models import Action, Partner, QuarterDeadline
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 

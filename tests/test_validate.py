@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from cyp.db import read_session, write_session
 from cyp.returns.reader import Cell, read_return
 from cyp.returns.validate import check_return, parse_number, validate_return
+from cyp.storage.db import read_session, write_session
 from tests.returns_factory import RETURN_HEADERS, build_framework, build_return, clean_lines, with_line
 
 

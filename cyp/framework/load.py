@@ -16,11 +16,11 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cyp import models
-from cyp.config import get_settings
 from cyp.framework.files import FrameworkData, FrameworkFileError, NamedEntry, check_framework, read_framework
 from cyp.framework.files import Plan as PlanData
 from cyp.problems import errors
+from cyp.storage import models
+from cyp.storage.config import get_settings
 
 COUNT_KINDS = (
     "plans",

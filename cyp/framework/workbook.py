@@ -27,7 +27,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cyp.models import (
+from cyp.problems import Problem, errors
+from cyp.storage.models import (
     Action,
     AuditEvent,
     Driver,
@@ -47,7 +48,6 @@ from cyp.models import (
     action_partners,
     user_teams,
 )
-from cyp.problems import Problem, errors
 
 LIST_SEPARATOR = "; "
 YES, NO = "yes", "no"

@@ -29,8 +29,8 @@ from xml.etree.ElementTree import Element
 import yaml
 from defusedxml import ElementTree
 
-from cyp.config import PROJECT_ROOT, get_settings
 from cyp.problems import Problem
+from cyp.storage.config import PROJECT_ROOT, get_settings
 
 LIMITS_FILE = PROJECT_ROOT / "data" / "upload-checks.yaml"
 MB = 1024 * 1024

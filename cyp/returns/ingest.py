@@ -26,14 +26,14 @@ from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from cyp.auth import PermissionDenied, Principal, require
-from cyp.config import get_settings
-from cyp.db import write_session
-from cyp.models import STATUSES, Action, AuditEvent, IndicatorValue, LineUpdate, Return, utcnow
+from cyp.access.permissions import PermissionDenied, Principal, require
 from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
 from cyp.returns.reader import ParsedReturn, read_return
 from cyp.returns.validate import CheckedReturn, check_return
+from cyp.storage.config import get_settings
+from cyp.storage.db import write_session
+from cyp.storage.models import STATUSES, Action, AuditEvent, IndicatorValue, LineUpdate, Return, utcnow
 
 KEPT_SUFFIXES = (".xlsx", ".xlsm")
 # A transaction that lost a race (SQLite still locked after its busy timeout, a PostgreSQL deadlock or
@@ -396,9 +396,9 @@ def ingest_return(
 ) -> IngestResult:
     """Check, validate and store an uploaded return as a new version; nothing is stored unless it is all valid.
 
-    ``uploaded_by`` is a signed-in :class:`~cyp.auth.Principal` (the upload page): it must be allowed to submit
-    for the workbook's team, or the result is "refused", audited, and nothing is stored. A plain name is a trusted
-    caller on the server (the command line, demo data), recorded as the uploader.
+    ``uploaded_by`` is a signed-in :class:`~cyp.access.permissions.Principal` (the upload page): it must be allowed to
+    submit for the workbook's team, or the result is "refused", audited, and nothing is stored. A plain name is a
+    trusted caller on the server (the command line, demo data), recorded as the uploader.
     """
     principal = uploaded_by if isinstance(uploaded_by, Principal) else None
     uploaded_by = uploaded_by.username if isinstance(uploaded_by, Principal) else uploaded_by

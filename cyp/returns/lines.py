@@ -11,9 +11,9 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from cyp.config import get_settings
-from cyp.models import Action, Indicator, Objective, Outcome, Partner, Plan, QuarterDeadline, Return
 from cyp.quarters import Quarter
+from cyp.storage.config import get_settings
+from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, Plan, QuarterDeadline, Return
 
 
 class UnknownTeam(LookupError):

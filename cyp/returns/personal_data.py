@@ -18,7 +18,7 @@ from functools import cache
 
 import yaml
 
-from cyp.config import PROJECT_ROOT
+from cyp.storage.config import PROJECT_ROOT
 
 PERSONAL_DATA_FILE = PROJECT_ROOT / "data" / "personal-data.yaml"
 

@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, NamedTuple
 import python_calamine
 import yaml
 
-from cyp.config import PROJECT_ROOT
 from cyp.problems import Problem
+from cyp.storage.config import PROJECT_ROOT
 
 HEADERS_FILE = PROJECT_ROOT / "data" / "return-headers.yaml"
 HEADER_SEARCH_ROWS = 20

@@ -18,7 +18,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
-from cyp.models import STATUSES, Action, Indicator, Partner, Plan
 from cyp.quarters import Quarter, parse_quarter
 from cyp.returns.lines import (
     NothingToReport,
@@ -33,6 +32,7 @@ from cyp.returns.lines import (
 )
 from cyp.returns.reader import display_name, header_vocabulary
 from cyp.status import STATUS_MEANINGS
+from cyp.storage.models import STATUSES, Action, Indicator, Partner, Plan
 
 TEMPLATE_VERSION = "1"
 HEADER_ROW = 8

@@ -3,7 +3,7 @@
 Events are added to the caller's session with :func:`record` and committed
 with the write they describe. Nothing in ``cyp`` edits or deletes an event:
 there is no function for it, and the mapper refuses an UPDATE or DELETE of an
-:class:`~cyp.models.AuditEvent` (``tests/test_audit.py`` checks both).
+:class:`~cyp.storage.models.AuditEvent` (``tests/test_audit.py`` checks both).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from cyp.models import AuditEvent, utcnow
+from cyp.storage.models import AuditEvent, utcnow
 
 COLUMNS = ("at", "actor", "action", "target", "outcome", "detail")
 # A cell starting with one of these is read as a formula by Excel and LibreOffice (CSV injection).

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from cyp.models import Return
+from cyp.storage.models import Return
 
 
 class BackupError(RuntimeError):

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
-from cyp.config import get_settings
+from cyp.storage.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

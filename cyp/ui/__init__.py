@@ -21,15 +21,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from streamlit.delta_generator import DeltaGenerator
 
-from cyp.auth import Principal
+from cyp.access.permissions import Principal
 from cyp.bootstrap import initialise_database
-from cyp.charts import STATUS_ICONS, status_label
-from cyp.config import PROJECT_ROOT, get_settings
-from cyp.db import get_engine, read_session
-from cyp.framework.browse import domain_mappings, index_domains, plan_choices
-from cyp.models import Action, AuditEvent, Meta, Plan
 from cyp.quarters import Quarter, QuarterError, current_quarter, parse_quarter, quarter_range
-from cyp.reports import (
+from cyp.read.browse import domain_mappings, index_domains, plan_choices
+from cyp.read.charts import STATUS_ICONS, status_label
+from cyp.read.reports import (
     UnknownPlan,
     ViewFilters,
     domain_summary,
@@ -42,8 +39,11 @@ from cyp.reports import (
     quarters_with_returns,
     status_report,
 )
+from cyp.read.tracker import submission_tracker, tracker_frame, tracker_grid
 from cyp.status import ALL_STATUSES, describe_rule, status_change
-from cyp.tracker import submission_tracker, tracker_frame, tracker_grid
+from cyp.storage.config import PROJECT_ROOT, get_settings
+from cyp.storage.db import get_engine, read_session
+from cyp.storage.models import Action, AuditEvent, Meta, Plan
 
 
 def engine() -> Engine:
@@ -82,8 +82,8 @@ def attempt_write(
     A refusal, or one of the ``expected`` errors, is shown on the page and gives (False, None); after a write
     every cached read is forgotten.
     """
-    from cyp.auth import PermissionDenied
-    from cyp.db import write_session
+    from cyp.access.permissions import PermissionDenied
+    from cyp.storage.db import write_session
 
     try:
         with write_session(engine()) as db_session:
@@ -125,7 +125,7 @@ def page_header(title: str, caption: str | None = None) -> None:
 
 def status_badge_html(status: str, size: str = "1rem") -> str:
     """An inline badge: icon and text on the status colour, so status is never colour alone."""
-    from cyp.charts import STATUS_COLOURS, STATUS_TEXT_COLOURS, status_label
+    from cyp.read.charts import STATUS_COLOURS, STATUS_TEXT_COLOURS, status_label
 
     background = STATUS_COLOURS.get(status, "#ffffff")
     colour = STATUS_TEXT_COLOURS.get(status, "#000000")
@@ -175,8 +175,9 @@ def sign_in() -> Principal | None:
     With `[auth]` in `.streamlit/secrets.toml` users sign in through the council's identity provider and get their
     role and teams from the local user table by email; otherwise local accounts sign in with a password.
     """
-    from cyp.auth import authenticate, first_admin_instruction, principal_for_oidc
-    from cyp.db import write_session
+    from cyp.access.accounts import first_admin_instruction
+    from cyp.access.signin import authenticate, principal_for_oidc
+    from cyp.storage.db import write_session
 
     principal = current_principal()
     if principal is not None:
@@ -222,7 +223,7 @@ OIDC_REFUSAL_AUDITED = "cyp_oidc_refusal_audited"
 
 def _audit_oidc_sign_in(db_session: Session, principal: Principal | None, email: str | None) -> None:
     """Audit an identity-provider sign-in once per browser session: the principal is kept after this run."""
-    from cyp import audit
+    from cyp.access import audit
 
     if principal is not None:
         target = f"user:{principal.username}"
@@ -272,7 +273,7 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
     signed in, the page itself (query parameters kept); a page the role may not see shows a clear refusal. The menu
     lists only the allowed pages. Hiding a page is presentation: every write checks permissions again in ``cyp``.
     """
-    from cyp.auth import can_view_page
+    from cyp.access.permissions import can_view_page
 
     principal = current_principal()
     allowed: dict[str, list[st.Page]] = {}
@@ -578,35 +579,35 @@ def line_filters(filters: ViewFilters) -> ViewFilters:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_outcome_summary(url: str, quarter: str, plan_ref: str) -> pd.DataFrame:
-    """Cached :func:`cyp.reports.outcome_summary`."""
+    """Cached :func:`cyp.read.reports.outcome_summary`."""
     with _session_for(url) as db_session:
         return outcome_summary(db_session, quarter, plan_ref)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_status_report(url: str, quarter: str, plan_ref: str) -> dict:
-    """Cached :func:`cyp.reports.status_report`."""
+    """Cached :func:`cyp.read.reports.status_report`."""
     with _session_for(url) as db_session:
         return status_report(db_session, quarter, plan_ref)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_line_statuses(url: str, quarter: str, plan_ref: str, filters: ViewFilters | None = None) -> pd.DataFrame:
-    """Cached :func:`cyp.reports.line_statuses` (pass :func:`line_filters` so quarter/plan do not split the cache)."""
+    """Cached :func:`cyp.read.reports.line_statuses` (pass :func:`line_filters` so quarter/plan do not split it)."""
     with _session_for(url) as db_session:
         return line_statuses(db_session, quarter, plan_ref, filters)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_line_trends(url: str, plan_ref: str, quarters: tuple[str, ...]) -> pd.DataFrame:
-    """Cached :func:`cyp.reports.line_trends`."""
+    """Cached :func:`cyp.read.reports.line_trends`."""
     with _session_for(url) as db_session:
         return line_trends(db_session, plan_ref, quarters)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_domain_summary(url: str, quarter: str, plan_ref: str) -> pd.DataFrame:
-    """Cached :func:`cyp.reports.domain_summary`."""
+    """Cached :func:`cyp.read.reports.domain_summary`."""
     with _session_for(url) as db_session:
         return domain_summary(db_session, quarter, plan_ref)
 
@@ -615,14 +616,14 @@ def load_domain_summary(url: str, quarter: str, plan_ref: str) -> pd.DataFrame:
 def load_indicator_series(
     url: str, indicator_refs: tuple[str, ...] | None = None, outcome_ref: str | None = None
 ) -> pd.DataFrame:
-    """Cached :func:`cyp.reports.indicator_series`."""
+    """Cached :func:`cyp.read.reports.indicator_series`."""
     with _session_for(url) as db_session:
         return indicator_series(db_session, indicator_refs, outcome_ref)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_exceptions(url: str, quarter: str, plan_ref: str) -> dict[str, pd.DataFrame]:
-    """Cached :func:`cyp.reports.exceptions`."""
+    """Cached :func:`cyp.read.reports.exceptions`."""
     with _session_for(url) as db_session:
         return exceptions(db_session, quarter, plan_ref)
 
@@ -632,7 +633,7 @@ def load_latest_return_at(url: str, quarter: str, plan_ref: str) -> str:
 
     Not cached on purpose: it is one aggregate, and the board display polls it to notice a new return at once.
     """
-    from cyp.boardpack import latest_return_at
+    from cyp.board.data import latest_return_at
 
     with _session_for(url) as db_session:
         stamp = latest_return_at(db_session, quarter, plan_ref)
@@ -641,9 +642,9 @@ def load_latest_return_at(url: str, quarter: str, plan_ref: str) -> str:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_board_data(url: str, quarter: str, plan_ref: str, stamp: str):  # type: ignore[no-untyped-def]
-    """Cached :func:`cyp.boardpack.board_data`; pass :func:`load_latest_return_at` as ``stamp`` so a newly accepted
+    """Cached :func:`cyp.board.data.board_data`; pass :func:`load_latest_return_at` as ``stamp`` so a newly accepted
     return (from this app or the command line) gives a new cache entry without anyone clearing caches."""
-    from cyp.boardpack import board_data
+    from cyp.board.data import board_data
 
     with _session_for(url) as db_session:
         return board_data(db_session, quarter, plan_ref)
@@ -651,7 +652,8 @@ def load_board_data(url: str, quarter: str, plan_ref: str, stamp: str):  # type:
 
 def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
     """The board pack as ``pdf`` or ``xlsx`` bytes, built when asked for (a download button's deferred data)."""
-    from cyp.boardpack import board_pack_pdf, board_pack_xlsx
+    from cyp.board.excel import board_pack_xlsx
+    from cyp.board.pdf import board_pack_pdf
 
     with session() as db_session:
         build = board_pack_pdf if suffix == "pdf" else board_pack_xlsx
@@ -660,7 +662,7 @@ def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
 
 def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
     """Download buttons for the board pack (PDF and Excel); each is built only when clicked."""
-    from cyp.boardpack import PDF_MIME, XLSX_MIME, board_pack_filename
+    from cyp.board.data import PDF_MIME, XLSX_MIME, board_pack_filename
 
     columns = st.columns(2)
     for column, suffix, mime, label in (
@@ -687,14 +689,14 @@ def load_tracker(url: str, quarter: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_tracker_grid(url: str, quarters: tuple[str, ...]) -> pd.DataFrame:
-    """Cached :func:`cyp.tracker.tracker_grid`."""
+    """Cached :func:`cyp.read.tracker.tracker_grid`."""
     with _session_for(url) as db_session:
         return tracker_grid(db_session, quarters)
 
 
 @st.cache_data(ttl=600, show_spinner=False)
 def load_line_history(url: str, line_ref: str) -> pd.DataFrame:
-    """Cached :func:`cyp.reports.line_history`."""
+    """Cached :func:`cyp.read.reports.line_history`."""
     with _session_for(url) as db_session:
         return line_history(db_session, line_ref)
 

@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from cyp.db import get_engine
-from cyp.models import Base
+from cyp.storage.db import get_engine
+from cyp.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -15,10 +15,10 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cyp import queries
-from cyp.config import get_settings
-from cyp.models import Partner, Plan, QuarterDeadline, Return
 from cyp.quarters import Quarter, parse_quarter, today
+from cyp.read import queries
+from cyp.storage.config import get_settings
+from cyp.storage.models import Partner, Plan, QuarterDeadline, Return
 
 TRACKER_STATES = ("On time", "Late", "Missing", "Not due yet")
 

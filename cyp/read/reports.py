@@ -1,4 +1,5 @@
-"""The read side for pages, exports and the CLI: status reports, summaries and filters, built on :mod:`cyp.queries`.
+"""The read side for pages, exports and the CLI: status reports, summaries and filters, built on
+:mod:`cyp.read.queries`.
 
 :func:`status_report` is the public JSON interface (documented in ``docs/report-json.md``);
 the DataFrame builders feed the pages. Everything is aggregated in SQL; nothing reads a whole table.
@@ -15,9 +16,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cyp import queries
-from cyp.models import Outcome, Plan
 from cyp.quarters import Quarter, parse_quarter
+from cyp.read import queries
 from cyp.status import (
     ALL_STATUSES,
     NO_RETURN,
@@ -27,6 +27,7 @@ from cyp.status import (
     rollup_status,
     status_change,
 )
+from cyp.storage.models import Outcome, Plan
 
 
 class UnknownPlan(LookupError):
@@ -450,7 +451,7 @@ def exceptions(session: Session, quarter: Quarter | str, plan_ref: str | None = 
 
     Line frames have :data:`LINE_COLUMNS`; the late frame has the tracker's columns.
     """
-    from cyp.tracker import submission_tracker, tracker_frame
+    from cyp.read.tracker import submission_tracker, tracker_frame
 
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)

@@ -8,8 +8,8 @@ import pandas as pd
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from cyp import queries
-from cyp.models import (
+from cyp.read import queries
+from cyp.storage.models import (
     Action,
     Driver,
     IndexDomain,

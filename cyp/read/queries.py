@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from cyp.models import (
+from cyp.storage.models import (
     NO_RETURN,
     Action,
     Driver,

@@ -1,0 +1,1 @@
+"""Access: who may do what (permissions), sign-in, accounts and the audit trail."""

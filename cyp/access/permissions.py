@@ -1,0 +1,204 @@
+"""Who may do what: principals, the permission check every write calls, and refusals that are always audited.
+
+Who may do what is data: ``data/access.yaml``. Every function in ``cyp`` that
+writes calls :func:`require` first, so the pages, the command line and any
+future API are covered alike; hiding a page is presentation, not security.
+
+:func:`require` judges the principal as the database knows it *now* (role,
+teams, whether the account is still active), not as it was at sign-in, so
+disabling an account or removing a team takes effect at the next write.
+
+Refusals survive the caller's rollback: the refusal event is added to the
+caller's session (so a caller that goes on and commits stores it once), and a
+listener on that session writes it again in its own short transaction if the
+caller's transaction ends without committing it. The second transaction
+starts only after the first has released its connection, so it does not wait
+on SQLite's write lock held by the caller.
+
+The command line runs as :data:`SYSTEM`: whoever can run ``python -m cyp`` on
+the server can already read and replace the database file, so asking them to
+sign in would add no protection. The app never builds a system principal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import event, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from cyp.access import audit
+from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.db import write_session
+from cyp.storage.models import AuditEvent, User
+
+logger = logging.getLogger(__name__)
+
+
+ACCESS_FILE = PROJECT_ROOT / "data" / "access.yaml"
+
+
+_PENDING = "cyp.auth.pending_refusals"
+
+
+_COMMITTED = "cyp.auth.committed"
+
+
+class PermissionDenied(Exception):
+    """A principal tried something its role or teams do not allow; the message can be shown to them."""
+
+    def __init__(self, message: str, *, permission: str, username: str, target: str | None = None) -> None:
+        super().__init__(message)
+        self.permission = permission
+        self.username = username
+        self.target = target
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a signed-in user (role and team refs from the user table) or the system."""
+
+    username: str
+    role: str
+    teams: frozenset[str] = frozenset()
+    is_system: bool = False
+
+    def is_admin(self) -> bool:
+        """Whether this principal is an administrator."""
+        return self.role == "administrator"
+
+    def can_view(self) -> bool:
+        """Whether this principal may read anything at all (any known role)."""
+        return _refusal_reason(self, "view", None) is None
+
+    def can_submit_for(self, team_ref: str) -> bool:
+        """Whether this principal may submit a return for the team ``team_ref``."""
+        return _refusal_reason(self, "return.submit", team_ref) is None
+
+
+SYSTEM = Principal("system", "administrator", frozenset(), True)
+
+
+@cache
+def load_access_rules(path: Path = ACCESS_FILE) -> dict[str, Any]:
+    """The permissions, page access and sign-in limits of ``data/access.yaml``."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def sign_in_rules() -> dict[str, int]:
+    """The sign-in limits of ``data/access.yaml`` (slow-down, lockout, password length)."""
+    return load_access_rules()["sign_in"]
+
+
+def _refusal_reason(principal: Principal, permission: str, team_ref: str | None) -> str | None:
+    """Why ``principal`` may not do ``permission`` (for ``team_ref``), or None when it may."""
+    rules = load_access_rules()["permissions"]
+    if permission not in rules:
+        raise ValueError(f"unknown permission {permission!r}; the permissions are listed in {ACCESS_FILE.name}")
+    if principal.is_system:
+        return None
+    rule = rules[permission]
+    if principal.role in rule.get("roles", []):
+        return None
+    if principal.role in rule.get("team_roles", []):
+        if team_ref is None:
+            return f"a {principal.role} may do this only for a named team"
+        if team_ref in principal.teams:
+            return None
+        return f"{principal.username} is not a member of team {team_ref}"
+    return f"the {principal.role} role does not allow it"
+
+
+def can_view_page(principal: Principal, page_key: str) -> bool:
+    """Whether the page ``page_key`` (its file name in pages/ without .py) is shown to ``principal``."""
+    if principal.is_system:
+        return True
+    pages = load_access_rules()["pages"]
+    return principal.role in pages.get(page_key, pages["default"])
+
+
+def _current_principal(session: Session, principal: Principal) -> tuple[Principal | None, str | None]:
+    # No autoflush: the caller's pending writes must not be flushed (or fail) before they are allowed.
+    with session.no_autoflush:
+        user = session.scalar(select(User).options(selectinload(User.teams)).where(User.username == principal.username))
+    if user is None:
+        return None, f"there is no account named {principal.username}"
+    if not user.is_active:
+        return None, f"the account {principal.username} is disabled"
+    return principal_for_user(user), None
+
+
+def require(
+    session: Session,
+    principal: Principal,
+    permission: str,
+    *,
+    team_ref: str | None = None,
+    target: str | None = None,
+) -> None:
+    """Return if ``principal`` may do ``permission``; otherwise audit the refusal and raise PermissionDenied.
+
+    Call it before the write, inside the write's session. The refusal event is
+    kept even when the caller's transaction then rolls back (see the module
+    docstring). ``target`` names the record in the audit trail (default: the team).
+    """
+    if principal.is_system:
+        _refusal_reason(principal, permission, team_ref)  # still rejects an unknown permission
+        return
+    current, reason = _current_principal(session, principal)
+    if current is not None:
+        reason = _refusal_reason(current, permission, team_ref)
+    if reason is None:
+        return
+    what = load_access_rules()["permissions"][permission].get("label", permission)
+    message = f"You may not {what}{f' for team {team_ref}' if team_ref else ''}: {reason}."
+    target = target or (f"team:{team_ref}" if team_ref else None)
+    record_refusal(session, principal.username, permission, target, message)
+    raise PermissionDenied(message, permission=permission, username=principal.username, target=target)
+
+
+def record_refusal(session: Session, actor: str, action: str, target: str | None, detail: str) -> AuditEvent:
+    """Audit a refusal in ``session``, and again in a transaction of its own if ``session`` does not commit it."""
+    refusal = audit.record(session, actor, action, "refused", target=target, detail=detail)
+    if _PENDING not in session.info:
+        session.info[_PENDING] = []
+        event.listen(session, "after_commit", _note_commit)
+        event.listen(session, "after_transaction_end", _keep_lost_refusals)
+    session.info[_PENDING].append(refusal)
+    return refusal
+
+
+def _note_commit(session: Session) -> None:
+    session.info[_COMMITTED] = True
+
+
+def _keep_lost_refusals(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None:
+        return
+    pending: list[AuditEvent] = session.info.get(_PENDING, [])
+    committed = session.info.pop(_COMMITTED, False)
+    # A refusal added inside a savepoint that was rolled back is transient even after the outer commit.
+    lost = [item for item in pending if not (committed and inspect(item).persistent)]
+    pending.clear()
+    if not lost:
+        return
+    # The caller's transaction has ended and released its connection: this one does not wait on it.
+    try:
+        with write_session(session.get_bind()) as own:
+            for item in lost:
+                audit.record(own, item.actor, item.action, item.outcome, item.target, item.detail, at=item.at)
+    except SQLAlchemyError:
+        # Raising here would hide the PermissionDenied on its way to the user; the log keeps the refusal.
+        for item in lost:
+            logger.exception("could not store refusal: %s %s %s: %s", item.actor, item.action, item.target, item.detail)
+
+
+def principal_for_user(user: User) -> Principal:
+    """The principal of an account: its username, role and team refs."""
+    return Principal(user.username, user.role, frozenset(team.ref for team in user.teams))

@@ -1,0 +1,1 @@
+"""The board: what a board meeting reads (board data), the PDF pack and the Excel export."""

@@ -1,0 +1,227 @@
+"""The board data as an Excel workbook: every line update and indicator value for a quarter, one row each."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cyp.board.data import FORMULA_STARTS, board_data, clean_text, counts_sentence
+from cyp.read import queries
+from cyp.storage.models import Action, Partner, Plan, Return
+
+
+def escape_cell(value: Any) -> Any:
+    """A value safe to put in a spreadsheet cell: text that would start a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _submissions_by_line(session: Session, plan_ref: str, quarter: str) -> dict[str, dict[str, Any]]:
+    """{line ref: team, version, submitted by/at} of the update that counts for each line in the quarter."""
+    counted = queries.current_update_ids(quarter).subquery()
+    from cyp.storage.models import LineUpdate
+
+    statement = (
+        select(Action.ref, Partner.name, Return.version, Return.uploaded_by, Return.uploaded_at)
+        .join(counted, counted.c.action_id == Action.id)
+        .join(LineUpdate, LineUpdate.id == counted.c.update_id)
+        .join(Return, Return.id == LineUpdate.return_id)
+        .join(Partner, Partner.id == Return.partner_id)
+        .join(Plan, Plan.id == Return.plan_id)
+        .where(Plan.ref == plan_ref)
+    )
+    return {
+        ref: {"team": team, "version": version, "by": by, "at": at}
+        for ref, team, version, by, at in session.execute(statement)
+    }
+
+
+def _indicator_submissions(session: Session, quarter: str) -> dict[str, dict[str, Any]]:
+    """{indicator ref: team, version, submitted by/at} of the value that counts in the quarter."""
+    from cyp.storage.models import Indicator, IndicatorValue
+
+    latest = (
+        select(IndicatorValue.indicator_id, func.max(IndicatorValue.id).label("value_id"))
+        .join(Return, Return.id == IndicatorValue.return_id)
+        .where(Return.is_current, IndicatorValue.quarter == quarter)
+        .group_by(IndicatorValue.indicator_id)
+        .subquery()
+    )
+    statement = (
+        select(Indicator.ref, Partner.name, Return.version, Return.uploaded_by, Return.uploaded_at)
+        .join(latest, latest.c.indicator_id == Indicator.id)
+        .join(IndicatorValue, IndicatorValue.id == latest.c.value_id)
+        .join(Return, Return.id == IndicatorValue.return_id)
+        .join(Partner, Partner.id == Return.partner_id)
+    )
+    return {
+        ref: {"team": team, "version": version, "by": by, "at": at}
+        for ref, team, version, by, at in session.execute(statement)
+    }
+
+
+LINE_SHEET_COLUMNS = [
+    "Plan",
+    "Quarter",
+    "Outcome ref",
+    "Outcome",
+    "Objective ref",
+    "Objective",
+    "Line ref",
+    "Line",
+    "Teams",
+    "Monitoring bodies",
+    "Status",
+    "Last quarter",
+    "Progress",
+    "Next steps",
+    "Risks",
+    "Reported by team",
+    "Version",
+    "Submitted by",
+    "Submitted at (UTC)",
+    "Demo",
+]
+
+
+INDICATOR_SHEET_COLUMNS = [
+    "Plan",
+    "Quarter",
+    "Outcome ref",
+    "Outcome",
+    "Indicator ref",
+    "Indicator",
+    "Unit",
+    "Value",
+    "Target",
+    "Status",
+    "Direction",
+    "Commentary",
+    "Reported by team",
+    "Version",
+    "Submitted by",
+    "Submitted at (UTC)",
+]
+
+
+def _sheet(workbook: Any, title: str, headings: list[str], rows: list[list[Any]], widths: dict[str, int]) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = workbook.create_sheet(title)
+    sheet.append(headings)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([escape_cell(value) for value in row])
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headings))}{max(1, len(rows) + 1)}"
+    for position, heading in enumerate(headings, start=1):
+        sheet.column_dimensions[get_column_letter(position)].width = widths.get(heading, 14)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(vertical="top", wrap_text=isinstance(cell.value, str) and len(cell.value) > 40)
+
+
+def _naive(moment: Any) -> Any:
+    """Excel has no time zones: UTC times are written without one (the heading says UTC)."""
+    if moment is None or (not isinstance(moment, datetime) and pd.isna(moment)):
+        return None
+    stamp = pd.Timestamp(moment)
+    return (stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp).to_pydatetime()
+
+
+def _value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return value
+
+
+def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None) -> bytes:
+    """Every line's update and every indicator value for the quarter, one row each with its framework context.
+
+    Sheets "Lines" (every line of the plan, "No return" where none came in), "Indicators" and "About"; header
+    frozen, autofilter on; text that would start a formula is escaped with a leading ``'``.
+    """
+    from openpyxl import Workbook
+
+    data = board_data(session, quarter, plan_ref)
+    submitted = _submissions_by_line(session, data.plan_ref, data.quarter)
+    bodies = data.lines.set_index("ref")["bodies"].to_dict() if len(data.lines) else {}
+    line_rows = []
+    for _i, line in data.lines.iterrows():
+        sub = submitted.get(line["ref"], {})
+        line_rows.append(
+            [
+                data.plan_ref,
+                data.quarter,
+                line["outcome_ref"],
+                line["outcome"],
+                line["objective_ref"],
+                clean_text(line["objective"]),
+                line["ref"],
+                clean_text(line["action"]) or "(the whole objective)",
+                line["teams"],
+                bodies.get(line["ref"], ""),
+                line["status"],
+                _value(line["previous_status"]),
+                _value(line["progress"]),
+                _value(line["next_steps"]),
+                _value(line["risks"]),
+                sub.get("team"),
+                sub.get("version"),
+                sub.get("by"),
+                _naive(sub.get("at")),
+                "yes" if bool(line["is_demo"]) else "",
+            ]
+        )
+    indicator_subs = _indicator_submissions(session, data.quarter)
+    names = {outcome["ref"]: outcome["name"] for outcome in data.outcomes}
+    this_quarter = data.indicators[data.indicators["quarter"] == data.quarter]
+    indicator_rows = []
+    for _i, row in this_quarter.iterrows():
+        sub = indicator_subs.get(row["ref"], {})
+        indicator_rows.append(
+            [
+                data.plan_ref,
+                data.quarter,
+                row["outcome_ref"],
+                names.get(row["outcome_ref"], ""),
+                row["ref"],
+                clean_text(row["name"]),
+                row["unit"],
+                _value(row["value"]),
+                _value(row["target"]),
+                _value(row["status"]),
+                _value(row["direction"]),
+                _value(row["commentary"]),
+                sub.get("team"),
+                sub.get("version"),
+                sub.get("by"),
+                _naive(sub.get("at")),
+            ]
+        )
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    wide = {"Outcome": 24, "Objective": 40, "Line": 40, "Teams": 28, "Monitoring bodies": 28, "Indicator": 40}
+    wide |= {"Progress": 60, "Next steps": 40, "Risks": 40, "Commentary": 50, "Submitted at (UTC)": 18}
+    _sheet(workbook, "Lines", LINE_SHEET_COLUMNS, line_rows, wide)
+    _sheet(workbook, "Indicators", INDICATOR_SHEET_COLUMNS, indicator_rows, wide)
+    about = [
+        ["Plan", f"{data.plan_ref} {data.plan_title}"],
+        ["Quarter", data.quarter],
+        ["Generated (UTC)", _naive(data.generated_at)],
+        ["Status rule", data.rule],
+        ["Lines", counts_sentence(data.totals())],
+        ["Demo data", "Yes: generated for demonstration, not real returns" if data.demo else "No"],
+    ]
+    _sheet(workbook, "About", ["Item", "Value"], about, {"Item": 18, "Value": 100})
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

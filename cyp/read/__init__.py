@@ -1,0 +1,1 @@
+"""The read side: query builders, reports, the submission tracker, charts and framework browsing."""

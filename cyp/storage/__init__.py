@@ -1,0 +1,1 @@
+"""Storage: settings, engine and sessions, models, schema migrations, maintenance."""
