@@ -6,7 +6,6 @@ roll-up rule are data, in ``data/status-rules.yaml``; this module applies them.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -16,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from cyp.spelling import closest
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.models import NO_RETURN, STATUSES
 
@@ -123,8 +123,8 @@ def suggest_status(text: str) -> str | None:
         return None
     # One-letter synonyms would make every short typo look close to something.
     words = {word: status for word, status in _vocabulary().items() if len(word) > 1}
-    close = difflib.get_close_matches(key, list(words), n=1, cutoff=0.65)
-    return words[close[0]] if close else None
+    close = closest(key, words)
+    return words[close] if close else None
 
 
 def line_status(reported: str | None) -> str:

@@ -7,7 +7,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from cyp.returns.reader import column_letter, normalise_heading, read_return
+from cyp.returns.reader import normalise_heading, read_return
 from tests.returns_factory import HEADER_ROW, RETURN_HEADERS, build_return, clean_lines
 
 
@@ -121,8 +121,3 @@ def test_lines_default_to_clean_lines() -> None:
 @pytest.mark.parametrize(("text", "expected"), [("R/A/G", "rag"), ("Risks & issues", "risksandissues")])
 def test_normalise_heading(text: str, expected: str) -> None:
     assert normalise_heading(text) == expected
-
-
-@pytest.mark.parametrize(("index", "letters"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (702, "AAA")])
-def test_column_letter(index: int, letters: str) -> None:
-    assert column_letter(index) == letters

@@ -10,7 +10,6 @@ accounts) depends on them. Exporting and importing unchanged changes nothing.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cyp.problems import Problem, errors
+from cyp.spelling import closest
 from cyp.storage.models import (
     Action,
     AuditEvent,
@@ -605,8 +605,8 @@ def _read_sheet(spec: SheetSpec, sheet: Any, problems: list[Problem]) -> list[_R
 
 def _suggest(name: str, candidates: dict[str, str]) -> str:
     """The "; did you mean X?" hint for the closest known name, or "" when nothing is close."""
-    close = difflib.get_close_matches(_key(name), list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {candidates[close[0]]}?" if close else ""
+    close = closest(_key(name), candidates)
+    return f"; did you mean {candidates[close]}?" if close else ""
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -12,6 +11,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.quarters import Quarter
+from cyp.spelling import closest
 from cyp.storage.config import get_settings
 from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, Plan, QuarterDeadline, Return
 
@@ -77,8 +77,8 @@ def suggest_team(session: Session, text: str) -> str | None:
     names = {
         _squash(name): partner.name for partner in session.scalars(select(Partner)) for name in team_names(partner)
     }
-    close = difflib.get_close_matches(_squash(text), list(names), n=1, cutoff=0.75)
-    return names[close[0]] if close else None
+    close = closest(_squash(text), names)
+    return names[close] if close else None
 
 
 def require_team(session: Session, text: str) -> Partner:

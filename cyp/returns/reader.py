@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import python_calamine
 import yaml
+from openpyxl.utils import get_column_letter
 
 from cyp.problems import Problem
 from cyp.storage.config import PROJECT_ROOT
@@ -85,17 +86,6 @@ def normalise_heading(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower().replace("&", "and"))
 
 
-@lru_cache(maxsize=256)
-def column_letter(index: int) -> str:
-    """Spreadsheet column letters for a 0-based column index (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 def cell_text(value: Any) -> str | None:
     """A cell's value as stripped text; None when blank. Whole floats lose their ``.0``; dates are ISO."""
     if type(value) is str:  # most cells: skip the other checks
@@ -156,7 +146,7 @@ class _Table:
         values = self.rows[row] if row < len(self.rows) else []
         raw = values[column] if column < len(values) else None
         raw = None if raw == "" else raw
-        return Cell(cell_text(raw), f"{column_letter(column)}{row + 1}", raw)
+        return Cell(cell_text(raw), f"{get_column_letter(1 + column)}{row + 1}", raw)
 
 
 def _find_header(
@@ -191,14 +181,14 @@ def _find_header(
     columns: dict[str, int] = {}
     for key, found_columns in found.items():
         if len(found_columns) > 1:
-            letters = " and ".join(column_letter(c) for c in found_columns)
+            letters = " and ".join(get_column_letter(1 + c) for c in found_columns)
             problems.append(
                 Problem(
                     "ambiguous-column",
                     f"columns {letters} of the header row (row {row_index + 1}) could both be "
                     f"'{display_name(section, key)}'; rename or delete one of them",
                     sheet=table.name,
-                    cell=f"{column_letter(found_columns[1])}{row_index + 1}",
+                    cell=f"{get_column_letter(1 + found_columns[1])}{row_index + 1}",
                 )
             )
         else:
