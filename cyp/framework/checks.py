@@ -73,7 +73,9 @@ def check_refs(data: Framework, _names: Lookups) -> Iterator[Problem]:
                 message = f"Ref '{ref}' is not a ref; use letters and digits joined by - or . (e.g. 19-SS-1.2)."
                 yield at.problem(Code.BAD_REF, message, "ref", ref)
             if ref in first:
-                yield at.problem(Code.DUPLICATE_REF, f"Ref '{ref}' is already used on {first[ref].place(at)}.", "ref", ref)
+                yield at.problem(
+                    Code.DUPLICATE_REF, f"Ref '{ref}' is already used on {first[ref].place(at)}.", "ref", ref
+                )
             else:
                 first[ref] = at
 

@@ -46,6 +46,7 @@ PLACES = {
     "indicator": "a plan file",
 }
 
+
 class FrameworkFileError(Exception):
     """A framework file cannot be read, or the framework has problems; names the file and where in it."""
 
@@ -207,7 +208,18 @@ class _PlanReader:
         self.drivers: list[Driver] = []
 
     def read(self) -> Plan:
-        keys = ("ref", "title", "first_year", "last_year", "current", "vision", "source", "quirks", "drivers", "outcomes")
+        keys = (
+            "ref",
+            "title",
+            "first_year",
+            "last_year",
+            "current",
+            "vision",
+            "source",
+            "quirks",
+            "drivers",
+            "outcomes",
+        )
         f = _Fields(_load_yaml(self.path), self.path, "plan", keys)
         plan = Plan(
             ref=f.text("ref"),
@@ -222,16 +234,29 @@ class _PlanReader:
         )
         for position, item, where in _nested(f, "drivers"):
             d = _Fields(item, self.path, where, ("ref", "name", "description"))
-            self.drivers.append(Driver(d.text("ref"), plan.ref, d.text("name"), d.text("description"), position, d.source()))
+            self.drivers.append(
+                Driver(d.text("ref"), plan.ref, d.text("name"), d.text("description"), position, d.source())
+            )
         for position, item, where in _nested(f, "outcomes"):
             self.outcome(item, where, plan.ref, position)
         return plan
 
     def outcome(self, item: Any, where: str, plan: str | None, position: int) -> None:
-        f = _Fields(item, self.path, where, ("ref", "name", "group", "description", "quirks", "objectives", "indicators"))
+        f = _Fields(
+            item, self.path, where, ("ref", "name", "group", "description", "quirks", "objectives", "indicators")
+        )
         ref = f.text("ref")
         self.outcomes.append(
-            Outcome(ref, plan, f.text("name"), f.text("group"), f.text("description"), f.texts("quirks"), position, f.source())
+            Outcome(
+                ref,
+                plan,
+                f.text("name"),
+                f.text("group"),
+                f.text("description"),
+                f.texts("quirks"),
+                position,
+                f.source(),
+            )
         )
         for number, objective, place in _nested(f, "objectives"):
             self.objective(objective, place, ref, number)

@@ -201,7 +201,6 @@ class IndexMapping:
     at: Source = Source()
 
 
-
 @dataclass(frozen=True)
 class Framework:
     """The whole framework as read from one source, with how that source names things.
