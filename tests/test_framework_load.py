@@ -194,6 +194,6 @@ def test_seed_refuses_files_with_problems_and_loads_nothing(engine: Engine, tmp_
     with write_session(engine) as session, pytest.raises(FrameworkFileError) as caught:
         seed_framework(session, folder)
     assert len(caught.value.problems) == 1
-    assert "index-mapping.csv!line 85: no objective has ref '19-XX-1'" in str(caught.value)
+    assert "index-mapping.csv:85: '19-XX-1' is not an objective; did you mean 19-SS-1?" in str(caught.value)
     with read_session(engine) as session:
         assert count(session, Plan) == 0

@@ -89,7 +89,7 @@ def check_required(data: Framework, _names: Lookups) -> Iterator[Problem]:
                     continue  # a whole-objective line takes its objective's wording
                 value = getattr(record, name)
                 if (value is None or value == "") and name not in record.at.unreadable:
-                    yield record.at.problem(Code.BLANK, f"{record.at.label(name)} is blank; fill it in.", name)
+                    yield record.at.problem(Code.BLANK, f"{record.at.title(name)} is blank; fill it in.", name)
 
 
 def check_plans(data: Framework, _names: Lookups) -> Iterator[Problem]:
@@ -115,7 +115,7 @@ def check_indicators(data: Framework, _names: Lookups) -> Iterator[Problem]:
     for indicator in data.indicators:
         polarity = indicator.polarity
         if polarity is not None and polarity not in POLARITIES:
-            label = indicator.at.label("polarity")
+            label = indicator.at.title("polarity")
             message = f"{label} must be one of {', '.join(POLARITIES)}, not '{polarity}'."
             yield indicator.at.problem(Code.BAD_POLARITY, message, "polarity", polarity)
 
@@ -153,10 +153,10 @@ def check_lines(data: Framework, names: Lookups) -> Iterator[Problem]:
     for action in data.actions:
         at = action.at
         if not action.responsible and "responsible" not in at.unreadable:
-            message = f"{at.label('responsible')} is blank; name at least one responsible partner."
+            message = f"{at.title('responsible')} is blank; name at least one responsible partner."
             yield at.problem(Code.NO_PARTNER, message, "responsible")
         if not action.monitoring and not action.whole_objective and "monitoring" not in at.unreadable:
-            message = f"{at.label('monitoring')} is blank; name at least one monitoring body."
+            message = f"{at.title('monitoring')} is blank; name at least one monitoring body."
             yield at.problem(Code.NO_BODY, message, "monitoring")
         for typed in action.responsible:
             yield from _unknown(names.partners, at, Code.UNKNOWN_PARTNER, "responsible", typed)
@@ -180,12 +180,12 @@ def check_mappings(data: Framework, names: Lookups) -> Iterator[Problem]:
         at = mapping.at
         kind = mapping.kind
         if kind is not None and kind not in MAPPING_KINDS:
-            message = f"{at.label('kind')} must be one of {', '.join(MAPPING_KINDS)}, not '{kind}'."
+            message = f"{at.title('kind')} must be one of {', '.join(MAPPING_KINDS)}, not '{kind}'."
             yield at.problem(Code.BAD_KIND, message, "kind", kind)
             kind = None
         ref = domain = None
         if mapping.ref is None:
-            message = f"{at.label('ref')} is blank; give the ref of the objective or indicator."
+            message = f"{at.title('ref')} is blank; give the ref of the objective or indicator."
             yield at.problem(Code.BLANK_REF, message, "ref")
         elif kind is not None:
             lookup = names.objectives if kind == "objective" else names.indicators
@@ -193,7 +193,7 @@ def check_mappings(data: Framework, names: Lookups) -> Iterator[Problem]:
             if ref is None:
                 yield at.problem(Code.UNKNOWN_REF, lookup.refusal(mapping.ref), "ref", mapping.ref)
         if mapping.domain is None:
-            message = f"{at.label('domain')} is blank; give the ref of an index domain."
+            message = f"{at.title('domain')} is blank; give the ref of an index domain."
             yield at.problem(Code.BLANK, message, "domain")
         else:
             domain = names.domains.find(mapping.domain)
@@ -222,6 +222,8 @@ RULES: tuple[Rule, ...] = (
 
 
 def check_framework(data: Framework) -> list[Problem]:
-    """Every problem the rules find in ``data``, rule by rule; all are errors."""
+    """Every problem the rules find in ``data``; all are errors."""
     names = lookups(data)
-    return [problem for rule in RULES for problem in rule(data, names)]
+    found = [problem for rule in RULES for problem in rule(data, names)]
+    # File by file, line by line (a workbook's problems are ordered by sheet and cell by its importer).
+    return sorted(found, key=lambda problem: (problem.file or "", problem.line or 0))

@@ -41,6 +41,11 @@ class Source:
         """How the person sees field ``name``: ``Unit`` on a sheet, ``unit`` in a file."""
         return self.labels.get(name, name)
 
+    def title(self, name: str) -> str:
+        """:meth:`label` to start a sentence with."""
+        label = self.label(name)
+        return label[:1].upper() + label[1:]
+
     @property
     def unit(self) -> str:
         """``row`` or ``line``: what a place in this source is called."""
