@@ -76,7 +76,9 @@ def test_counts_per_outcome(data: Framework, plan_ref: str, expected: list[tuple
 
 
 def test_action_counts_per_objective_2019(data: Framework) -> None:
-    counts = {j.ref: len(data.actions_of(j.ref)) for o in data.outcomes_of("2019-23") for j in data.objectives_of(o.ref)}
+    counts = {
+        j.ref: len(data.actions_of(j.ref)) for o in data.outcomes_of("2019-23") for j in data.objectives_of(o.ref)
+    }
     assert counts == {
         "19-FB-1": 4, "19-FB-2": 7,
         "19-SS-1": 5, "19-SS-2": 4, "19-SS-3": 5, "19-SS-4": 4, "19-SS-5": 0,
@@ -89,7 +91,9 @@ def test_action_counts_per_objective_2019(data: Framework) -> None:
 
 
 def test_81_source_rows_less_3_merged_repeats(data: Framework) -> None:
-    actions = [a for o in data.outcomes_of("2019-23") for j in data.objectives_of(o.ref) for a in data.actions_of(j.ref)]
+    actions = [
+        a for o in data.outcomes_of("2019-23") for j in data.objectives_of(o.ref) for a in data.actions_of(j.ref)
+    ]
     assert len(actions) == 78
     merged = [a.ref for a in actions if any(q.startswith("Repeated row") for q in a.quirks)]
     assert merged == ["19-SS-1.3", "19-SS-2.1", "19-SS-2.2"]
