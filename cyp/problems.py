@@ -42,7 +42,6 @@ class Code(StrEnum):
     DUPLICATE_NAME = "duplicate-name"
     AMBIGUOUS_NAME = "ambiguous-name"
     NO_PARTNER = "no-partner"
-    NO_BODY = "no-body"
     UNKNOWN_PARTNER = "unknown-partner"
     UNKNOWN_BODY = "unknown-body"
     UNKNOWN_DRIVER = "unknown-driver"

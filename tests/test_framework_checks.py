@@ -216,8 +216,7 @@ CASES = {
     "a variant of two partners": Case(
         checks.check_names, Code.AMBIGUOUS_NAME, setting(partner(1), "variants", ["FS team"])
     ),
-    "line with no responsible partner": Case(checks.check_lines, Code.NO_PARTNER, setting(action, "responsible", [])),
-    "line with no monitoring body": Case(checks.check_lines, Code.NO_BODY, setting(action, "monitoring", [])),
+    "line nobody is responsible for": Case(checks.check_lines, Code.NO_PARTNER, setting(action, "responsible", [])),
     "unknown partner": Case(checks.check_lines, Code.UNKNOWN_PARTNER, setting(action, "responsible", ["Nobody"])),
     "unknown body": Case(checks.check_lines, Code.UNKNOWN_BODY, setting(action, "monitoring", ["No Board"])),
     "driver of another plan": Case(checks.check_lines, Code.UNKNOWN_DRIVER, setting(action, "drivers", ["Inclusion"])),

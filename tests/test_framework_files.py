@@ -292,7 +292,7 @@ def test_check_reports_every_problem_at_once(copy: Path) -> None:
     edit(
         plan_file, "      - Young Barnet Foundation\n      - Inclusion Barnet", "      - YBF & partners\n      - Nobody"
     )
-    edit(plan_file, "      monitoring:\n      - Transforming Care Risk Register\n", "      monitoring: []\n")
+    edit(plan_file, "      responsible:\n      - Barnet CCG\n", "      responsible: []\n")
     edit(plan_file, "- ref: 19-SS-2\n", "- ref: 19-SS-1\n")
     edit(plan_file, "polarity: lower", "polarity: down")
     with (copy / "index-mapping.csv").open("a", encoding="utf-8") as handle:
@@ -308,7 +308,7 @@ def test_check_reports_every_problem_at_once(copy: Path) -> None:
         "index-mapping.csv:86: Give a short reason for the mapping.",
         "plan-2019-2023.yaml:46: 'YBF & partners' is not a partner; write it as Young Barnet Foundation.",
         "plan-2019-2023.yaml:46: 'Nobody' is not a partner; add it to partners.yaml first.",
-        "plan-2019-2023.yaml:68: Monitoring is blank; name at least one monitoring body.",
+        "plan-2019-2023.yaml:66: Responsible is blank and so is reporting; name at least one responsible partner.",
         "plan-2019-2023.yaml:203: Ref '19-SS-1' is already used on line 151.",
         "plan-2019-2023.yaml:677: Polarity must be one of higher, lower, not 'down'.",
     ]

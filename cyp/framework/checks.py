@@ -149,15 +149,15 @@ def _unknown(lookup: Lookup, at: Source, code: Code, field: str, typed: str) -> 
 
 
 def check_lines(data: Framework, names: Lookups) -> Iterator[Problem]:
-    """A line names its responsible partners and monitoring bodies, and every name it uses is known."""
+    """Someone is responsible for each line, and every partner, body and driver a line names is known."""
     for action in data.actions:
         at = action.at
-        if not action.responsible and "responsible" not in at.unreadable:
-            message = f"{at.title('responsible')} is blank; name at least one responsible partner."
+        if not action.responsible and not action.reporting and "responsible" not in at.unreadable:
+            message = (
+                f"{at.title('responsible')} is blank and so is {at.label('reporting')}; "
+                "name at least one responsible partner."
+            )
             yield at.problem(Code.NO_PARTNER, message, "responsible")
-        if not action.monitoring and not action.whole_objective and "monitoring" not in at.unreadable:
-            message = f"{at.title('monitoring')} is blank; name at least one monitoring body."
-            yield at.problem(Code.NO_BODY, message, "monitoring")
         for typed in action.responsible:
             yield from _unknown(names.partners, at, Code.UNKNOWN_PARTNER, "responsible", typed)
         for typed in action.monitoring:

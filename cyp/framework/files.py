@@ -284,7 +284,8 @@ class _PlanReader:
         ref = f.text("ref")
         self.objectives.append(Objective(ref, outcome, f.text("text"), f.texts("quirks"), position, f.source()))
         for number, action, place in _nested(f, "actions"):
-            a = _Fields(action, self.path, place, ("ref", "text", "responsible", "monitoring", "drivers", "quirks"))
+            keys = ("ref", "text", "responsible", "monitoring", "reporting", "drivers", "quirks")
+            a = _Fields(action, self.path, place, keys)
             self.actions.append(
                 Action(
                     ref=a.text("ref"),
@@ -292,6 +293,7 @@ class _PlanReader:
                     text=a.text("text"),
                     responsible=a.texts("responsible"),
                     monitoring=a.texts("monitoring"),
+                    reporting=a.text("reporting"),
                     drivers=a.texts("drivers"),
                     quirks=a.texts("quirks"),
                     position=number,

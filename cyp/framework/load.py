@@ -117,7 +117,8 @@ def _insert_plan(
                     quirks=_quirks(action.quirks),
                     partners=responsible,
                     bodies=[bodies[name] for name in action.monitoring],
-                    reporting_partner=responsible[0],
+                    # The first partner named reports the line, unless the file names who does.
+                    reporting_partner=partners[action.reporting] if action.reporting else responsible[0],
                     drivers=[drivers_by_name[name] for name in action.drivers],
                 )
                 objective_row.actions.append(action_row)
