@@ -102,12 +102,12 @@ def check_plans(data: Framework, _names: Lookups) -> Iterator[Problem]:
             yield at.problem(Code.BAD_YEARS, f"Last year {last} is before first year {first}.", "last_year", last)
         if plan.ref is not None and not data.outcomes_of(plan.ref):
             yield at.problem(Code.NO_OUTCOMES, f"Plan {plan.ref} has no outcomes; add at least one.", "ref")
-        if plan.current and current is None:
-            current = plan
-        elif plan.current:
+        if plan.current and current is not None:
             mark = "yes" if at.sheet else "true"
             message = f"Only one plan can be current; {current.ref} is already marked {mark}."
             yield at.problem(Code.SEVERAL_CURRENT, message, "current", mark)
+        elif plan.current:
+            current = plan
 
 
 def check_indicators(data: Framework, _names: Lookups) -> Iterator[Problem]:

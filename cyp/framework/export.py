@@ -12,6 +12,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -221,6 +222,7 @@ def export_framework(session: Session) -> bytes:
     tree_rows = _sheet_rows(session)
     workbook = Workbook()
     readme = workbook.active
+    assert isinstance(readme, Worksheet)  # a new workbook's one sheet
     readme.title = README_SHEET
     for line in readme_lines():
         readme.append([line])

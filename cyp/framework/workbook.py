@@ -3,10 +3,11 @@
 The workbook has one sheet per kind of record, each row keyed by its stable ref (layout:
 cyp/framework/layout.py; writing it: cyp/framework/export.py). Import reads the workbook into the
 framework model (cyp/framework/reading.py), checks it with the same rules as the framework files
-(cyp/framework/checks.py) and, only if nothing is wrong, applies it (cyp/framework/apply.py): it
-upserts by ref and removes records missing from the workbook, but only where no history (returns,
-line updates, indicator values, accounts) depends on them. Exporting and importing unchanged changes
-nothing. If anything is wrong it returns every problem (sheet and cell) and changes nothing.
+(cyp/framework/checks.py), works out the changes (cyp/framework/diff.py) and, only if nothing is
+wrong, applies them (cyp/framework/apply.py): it upserts by ref and removes records missing from the
+workbook, but only where no history (returns, line updates, indicator values, accounts) depends on
+them. Exporting and importing unchanged changes nothing. If anything is wrong it returns every
+problem (sheet and cell) and changes nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import BinaryIO
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cyp.framework.apply import apply_framework, planned, planned_mappings, removal_problems, with_former_names
+from cyp.framework.apply import apply_framework
 from cyp.framework.checks import check_framework
+from cyp.framework.diff import planned, planned_mappings, removal_problems, with_former_names
 from cyp.framework.export import export_framework
 from cyp.framework.layout import SHEETS
 from cyp.framework.reading import read_workbook
