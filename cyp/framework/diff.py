@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cyp.framework.layout import ACTIONS, BODIES, DOMAINS, DRIVERS, INDICATORS, OBJECTIVES, OUTCOMES, PARTNERS, PLANS
-from cyp.framework.model import Framework
+from cyp.framework.model import Framework, stored_quirks
 from cyp.framework.names import Lookup, Lookups, lookups
 from cyp.problems import Code, Problem
 from cyp.storage import models
@@ -60,10 +60,6 @@ def with_former_names(session: Session, data: Framework) -> Framework:
     )
 
 
-def _quirks(quirks: tuple[str, ...]) -> str | None:
-    return "\n".join(quirks) or None
-
-
 def _resolved(lookup: Lookup, typed: tuple[str, ...]) -> list[str]:
     """The refs of the names typed, each once, in the order typed (the checker made sure all resolve)."""
     return list(dict.fromkeys(ref for name in typed if (ref := lookup.find(name)) is not None))
@@ -78,7 +74,7 @@ def _lines(data: Framework, names: Lookups) -> dict[str, Planned]:
                 "position": a.position,
                 "text": a.text,
                 "whole_objective": a.whole_objective,
-                "quirks": _quirks(a.quirks),
+                "quirks": stored_quirks(a.quirks),
                 "is_demo": a.demo,
             },
             a.objective,
@@ -129,14 +125,14 @@ def planned(data: Framework) -> Sheets:
                     "name": o.name,
                     "group": o.group,
                     "description": o.description,
-                    "quirks": _quirks(o.quirks),
+                    "quirks": stored_quirks(o.quirks),
                 },
                 o.plan,
             )
             for o in data.outcomes
         },
         OBJECTIVES.name: {
-            o.ref or "": Planned({"position": o.position, "text": o.text, "quirks": _quirks(o.quirks)}, o.outcome)
+            o.ref or "": Planned({"position": o.position, "text": o.text, "quirks": stored_quirks(o.quirks)}, o.outcome)
             for o in data.objectives
         },
         ACTIONS.name: _lines(data, names),
@@ -152,7 +148,7 @@ def planned(data: Framework) -> Sheets:
                     "baseline_period": i.period,
                     "target": i.target,
                     "tolerance": i.tolerance,
-                    "quirks": _quirks(i.quirks),
+                    "quirks": stored_quirks(i.quirks),
                 },
                 i.outcome,
                 names.partners.find(i.reporting) if i.reporting else None,

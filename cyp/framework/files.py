@@ -69,7 +69,7 @@ class FrameworkFileError(Exception):
         super().__init__(text)
 
 
-class _Located(dict):  # type: ignore[type-arg]
+class _Located(dict[Any, Any]):
     """A YAML mapping that remembers its line and the line of each key."""
 
     line: int = 0

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cyp.framework.checks import check_framework
 from cyp.framework.files import FrameworkFileError, read_framework
-from cyp.framework.model import Body, Framework, Partner
+from cyp.framework.model import Body, Framework, Partner, stored_quirks
 from cyp.framework.model import Plan as PlanData
 from cyp.problems import errors
 from cyp.storage import models
@@ -37,11 +37,6 @@ COUNT_KINDS = (
     "objective mappings",
     "indicator mappings",
 )
-
-
-def _quirks(quirks: tuple[str, ...]) -> str | None:
-    # One quirk per line: readable in the workbook export and on the framework page.
-    return "\n".join(quirks) or None
 
 
 def _add_named(
@@ -102,11 +97,14 @@ def _insert_plan(
             description=outcome.description,
             group=outcome.group,
             position=outcome.position,
-            quirks=_quirks(outcome.quirks),
+            quirks=stored_quirks(outcome.quirks),
         )
         for objective in data.objectives_of(outcome.ref):
             objective_row = models.Objective(
-                ref=objective.ref, text=objective.text, position=objective.position, quirks=_quirks(objective.quirks)
+                ref=objective.ref,
+                text=objective.text,
+                position=objective.position,
+                quirks=stored_quirks(objective.quirks),
             )
             for action in data.actions_of(objective.ref):
                 responsible = [partners[name] for name in action.responsible]
@@ -114,7 +112,7 @@ def _insert_plan(
                     ref=action.ref,
                     text=action.text,
                     position=action.position,
-                    quirks=_quirks(action.quirks),
+                    quirks=stored_quirks(action.quirks),
                     partners=responsible,
                     bodies=[bodies[name] for name in action.monitoring],
                     # The first partner named reports the line, unless the file names who does.
@@ -137,7 +135,7 @@ def _insert_plan(
                 baseline_text=indicator.baseline_text,
                 baseline_period=indicator.period,
                 position=indicator.position,
-                quirks=_quirks(indicator.quirks),
+                quirks=stored_quirks(indicator.quirks),
             )
             outcome_row.indicators.append(indicator_row)
             indicators[indicator_row.ref] = indicator_row

@@ -21,6 +21,11 @@ POLARITIES = ("higher", "lower")
 MAPPING_KINDS = ("objective", "indicator")
 
 
+def stored_quirks(quirks: tuple[str, ...]) -> str | None:
+    """Quirks as the database keeps them: one per line (readable in the workbook and on the framework page)."""
+    return "\n".join(quirks) or None
+
+
 @dataclass(frozen=True)
 class Source:
     """Where a record was read: a file and line, or a sheet and row (with the column of each field)."""

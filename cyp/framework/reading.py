@@ -50,14 +50,15 @@ from cyp.problems import Code, Problem
 
 POLARITY_ALIASES = {"higher is better": "higher", "lower is better": "lower", "high": "higher", "low": "lower"}
 KIND_ALIASES = {"objectives": "objective", "indicators": "indicator"}
-PLACES = {spec_kind: f"the {spec.name} sheet" for spec_kind, spec in (
-    ("partner", PARTNERS),
-    ("body", BODIES),
-    ("driver", DRIVERS),
-    ("domain", DOMAINS),
-    ("objective", OBJECTIVES),
-    ("indicator", INDICATORS),
-)}  # fmt: skip
+# Where a person adds a record of each kind the checker may find unknown.
+PLACES = {
+    "partner": "the Partners sheet",
+    "body": "the Monitoring bodies sheet",
+    "driver": "the Drivers sheet",
+    "domain": "the Index domains sheet",
+    "objective": "the Objectives sheet",
+    "indicator": "the Indicators sheet",
+}
 
 
 class NotAWorkbook(Exception):
