@@ -109,7 +109,12 @@ ACTIONS = SheetSpec(
             "Text", 60, "Wording of the action. Ignored when Whole objective is yes (the objective's text is used)."
         ),
         Column("Whole objective", 11, "yes when a team reports on the whole objective rather than an action.", YES_NO),
-        Column("Responsible", 34, "Responsible partners or teams, by name (Partners sheet), separated by ; "),
+        Column(
+            "Responsible",
+            34,
+            "Responsible partners or teams, by name (Partners sheet), separated by ; "
+            "(at least one, unless Reporting team names one).",
+        ),
         Column("Monitoring", 34, "Boards or plans that monitor it, by name (Monitoring bodies sheet), separated by ; "),
         Column("Reporting team", 26, "The one partner or team that reports this line. Blank: the first responsible."),
         Column("Drivers", 30, "Cross-cutting drivers of its plan, by name (Drivers sheet), separated by ; "),
@@ -183,7 +188,7 @@ MAPPING = SheetSpec(
         Column("Kind", 11, "objective or indicator.", MAPPING_KINDS),
         Column("Ref", 14, "Ref of the objective (Objectives sheet) or indicator (Indicators sheet)."),
         Column("Domain", 10, "Ref of the index domain (Index domains sheet)."),
-        Column("Reason", 50, "Short reason for the mapping."),
+        Column("Reason", 50, "Short reason for the mapping (required)."),
         Column("For reading", 60, "The objective's or indicator's wording, for reading only: not imported.", (), False),
     ),
 )
@@ -222,7 +227,8 @@ def readme_lines() -> list[str]:
         "- Every row is matched to the database by its Ref. Refs are stable: never change the Ref of an existing "
         "row, even when you change its wording. Change the wording in the other columns instead.",
         "- To add a record, add a row at the bottom of its sheet with a new, unused Ref (keep the style of the "
-        "existing refs). Leave Order blank to put it last under its parent.",
+        "existing refs: letters and digits joined by - or ., no spaces). Leave Order blank to put it last under its "
+        "parent.",
         "- A row you delete is removed from the framework, unless something depends on it: a line or indicator "
         "that already has quarterly returns, a team that has submitted returns or has user accounts, a plan with "
         "returns. Those are refused; put the row back.",
