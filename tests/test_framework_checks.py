@@ -218,6 +218,9 @@ CASES = {
     ),
     "line nobody is responsible for": Case(checks.check_lines, Code.NO_PARTNER, setting(action, "responsible", [])),
     "unknown partner": Case(checks.check_lines, Code.UNKNOWN_PARTNER, setting(action, "responsible", ["Nobody"])),
+    "indicator reported by an unknown team": Case(
+        checks.check_lines, Code.UNKNOWN_PARTNER, setting(indicator, "reporting", "Nobody")
+    ),
     "unknown body": Case(checks.check_lines, Code.UNKNOWN_BODY, setting(action, "monitoring", ["No Board"])),
     "driver of another plan": Case(checks.check_lines, Code.UNKNOWN_DRIVER, setting(action, "drivers", ["Inclusion"])),
     "mapping of an unknown kind": Case(checks.check_mappings, Code.BAD_KIND, mapping(0, "action")),
@@ -267,7 +270,7 @@ def test_the_action_ref_the_workbook_used_to_accept_is_refused_by_both(tmp_path:
     action(tree)["ref"] = "not a ref!"
     from_files, from_workbook = both(tree, tmp_path / "framework")
     assert [str(p) for p in from_workbook] == [
-        "Actions!A2: Ref 'not a ref!' is not a ref; use letters and digits joined by - or . (e.g. 19-SS-1.2)."
+        "Actions!A2: Ref 'not a ref!' is not a ref; use letters and digits joined by -, . or _ (e.g. 19-SS-1.2)."
     ]
     assert [p.location for p in from_files] == ["plan-0.yaml:14"]  # the line of its ref: key
 

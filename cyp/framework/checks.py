@@ -51,6 +51,7 @@ Rule = Callable[[Framework, Lookups], Iterator[Problem]]
 
 def ref_length(model: type[models.Base]) -> int:
     """How long a ref the database column of ``model`` holds."""
+    # __table__ is set on each mapped class, not declared on Base.
     return model.__table__.c.ref.type.length  # type: ignore[attr-defined]
 
 
@@ -70,7 +71,7 @@ def check_refs(data: Framework, _names: Lookups) -> Iterator[Problem]:
                 # Reported, but the record is kept so records that point at it are not reported as well.
                 yield at.problem(Code.LONG_REF, f"Ref '{ref}' is longer than {limit} characters.", "ref", ref)
             elif not REF.match(ref):
-                message = f"Ref '{ref}' is not a ref; use letters and digits joined by - or . (e.g. 19-SS-1.2)."
+                message = f"Ref '{ref}' is not a ref; use letters and digits joined by -, . or _ (e.g. 19-SS-1.2)."
                 yield at.problem(Code.BAD_REF, message, "ref", ref)
             if ref in first:
                 yield at.problem(

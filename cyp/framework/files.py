@@ -261,7 +261,7 @@ class _PlanReader:
         for number, objective, place in _nested(f, "objectives"):
             self.objective(objective, place, ref, number)
         for number, indicator, place in _nested(f, "indicators"):
-            keys = ("ref", "name", "unit", "polarity", "baseline", "baseline_text", "period", "quirks")
+            keys = ("ref", "name", "unit", "polarity", "baseline", "baseline_text", "period", "reporting", "quirks")
             i = _Fields(indicator, self.path, place, keys)
             self.indicators.append(
                 Indicator(
@@ -273,6 +273,7 @@ class _PlanReader:
                     baseline=i.number("baseline"),
                     baseline_text=i.text("baseline_text"),
                     period=i.text("period"),
+                    reporting=i.text("reporting"),
                     quirks=i.texts("quirks"),
                     position=number,
                     at=i.source(),

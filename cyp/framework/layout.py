@@ -227,7 +227,7 @@ def readme_lines() -> list[str]:
         "- Every row is matched to the database by its Ref. Refs are stable: never change the Ref of an existing "
         "row, even when you change its wording. Change the wording in the other columns instead.",
         "- To add a record, add a row at the bottom of its sheet with a new, unused Ref (keep the style of the "
-        "existing refs: letters and digits joined by - or ., no spaces). Leave Order blank to put it last under its "
+        "existing refs: letters and digits joined by -, . or _, no spaces). Leave Order blank to put it last under its "
         "parent.",
         "- A row you delete is removed from the framework, unless something depends on it: a line or indicator "
         "that already has quarterly returns, a team that has submitted returns or has user accounts, a plan with "

@@ -134,6 +134,7 @@ def _insert_plan(
                 baseline_value=indicator.baseline,
                 baseline_text=indicator.baseline_text,
                 baseline_period=indicator.period,
+                reporting_partner=partners[indicator.reporting] if indicator.reporting else None,
                 position=indicator.position,
                 quirks=stored_quirks(indicator.quirks),
             )
