@@ -27,6 +27,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cyp.access.permissions import PermissionDenied, Principal, require
+from cyp.cycle.prefill import line_changes
+from cyp.cycle.questions import record_answers
 from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
 from cyp.returns.reader import ParsedReturn, read_return
@@ -169,7 +171,7 @@ def _current_of(versions: list[StoredVersion]) -> StoredVersion | None:
 
 
 def describe_changes(session: Session, checked: CheckedReturn, earlier: list[StoredVersion]) -> list[str]:
-    """Lines whose status changed, and lines new or removed, since the team's previous version or quarter.
+    """Lines whose status or text changed, and lines new or removed, since the team's previous version or quarter.
 
     ``earlier`` is :func:`stored_versions` for the return's team and quarter, read in the same transaction.
     """
@@ -184,22 +186,9 @@ def describe_changes(session: Session, checked: CheckedReturn, earlier: list[Sto
         against = previous_label if before else None
     if before is None:
         return []
-    old = {
-        action_id: (status, ref)
-        for action_id, status, ref in session.connection().execute(_LINES_OF_RETURN, {"return_id": before[0]})
-    }
-    new = {line.action.id: line for line in checked.lines}
-    changes = []
-    for line in checked.lines:
-        previous = old.get(line.action.id)
-        if previous is None:
-            changes.append(f"{line.action.ref}: new line ({line.status})")
-        elif previous[0] != line.status:
-            changes.append(f"{line.action.ref}: {previous[0]} → {line.status} (was {previous[0]} in {against})")
-    for action_id, (status, ref) in old.items():
-        if action_id not in new:
-            changes.append(f"{ref}: not in this return (was {status} in {against})")
-    return changes
+    lines = [(line.action.id, line.action.ref, line) for line in checked.lines]
+    # Against this quarter's current version every edit counts; against last quarter, status changes.
+    return line_changes(session, before[0], against or "", lines, compare_text=current is not None)
 
 
 def _current_version(session: Session, partner_id: int, quarter_label: str) -> tuple[int, int] | None:
@@ -499,6 +488,8 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
         return result
     changes = describe_changes(session, checked, earlier)
     return_id, version = store_return(session, checked, upload, earlier)
+    answers = ((line.action.id, line.board_answer) for line in checked.lines)
+    record_answers(session, return_id, checked.quarter.label, answers, upload.uploaded_by)
     result.status, result.version, result.return_id, result.changes = "accepted", version, return_id, changes
     result.summary = _summary(checked, version, changes)
     return result

@@ -45,6 +45,8 @@ class ParsedLine:
     progress: Cell
     next_steps: Cell
     risks: Cell
+    # Only in a template that carried a board question (cyp.cycle.questions).
+    board_answer: Cell = Cell(None, "")
 
 
 @dataclass
@@ -307,6 +309,7 @@ def _read_return_sheet(table: _Table, parsed: ParsedReturn) -> None:
                 progress=table.cell(row_index, columns.get("progress")),
                 next_steps=table.cell(row_index, columns.get("next_steps")),
                 risks=table.cell(row_index, columns.get("risks")),
+                board_answer=table.cell(row_index, columns.get("board_answer")),
             )
         )
 

@@ -18,10 +18,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from cyp.cycle.prefill import prefill_source
+from cyp.cycle.questions import questions_for_template, write_board_columns
 from cyp.quarters import Quarter, parse_quarter
 from cyp.returns.lines import (
     NothingToReport,
-    current_return,
     deadline_for,
     line_text,
     plan_for_quarter,
@@ -72,13 +73,21 @@ def write_template(session: Session, team: str, quarter: Quarter | str) -> bytes
             f"{partner.name} has no lines or indicators to report in {plan.title} for {quarter.label}; "
             "ask the plan administrator to assign the actions or objectives your team reports on"
         )
-    previous = current_return(session, partner, quarter.previous().label)
+    # This quarter's current version if there is one, so a re-download never undoes an answer.
+    source = prefill_source(session, partner, quarter)
+    previous = source.return_
     deadline = deadline_for(session, quarter)
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = display_name("sheets", "return")
     _write_return_sheet(sheet, partner, quarter, plan, deadline, lines, previous)
+    sheet["A2"] = source.note
+    sheet["A2"].font = Font(italic=True)
+    board_questions = questions_for_template(session, partner.id, quarter.label)
+    write_board_columns(
+        sheet, board_questions, lines, HEADER_ROW, len(RETURN_WIDTHS) + 1, (HEADER_FONT, HEADER_FILL), _input
+    )
     _write_indicators_sheet(workbook.create_sheet(display_name("sheets", "indicators")), indicators, previous)
     _write_instructions(workbook.create_sheet("Instructions"), partner, quarter, deadline, bool(indicators))
     _write_about(workbook.create_sheet(display_name("sheets", "about")), partner, quarter, plan)
@@ -134,7 +143,8 @@ def _write_return_sheet(
     sheet.cell(row=HEADER_ROW - 1, column=1, value="Fill in the yellow cells. See the Instructions sheet.").font = Font(
         italic=True
     )
-    keys = list(header_vocabulary()["return_columns"])
+    # The board's columns are added after these by cyp.cycle.questions, only when a question is open.
+    keys = [key for key in header_vocabulary()["return_columns"] if key in RETURN_WIDTHS]
     _header(sheet, HEADER_ROW, "return_columns", keys, RETURN_WIDTHS)
     answers = {u.action_id: u for u in previous.line_updates} if previous else {}
     for row, action in enumerate(lines, start=HEADER_ROW + 1):
