@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from cyp.access import audit
 from cyp.access.permissions import Principal, require
+from cyp.cycle.recipients import team_leads
 from cyp.quarters import parse_quarter
 from cyp.returns.lines import require_team
 from cyp.storage.config import get_settings
-from cyp.storage.models import Partner, Return, Signoff, User, user_teams, utcnow
+from cyp.storage.models import MailSend, Partner, Return, Signoff, User, user_teams, utcnow
 
 SIGNED_OFF = "signed-off"
 RETURNED = "returned"
@@ -183,10 +184,33 @@ def return_to_team(
 ) -> Signoff:
     """Send the team's current return back with a reason (the leads are emailed on the next reminder run); audited.
 
-    Never commits; the caller's commit queues the email (:func:`cyp.cycle.reminders.queue_returned_notices`).
+    Never commits: the notices to the team's leads are claimed in the caller's transaction and sent by the next
+    reminder run (or at once by :func:`cyp.cycle.reminders.run_reminders`).
     """
     cleaned = " ".join((reason or "").split())
     if not cleaned:
         raise SignoffError("Say why the return is sent back, so the team knows what to change.")
     decision = _decide(session, principal, team, quarter, RETURNED, cleaned, version)
+    session.flush()
+    queue_returned_notices(session, decision)
     return decision
+
+
+def returned_key(return_id: int, user_id: int) -> str:
+    """The unique key of the notice that a return was sent back, to one lead."""
+    return f"returned:{return_id}:{user_id}"
+
+
+def queue_returned_notices(session: Session, decision: Signoff) -> int:
+    """Claim, in the caller's transaction, the emails telling a team's leads their return was sent back."""
+    ret = session.get(Return, decision.return_id)
+    assert ret is not None
+    added = 0
+    for lead in team_leads(session, ret.partner_id):
+        key = returned_key(ret.id, lead.id)
+        if session.scalar(select(MailSend.id).where(MailSend.key == key)) is None:
+            session.add(
+                MailSend(key=key, kind="returned", user_id=lead.id, partner_id=ret.partner_id, quarter=ret.quarter)
+            )
+            added += 1
+    return added
