@@ -70,9 +70,11 @@ def test_only_approvers_of_the_team_or_administrators_may_decide_and_refusals_ar
         Principal("a.lee", "lead", frozenset({"family-services"})),
     ]
     for principal in others:
-        with pytest.raises(PermissionDenied, match="You may not sign off or return a return for team family-services"):
-            with write_session(framework) as session:
-                sign_off(session, principal, "family-services", "2025-26 Q3")
+        with (
+            pytest.raises(PermissionDenied, match="You may not sign off or return a return for team family-services"),
+            write_session(framework) as session,
+        ):
+            sign_off(session, principal, "family-services", "2025-26 Q3")
     with read_session(framework) as session:
         refused = session.scalars(select(AuditEvent.actor).where(AuditEvent.outcome == "refused")).all()
         assert sorted(refused) == ["a.lee", "h.patel"]
@@ -91,15 +93,18 @@ def test_sending_back_needs_a_reason_tells_the_leads_and_is_final_for_the_versio
         users = dict(session.execute(select(MailSend.user_id, MailSend.kind)).all())
         assert len(keys) == 2 and all(key.startswith(f"returned:{row.return_id}:") for key in keys)
         assert set(users.values()) == {"returned"}
-    with pytest.raises(SignoffError, match="already returned to the team by d.okafor"):
-        with write_session(framework) as session:
-            sign_off(session, APPROVER, "Family Services", "2025-26 Q3")
-    with pytest.raises(SignoffError, match="version 3 is not the current version"):
-        with write_session(framework) as session:
-            sign_off(session, SYSTEM, "Family Services", "2025-26 Q3", version=3)
-    with pytest.raises(SignoffError, match="Public Health has no return for 2025-26 Q3"):
-        with write_session(framework) as session:
-            sign_off(session, SYSTEM, "Public Health", "2025-26 Q3")
+    with (
+        pytest.raises(SignoffError, match="already returned to the team by d.okafor"),
+        write_session(framework) as session,
+    ):
+        sign_off(session, APPROVER, "Family Services", "2025-26 Q3")
+    with pytest.raises(SignoffError, match="version 3 is not the current version"), write_session(framework) as session:
+        sign_off(session, SYSTEM, "Family Services", "2025-26 Q3", version=3)
+    with (
+        pytest.raises(SignoffError, match="Public Health has no return for 2025-26 Q3"),
+        write_session(framework) as session,
+    ):
+        sign_off(session, SYSTEM, "Public Health", "2025-26 Q3")
 
 
 def test_signed_off_views_keep_the_signed_version_while_a_newer_one_awaits(framework: Engine) -> None:
@@ -112,10 +117,8 @@ def test_signed_off_views_keep_the_signed_version_while_a_newer_one_awaits(frame
         [row] = signoff_rows(session)
         assert (row.version, row.state, row.signed_off_version) == (2, AWAITING, 1)
         counts = dict(
-            (
-                (r.status, r.lines)
-                for r in session.execute(queries.status_counts_by_outcome("T2023", "2025-26 Q3", signed_off_only=True))
-            )
+            (r.status, r.lines)
+            for r in session.execute(queries.status_counts_by_outcome("T2023", "2025-26 Q3", signed_off_only=True))
         )
         assert counts["Green"] == 1 and counts["Amber"] == 1
     with write_session(framework) as session:
