@@ -274,7 +274,7 @@ def compose_reminder(
     due.append(f"Deadline: {_fmt(deadline)}")
     missing = _missing_elsewhere(session, partner, quarter, day)
     sections = [
-        Section("What is due", (f"{partner.name}'s return for {quarter.label} {when}.",), due),
+        Section("What is due", (f"The {partner.name} return for {quarter.label} {when}.",), due),
         Section("Your template", (f"The return workbook for {partner.name}, {quarter.label} is attached. {note}",)),
         Section(
             "Still missing",
@@ -296,7 +296,7 @@ def compose_digest(session: Session, user: User, day: date, schedule: Schedule) 
     received = [f"{row.team} ({row.state.lower()}, version {row.version})" for row in rows if row.version is not None]
     late = [f"{row.team}: arrived after the deadline of {_fmt(row.deadline)}" for row in rows if row.state == "Late"]
     missing = [
-        f"{row.team}: {'overdue since' if row.state == 'Missing' else 'due by'} {_fmt(row.deadline)}"
+        f"{row.team}: {'overdue since' if day > row.deadline else 'due by'} {_fmt(row.deadline)}"
         for row in rows
         if row.version is None
     ]
@@ -344,7 +344,7 @@ def compose_returned(session: Session, user: User, ret: Return, decision: Signof
         Section(
             "What the approver said",
             (
-                f"{decision.decided_by} returned version {ret.version} of {partner.name}'s {ret.quarter} return on "
+                f"{decision.decided_by} sent back version {ret.version} of the {partner.name} return for {ret.quarter} on "
                 f"{_fmt(decision.decided_at.date())}. The reason given:",
                 decision.reason or "",
             ),
