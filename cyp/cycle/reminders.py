@@ -344,8 +344,8 @@ def compose_returned(session: Session, user: User, ret: Return, decision: Signof
         Section(
             "What the approver said",
             (
-                f"{decision.decided_by} sent back version {ret.version} of the {partner.name} return for {ret.quarter} on "
-                f"{_fmt(decision.decided_at.date())}. The reason given:",
+                f"{decision.decided_by} sent back version {ret.version} of the {partner.name} return for "
+                f"{ret.quarter} on {_fmt(decision.decided_at.date())}. The reason given:",
                 decision.reason or "",
             ),
         ),
