@@ -189,3 +189,18 @@ def test_signoff_commands(framework: Engine, monkeypatch: pytest.MonkeyPatch) ->
     assert runner.invoke(cli, ["signoff", "list", "--awaiting"]).output == "0 return(s).\n"
     unknown = runner.invoke(cli, ["signoff", "approve", "--team", "Famly Servces", "--quarter", "2025-26 Q3"])
     assert unknown.exit_code == 1 and "did you mean Family Services?" in unknown.output
+
+
+def test_the_submission_tracker_shows_the_sign_off_state(framework: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cyp.read.tracker import submission_tracker
+
+    def states() -> dict[str, str]:
+        with read_session(framework) as session:
+            return {row.team: row.signoff for row in submission_tracker(session, "2025-26 Q3")}
+
+    assert states() == {"Family Services": "", "Public Health": ""}  # sign-off off: today's tracker
+    monkeypatch.setenv("CYP_SIGNOFF", "1")
+    assert states() == {"Family Services": AWAITING, "Public Health": ""}  # no return: nothing to sign
+    with write_session(framework) as session:
+        sign_off(session, APPROVER, "Family Services", "2025-26 Q3")
+    assert states()["Family Services"] == SIGNED_OFF

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cyp.cycle.signoff import signoff_states
 from cyp.quarters import Quarter, parse_quarter, today
 from cyp.read import queries
 from cyp.storage.config import get_settings
@@ -39,6 +40,8 @@ class TrackerRow:
     deadline: date
     state: str
     is_demo: bool = False
+    # Where sign-off is switched on: "awaiting sign-off", "signed-off" or "returned" (blank otherwise).
+    signoff: str = ""
 
 
 TRACKER_COLUMNS = [field.name for field in fields(TrackerRow)]
@@ -95,6 +98,7 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
         row.id: (row.ref, row.name)
         for row in session.execute(select(Partner.id, Partner.ref, Partner.name).where(Partner.id.in_(partner_ids)))
     }
+    signoff = {label: signoff_states(session, label) for label in labels}
     rows: list[TrackerRow] = []
     for q in quarters:
         plan_ref = next((ref for ref, first, last in plans if first <= q.year <= last), None)
@@ -120,6 +124,7 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
                     deadline=due[q.label],
                     state=_state(first if ret else None, due[q.label], now),
                     is_demo=bool(ret.is_demo) if ret else False,
+                    signoff=signoff[q.label].get(team_ref, "") if ret else "",
                 )
             )
     return rows
