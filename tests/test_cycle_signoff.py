@@ -204,3 +204,20 @@ def test_the_submission_tracker_shows_the_sign_off_state(framework: Engine, monk
     with write_session(framework) as session:
         sign_off(session, APPROVER, "Family Services", "2025-26 Q3")
     assert states()["Family Services"] == SIGNED_OFF
+
+
+def test_the_read_functions_take_signed_off_only(framework: Engine) -> None:
+    from cyp.read.reports import exceptions, line_statuses, outcome_summary, status_report
+
+    with write_session(framework) as session:
+        sign_off(session, APPROVER, "Family Services", "2025-26 Q3")
+        add_return(session, "family-services", "2025-26 Q3", {"T23-1.1": "Red", "T23-1.2": "Red"})
+    with read_session(framework) as session:
+        assert [line["status"] for line in status_report(session, "2025-26 Q3", "T2023")["lines"]][:2] == ["Red", "Red"]
+        signed = status_report(session, "2025-26 Q3", "T2023", signed_off_only=True)
+        assert [line["status"] for line in signed["lines"]][:2] == ["Green", "Amber"]
+        frame = line_statuses(session, "2025-26 Q3", "T2023", signed_off_only=True)
+        assert list(frame.loc[frame["ref"].str.startswith("T23-1"), "status"]) == ["Green", "Amber"]
+        assert outcome_summary(session, "2025-26 Q3", "T2023", signed_off_only=True)["Red"].sum() == 0
+        assert len(exceptions(session, "2025-26 Q3", "T2023")["red"]) == 2
+        assert len(exceptions(session, "2025-26 Q3", "T2023", signed_off_only=True)["red"]) == 0

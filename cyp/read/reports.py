@@ -121,15 +121,18 @@ def _outcomes(session: Session, plan: Plan) -> list[tuple[str, str]]:
     )
 
 
-def status_report(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> dict[str, Any]:
+def status_report(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> dict[str, Any]:
     """Every line's status for a quarter, and every outcome's rolled-up status and distribution.
 
     The public JSON interface of ``python -m cyp report --format json``; see ``docs/report-json.md``.
-    The plan defaults to the plan covering the quarter.
+    The plan defaults to the plan covering the quarter. ``signed_off_only`` counts signed-off versions only
+    (sign-off switched on; see :mod:`cyp.cycle.signoff`), as do the other functions here that take it.
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    counts = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label))
+    counts = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label, signed_off_only=signed_off_only))
     teams = _names(session, queries.line_teams(plan.ref))
     outcomes = []
     for ref, name in _outcomes(session, plan):
@@ -146,7 +149,7 @@ def status_report(session: Session, quarter: Quarter | str, plan_ref: str | None
             "status": row.status,
             "progress": row.progress,
         }
-        for row in session.execute(queries.line_status_rows(plan.ref, q.label))
+        for row in session.execute(queries.line_status_rows(plan.ref, q.label, signed_off_only=signed_off_only))
     ]
     return {"quarter": q.label, "plan": plan.ref, "rule": describe_rule(), "outcomes": outcomes, "lines": lines}
 
@@ -196,15 +199,20 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _previous_statuses(session: Session, plan: Plan, quarter: Quarter) -> dict[str, str] | None:
+def _previous_statuses(
+    session: Session, plan: Plan, quarter: Quarter, signed_off_only: bool = False
+) -> dict[str, str] | None:
     """{line ref: status} for the quarter before, or None when it is before the plan began."""
     previous = quarter.previous()
     if not _in_plan(plan, previous):
         return None
-    return {row.ref: row.status for row in session.execute(queries.line_status_rows(plan.ref, previous.label))}
+    statement = queries.line_status_rows(plan.ref, previous.label, signed_off_only=signed_off_only)
+    return {row.ref: row.status for row in session.execute(statement)}
 
 
-def outcome_summary(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> pd.DataFrame:
+def outcome_summary(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> pd.DataFrame:
     """One row per outcome: counts per status, lines, rolled-up status, last quarter's rolled-up status and change.
 
     Columns: outcome_ref, outcome, Blue, Green, Amber, Red, No return, lines, status, previous_status, change
@@ -212,9 +220,11 @@ def outcome_summary(session: Session, quarter: Quarter | str, plan_ref: str | No
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    now = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label))
+    now = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label, signed_off_only=signed_off_only))
     before = (
-        _counts(session, queries.status_counts_by_outcome(plan.ref, q.previous().label))
+        _counts(
+            session, queries.status_counts_by_outcome(plan.ref, q.previous().label, signed_off_only=signed_off_only)
+        )
         if _in_plan(plan, q.previous())
         else None
     )
@@ -266,6 +276,8 @@ def line_statuses(
     quarter: Quarter | str,
     plan_ref: str | None = None,
     filters: ViewFilters | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> pd.DataFrame:
     """One row per line (narrowed by ``filters``): framework context, status and commentary, last quarter's status.
 
@@ -276,7 +288,7 @@ def line_statuses(
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
     statement = queries.filter_lines(
-        queries.line_status_rows(plan.ref, q.label, status=filters.status),
+        queries.line_status_rows(plan.ref, q.label, status=filters.status, signed_off_only=signed_off_only),
         outcome=filters.outcome,
         objective=filters.objective,
         team=filters.team,
@@ -289,7 +301,7 @@ def line_statuses(
     bodies = _names(session, queries.line_bodies(plan.ref))
     drivers = _names(session, queries.line_drivers(plan.ref))
     domains = _names(session, queries.line_domains(plan.ref))
-    previous = _previous_statuses(session, plan, q)
+    previous = _previous_statuses(session, plan, q, signed_off_only)
     # Column by column rather than a dict per row: a quarter at council scale has thousands of lines.
     frame = pd.DataFrame([tuple(row.values()) for row in rows], columns=list(rows[0].keys()) if rows else None)
     if frame.empty:
@@ -333,12 +345,16 @@ def line_history(session: Session, action_ref: str) -> pd.DataFrame:
     return pd.DataFrame([dict(row) for row in rows], columns=columns)
 
 
-def line_trends(session: Session, plan_ref: str, quarters: Iterable[Quarter | str]) -> pd.DataFrame:
+def line_trends(
+    session: Session, plan_ref: str, quarters: Iterable[Quarter | str], *, signed_off_only: bool = False
+) -> pd.DataFrame:
     """Each line's status in each quarter given (long form: ref, quarter, status; "No return" filled in)."""
     labels = [parse_quarter(q).label for q in quarters]
     reported = {
         (ref, quarter): status
-        for ref, quarter, status in session.execute(queries.line_status_by_quarter(plan_ref, labels))
+        for ref, quarter, status in session.execute(
+            queries.line_status_by_quarter(plan_ref, labels, signed_off_only=signed_off_only)
+        )
     }
     refs = [row.ref for row in session.execute(queries.plan_lines(plan_ref))]
     return pd.DataFrame(
@@ -351,7 +367,9 @@ def line_trends(session: Session, plan_ref: str, quarters: Iterable[Quarter | st
     )
 
 
-def domain_summary(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> pd.DataFrame:
+def domain_summary(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> pd.DataFrame:
     """The nine Family Friendly Index domains: status distribution of mapped lines, roll-up, indicators and gaps.
 
     Columns: domain_ref, domain (short name), name, Blue … No return, lines, status (None with no lines),
@@ -359,7 +377,7 @@ def domain_summary(session: Session, quarter: Quarter | str, plan_ref: str | Non
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    counts = _counts(session, queries.status_counts_by_domain(plan.ref, q.label))
+    counts = _counts(session, queries.status_counts_by_domain(plan.ref, q.label, signed_off_only=signed_off_only))
     rows = []
     for row in session.execute(queries.domain_coverage(plan.ref, q.label)).mappings():
         domain_counts = counts.get(row["domain_ref"], _empty_counts())
@@ -398,7 +416,11 @@ def domain_summary(session: Session, quarter: Quarter | str, plan_ref: str | Non
 
 
 def indicator_series(
-    session: Session, indicator_refs: Iterable[str] | None = None, outcome_ref: str | None = None
+    session: Session,
+    indicator_refs: Iterable[str] | None = None,
+    outcome_ref: str | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> pd.DataFrame:
     """Reported values per indicator and quarter, oldest first, with status against target and direction of travel.
 
@@ -406,7 +428,9 @@ def indicator_series(
     baseline, status, direction, commentary.
     """
     statement = queries.indicator_values(
-        list(indicator_refs) if indicator_refs is not None else None, outcome_ref=outcome_ref
+        list(indicator_refs) if indicator_refs is not None else None,
+        outcome_ref=outcome_ref,
+        signed_off_only=signed_off_only,
     )
     records = []
     previous_value: dict[str, float | None] = {}
@@ -445,7 +469,9 @@ def indicator_series(
     return pd.DataFrame(records, columns=columns)
 
 
-def exceptions(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> dict[str, pd.DataFrame]:
+def exceptions(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> dict[str, pd.DataFrame]:
     """The board's agenda for a quarter: ``red`` lines, lines ``worse`` than last quarter, ``no_return`` lines,
     and ``late`` teams (tracker rows whose state is Late or Missing).
 
@@ -455,7 +481,8 @@ def exceptions(session: Session, quarter: Quarter | str, plan_ref: str | None = 
 
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    return exceptions_from(line_statuses(session, q, plan.ref), tracker_frame(submission_tracker(session, q)))
+    lines = line_statuses(session, q, plan.ref, signed_off_only=signed_off_only)
+    return exceptions_from(lines, tracker_frame(submission_tracker(session, q)))
 
 
 def exceptions_from(lines: pd.DataFrame, tracker: pd.DataFrame) -> dict[str, pd.DataFrame]:
