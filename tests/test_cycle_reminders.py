@@ -383,3 +383,25 @@ def test_starttls_with_a_certificate(cycle: Engine, tmp_path: Path, monkeypatch:
     finally:
         controller.stop()
     assert (report.sent, len(recorder.received)) == (3, 3)
+
+
+def test_the_app_can_run_the_reminders_in_process_on_a_timer(cycle: Engine, smtp: Recorder) -> None:
+    import time
+
+    from cyp.cycle.reminders import start_timer, stop_timer
+
+    assert start_timer(0, engine=cycle) is None  # 0: left to cron
+    thread = start_timer(60, engine=cycle)
+    try:
+        assert thread is not None and start_timer(60, engine=cycle) is thread  # one timer per process
+        deadline = time.monotonic() + 30
+        while len(smtp.received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop_timer()
+    assert sorted(r[0] for r, _ in smtp.received) == [
+        "a.lee@barnet.example",
+        "b.khan@barnet.example",
+        "c.ode@barnet.example",
+    ]
+    assert not thread.is_alive()

@@ -607,8 +607,9 @@ def start_timer(every_minutes: int | None = None, *, engine: Engine | None = Non
         stop = threading.Event()
 
         def loop() -> None:
-            while not stop.wait(0 if not getattr(loop, "ran", False) else minutes * 60):
-                loop.ran = True  # type: ignore[attr-defined]
+            delay = 0.0  # the first run at once, then every `minutes`
+            while not stop.wait(delay):
+                delay = minutes * 60.0
                 try:
                     report = run_reminders(engine=engine)
                     logger.info("reminders: %s", report.summary())
