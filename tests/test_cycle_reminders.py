@@ -405,3 +405,46 @@ def test_the_app_can_run_the_reminders_in_process_on_a_timer(cycle: Engine, smtp
         "c.ode@barnet.example",
     ]
     assert not thread.is_alive()
+
+
+# Loopback only: the test server asks for a password without TLS, which aiosmtpd rightly warns about.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_password_comes_from_the_secret_file(
+    cycle: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiosmtpd.smtp import AuthResult
+
+    tried: list[tuple[str, str]] = []
+
+    def authenticator(server, session, envelope, mechanism, data):  # type: ignore[no-untyped-def]
+        tried.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.login == b"cyp" and data.password == b"s3cret from a file")
+
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    secret = tmp_path / "smtp-password"
+    try:
+        for name, value in {
+            "CYP_SMTP_HOST": "127.0.0.1",
+            "CYP_SMTP_PORT": str(port),
+            "CYP_SMTP_SECURITY": "none",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("CYP_SMTP_USER", "cyp")
+        monkeypatch.setenv("CYP_SMTP_PASSWORD", "the wrong one")
+        monkeypatch.setenv("CYP_SMTP_PASSWORD_FILE", str(secret))
+        secret.write_text("s3cret from a file\n", encoding="utf-8")
+        report = run(cycle)
+    finally:
+        controller.stop()
+    assert (report.sent, len(recorder.received)) == (3, 3)
+    assert set(tried) == {("cyp", "s3cret from a file")}
