@@ -35,7 +35,7 @@ from cyp.returns.reader import ParsedReturn, read_return
 from cyp.returns.validate import CheckedReturn, check_return
 from cyp.storage.config import get_settings
 from cyp.storage.db import write_session
-from cyp.storage.models import STATUSES, Action, AuditEvent, IndicatorValue, LineUpdate, Return, utcnow
+from cyp.storage.models import STATUSES, AuditEvent, IndicatorValue, LineUpdate, Return, utcnow
 
 KEPT_SUFFIXES = (".xlsx", ".xlsm")
 # A transaction that lost a race (SQLite still locked after its busy timeout, a PostgreSQL deadlock or
@@ -146,12 +146,6 @@ _STORED_VERSIONS = (
 )
 _CURRENT_VERSION = select(Return.id, Return.version).where(*_SAME_TEAM_AND_QUARTER, Return.is_current)
 _NO_LONGER_CURRENT = update(Return).where(*_SAME_TEAM_AND_QUARTER, Return.is_current).values(is_current=False)
-_LINES_OF_RETURN = (
-    select(LineUpdate.action_id, LineUpdate.status, Action.ref)
-    .join(Action, Action.id == LineUpdate.action_id)
-    .where(LineUpdate.return_id == bindparam("return_id"))
-    .order_by(LineUpdate.id)
-)
 # Core table inserts: the ORM's bulk path costs more than the write itself.
 _INSERT_RETURN = insert(Return.__table__).returning(Return.__table__.c.id)
 _INSERT_LINE_UPDATES = insert(LineUpdate.__table__)
