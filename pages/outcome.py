@@ -136,7 +136,7 @@ else:
         with columns[position % 2], st.container(border=True):
             st.markdown(f"**{ui.escape_markdown(latest['name'])}** ({ui.escape_markdown(ref)})")
             badge = ui.status_badge_html(status) if isinstance(status, str) else "no target set"
-            direction = latest["direction"] if isinstance(latest["direction"], str) else "no earlier value"
+            direction = latest["direction_text"]
             better = {"higher": "higher is better", "lower": "lower is better"}.get(latest["polarity"], "")
             st.markdown(
                 f"Latest ({latest['quarter']}): **{latest['value']:g}** {ui.escape_markdown(latest['unit'])} · "
