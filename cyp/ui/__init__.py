@@ -650,28 +650,40 @@ def load_board_data(url: str, quarter: str, plan_ref: str, stamp: str):  # type:
         return board_data(db_session, quarter, plan_ref)
 
 
-def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
-    """The board pack as ``pdf`` or ``xlsx`` bytes, built when asked for (a download button's deferred data)."""
+@st.cache_data(ttl=600, show_spinner=False, max_entries=8)
+def board_pack_bytes(url: str, quarter: str, plan_ref: str, suffix: str, stamp: str) -> bytes:
+    """The board pack as ``pdf`` or ``xlsx`` bytes, cached until a new return is accepted (``stamp`` is
+    :func:`load_latest_return_at`). Raises :class:`cyp.board.data.BoardPackError` with a message for the page."""
     from cyp.board.excel import board_pack_xlsx
-    from cyp.board.pdf import board_pack_pdf
+    from cyp.board.pdf import render_pack_pdf
 
-    with session() as db_session:
-        build = board_pack_pdf if suffix == "pdf" else board_pack_xlsx
-        return build(db_session, quarter, plan_ref)
+    if suffix == "pdf":
+        return render_pack_pdf(load_board_data(url, quarter, plan_ref, stamp))
+    with _session_for(url) as db_session:
+        return board_pack_xlsx(db_session, quarter, plan_ref)
 
 
 def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
-    """Download buttons for the board pack (PDF and Excel); each is built only when clicked."""
-    from cyp.board.data import PDF_MIME, XLSX_MIME, board_pack_filename
+    """Download buttons for the board pack (PDF and Excel), built here rather than on click: a file that cannot be
+    built says why on the page instead of failing unseen in the download."""
+    from cyp.board.data import PDF_MIME, XLSX_MIME, BoardPackError, board_pack_filename
 
+    url = database_url()
+    stamp = load_latest_return_at(url, quarter, plan_ref)
     columns = st.columns(2)
     for column, suffix, mime, label in (
         (columns[0], "pdf", PDF_MIME, "Board pack (PDF)"),
         (columns[1], "xlsx", XLSX_MIME, "Board data (Excel)"),
     ):
+        try:
+            with column, st.spinner(f"Preparing the {label}…"):
+                content = board_pack_bytes(url, quarter, plan_ref, suffix, stamp)
+        except BoardPackError as error:
+            column.error(f"The {label} could not be built: {error}", icon=":material/error:")
+            continue
         column.download_button(
             label,
-            data=lambda suffix=suffix: board_pack_bytes(quarter, plan_ref, suffix),
+            data=content,
             file_name=board_pack_filename(plan_ref, quarter, suffix),
             mime=mime,
             key=f"{key}_{suffix}",
