@@ -297,7 +297,7 @@ def pack_document(data: BoardData) -> dict[str, Any]:
     blocks.extend(_submissions(data))
     return {
         "title": printable(title),
-        "subject": printable(f"Children and Young People's Plan: {data.plan_title}"),
+        "subject": printable(f"Board pack for the {data.plan_title}, {data.quarter}"),
         "footer": printable(f"CYP Plan {data.plan_ref} · Board pack {data.quarter}"),
         "statuses": STATUS_COLOURS,
         "cover": {
