@@ -36,7 +36,7 @@ from cyp.board.data import (
     when_text,
 )
 from cyp.board.figures import Figure, distribution_figure, indicator_figure
-from cyp.read.charts import STATUS_COLOURS, status_label
+from cyp.read.charts import STATUS_COLOURS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES
 
 TEMPLATE = Path(__file__).with_name("pack.typ")
@@ -72,7 +72,14 @@ def printable(value: Any) -> str:
     """Text as the PDF can show it, whatever it holds: white space collapsed, control characters and lone
     surrogates dropped, characters no font can draw (emoji, scripts without a font here) shown as �, and break
     points (zero-width spaces) in very long unbroken runs. Combining marks and right-to-left text stay as typed."""
-    text = clean_text(value)
+    return _printable_text(clean_text(value))
+
+
+@lru_cache(maxsize=65536)
+def _printable_text(text: str) -> str:
+    # Most text is plain ASCII (and the same team names and statuses recur thousands of times at council scale).
+    if text.isascii() and text.isprintable():
+        return _breakable(text)
     drawable = _drawable()
     out: list[str] = []
     for char in text:
@@ -158,7 +165,10 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
         _heading("Objectives and lines", 2),
     ]
     lines = data.lines[data.lines["outcome_ref"] == ref]
-    for _i, objective in data.objectives[data.objectives["outcome_ref"] == ref].iterrows():
+    by_objective: dict[str, list[dict[str, Any]]] = {}
+    for line in lines.to_dict("records"):
+        by_objective.setdefault(line["objective_ref"], []).append(line)
+    for objective in data.objectives[data.objectives["outcome_ref"] == ref].to_dict("records"):
         counts = {status: int(objective[status]) for status in ALL_STATUSES}
         blocks.append(_heading(f"{objective['objective_ref']} {clean_text(objective['objective'])}", 3, False))
         blocks.append(_para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size="small"))
@@ -169,7 +179,7 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
                 clean_text(line["action"]) or "(the whole objective)",
                 line["teams"],
             ]
-            for _j, line in lines[lines["objective_ref"] == objective["objective_ref"]].iterrows()
+            for line in by_objective.get(objective["objective_ref"], [])
         ]
         blocks.append(_table(["Line", "Status", "Action", "Teams"], rows, [0, 0, 3, 1.4]))
 
@@ -177,7 +187,7 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
     flagged = lines[lines["status"].isin(["Red", "Amber"])]
     if flagged.empty:
         blocks.append(_para("No line is Red or Amber this quarter.", size="small"))
-    for _i, line in flagged.iterrows():
+    for line in flagged.to_dict("records"):
         blocks.append(_heading(f"{line['ref']} {status_label(line['status'])} · {line['teams']}", 3, False))
         blocks.append(_para(clean_text(line["action"]) or clean_text(line["objective"]), size="small"))
         items = [
@@ -202,7 +212,7 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
             _status_cell(row["status"]) if isinstance(row["status"], str) else "no target",
             row["direction_text"],
         ]
-        for _i, row in latest.iterrows()
+        for row in latest.to_dict("records")
     ]
     blocks.append(
         _table(["Indicator", "Name", "Latest", "Value", "Target", "Status", "Direction"], rows, [0, 3, 0, 1, 1, 0, 1.2])
@@ -231,7 +241,7 @@ def _exceptions(data: BoardData) -> list[dict[str, Any]]:
                 line["teams"],
                 clean_text(line["progress"]) or "no update",
             ]
-            for _i, line in frame.iterrows()
+            for line in frame.to_dict("records")
         ]
 
     blocks: list[dict[str, Any]] = [{"kind": "pagebreak"}, _heading("Exceptions", 1)]
@@ -249,7 +259,7 @@ def _exceptions(data: BoardData) -> list[dict[str, Any]]:
             ["Team", "State", "Due", "Submitted (UTC)"],
             [
                 [row["team"], row["state"], day_text(row["deadline"]), when_text(row["submitted_at"])]
-                for _i, row in late.iterrows()
+                for row in late.to_dict("records")
             ],
             [2, 0, 1, 1],
         )
@@ -275,7 +285,7 @@ def _submissions(data: BoardData) -> list[dict[str, Any]]:
             clean_text(row["submitted_by"]),
             "" if pd.isna(row["version"]) else str(int(row["version"])),
         ]
-        for _i, row in tracker.iterrows()
+        for row in tracker.to_dict("records")
     ]
     return [
         {"kind": "pagebreak"},
@@ -299,7 +309,7 @@ def pack_document(data: BoardData) -> dict[str, Any]:
         "title": printable(title),
         "subject": printable(f"Board pack for the {data.plan_title}, {data.quarter}"),
         "footer": printable(f"CYP Plan {data.plan_ref} · Board pack {data.quarter}"),
-        "statuses": STATUS_COLOURS,
+        "statuses": {s: {"fill": STATUS_COLOURS[s], "ink": STATUS_TEXT_COLOURS[s]} for s in ALL_STATUSES},
         "cover": {
             "kicker": "Barnet Children and Young People's Plan",
             "headline": printable(f"Board pack: {data.quarter}"),
@@ -322,9 +332,8 @@ def pack_document(data: BoardData) -> dict[str, Any]:
     }
 
 
-def typeset(document: dict[str, Any], timeout: float = TYPESET_TIMEOUT_S) -> bytes:
-    """PDF/UA-1 bytes for a :func:`pack_document`, typeset in a child process (:mod:`cyp.board.typeset`);
-    :class:`BoardPackError` with the reason if Typst cannot lay it out or takes longer than ``timeout`` seconds."""
+def typeset_job(document: dict[str, Any]) -> bytes:
+    """What :mod:`cyp.board.typeset` reads on standard input for a :func:`pack_document`."""
     job = {
         "template": str(TEMPLATE),
         "root": str(TEMPLATE.parent),
@@ -332,10 +341,16 @@ def typeset(document: dict[str, Any], timeout: float = TYPESET_TIMEOUT_S) -> byt
         "pack": json.dumps(document, ensure_ascii=False),
         "timestamp": int(time.time()),
     }
+    return json.dumps(job, ensure_ascii=False).encode("utf-8")
+
+
+def typeset(document: dict[str, Any], timeout: float = TYPESET_TIMEOUT_S) -> bytes:
+    """PDF/UA-1 bytes for a :func:`pack_document`, typeset in a child process (:mod:`cyp.board.typeset`);
+    :class:`BoardPackError` with the reason if Typst cannot lay it out or takes longer than ``timeout`` seconds."""
     try:
         done = subprocess.run(
             [sys.executable, str(TYPESETTER)],
-            input=json.dumps(job, ensure_ascii=False).encode("utf-8"),
+            input=typeset_job(document),
             capture_output=True,
             timeout=timeout,
             check=False,
