@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.read.charts import indicator_chart
+from cyp.read.charts import chart_table, indicator_chart
 from cyp.status import ALL_STATUSES
 
 # Indicator charts per domain, and on the whole page, before the rest wait for a click (each costs ~0.1 s).
@@ -119,4 +119,6 @@ for domain in domains.to_dict("records"):
                     + (f" · {ui.status_badge_html(latest['status'])}" if isinstance(latest["status"], str) else ""),
                     unsafe_allow_html=True,
                 )
-                st.altair_chart(indicator_chart(pd.DataFrame(values), title=ref), width="stretch")
+                ui.chart_with_data(
+                    indicator_chart(pd.DataFrame(values), title=ref), chart_table(values, "indicator"), ref
+                )

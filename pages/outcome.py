@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.read.charts import STATUS_ICONS, indicator_chart, status_label, status_trend_chart
+from cyp.read.charts import STATUS_ICONS, chart_table, indicator_chart, status_label, status_trend_chart
 from cyp.status import ALL_STATUSES, STATUS_MEANINGS, rollup_status
 
 # Cards shown per objective before the rest are listed in a table; the lines needing attention come first.
@@ -121,7 +121,8 @@ for objective_ref, objective_text in objectives:
     strip = trends[trends["ref"].isin(carded["ref"])].rename(columns={"ref": "line"})
     if len(quarters) > 1 and not strip.empty:
         with st.expander(f"Status by quarter for {objective_ref}'s lines"):
-            st.altair_chart(status_trend_chart(strip, title=f"{objective_ref}: status by quarter"), width="content")
+            title = f"{objective_ref}: status by quarter"
+            ui.chart_with_data(status_trend_chart(strip, title=title), chart_table(strip, "trend"), title, nested=True)
 
 st.header("Indicators")
 series = ui.load_indicator_series(url, None, filters.outcome)
@@ -143,7 +144,7 @@ else:
                 f"{badge} · direction of travel: **{direction}** {f'({better})' if better else ''}",
                 unsafe_allow_html=True,
             )
-            st.altair_chart(indicator_chart(pd.DataFrame(values)), width="stretch")
+            ui.chart_with_data(indicator_chart(pd.DataFrame(values)), chart_table(values, "indicator"), ref)
 
 with st.expander("What the statuses mean"):
     st.markdown("\n".join(f"- {STATUS_ICONS[s]} **{s}**: {STATUS_MEANINGS[s]}" for s in ALL_STATUSES))

@@ -650,6 +650,17 @@ def load_board_data(url: str, quarter: str, plan_ref: str, stamp: str):  # type:
         return board_data(db_session, quarter, plan_ref)
 
 
+def chart_with_data(chart: Any, table: pd.DataFrame, name: str, nested: bool = False) -> None:
+    """A chart that fills its column, with its data one click away as a table (``nested=True`` inside an
+    expander, where Streamlit allows no second expander: the table then follows the chart)."""
+    st.altair_chart(chart, width="stretch")
+    if nested:
+        st.dataframe(table, hide_index=True, width="stretch")
+        return
+    with st.expander(f"Data for {name}", icon=":material/table:"):
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
 @st.cache_data(ttl=600, show_spinner=False, max_entries=8)
 def board_pack_bytes(url: str, quarter: str, plan_ref: str, suffix: str, stamp: str) -> bytes:
     """The board pack as ``pdf`` or ``xlsx`` bytes, cached until a new return is accepted (``stamp`` is
