@@ -9,6 +9,9 @@ alone take about 190 MB of it: ``baseline_rss_mb``), ``typesetter_peak_rss_mb`` 
 
     python bench/pack.py              # everything (a few minutes; WeasyPrint's council pack is the slow part)
     python bench/pack.py --quick      # two demo quarters per plan, one council quarter, WeasyPrint on demo only
+
+WeasyPrint is not a dependency of the app: install it (``pip install weasyprint==70.0``, with Debian's Pango) to
+get its figures; without it the Typst figures are printed alone.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import importlib.util
 import json
 import resource
 import shutil
@@ -262,6 +266,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         council_quarters = COUNCIL_QUARTERS[:1] if args.quick else COUNCIL_QUARTERS
         council_runs = [run_one(council_url, q, "2019-23", "typst") for q in council_quarters]
         largest = {plan: quarters[-1] for plan, quarters in plans.items()}
+        if importlib.util.find_spec("weasyprint") is None:
+            figures["weasyprint"] = "not installed (pip install weasyprint==70.0; it needs Debian's Pango)"
+            print(json.dumps(figures | {"typst": {"demo": summary(demo_runs), "council": summary(council_runs)}}))
+            return figures
         weasy_demo = [run_one(demo_url, q, plan, "weasyprint") for plan, q in largest.items()]
         typst_demo_same = [run for run in demo_runs if run.get("quarter") == largest.get(run.get("plan"))]
         figures["typst"] = {
