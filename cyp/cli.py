@@ -164,13 +164,14 @@ def report(quarter: str, plan_ref: str | None, output: str) -> None:
 )
 @click.option("--plan", "plan_ref", default=None, help="Plan ref, e.g. 2019-23 (default: the plan covering it).")
 def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
-    """Write the board pack for a quarter: PDF (with charts) or Excel, chosen by the file's extension.
+    """Write the board pack for a quarter: tagged PDF (PDF/UA-1, with charts) or Excel, chosen by the file's extension.
 
     \b
     Example:
       python -m cyp export --quarter "2022-23 Q4" --out pack.pdf
       python -m cyp export --quarter "2022-23 Q4" --out data.xlsx --plan 2019-23
     """
+    from cyp.board.data import BoardPackError
     from cyp.board.excel import board_pack_xlsx
     from cyp.board.pdf import board_pack_pdf
     from cyp.quarters import QuarterError
@@ -185,6 +186,8 @@ def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
             content = build(session, quarter, plan_ref)
     except (QuarterError, UnknownPlan) as exc:
         raise click.ClickException(str(exc)) from exc
+    except BoardPackError as exc:
+        raise click.ClickException(f"The board pack could not be built: {exc}") from exc
     out_path.write_bytes(content)
     click.echo(f"Wrote {out_path} ({len(content):,} bytes).")
 

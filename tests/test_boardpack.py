@@ -351,3 +351,13 @@ def test_export_command_writes_excel_and_refuses_other_extensions(pack_db, monke
     assert bad.exit_code == 2 and "must end in .pdf or .xlsx" in bad.output
     unknown = CliRunner().invoke(cli, ["export", "--quarter", QUARTER, "--out", str(out), "--plan", "nope"])
     assert unknown.exit_code == 1 and "There is no plan 'nope'" in unknown.output
+
+
+def test_export_command_says_why_a_pack_cannot_be_built(pack_db, monkeypatch, tmp_path):
+    _engine, url = pack_db
+    monkeypatch.setenv("CYP_DATABASE_URL", url)
+    monkeypatch.setattr("cyp.board.pdf.TYPESETTER", tmp_path / "missing.py")
+    result = CliRunner().invoke(cli, ["export", "--quarter", QUARTER, "--out", str(tmp_path / "pack.pdf")])
+    assert result.exit_code == 1
+    assert "The board pack could not be built: the PDF could not be typeset" in result.output
+    assert not (tmp_path / "pack.pdf").exists()
