@@ -241,22 +241,14 @@ def indicator_figure(df: pd.DataFrame, title: str, width: float = 360) -> Figure
         x, y = x_of(row.quarter), y_of(row.amount)
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.2" fill="{ACTUAL_COLOUR}"/>')
         if keep:
-            # A white halo keeps the number readable where the line runs through it.
-            body.append(_text(x, y - 8, row.text, 11, "middle", **HALO))
+            # A white halo keeps the number readable where the line runs through it; a label that would reach past
+            # either end of the plot is set inside it instead, clear of the axis numbers.
+            half = text_width_px(row.text, 11) / 2
+            anchor = "start" if x - half < left else "end" if x + half > left + plot_w else "middle"
+            label_x = {"start": x - 3, "end": x + 3, "middle": x}[anchor]
+            body.append(_text(label_x, y - 8, row.text, 11, anchor, **HALO))
+    # The target is named in the legend ("Target 150"), where it can never sit on a value label.
     targets = long[long["series"] == "Target"]
-    if not targets.empty:
-        last = targets.iloc[-1]
-        body.append(
-            _text(
-                x_of(last["quarter"]),
-                y_of(last["amount"]) + 15,
-                f"Target {last['text']}",
-                11,
-                "end",
-                fill=TARGET_COLOUR,
-                **HALO,
-            )
-        )
     legend_y = axis_y + bottom_labels + 18
     body.append(
         f'<line x1="{left:.1f}" y1="{legend_y - 4:.1f}" x2="{left + 26:.1f}" y2="{legend_y - 4:.1f}" '
@@ -270,5 +262,5 @@ def indicator_figure(df: pd.DataFrame, title: str, width: float = 360) -> Figure
         f'<line x1="{target_x:.1f}" y1="{legend_y - 4:.1f}" x2="{target_x + 26:.1f}" y2="{legend_y - 4:.1f}" '
         f'stroke="{TARGET_COLOUR}" stroke-width="2.2" stroke-dasharray="6 4"/>'
     )
-    body.append(_text(target_x + 31, legend_y, "Target", 11))
+    body.append(_text(target_x + 31, legend_y, f"Target {targets['text'].iloc[-1]}", 11))
     return Figure(_svg(width, legend_y + 8, body), alt_text, title)

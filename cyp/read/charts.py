@@ -401,14 +401,26 @@ def indicator_chart(
     )
     # ",~f": fixed notation at the precision the tick step needs (never "3.6e+2"), with thousands separators.
     y = alt.Y("amount:Q", title=unit_title(unit), scale=alt.Scale(zero=False, padding=24), axis=alt.Axis(format=",~f"))
+    # The target is named in the legend ("Target 150"), where it can never sit on a value label. The text is a
+    # formatted number (digits, commas, a point, %), so it is safe inside the quoted Vega expression.
+    targets = long[long["series"] == "Target"]
+    target_name = f"Target {targets['text'].iloc[-1]}" if not targets.empty else "Target"
+    drawn = ["Actual", "Target"] if not targets.empty else ["Actual"]  # no target, no target in the legend
+    legend = alt.Legend(
+        orient="bottom",
+        labelFontSize=13,
+        symbolStrokeWidth=2.5,
+        labelExpr=f"datum.label == 'Target' ? '{target_name}' : datum.label",
+    )
     series = alt.StrokeDash(
+        "series:N", title=None, scale=alt.Scale(domain=drawn, range=[[1, 0], [6, 4]][: len(drawn)]), legend=legend
+    )
+    # The same legend on colour and dash, so Vega merges them into one (a legend-less colour hid both).
+    colour = alt.Color(
         "series:N",
         title=None,
-        scale=alt.Scale(domain=["Actual", "Target"], range=[[1, 0], [6, 4]]),
-        legend=alt.Legend(orient="bottom", labelFontSize=13, symbolStrokeWidth=2.5),
-    )
-    colour = alt.Color(
-        "series:N", scale=alt.Scale(domain=["Actual", "Target"], range=[ACTUAL_COLOUR, TARGET_COLOUR]), legend=None
+        scale=alt.Scale(domain=drawn, range=[ACTUAL_COLOUR, TARGET_COLOUR][: len(drawn)]),
+        legend=legend,
     )
     tooltip = [
         alt.Tooltip("quarter:N", title="Quarter"),
@@ -425,15 +437,6 @@ def indicator_chart(
         .encode(x=x, y=y, text="text:N")
     )
     layers = [lines, points, labels]
-    targets = long[long["series"] == "Target"]
-    if not targets.empty:
-        # Name the target at its last point so the dashed line is labelled in the chart itself, not only the legend.
-        last = targets.iloc[[-1]].assign(text=lambda frame: "Target " + frame["text"])
-        layers.append(
-            alt.Chart(last)
-            .mark_text(align="right", dy=14, fontSize=12, color=TARGET_COLOUR)
-            .encode(x=x, y=y, text="text:N")
-        )
     chart = alt.layer(*layers).properties(title=title, description=indicator_description(long, unit, title), height=220)
     return readable(chart, width)
 
