@@ -459,6 +459,6 @@ def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     if kind == "indicator":
         long, unit, _quarters = indicator_rows(df)
         wide = long.pivot_table(index="quarter", columns="series", values="text", aggfunc="last").reset_index()
-        wide = wide.reindex(columns=["quarter", "Actual", "Target"]).fillna("")
+        wide = wide.reindex(columns=["quarter", "Actual", "Target"]).astype(object).fillna("").rename_axis(columns=None)
         return wide.rename(columns={"quarter": "Quarter", "Actual": f"Actual ({unit_title(unit)})", "Target": "Target"})
     raise ValueError(f"chart_table: unknown kind {kind!r}; expected distribution, trend or indicator")
