@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from cyp.board.figures import distribution_figure, indicator_figure
+from cyp.board.figures import distribution_figure, indicator_figure, nice_ticks
 from cyp.read.charts import (
     ACTUAL_COLOUR,
     CHART_TEXT_COLOUR,
@@ -471,7 +471,9 @@ def test_pack_figures_draw_the_same_rows_readably_without_overlap() -> None:
     assert figure.alt == indicator_description(*indicator_rows(BIG)[:2], "19-SS-I4 Referrals")
     texts = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" [^>]*font-size="(\d+)"([^>]*)>([^<]*)</text>', figure.svg)
     # Value labels are the haloed numbers (axis ticks are plain).
-    values = sorted((float(x), text) for x, _y, _size, rest, text in texts if "paint-order" in rest and text[:1].isdigit())
+    values = sorted(
+        (float(x), text) for x, _y, _size, rest, text in texts if "paint-order" in rest and text[:1].isdigit()
+    )
     assert values and values[-1][1] == "4,254"
     for (x1, t1), (x2, t2) in itertools.pairwise(values):
         assert x2 - x1 >= (len(t1) + len(t2)) / 2 * 11 * 0.6
@@ -482,3 +484,11 @@ def test_pack_figures_draw_the_same_rows_readably_without_overlap() -> None:
     fills = set(re.findall(r'<text[^>]* fill="(#[0-9A-Fa-f]{6})"', bars.svg))
     assert fills <= {CHART_TEXT_COLOUR, *STATUS_TEXT_COLOURS.values()}
     assert "Safe &amp; Secure" in bars.svg  # names are escaped as XML text, never markup
+
+
+def test_pack_figure_axes_count_lines_in_whole_numbers() -> None:
+    one_each = pd.DataFrame({"group": ["23-FB-1", "23-FB-2"], "status": ["Green", "Amber"], "count": [1, 1]})
+    ticks = re.findall(r'text-anchor="middle"[^>]*>([\d.,]+)</text>', distribution_figure(one_each, "Lines").svg)
+    assert ticks == ["0", "1"]
+    assert nice_ticks(0, 7, 6, whole=True) == [0, 2, 4, 6, 8]  # the axis reaches past the longest bar
+    assert nice_ticks(135, 155) == [135, 140, 145, 150, 155]

@@ -71,8 +71,9 @@ def _svg(width: float, height: float, body: list[str]) -> str:
     )
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering ``low``..``high`` (1, 2, 2.5 or 5 times a power of ten apart)."""
+def nice_ticks(low: float, high: float, count: int = 5, whole: bool = False) -> list[float]:
+    """Round tick values covering ``low``..``high`` (1, 2, 2.5 or 5 times a power of ten apart); ``whole`` keeps
+    them whole numbers (counts of lines)."""
     if not math.isfinite(low) or not math.isfinite(high):
         return [0.0]
     if high < low:
@@ -81,6 +82,8 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = span / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(power * m for m in (1, 2, 2.5, 5, 10) if raw <= power * m)
+    if whole:
+        step = max(1.0, step if float(step).is_integer() else math.ceil(step))
     start = math.floor(low / step) * step
     ticks = []
     value = start
@@ -138,7 +141,7 @@ def distribution_figure(df: pd.DataFrame, title: str, width: float = 720) -> Fig
     left, right, top, row_height = label_width + 8, 16.0, 8.0, 34.0
     plot = width - left - right
     largest = float(rows["total"].max())
-    ticks = nice_ticks(0, largest, 6)
+    ticks = nice_ticks(0, largest, 6, whole=True)
     scale_max = ticks[-1] or 1.0
     body: list[str] = []
     for tick in ticks:
