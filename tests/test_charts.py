@@ -492,3 +492,12 @@ def test_pack_figure_axes_count_lines_in_whole_numbers() -> None:
     assert ticks == ["0", "1"]
     assert nice_ticks(0, 7, 6, whole=True) == [0, 2, 4, 6, 8]  # the axis reaches past the longest bar
     assert nice_ticks(135, 155) == [135, 140, 145, 150, 155]
+
+
+def test_a_quarter_without_a_value_keeps_its_place_on_the_time_axis() -> None:
+    gap = BIG[BIG["quarter"] != "2021-22 Q2"]
+    chart = indicator_chart(gap, width=640)
+    x = next(layer for layer in layers(chart) if mark_of(layer) == "line")["encoding"]["x"]
+    assert x["scale"]["domain"] == QUARTERS  # 2021-22 Q2 is on the axis, with no point
+    assert "2021-22 Q2" not in chart.to_dict()["description"]
+    assert "2021-22 Q2" in indicator_figure(gap, "gap").svg

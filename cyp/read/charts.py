@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from cyp.quarters import QuarterError, parse_quarter, quarter_range
 from cyp.status import ALL_STATUSES, NO_RETURN
 
 # Okabe–Ito colours (Okabe & Ito 2008, "Color Universal Design"), chosen to stay apart under colour-blindness:
@@ -324,6 +325,17 @@ def status_trend_chart(
     return readable(chart, width)
 
 
+def _every_quarter(labels: list[str]) -> list[str]:
+    """Every quarter from the first label to the last, so a quarter without a value shows as a gap in time."""
+    if not labels:
+        return labels
+    try:
+        span = [q.label for q in quarter_range(parse_quarter(labels[0]), parse_quarter(labels[-1]))]
+    except QuarterError:
+        return labels
+    return span if set(labels) <= set(span) else labels
+
+
 def indicator_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
     """Long rows (quarter, series Actual/Target, amount, text) of an indicator, its unit and its quarters in order.
 
@@ -338,7 +350,7 @@ def indicator_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
     data = data.dropna(subset=["value", "target"], how="all").sort_values("quarter", kind="stable")
     units = [str(unit) for unit in dict.fromkeys(data["unit"].dropna()) if str(unit).strip()]
     unit = units[0] if units else ""
-    quarters = sorted(data["quarter"].unique())
+    quarters = _every_quarter(sorted(data["quarter"].unique()))
     long = pd.concat(
         [
             pd.DataFrame({"quarter": data["quarter"], "series": "Actual", "amount": data["value"]}),
@@ -396,6 +408,7 @@ def indicator_chart(
     x = alt.X(
         "quarter:O",
         sort=quarters,
+        scale=alt.Scale(domain=quarters),
         title="Quarter",
         axis=alt.Axis(labelAngle=-90 if len(quarters) > 6 else -45, labelOverlap=False, labelFontSize=11),
     )
