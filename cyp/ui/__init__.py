@@ -176,7 +176,7 @@ def sign_in() -> Principal | None:
     role and teams from the local user table by email; otherwise local accounts sign in with a password.
     """
     from cyp.access.accounts import first_admin_instruction
-    from cyp.access.signin import authenticate, principal_for_oidc
+    from cyp.access.signin import client_address, principal_for_oidc, sign_in_with_password
     from cyp.storage.db import write_session
 
     principal = current_principal()
@@ -209,8 +209,8 @@ def sign_in() -> Principal | None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        with write_session(engine()) as db_session:
-            result = authenticate(db_session, username, password)
+        client = client_address(st.context.ip_address, st.context.headers.get("X-Forwarded-For"))
+        result = sign_in_with_password(engine(), username, password, client=client)
         if result.ok and result.principal is not None:
             st.session_state[PRINCIPAL_KEY] = result.principal
             st.rerun()
