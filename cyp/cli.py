@@ -220,7 +220,10 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
     detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
     if accounts:
-        click.echo("Demo accounts (also shown on the sign-in page while demo data is loaded):")
+        click.echo(
+            "Demo accounts (all but the administrator also shown on the sign-in page while demo data is loaded; "
+            "the administrator's password is shown only here, now):"
+        )
         for username, password, role in accounts:
             click.echo(f"  {role:<13}  {username:<12}  {password}")
 

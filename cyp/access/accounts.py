@@ -329,6 +329,7 @@ def remove_demo_accounts(session: Session, actor: Principal = SYSTEM) -> int:
     require(session, actor, "demo.manage", target="demo accounts")
     removed = 0
     for user in session.scalars(select(User).where(User.is_demo.is_(True))):
+        lift_sign_in_lock(session, user.username)
         session.delete(user)
         audit.record(session, actor.username, "user.remove", "ok", target=f"user:{user.username}", detail="demo")
         removed += 1

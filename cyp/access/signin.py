@@ -136,8 +136,8 @@ def _wait(counter: SignInCounter | None, now: datetime, window: timedelta, lock_
 
 def _count_failure(
     session: Session, scope: str, key: str, now: datetime, *, limit: int, lock: timedelta, window: timedelta
-) -> int:
-    """Add one failure to the counter of (``scope``, ``key``) in one atomic statement; its new count.
+) -> tuple[int, datetime | None]:
+    """Add one failure to the counter of (``scope``, ``key``) in one atomic statement; its new count and lock.
 
     ``failures = failures + 1`` in the database, not in Python, so parallel attempts are all counted; the
     attempt that reaches ``limit`` sets the lock.
@@ -165,14 +165,17 @@ def _count_failure(
                 else_=table.c.locked_until,
             ),
         },
-    ).returning(table.c.failures)
-    return int(session.execute(statement).scalar_one())
+    ).returning(table.c.failures, table.c.locked_until)
+    failures, locked_until = session.execute(statement).one()
+    return int(failures), locked_until
 
 
-def _mirror_on_account(session: Session, name: str) -> None:
-    """Copy the name's counter onto its account, if it has one, for ``python -m cyp user list``."""
-    counter = session.get(SignInCounter, ("name", name))
-    failures, locked_until = (counter.failures, counter.locked_until) if counter is not None else (0, None)
+def _mirror_on_account(session: Session, name: str, failures: int, locked_until: datetime | None) -> None:
+    """Copy the name's counter onto its account, if it has one, for ``python -m cyp user list``.
+
+    Called right after the counter's update, while its row lock serialises the attempts on this name, so the
+    copies are written in the order of the counts.
+    """
     session.execute(
         update(User).where(User.username == name).values(failed_attempts=failures, locked_until=locked_until)
     )
@@ -209,15 +212,16 @@ def _reserve(session: Session, name: str, client: str, now: datetime) -> _Reserv
         return _Reserved(AuthResult("locked", _wait_message(wait), retry_after=wait))
     client_lock = timedelta(minutes=found["client_lock_minutes"])
     limit = found["client_lock_after"]
-    if _count_failure(session, "client", client, now, limit=limit, lock=client_lock, window=window) > limit:
+    if _count_failure(session, "client", client, now, limit=limit, lock=client_lock, window=window)[0] > limit:
         # A parallel attempt from this address reached the limit first: this one is not checked at all.
         audit.record(session, name, "auth.signin", "locked", target=target, detail=detail, at=now)
         wait = int(client_lock.total_seconds())
         return _Reserved(AuthResult("locked", _wait_message(wait), retry_after=wait))
     lock, limit = timedelta(minutes=found["lock_minutes"]), found["lock_after"]
-    if _count_failure(session, "name", name, now, limit=limit, lock=lock, window=window) > limit:
+    failures, locked_until = _count_failure(session, "name", name, now, limit=limit, lock=lock, window=window)
+    _mirror_on_account(session, name, failures, locked_until)
+    if failures > limit:
         audit.record(session, name, "auth.signin", "locked", target=target, detail=detail, at=now)
-        _mirror_on_account(session, name)
         wait = int(lock.total_seconds())
         return _Reserved(AuthResult("locked", _wait_message(wait), retry_after=wait))
     user = session.execute(select(User.id, User.password_hash).where(User.username == name)).one_or_none()
@@ -236,6 +240,11 @@ def _undo_client_failure(session: Session, client: str) -> None:
             locked_until=case((counter.failures - 1 < limit, None), else_=counter.locked_until),
         )
     )
+    session.execute(
+        delete(SignInCounter).where(
+            SignInCounter.scope == "client", SignInCounter.key == client, SignInCounter.failures <= 0
+        )
+    )
 
 
 def _record_failure(session: Session, name: str, client: str, now: datetime) -> AuthResult:
@@ -247,7 +256,6 @@ def _record_failure(session: Session, name: str, client: str, now: datetime) -> 
     locked = failures >= found["lock_after"]
     if client_counter is not None and client_counter.failures >= found["client_lock_after"]:
         locked, wait = True, max(wait, found["client_lock_minutes"] * 60)
-    _mirror_on_account(session, name)
     status = "locked" if locked else "failed"
     detail = f"{failures} failed in a row; from {client}"
     audit.record(session, name, "auth.signin", status, target=f"user:{name}", detail=detail, at=now)
