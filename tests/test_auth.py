@@ -370,6 +370,7 @@ ALLOWED = {
     "assignment.manage": {"ada"},
     "deadline.manage": {"ada"},
     "demo.manage": {"ada"},
+    "token.manage": {"ada"},
 }
 CASES = [(permission, name, "FS") for permission in ALLOWED for name in ("ada", "lee", "vic", "dee")]
 CASES.append(("return.submit", "lee", "YS"))  # a lead of another team
