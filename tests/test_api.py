@@ -309,7 +309,6 @@ def server(db_url: str) -> Iterator[tuple[str, Tokens]]:
 def test_schemathesis_finds_nothing_against_the_running_server(server: tuple[str, Tokens]):
     import schemathesis
     from hypothesis import HealthCheck, given, settings
-
     from hypothesis import strategies as st
 
     base, tokens = server

@@ -260,8 +260,12 @@ def test_the_client_address_trusts_only_the_configured_proxies():
     assert client_address("10.0.0.5", "1.2.3.4, 198.51.100.4, 203.0.113.1", trusted_hops=1) == "203.0.113.1"
     assert client_address("10.0.0.5", "203.0.113.1", trusted_hops=3) == "203.0.113.1"
     assert client_address("10.0.0.5", "not-an-address", trusted_hops=1) == "10.0.0.5"
-    assert client_address(None, None) == "unknown"
-    assert client_address("::1", None) == "::1"
+    assert client_address("not-an-address", None, trusted_hops=0) == "unknown"
+    # A connection from this machine (Streamlit says None) is a proxy on the same host: one hop is trusted.
+    assert client_address(None, None, trusted_hops=0) == "localhost"
+    assert client_address(None, "203.0.113.1", trusted_hops=0) == "203.0.113.1"
+    assert client_address("127.0.0.1", "198.51.100.4, 203.0.113.1", trusted_hops=0) == "203.0.113.1"
+    assert client_address("::1", None, trusted_hops=0) == "::1"
 
 
 def _parallel(engine: Engine, attempts: int, clients: list[str]) -> list[signin.AuthResult]:
@@ -601,3 +605,63 @@ def test_refusal_survives_the_rollback_on_postgresql(postgres_engine: Engine):
         ]
         assert refused == [("lee", "return.submit", "team:YS")]
         assert principal_for_oidc(session, "lee@barnet.GOV.uk") == Principal("lee", "lead", frozenset({"FS"}))
+
+
+def test_a_demo_administrator_still_leaves_the_real_first_administrator_instruction(engine: Engine):
+    with write_session(engine) as session:
+        create_demo_accounts(session)
+        instruction = first_admin_instruction(session)
+        assert "Only the demo administrator exists" in instruction and accounts.FIRST_ADMIN_COMMAND in instruction
+        create_user(session, SYSTEM, "real.admin", "administrator")
+        assert first_admin_instruction(session) is None
+
+
+def test_what_demo_accounts_create_is_demo_data_and_goes_with_it(engine: Engine):
+    from cyp.demo import tear_down_demo
+    from cyp.returns.ingest import ingest_return
+    from cyp.storage.models import Return
+    from tests.returns_factory import build_framework, build_return, with_line
+
+    with write_session(engine) as session:
+        build_framework(session)
+        create_demo_accounts(session)
+    real = ingest_return(build_return(), "fs.xlsx", "a.lee", acknowledge_queries=True, engine=engine)
+    assert real.accepted
+    demo_lead = Principal("demo-lead", "lead", frozenset({"family-services", "public-health"}))
+    changed = build_return(lines=with_line(0, **{"Progress update": "Changed by the demo lead"}))
+    by_demo = ingest_return(changed, "fs2.xlsx", demo_lead, acknowledge_queries=True, engine=engine)
+    assert by_demo.accepted and by_demo.version == 2
+    with write_session(engine) as session:
+        made = create_user(session, Principal("demo-admin", "administrator"), "made.by.demo", "viewer")
+        assert made.is_demo
+    with read_session(engine) as session:
+        versions = {r.version: (r.is_demo, r.is_current) for r in session.scalars(select(Return))}
+    assert versions == {1: (False, False), 2: (True, True)}
+    with write_session(engine) as session:
+        tear_down_demo(session)
+    with read_session(engine) as session:
+        versions = {r.version: (r.is_demo, r.is_current) for r in session.scalars(select(Return))}
+        assert versions == {1: (False, True)}  # the real return counts again
+        assert [user.username for user in list_users(session)] == []
+
+
+def test_the_sign_in_page_never_shows_an_administrator_password(engine: Engine):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from cyp.admin import load_demo
+    from cyp.bootstrap import initialise_database
+    from cyp.storage.config import PROJECT_ROOT
+
+    initialise_database(engine)
+    with write_session(engine) as session:
+        _, demo_accounts = load_demo(session, SYSTEM, seed=3)
+    passwords = {role: password for _, password, role in demo_accounts}
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    at.run()
+    shown = " ".join(str(element.value) for element in [*at.info, *at.markdown])
+    assert passwords["administrator"] not in shown and "demo-admin" not in shown
+    assert passwords["lead"] in shown and passwords["viewer"] in shown
+    assert "Only the demo administrator exists" in shown

@@ -39,6 +39,9 @@ WHILE_LOCKED = "attempt while locked"
 UNKNOWN_CLIENT = "unknown"
 
 
+LOCALHOST = "localhost"
+
+
 # Verified against when the username is unknown, so an unknown name takes as long as a wrong password.
 _DUMMY_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
 
@@ -77,8 +80,16 @@ def rules() -> dict[str, int]:
 def client_address(peer: str | None, forwarded_for: str | None = None, trusted_hops: int | None = None) -> str:
     """The address a sign-in is counted against: ``peer`` (the connection's), or with ``trusted_hops`` proxies
     in front of the app (``data/access.yaml``), the address in X-Forwarded-For that the outermost trusted
-    proxy saw. Anything that is not an IP address counts as the peer."""
+    proxy saw. Anything that is not an IP address counts as the peer.
+
+    A peer of None or a loopback address is this machine (Streamlit reports a local connection as None): a
+    proxy on the same host, so one hop of X-Forwarded-For is trusted from it even when none is configured.
+    Without that header it is "localhost".
+    """
     hops = rules()["trusted_proxy_hops"] if trusted_hops is None else trusted_hops
+    local = peer is None or _is_loopback(peer)
+    if local and hops == 0:
+        hops = 1
     chain = [part.strip() for part in (forwarded_for or "").split(",") if part.strip()] if hops > 0 else []
     # Each trusted proxy appended the address it saw: the client's is `hops` entries from the right.
     chosen = chain[-hops] if len(chain) >= hops > 0 else (chain[0] if chain else peer)
@@ -87,7 +98,14 @@ def client_address(peer: str | None, forwarded_for: str | None = None, trusted_h
             return str(ipaddress.ip_address((candidate or "").strip()))
         except ValueError:
             continue
-    return UNKNOWN_CLIENT
+    return LOCALHOST if local else UNKNOWN_CLIENT
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.strip()).is_loopback
+    except ValueError:
+        return False
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
