@@ -12,7 +12,7 @@ from cyp.ui import PRINCIPAL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTERED_PAGES = [
-    page for page in re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+    page for page in re.findall(r'st\.Page\("(app_pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 ]
 ADMIN = Principal("admin", "administrator")
 
@@ -47,8 +47,8 @@ def all_text(at: AppTest) -> str:
 
 
 def test_pages_are_registered():
-    assert "pages/overview.py" in REGISTERED_PAGES
-    assert "pages/framework.py" in REGISTERED_PAGES
+    assert "app_pages/overview.py" in REGISTERED_PAGES
+    assert "app_pages/framework.py" in REGISTERED_PAGES
 
 
 @pytest.mark.parametrize("page", REGISTERED_PAGES)
@@ -67,7 +67,7 @@ def test_overview_lists_both_plans_with_counts(app):
 
 
 def test_framework_page_shows_real_framework_text(app):
-    at = app("pages/framework.py", plan="2019-23")
+    at = app("app_pages/framework.py", plan="2019-23")
     text = all_text(at)
     assert "Safe & Secure" in text
     assert "Ensure the most vulnerable are protected" in text

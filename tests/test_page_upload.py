@@ -28,7 +28,7 @@ def open_upload_page(engine, principal: Principal) -> AppTest:
     at.session_state[PRINCIPAL_KEY] = principal
     at.run()  # through app.py's navigation first, as a visit to the site does
     at.query_params["quarter"] = QUARTER
-    at.switch_page("pages/upload.py")
+    at.switch_page("app_pages/upload.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -85,5 +85,5 @@ else:
         width="stretch",
     )
 st.page_link(
-    "pages/tracker.py", label="Submission tracker", icon=":material/fact_check:", query_params=filters.to_query_params()
+    "app_pages/tracker.py", label="Submission tracker", icon=":material/fact_check:", query_params=filters.to_query_params()
 )

@@ -46,7 +46,7 @@ st.markdown(
     f"**Monitored by:** {ui.escape_markdown(info['bodies']) or 'not recorded'}"
 )
 st.page_link(
-    "pages/outcome.py",
+    "app_pages/outcome.py",
     label=f"Back to {info['outcome']}",
     icon=":material/arrow_back:",
     query_params={

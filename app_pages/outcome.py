@@ -75,7 +75,7 @@ def show_line(line: dict) -> None:
             st.markdown(f"**Next steps:** {ui.escape_markdown(line['next_steps']) or '—'}")
             st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
         st.page_link(
-            "pages/line_history.py",
+            "app_pages/line_history.py",
             label=f"History of {line['ref']}",
             icon=":material/history:",
             # Every filter rides along, so the history's address (and its way back) keeps the whole view.

@@ -30,7 +30,7 @@ else:
                     ui.change_note(outcome["status"], outcome["previous_status"]),
                 )
                 tile.page_link(
-                    "pages/outcome.py",
+                    "app_pages/outcome.py",
                     label="Open outcome",
                     icon=":material/arrow_forward:",
                     query_params=filters.replace(outcome=outcome["outcome_ref"]).to_query_params(),
@@ -45,7 +45,7 @@ else:
         with columns[position % 3]:
             ui.status_tile(f"{domain['domain_ref']} · {domain['domain']}", domain["status"], counts, gaps)
     st.page_link(
-        "pages/index_domains.py",
+        "app_pages/index_domains.py",
         label="Family Friendly Index in detail",
         icon=":material/arrow_forward:",
         query_params=filters.to_query_params(),
@@ -63,7 +63,7 @@ else:
     if states.get("Not due yet", 0):
         st.caption(f"{int(states['Not due yet'])} team(s) are not due yet.")
     st.page_link(
-        "pages/tracker.py",
+        "app_pages/tracker.py",
         label="Submission tracker",
         icon=":material/arrow_forward:",
         query_params=filters.to_query_params(),
@@ -81,4 +81,4 @@ for plan in plans.itertuples():
         columns[1].metric("Objectives", plan.objectives)
         columns[2].metric("Actions", plan.actions)
         columns[3].metric("Indicators", plan.indicators)
-        st.page_link("pages/framework.py", label=f"Browse the {plan.period} framework", query_params={"plan": plan.ref})
+        st.page_link("app_pages/framework.py", label=f"Browse the {plan.period} framework", query_params={"plan": plan.ref})

@@ -71,7 +71,7 @@ for domain in domains.to_dict("records"):
             + (f" Gaps: {', '.join(domain['gaps'])}." if domain["gaps"] else "")
         )
         st.page_link(
-            "pages/exceptions.py",
+            "app_pages/exceptions.py",
             label="Exceptions in this domain",
             icon=":material/priority_high:",
             query_params=filters.replace(domain=domain["domain_ref"]).to_query_params(),
