@@ -21,6 +21,8 @@ from cyp.storage.config import get_settings
 from cyp.storage.models import Partner, Plan, QuarterDeadline, Return
 
 TRACKER_STATES = ("On time", "Late", "Missing", "Not due yet")
+# A return counts as received once its first version is in, on time or not.
+RECEIVED_STATES = ("On time", "Late")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,11 @@ def submission_tracker(session: Session, quarter: Quarter | str) -> list[Tracker
 def tracker_frame(rows: Iterable[TrackerRow]) -> pd.DataFrame:
     """Tracker rows as a DataFrame with :data:`TRACKER_COLUMNS`."""
     return pd.DataFrame([asdict(row) for row in rows], columns=TRACKER_COLUMNS)
+
+
+def returns_received(tracker: pd.DataFrame) -> int:
+    """How many teams of a tracker frame (one row per team, a ``state`` column) have returned: on time plus late."""
+    return int(tracker["state"].isin(RECEIVED_STATES).sum())
 
 
 def tracker_table(session: Session, quarters: Iterable[Quarter | str]) -> pd.DataFrame:
