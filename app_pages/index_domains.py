@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.read.charts import indicator_chart
 from cyp.status import ALL_STATUSES
 
 # Indicator charts per domain, and on the whole page, before the rest wait for a click (each costs ~0.1 s).
@@ -16,12 +15,11 @@ ui.page_header(
     "How we monitor progress: the nine domains, the lines and indicators mapped to each, and where data is missing.",
 )
 filters = ui.filter_bar(("quarter", "plan", "domain"), columns=3)
-url = ui.database_url()
 if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
     st.stop()
 
-domains = ui.load_domain_summary(url, filters.quarter, filters.plan)
+domains = ui.load_domain_summary(filters.quarter, filters.plan)
 if filters.domain:
     wanted = filters.domain.casefold()
     domains = domains[
@@ -50,9 +48,9 @@ else:
     )
 
 st.header("Domains")
-series = ui.load_indicator_series(url)
+series = ui.load_indicator_series()
 series = series[series["quarter"] <= filters.quarter]
-mapped = ui.load_domain_indicators(url, filters.plan)
+mapped = ui.load_domain_indicators(filters.plan)
 charts_left = CHART_BUDGET
 for domain in domains.to_dict("records"):
     counts = {status: domain[status] for status in ALL_STATUSES}
@@ -119,4 +117,4 @@ for domain in domains.to_dict("records"):
                     + (f" · {ui.status_badge_html(latest['status'])}" if isinstance(latest["status"], str) else ""),
                     unsafe_allow_html=True,
                 )
-                st.altair_chart(indicator_chart(pd.DataFrame(values), title=ref), width="stretch")
+                st.altair_chart(ui.indicator_chart(pd.DataFrame(values), title=ref), width="stretch")

@@ -67,7 +67,8 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
 
 def default_page() -> str:
     """The page app.py serves at the bare address (``default=True``): it has no path of its own."""
-    found = re.search(r'st\.Page\("(app_pages/[^"]+\.py)"[^)]*default=True', (ROOT / "app.py").read_text(encoding="utf-8"))
+    app_source = (ROOT / "app.py").read_text(encoding="utf-8")
+    found = re.search(r'st\.Page\("(app_pages/[^"]+\.py)"[^)]*default=True', app_source)
     return found.group(1) if found else ""
 
 

@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from cyp.access import audit
@@ -55,23 +54,6 @@ def media(monkeypatch: pytest.MonkeyPatch) -> list[MemoryMediaFileStorage]:
 
     monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Recorded)
     return stores
-
-
-@pytest.fixture(autouse=True)
-def through_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every page through app.py's navigation, as a server does once any session has called st.navigation.
-
-    AppTest starts each run in Streamlit's old "app_pages/ directory" mode, which runs a page file on its own and so
-    would skip the role check that app.py's navigation makes.
-    """
-
-    class ThroughNavigation(PagesManager):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            PagesManager.uses_pages_directory = False
-            ThroughNavigation.uses_pages_directory = False
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", ThroughNavigation)
 
 
 def open_page(page: str, principal: Principal) -> AppTest:

@@ -29,7 +29,6 @@ from cyp.storage.models import (
     action_partners,
 )
 
-
 PLAN_TERMS = PROJECT_ROOT / "data" / "plan-terms.yaml"
 
 

@@ -29,7 +29,7 @@ def young_people_words() -> dict[str, Any]:
 
 
 def publishable_count(count: int, words: Mapping[str, Any]) -> str:
-    """A count fit to publish: "none" for 0, the ``suppressed`` words for 1 up to ``suppress_up_to``, else the number."""
+    """A count fit to publish: "none" for 0, the ``suppressed`` words from 1 to ``suppress_up_to``, else the count."""
     if count <= 0:
         return "none"
     return str(words["suppressed"]) if count <= int(words["suppress_up_to"]) else str(count)
