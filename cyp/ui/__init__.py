@@ -13,14 +13,11 @@ Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~
 from __future__ import annotations
 
 from cyp.quarters import current_quarter, parse_quarter
-from cyp.read.browse import FilterOptions
 from cyp.read.charts import indicator_chart, status_label, status_trend_chart
 from cyp.read.tracker import returns_received
 from cyp.status import describe_rule, rollup_status
 from cyp.ui.data import (
     accessibility_statement,
-    board_pack_bytes,
-    demo_present,
     framework_workbook,
     load_accounts,
     load_audit_csv,
@@ -29,13 +26,11 @@ from cyp.ui.data import (
     load_board_data,
     load_deadline,
     load_deadline_table,
-    load_demo_accounts,
     load_domain_indicators,
     load_domain_mappings,
     load_domain_summary,
     load_exceptions,
     load_filter_options,
-    load_first_admin_instruction,
     load_index_domains,
     load_indicator_series,
     load_latest_return_at,
@@ -62,17 +57,10 @@ from cyp.ui.data import (
 from cyp.ui.engine import (
     attempt_write,
     clear_caches,
-    data_tag,
-    engine,
-    refresh_data_tag,
     refreshing_fragment,
-    session,
     submit_return,
 )
 from cyp.ui.filters import (
-    ALL,
-    FILTER_FIELDS,
-    FILTER_LABELS,
     current_filters,
     filter_bar,
     filter_caption,
@@ -83,21 +71,18 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import DEFAULT_PAGE_KEY, navigation
-from cyp.ui.signin import PRINCIPAL_KEY, current_principal, current_username, may_submit_for, sign_in, sign_out
+from cyp.ui.navigation import navigation
+from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.widgets import (
     LINE_LINK_COLUMN,
     board_pack_downloads,
     change_note,
-    demo_banner,
     distribution_text,
     escape_markdown,
     labelled_statuses,
     line_link_column,
-    line_link_url,
     page_header,
     rollup_rule_note,
-    status_badge,
     status_badge_html,
     status_tile,
     table_height,
@@ -114,30 +99,19 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:  # type: ignore[ty
 
 
 __all__ = [
-    "ALL",
-    "DEFAULT_PAGE_KEY",
-    "FILTER_FIELDS",
-    "FILTER_LABELS",
     "LINE_LINK_COLUMN",
     "PRINCIPAL_KEY",
-    "FilterOptions",
     "accessibility_statement",
     "annotated_workbook",
     "attempt_write",
-    "board_pack_bytes",
     "board_pack_downloads",
     "change_note",
     "clear_caches",
     "current_filters",
     "current_principal",
     "current_quarter",
-    "current_username",
-    "data_tag",
-    "demo_banner",
-    "demo_present",
     "describe_rule",
     "distribution_text",
-    "engine",
     "escape_markdown",
     "filter_bar",
     "filter_caption",
@@ -146,7 +120,6 @@ __all__ = [
     "labelled_statuses",
     "line_filters",
     "line_link_column",
-    "line_link_url",
     "load_accounts",
     "load_audit_csv",
     "load_audit_events",
@@ -154,13 +127,11 @@ __all__ = [
     "load_board_data",
     "load_deadline",
     "load_deadline_table",
-    "load_demo_accounts",
     "load_domain_indicators",
     "load_domain_mappings",
     "load_domain_summary",
     "load_exceptions",
     "load_filter_options",
-    "load_first_admin_instruction",
     "load_index_domains",
     "load_indicator_series",
     "load_latest_return_at",
@@ -188,16 +159,11 @@ __all__ = [
     "page_header",
     "parse_quarter",
     "quarter_from_url",
-    "refresh_data_tag",
     "refreshing_fragment",
     "resolved_filters",
     "returns_received",
     "rollup_rule_note",
     "rollup_status",
-    "session",
-    "sign_in",
-    "sign_out",
-    "status_badge",
     "status_badge_html",
     "status_label",
     "status_tile",

@@ -235,14 +235,18 @@ def load_latest_return_at(quarter: str, plan_ref: str) -> str:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _board_data(tag: str, quarter: str, plan_ref: str) -> BoardData:
+def _board_data(tag: str, quarter: str, plan_ref: str, latest_return: str) -> BoardData:
     with tagged_session(tag) as db_session:
         return board_data(db_session, quarter, plan_ref)
 
 
 def load_board_data(quarter: str, plan_ref: str) -> BoardData:
-    """Cached :func:`cyp.board.data.board_data`: what the board display and the board pack show."""
-    return _board_data(data_tag(), quarter, plan_ref)
+    """Cached :func:`cyp.board.data.board_data`: what the board display and the board pack show.
+
+    Also keyed on the latest return's time (one aggregate): the meeting-room screen must show a return accepted
+    during the meeting even if it was stored without an audit event (a script, a restore).
+    """
+    return _board_data(data_tag(), quarter, plan_ref, load_latest_return_at(quarter, plan_ref))
 
 
 def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:

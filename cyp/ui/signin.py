@@ -21,12 +21,6 @@ def current_principal() -> Principal | None:
     return st.session_state.get(PRINCIPAL_KEY)
 
 
-def current_username() -> str:
-    """The signed-in user's name, for the audit trail."""
-    principal = current_principal()
-    return principal.username if principal else "anonymous"
-
-
 def may_submit_for(team_ref: str) -> bool:
     """Whether the signed-in user may submit for this team (presentation only: ingest checks again)."""
     principal = current_principal()

@@ -47,11 +47,6 @@ def status_badge_html(status: str, size: str = "1rem") -> str:
     )
 
 
-def status_badge(status: str, size: str = "1rem") -> None:
-    """Render a status badge."""
-    st.markdown(status_badge_html(status, size), unsafe_allow_html=True)
-
-
 def distribution_text(counts: Mapping[str, int], statuses: tuple[str, ...] = ALL_STATUSES) -> str:
     """A status distribution as text with icons, e.g. "✖ 3 Red · ▲ 5 Amber"; statuses with none left out."""
     parts = [f"{STATUS_ICONS[s]} {int(counts.get(s, 0))} {s}" for s in statuses if int(counts.get(s, 0))]
