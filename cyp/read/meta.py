@@ -1,4 +1,7 @@
-"""Facts about the stored data rather than the plan: its version (for caches), demo data, the demo accounts."""
+"""Facts about the stored data rather than the plan: its version (for caches) and the demo accounts.
+
+Whether demo data is loaded at all is :func:`cyp.demo.demo_present`.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,13 @@ import json
 
 from sqlalchemy.orm import Session
 
-from cyp.demo import DEMO_ACCOUNTS_KEY, META_KEY
+from cyp.demo import DEMO_ACCOUNTS_KEY
 from cyp.read import queries
 
 
 def data_version(session: Session) -> int:
     """A number that grows whenever stored data changes, in this process or another (0 for a database never written)."""
     return session.scalar(queries.data_version()) or 0
-
-
-def demo_loaded(session: Session) -> bool:
-    """Whether generated demo data is loaded (every page says so while it is)."""
-    return session.scalar(queries.meta_value(META_KEY)) is not None
 
 
 def demo_accounts(session: Session) -> list[tuple[str, str, str]]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
+from cyp import demo
 from cyp.access import accounts, audit
 from cyp.board.data import BoardData, board_data, latest_return_at
 from cyp.quarters import parse_quarter
@@ -38,7 +39,7 @@ TTL = 600  # seconds: a safety net only, since the tag already changes with ever
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _demo_present(tag: str) -> bool:
     with tagged_session(tag) as db_session:
-        return meta.demo_loaded(db_session)
+        return demo.demo_present(db_session)
 
 
 def demo_present() -> bool:
