@@ -89,3 +89,17 @@ def test_meeting_room_screen_starts_on_the_board_display(app):
     assert not at.exception, [e.value for e in at.exception]
     assert not [e.value for e in at.error if "does not give access" in e.value]
     assert any("slide" in str(value).lower() for value in [m.value for m in at.markdown])
+
+
+def test_a_first_request_straight_to_a_page_goes_through_sign_in(engine):
+    # The first run of a fresh session asks for /upload itself (a shared link), before any run of the app: it must
+    # still go through app.py's navigation, so a signed-out visitor gets the sign-in form, not the page. It fails
+    # if a pages/ folder sits beside app.py (Streamlit's legacy directory mode runs the page file on its own).
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("app_pages/upload.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Sign in to CYP Plan Monitor"
+    assert not at.file_uploader and not at.download_button
