@@ -19,14 +19,7 @@ if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
     st.stop()
 
-domains = ui.load_domain_summary(filters.quarter, filters.plan)
-if filters.domain:
-    wanted = filters.domain.casefold()
-    domains = domains[
-        domains["domain_ref"].str.casefold().eq(wanted)
-        | domains["domain"].str.casefold().eq(wanted)
-        | domains["name"].str.casefold().eq(wanted)
-    ]
+domains = ui.load_domain_summary(filters.quarter, filters.plan, filters.domain)
 
 st.header(f"Mapped lines by domain, {filters.quarter}")
 ui.rollup_rule_note()

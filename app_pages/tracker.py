@@ -13,10 +13,7 @@ if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
     st.stop()
 
-detail = ui.load_tracker(filters.quarter)
-if filters.team:
-    wanted = filters.team.casefold()
-    detail = detail[detail["team_ref"].str.casefold().eq(wanted) | detail["team"].str.casefold().eq(wanted)]
+detail = ui.load_tracker(filters.quarter, filters.team)
 states = detail["state"].value_counts()
 st.header(f"{filters.quarter} in detail")
 columns = st.columns(len(TRACKER_STATES))

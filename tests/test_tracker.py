@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cyp.read.tracker import (
     TRACKER_COLUMNS,
+    for_team,
     returns_received,
     submission_tracker,
     tracker_frame,
@@ -123,3 +124,11 @@ def test_returns_received_counts_on_time_and_late_but_not_missing(session):
     frame = tracker_frame(submission_tracker(session, "2025-26 Q3"))
     assert sorted(frame["state"]) == ["Late", "Missing", "On time"]
     assert returns_received(frame) == 2
+
+
+def test_for_team_matches_a_ref_or_a_name_ignoring_case(session):
+    frame = tracker_frame(submission_tracker(session, "2025-26 Q3"))
+    assert list(for_team(frame, "PUBLIC-HEALTH")["team"]) == ["Public Health"]
+    assert list(for_team(frame, " family services")["team"]) == ["Family Services"]
+    assert for_team(frame, "nobody").empty
+    assert len(for_team(frame, None)) == len(frame) == 2

@@ -138,6 +138,15 @@ def tracker_frame(rows: Iterable[TrackerRow]) -> pd.DataFrame:
     return pd.DataFrame([asdict(row) for row in rows], columns=TRACKER_COLUMNS)
 
 
+def for_team(tracker: pd.DataFrame, team: str | None) -> pd.DataFrame:
+    """The rows of a tracker frame for the team named by ref or name, ignoring case (as every view filter matches);
+    every row when ``team`` is empty."""
+    if not team:
+        return tracker
+    wanted = team.strip().casefold()
+    return tracker[tracker["team_ref"].str.casefold().eq(wanted) | tracker["team"].str.casefold().eq(wanted)]
+
+
 def returns_received(tracker: pd.DataFrame) -> int:
     """How many teams of a tracker frame (one row per team, a ``state`` column) have returned: on time plus late."""
     return int(tracker["state"].isin(RECEIVED_STATES).sum())

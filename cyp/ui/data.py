@@ -191,14 +191,14 @@ def load_line_trends(plan_ref: str, quarters: tuple[str, ...]) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _domain_summary(tag: str, quarter: str, plan_ref: str) -> pd.DataFrame:
+def _domain_summary(tag: str, quarter: str, plan_ref: str, domain: str | None) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return reports.domain_summary(db_session, quarter, plan_ref)
+        return reports.domain_summary(db_session, quarter, plan_ref, domain)
 
 
-def load_domain_summary(quarter: str, plan_ref: str) -> pd.DataFrame:
-    """Cached :func:`cyp.read.reports.domain_summary`."""
-    return _domain_summary(data_tag(), quarter, plan_ref)
+def load_domain_summary(quarter: str, plan_ref: str, domain: str | None = None) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.domain_summary`: every domain, or the one ``domain`` names."""
+    return _domain_summary(data_tag(), quarter, plan_ref, domain)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -215,14 +215,14 @@ def load_indicator_series(
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _exceptions(tag: str, quarter: str, plan_ref: str) -> dict[str, pd.DataFrame]:
+def _exceptions(tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None) -> dict[str, pd.DataFrame]:
     with tagged_session(tag) as db_session:
-        return reports.exceptions(db_session, quarter, plan_ref)
+        return reports.exceptions(db_session, quarter, plan_ref, filters)
 
 
-def load_exceptions(quarter: str, plan_ref: str) -> dict[str, pd.DataFrame]:
-    """Cached :func:`cyp.read.reports.exceptions`."""
-    return _exceptions(data_tag(), quarter, plan_ref)
+def load_exceptions(quarter: str, plan_ref: str, filters: ViewFilters | None = None) -> dict[str, pd.DataFrame]:
+    """Cached :func:`cyp.read.reports.exceptions`, narrowed by the line filters (pass :func:`line_filters`)."""
+    return _exceptions(data_tag(), quarter, plan_ref, filters)
 
 
 def load_latest_return_at(quarter: str, plan_ref: str) -> str:
@@ -274,9 +274,10 @@ def _tracker_rows(tag: str, quarter: str) -> list[TrackerRow]:
         return tracker.submission_tracker(db_session, quarter)
 
 
-def load_tracker(quarter: str) -> pd.DataFrame:
-    """The submission tracker for one quarter as a DataFrame (:func:`cyp.read.tracker.tracker_frame`)."""
-    return tracker.tracker_frame(_tracker_rows(data_tag(), quarter))
+def load_tracker(quarter: str, team: str | None = None) -> pd.DataFrame:
+    """The submission tracker for one quarter as a DataFrame (:func:`cyp.read.tracker.tracker_frame`), of every team
+    or only the one ``team`` names (:func:`cyp.read.tracker.for_team`)."""
+    return tracker.for_team(tracker.tracker_frame(_tracker_rows(data_tag(), quarter)), team)
 
 
 def load_tracker_rows(quarter: str) -> list[TrackerRow]:
