@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import Engine, event
 from streamlit.testing.v1 import AppTest
 
 from cyp.access.permissions import Principal
@@ -103,3 +104,21 @@ def test_a_first_request_straight_to_a_page_goes_through_sign_in(engine):
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Sign in to CYP Plan Monitor"
     assert not at.file_uploader and not at.download_button
+
+
+@pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/outcome.py", "app_pages/exceptions.py"])
+def test_the_data_version_is_read_once_per_run_not_once_per_loader(app, page):
+    at = app(page)
+    versions: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "max(audit_events.id)" in statement:
+            versions.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        at.run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(versions) == 1
