@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 
 from cyp.access import audit
 from cyp.access.permissions import Principal
-from cyp.access.signin import authenticate, principal_for_oidc
 from cyp.storage.db import write_session
 from cyp.ui.data import load_demo_accounts, load_first_admin_instruction
 from cyp.ui.engine import engine
@@ -43,6 +42,9 @@ def sign_in() -> Principal | None:
     principal = current_principal()
     if principal is not None:
         return principal
+    # Imported here: cyp.access.signin hashes a dummy password at import (0.3 s), which a signed-in run never needs.
+    from cyp.access.signin import authenticate, principal_for_oidc
+
     if _oidc_configured():
         if getattr(st.user, "is_logged_in", False):
             email = st.user.get("email")
