@@ -47,6 +47,8 @@ BOTH_DATABASES = {
     "test_maintenance",
     "test_concurrency",
     "test_crash",
+    "test_tokens",
+    "test_api",
 }
 
 

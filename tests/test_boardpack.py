@@ -276,7 +276,7 @@ def test_board_pack_page_offers_both_files_or_says_why_not(pack_db, monkeypatch)
         at.session_state[PRINCIPAL_KEY] = Principal("director", "viewer")
         at.run()
         at.query_params["quarter"] = QUARTER
-        at.switch_page("pages/board_pack.py")
+        at.switch_page("app_pages/board_pack.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at

@@ -21,7 +21,7 @@ else:
     )
     ui.board_pack_downloads(filters.quarter, filters.plan)
     st.page_link(
-        "pages/display.py",
+        "app_pages/display.py",
         label="Open the board display for this quarter",
         icon=":material/present_to_all:",
         query_params=filters.to_query_params(),
