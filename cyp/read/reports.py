@@ -23,6 +23,7 @@ from cyp.status import (
     NO_RETURN,
     describe_rule,
     direction_of_travel,
+    direction_text,
     indicator_status,
     rollup_status,
     status_change,
@@ -368,9 +369,15 @@ def line_trends(
 
 
 def domain_summary(
-    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+    session: Session,
+    quarter: Quarter | str,
+    plan_ref: str | None = None,
+    domain: str | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> pd.DataFrame:
-    """The nine Family Friendly Index domains: status distribution of mapped lines, roll-up, indicators and gaps.
+    """The nine Family Friendly Index domains (or the one ``domain`` names by ref, short name or name, ignoring case,
+    as every view filter matches): status distribution of mapped lines, roll-up, indicators and gaps.
 
     Columns: domain_ref, domain (short name), name, Blue … No return, lines, status (None with no lines),
     indicators, indicators_with_data, gaps (a list of "no lines", "no indicators", "no current data").
@@ -412,7 +419,12 @@ def domain_summary(
         "indicators_with_data",
         "gaps",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    if domain:
+        wanted = domain.strip().casefold()
+        names = (frame[column].str.casefold().eq(wanted) for column in ("domain_ref", "domain", "name"))
+        frame = frame[pd.concat(list(names), axis=1).any(axis=1)]
+    return frame
 
 
 def indicator_series(
@@ -425,7 +437,7 @@ def indicator_series(
     """Reported values per indicator and quarter, oldest first, with status against target and direction of travel.
 
     Give indicator refs, an outcome ref, or both. Columns: ref, name, unit, polarity, quarter, value, target,
-    baseline, status, direction, commentary.
+    baseline, status, direction, direction_text (the direction or why there is none), commentary.
     """
     statement = queries.indicator_values(
         list(indicator_refs) if indicator_refs is not None else None,
@@ -449,6 +461,7 @@ def indicator_series(
                 "baseline": row["baseline_value"],
                 "status": indicator_status(row["value"], row["target"], row["polarity"], row["tolerance"]),
                 "direction": direction_of_travel(row["value"], before, row["polarity"]),
+                "direction_text": direction_text(row["value"], before, row["polarity"]),
                 "commentary": row["commentary"],
             }
         )
@@ -464,25 +477,34 @@ def indicator_series(
         "baseline",
         "status",
         "direction",
+        "direction_text",
         "commentary",
     ]
     return pd.DataFrame(records, columns=columns)
 
 
 def exceptions(
-    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+    session: Session,
+    quarter: Quarter | str,
+    plan_ref: str | None = None,
+    filters: ViewFilters | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The board's agenda for a quarter: ``red`` lines, lines ``worse`` than last quarter, ``no_return`` lines,
     and ``late`` teams (tracker rows whose state is Late or Missing).
 
-    Line frames have :data:`LINE_COLUMNS`; the late frame has the tracker's columns.
+    ``filters`` narrow the lines by outcome, team, body, domain and driver (objective and status do not apply: the
+    agenda is itself a choice by status) and the late teams by team. Line frames have :data:`LINE_COLUMNS`; the late
+    frame has the tracker's columns.
     """
-    from cyp.read.tracker import submission_tracker, tracker_frame
+    from cyp.read.tracker import for_team, submission_tracker, tracker_frame
 
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    lines = line_statuses(session, q, plan.ref, signed_off_only=signed_off_only)
-    return exceptions_from(lines, tracker_frame(submission_tracker(session, q)))
+    narrowed = (filters or ViewFilters()).replace(quarter=None, plan=None, objective=None, status=None)
+    tracker = for_team(tracker_frame(submission_tracker(session, q)), narrowed.team)
+    return exceptions_from(line_statuses(session, q, plan.ref, narrowed, signed_off_only=signed_off_only), tracker)
 
 
 def exceptions_from(lines: pd.DataFrame, tracker: pd.DataFrame) -> dict[str, pd.DataFrame]:

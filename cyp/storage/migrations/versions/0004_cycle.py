@@ -1,7 +1,7 @@
 """cycle: sign-off, board questions, mail sends, opt-outs, leases
 
 Revision ID: 0004
-Revises: 0001 (the lead re-chains it after 0002 and 0003 at merge)
+Revises: 0003 (0002, still on another branch, goes before it when merged: re-chain then)
 Create Date: 2026-12-01 10:00:04.241076
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0004'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
