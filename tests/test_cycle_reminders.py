@@ -448,3 +448,12 @@ def test_the_password_comes_from_the_secret_file(
         controller.stop()
     assert (report.sent, len(recorder.received)) == (3, 3)
     assert set(tried) == {("cyp", "s3cret from a file")}
+
+
+def test_a_schedule_with_a_bad_subject_is_refused_when_read(tmp_path: Path) -> None:
+    from cyp.cycle.reminders import REMINDERS_FILE, ScheduleError
+
+    bad = tmp_path / "reminders.yaml"
+    bad.write_text(REMINDERS_FILE.read_text(encoding="utf-8").replace("{team}: your", "{teem}: your", 1), "utf-8")
+    with pytest.raises(ScheduleError, match=r"reminders.yaml: the subject '\{teem\}: your \{quarter\} return is due"):
+        load_schedule(bad)

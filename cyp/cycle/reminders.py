@@ -111,6 +111,15 @@ def load_schedule(path: Path = REMINDERS_FILE) -> Schedule:
             raise ScheduleError(f"{path.name}: digest weekday {weekday!r} is not a day of the week")
         if len({step.days for step in steps}) != len(steps):
             raise ScheduleError(f"{path.name}: two steps have the same number of days")
+        # A subject naming a field that does not exist would fail at send time: refuse it now.
+        for subject in [step.subject for step in steps] + [str(data["digest"]["subject"])]:
+            try:
+                subject.format(team="T", quarter="Q", deadline="D", week="W", iso_week="I")
+            except (KeyError, IndexError, ValueError) as error:
+                raise ScheduleError(
+                    f"{path.name}: the subject {subject!r} uses {error}; use {{team}}, {{quarter}}, {{deadline}} "
+                    "in steps and {week}, {quarter} in the digest"
+                ) from None
         return Schedule(
             steps=steps,
             catch_up_days=int(data.get("catch_up_days", 3)),

@@ -210,7 +210,11 @@ def _write_instructions(
             False,
         ),
         ("Next steps and risks and issues are optional but help the board.", False),
-        ("Last quarter's answers are already filled in: change what has changed.", False),
+        (
+            "The latest answers are already filled in (the line under the title says from which return): "
+            "change what has changed.",
+            False,
+        ),
         ("Do not change the Ref column or delete rows; extra columns of your own are ignored.", False),
     ]
     if has_indicators:
