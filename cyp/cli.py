@@ -7,13 +7,17 @@ result; none holds logic of its own.
 from __future__ import annotations
 
 import getpass
+import sys
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
+from cyp.access.accounts import AccountError, principal_for_account
+from cyp.access.permissions import system_acting_for
 from cyp.bootstrap import initialise_database
 from cyp.framework.workbook import export_framework
+from cyp.returns.ingest import ingest_return
 from cyp.storage.db import get_engine, read_session, write_session
 from cyp.storage.models import ROLES
 
@@ -81,31 +85,39 @@ def template(team: str, quarter: str, out_path: str) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--user", default=None, help="Who is uploading (default: your login name).")
+@click.option("--user", default=None, help="Account to act as, with its permissions (it must exist and be enabled).")
+@click.option("--as-system", is_flag=True, help="Act as the system (no permission check); named in the audit trail.")
 @click.option("--acknowledge-queries", is_flag=True, help="Accept queries (e.g. Amber with no update); store anyway.")
-def ingest(file: str, user: str | None, acknowledge_queries: bool) -> None:
+def ingest(file: str, user: str | None, as_system: bool, acknowledge_queries: bool) -> None:
     """Validate a filled-in return and store it as the team's new version for its quarter.
 
-    Exit status 0 when stored (or already stored), 1 when not stored; every problem is
-    printed on its own line with its sheet and cell.
+    Give --user (an account: a lead may file only their own teams' returns) or --as-system
+    (recorded as "system (command line, login NAME)"). Exit status 0 when stored (or already
+    stored), 1 when not stored or refused; every problem is printed on its own line with its
+    sheet and cell.
 
     \b
     Example:
       python -m cyp ingest family-services.xlsx --user j.smith
+      python -m cyp ingest family-services.xlsx --as-system
     """
-    import sys
-    from pathlib import Path
-
-    from cyp.returns.ingest import ingest_return
-
+    if (user is None) == (not as_system):
+        raise click.UsageError("give --user NAME (act as that account) or --as-system, but not both")
+    if as_system:
+        principal = system_acting_for(f"command line, login {_os_user()}")
+    else:
+        assert user is not None
+        try:
+            with read_session(get_engine()) as session:
+                principal = principal_for_account(session, user)
+        except AccountError as exc:
+            raise click.ClickException(f"{exc} Give an existing account with --user, or use --as-system.") from exc
     path = Path(file)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror}") from exc
-    result = ingest_return(
-        data, path.name, user or _login_name(), acknowledge_queries=acknowledge_queries, engine=get_engine()
-    )
+    result = ingest_return(data, path.name, principal, acknowledge_queries=acknowledge_queries, engine=get_engine())
     for problem in [] if result.status == "duplicate" else result.problems:
         marker = "query" if problem.severity == "query" else "error"
         click.echo(f"{marker}: {problem}", err=not result.accepted)
@@ -116,15 +128,6 @@ def ingest(file: str, user: str | None, acknowledge_queries: bool) -> None:
         sys.exit(1)
     click.echo(result.summary, err=not result.accepted)
     sys.exit(0 if result.accepted else 1)
-
-
-def _login_name() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @cli.command()

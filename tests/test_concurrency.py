@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.storage.db import read_session, write_session
 from cyp.storage.maintenance import check_database, check_uploads
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
@@ -75,7 +76,7 @@ def upload_all(url: str, uploads_dir: str, process: int, shared: bytes, barrier:
                 result = ingest_return(
                     data,
                     f"{team} {quarter}.xlsx",
-                    f"process-{process}",
+                    system_acting_for(f"process {process}"),
                     engine=engine,
                     uploads_dir=Path(uploads_dir),
                     acknowledge_queries=True,

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM, Principal
 from cyp.returns.ingest import ingest_return
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
@@ -20,7 +22,12 @@ from tests.returns_factory import build_framework, build_return, clean_lines, wi
 def framework(engine: Engine) -> Engine:
     with write_session(engine) as session:
         build_framework(session)
+        # The uploader: a lead of the team every test return is for (no password: these tests never sign in).
+        create_user(session, SYSTEM, LEAD.username, "lead", teams=sorted(LEAD.teams))
     return engine
+
+
+LEAD = Principal("lead@example.org", "lead", frozenset({"family-services"}))
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
@@ -30,7 +37,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
 
 def ingest(engine: Engine, data: bytes, uploads: Path, **options: Any):
-    return ingest_return(data, "My return.xlsx", "lead@example.org", engine=engine, uploads_dir=uploads, **options)
+    return ingest_return(data, "My return.xlsx", LEAD, engine=engine, uploads_dir=uploads, **options)
 
 
 def test_clean_return_is_stored_with_every_line_value_file_and_audit(framework: Engine, tmp_path: Path) -> None:
@@ -53,7 +60,7 @@ def test_clean_return_is_stored_with_every_line_value_file_and_audit(framework: 
             ("T23-1.2", "2025-26 Q3", "Amber", "Second hub delayed by building works."),
         ]
         assert [(v.indicator.ref, v.value, v.target) for v in stored.indicator_values] == [("T23-I1", 161.0, 150.0)]
-        event = session.scalars(select(AuditEvent)).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "return.ingest")).one()
         assert (event.actor, event.action, event.target, event.outcome) == (
             "lead@example.org", "return.ingest", "Family Services 2025-26 Q3 v1", "accepted"
         )  # fmt: skip
@@ -81,7 +88,9 @@ def test_rejection_stores_nothing_but_an_audit_event(framework: Engine, tmp_path
     after = row_counts(framework)
     assert after == before | {"audit_events": before["audit_events"] + 1}
     with read_session(framework) as session:
-        assert session.scalars(select(AuditEvent.outcome)).all() == ["rejected"]
+        assert session.scalars(select(AuditEvent.outcome).where(AuditEvent.action == "return.ingest")).all() == [
+            "rejected"
+        ]
     assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
 
 

@@ -15,9 +15,12 @@ caller's transaction ends without committing it. The second transaction
 starts only after the first has released its connection, so it does not wait
 on SQLite's write lock held by the caller.
 
-The command line runs as :data:`SYSTEM`: whoever can run ``python -m cyp`` on
-the server can already read and replace the database file, so asking them to
-sign in would add no protection. The app never builds a system principal.
+The command line's account commands run as the system: whoever can run
+``python -m cyp`` on the server can already read and replace the database
+file, so asking them to sign in would add no protection. Acting as the system
+is always explicit and named (:func:`system_acting_for`, e.g. ``ingest
+--as-system``); ``ingest --user NAME`` acts as that account with its
+permissions. The app never builds a system principal.
 """
 
 from __future__ import annotations
@@ -83,6 +86,11 @@ class Principal:
 
 
 SYSTEM = Principal("system", "administrator", frozenset(), True)
+
+
+def system_acting_for(on_behalf_of: str) -> Principal:
+    """The system principal, named in the audit trail for whom it acts, e.g. "system (command line, login root)"."""
+    return Principal(f"system ({on_behalf_of})", "administrator", frozenset(), True)
 
 
 @cache

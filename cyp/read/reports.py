@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
+from cyp.returns.lines import plan_covering, plan_covers
 from cyp.status import (
     ALL_STATUSES,
     NO_RETURN,
@@ -81,18 +82,10 @@ def resolve_plan(session: Session, quarter: Quarter, plan_ref: str | None = None
             known = ", ".join(session.scalars(select(Plan.ref).order_by(Plan.first_year)))
             raise UnknownPlan(f"There is no plan '{plan_ref}'; plans are: {known or 'none loaded'}.")
         return plan
-    plan = session.scalar(
-        select(Plan)
-        .where(Plan.first_year <= quarter.year, Plan.last_year >= quarter.year)
-        .order_by(Plan.first_year.desc())
-    )
+    plan = plan_covering(session.scalars(select(Plan)), quarter)
     if plan is None:
         raise UnknownPlan(f"No plan covers {quarter.label}; give a plan with --plan.")
     return plan
-
-
-def _in_plan(plan: Plan, quarter: Quarter) -> bool:
-    return plan.first_year <= quarter.year <= plan.last_year
 
 
 def _empty_counts() -> dict[str, int]:
@@ -199,7 +192,7 @@ def format_report_table(report: Mapping[str, Any]) -> str:
 def _previous_statuses(session: Session, plan: Plan, quarter: Quarter) -> dict[str, str] | None:
     """{line ref: status} for the quarter before, or None when it is before the plan began."""
     previous = quarter.previous()
-    if not _in_plan(plan, previous):
+    if not plan_covers(plan, previous):
         return None
     return {row.ref: row.status for row in session.execute(queries.line_status_rows(plan.ref, previous.label))}
 
@@ -215,7 +208,7 @@ def outcome_summary(session: Session, quarter: Quarter | str, plan_ref: str | No
     now = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label))
     before = (
         _counts(session, queries.status_counts_by_outcome(plan.ref, q.previous().label))
-        if _in_plan(plan, q.previous())
+        if plan_covers(plan, q.previous())
         else None
     )
     rows = []
