@@ -111,6 +111,43 @@ def test_wrong_password_and_unknown_name_get_the_same_answer(db: Engine):
     assert [e.outcome for e in events(db, action="auth.signin")] == ["failed", "failed"]
 
 
+@pytest.mark.parametrize(
+    ("typed", "audited"),
+    [
+        ("lee\x00", "lee\\x00"),
+        ("\x00", "\\x00"),
+        ("l\x00ee", "l\\x00ee"),
+        ("lee\x1b[2j", "lee\\x1b[2j"),
+        ("lee\u200b", "lee\\u200b"),
+    ],
+)
+def test_a_control_character_in_the_username_fails_cleanly_and_is_audited_escaped(db: Engine, typed: str, audited: str):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    result = sign_in(db, typed, PASSWORD, T0)
+    assert (result.status, result.message, result.principal) == ("failed", signin.FAILED_MESSAGE, None)
+    assert [(e.actor, e.target, e.outcome) for e in events(db, action="auth.signin")] == [
+        (audited, f"user:{audited}", "failed")
+    ]
+    with read_session(db) as session:
+        assert session.scalar(select(User.failed_attempts).where(User.username == "lee")) == 0
+
+
+def test_a_nul_in_the_password_is_a_wrong_password(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    for password in (PASSWORD + "\x00", "\x00", PASSWORD[:5] + "\x00" + PASSWORD[5:]):
+        assert sign_in(db, "lee", password, T0 + timedelta(hours=1)).status in ("failed", "locked")
+    assert sign_in(db, "lee", PASSWORD, T0 + timedelta(hours=2)).ok
+    assert [e.outcome for e in events(db, action="auth.signin")] == ["failed", "failed", "failed", "ok"]
+
+
+def test_an_identity_provider_email_with_a_nul_has_no_access(db: Engine):
+    with read_session(db) as session:
+        assert principal_for_oidc(session, "lee@barnet.gov.uk\x00") is None
+        assert principal_for_oidc(session, "lee@barnet.gov.uk").username == "lee"
+
+
 def _five_failures(engine: Engine, username: str) -> list[tuple[str, int]]:
     """Five wrong passwords, each after the previous slow-down has passed."""
     now, seen = T0, []

@@ -41,12 +41,17 @@ def _event_values(
         raise ValueError("an audit event needs an actor, an action and an outcome")
     return {
         "at": at or utcnow(),
-        "actor": actor[:200],
-        "action": action[:60],
-        "target": target[:200] if target else target,
-        "outcome": outcome[:20],
-        "detail": detail,
+        "actor": _storable(actor)[:200],
+        "action": _storable(action)[:60],
+        "target": _storable(target)[:200] if target else target,
+        "outcome": _storable(outcome)[:20],
+        "detail": _storable(detail) if detail else detail,
     }
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL refuses NUL in text; whatever a user typed, the event is still written (the NUL as an escape).
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def record(

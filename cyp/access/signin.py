@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -81,6 +82,22 @@ def _unknown_name_state(session: Session, name: str, now: datetime) -> tuple[int
     return failures, _as_utc(last_at) + timedelta(seconds=_delay_after(failures))
 
 
+def typed_name(username: str) -> str:
+    """The username as typed, trimmed and lower-cased, with control characters (NUL included) written as escapes.
+
+    No account name holds a control character or a backslash, so an escaped name matches no account: the
+    attempt fails like any unknown name and is audited as typed, readable, and storable in PostgreSQL (which
+    refuses NUL in text).
+    """
+    name = username.strip().lower()
+    if name.isprintable():
+        return name
+    return "".join(
+        character if unicodedata.category(character)[0] != "C" else character.encode("unicode_escape").decode()
+        for character in name
+    )
+
+
 def _wait_message(wait: int) -> str:
     unit = f"{math.ceil(wait / 60)} minutes" if wait > 90 else f"{wait} seconds"
     return f"Too many failed sign-ins. Try again in {unit}."
@@ -96,7 +113,7 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
     parameters have changed.
     """
     now = _as_utc(now or utcnow())
-    name = username.strip().lower() or "(blank)"
+    name = typed_name(username) or "(blank)"
     target = f"user:{name}"
     user = session.scalar(select(User).options(selectinload(User.teams)).where(User.username == name))
     if user is None:
@@ -133,7 +150,7 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
 
 def principal_for_oidc(session: Session, email: str | None) -> Principal | None:
     """The principal of the active account with this email (any case), or None: no access."""
-    if not email or not email.strip():
+    if not email or not email.strip() or "\x00" in email:
         return None
     user = session.scalar(
         select(User).options(selectinload(User.teams)).where(func.lower(User.email) == email.strip().lower())
