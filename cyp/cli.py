@@ -7,19 +7,45 @@ result; none holds logic of its own.
 from __future__ import annotations
 
 import getpass
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from sqlalchemy import select
+from tabulate import tabulate
 
-from cyp.access.accounts import AccountError, principal_for_account
-from cyp.access.permissions import system_acting_for
-from cyp.bootstrap import initialise_database
-from cyp.framework.workbook import export_framework
-from cyp.returns.ingest import ingest_return
+from cyp.access.accounts import (
+    AccountError,
+    create_user,
+    disable_user,
+    enable_user,
+    list_users,
+    principal_for_account,
+    set_password,
+    set_role,
+    set_teams,
+)
+from cyp.access.permissions import SYSTEM, PermissionDenied, system_acting_for
+from cyp.quarters import QuarterError
+from cyp.returns.lines import NothingToReport, UnknownTeam
+from cyp.storage.config import get_settings
 from cyp.storage.db import get_engine, read_session, write_session
-from cyp.storage.models import ROLES
+from cyp.storage.maintenance import (
+    BackupError,
+    backup_database,
+    check_database,
+    check_uploads,
+    remove_stray,
+    restore_database,
+)
+from cyp.storage.models import ROLES, Return, utcnow
+
+# Imported inside the commands that use them, because each would slow every start-up, `--help` included (measured
+# with `python -X importtime -m cyp --help` on the development machine): cyp.bootstrap brings alembic (+55 ms);
+# cyp.returns.ingest, cyp.returns.template and cyp.framework.workbook bring openpyxl (+80 to 120 ms); cyp.admin,
+# cyp.read.reports and cyp.board bring pandas (+150 ms, and the board pack fpdf2 and altair, +300 ms).
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +69,8 @@ def init() -> None:
     Example:
       python -m cyp init
     """
+    from cyp.bootstrap import initialise_database
+
     engine = get_engine()
     inserted = initialise_database(engine)
     added = sum(inserted.values())
@@ -64,12 +92,7 @@ def template(team: str, quarter: str, out_path: str) -> None:
     Example:
       python -m cyp template --team "Family Services" --quarter "2025-26 Q3" --out family-services.xlsx
     """
-    from pathlib import Path
-
-    from cyp.quarters import QuarterError
-    from cyp.returns.lines import NothingToReport, UnknownTeam
     from cyp.returns.template import write_template
-    from cyp.storage.db import read_session
 
     try:
         with read_session(get_engine()) as session:
@@ -101,6 +124,8 @@ def ingest(file: str, user: str | None, as_system: bool, acknowledge_queries: bo
       python -m cyp ingest family-services.xlsx --user j.smith
       python -m cyp ingest family-services.xlsx --as-system
     """
+    from cyp.returns.ingest import ingest_return
+
     if (user is None) == (not as_system):
         raise click.UsageError("give --user NAME (act as that account) or --as-system, but not both")
     if as_system:
@@ -118,7 +143,8 @@ def ingest(file: str, user: str | None, as_system: bool, acknowledge_queries: bo
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror}") from exc
     result = ingest_return(data, path.name, principal, acknowledge_queries=acknowledge_queries, engine=get_engine())
-    for problem in [] if result.status == "duplicate" else result.problems:
+    # A duplicate's problems were accepted once already; a refusal's one problem is its summary.
+    for problem in [] if result.status in ("duplicate", "refused") else result.problems:
         marker = "query" if problem.severity == "query" else "error"
         click.echo(f"{marker}: {problem}", err=not result.accepted)
     for change in result.changes:
@@ -143,9 +169,6 @@ def report(quarter: str, plan_ref: str | None, output: str) -> None:
     Example:
       python -m cyp report --quarter "2025-26 Q3" --format json
     """
-    import json
-
-    from cyp.quarters import QuarterError
     from cyp.read.reports import UnknownPlan, format_report_table, status_report
 
     try:
@@ -176,7 +199,6 @@ def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
     """
     from cyp.board.excel import board_pack_xlsx
     from cyp.board.pdf import board_pack_pdf
-    from cyp.quarters import QuarterError
     from cyp.read.reports import UnknownPlan
 
     builders = {".pdf": board_pack_pdf, ".xlsx": board_pack_xlsx}
@@ -207,9 +229,7 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
       python -m cyp demo --clear
       python -m cyp demo --if-empty
     """
-    from cyp.access.permissions import SYSTEM
     from cyp.admin import clear_demo_data, load_demo
-    from cyp.storage.models import Return
 
     accounts: list[tuple[str, str, str]] = []
     with write_session(get_engine()) as session:
@@ -224,8 +244,7 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
     click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
     if accounts:
         click.echo("Demo accounts (also shown on the sign-in page while demo data is loaded):")
-        for username, password, role in accounts:
-            click.echo(f"  {role:<13}  {username:<12}  {password}")
+        click.echo(tabulate([(role, username, password) for username, password, role in accounts], tablefmt="plain"))
 
 
 @cli.group()
@@ -256,6 +275,8 @@ def framework_export(out: Path) -> None:
     Example:
       python -m cyp framework export --out framework.xlsx
     """
+    from cyp.framework.workbook import export_framework
+
     with read_session() as session:
         data = export_framework(session)
     out.write_bytes(data)
@@ -275,9 +296,6 @@ def framework_import(path: Path, user: str) -> None:
     Example:
       python -m cyp framework import framework.xlsx
     """
-    from dataclasses import replace
-
-    from cyp.access.permissions import SYSTEM
     from cyp.admin import import_framework_as
 
     with write_session() as session, path.open("rb") as stream:
@@ -296,27 +314,16 @@ def user() -> None:
     """Manage accounts: roles, teams, passwords. Runs as the system (shell access is already full access)."""
 
 
-def _user_engine():  # type: ignore[no-untyped-def]
-    from cyp.storage.config import get_settings
-
-    return get_engine(get_settings().database_url)
-
-
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        import sys
-
         return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 def _change_user(change, *args):  # type: ignore[no-untyped-def]
     """Run one account change as the system in its own transaction; account errors become clean messages."""
-    from cyp.access.accounts import AccountError
-    from cyp.access.permissions import SYSTEM, PermissionDenied
-
     try:
-        with write_session(_user_engine()) as session:
+        with write_session(get_engine()) as session:
             changed = change(session, SYSTEM, *args)
             return changed.username, changed.role, sorted(team.ref for team in changed.teams)
     except (AccountError, PermissionDenied) as exc:
@@ -347,8 +354,6 @@ def user_add(
       python -m cyp user add --role administrator j.smith
       python -m cyp user add --role lead --team family-services --email a.lee@barnet.gov.uk a.lee
     """
-    from cyp.access.accounts import create_user
-
     password = None if no_password else _read_password(password_stdin)
     name, role, refs = _change_user(
         lambda session, actor: create_user(
@@ -366,11 +371,8 @@ def user_list() -> None:
     Example:
       python -m cyp user list
     """
-    from cyp.access.accounts import list_users
-    from cyp.storage.models import utcnow
-
     now = utcnow()
-    with read_session(_user_engine()) as session:
+    with read_session(get_engine()) as session:
         rows = [
             (
                 account.username,
@@ -386,10 +388,10 @@ def user_list() -> None:
             )
             for account in list_users(session)
         ]
-    header = ("username", "role", "state", "teams", "email", "")
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * width for width in widths), *rows]:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    headers = ["username", "role", "state", "teams", "email", ""]
+    if not any(row[-1] for row in rows):  # the demo marker's column only while demo accounts exist
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+    click.echo(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
 
 
 @user.command("disable")
@@ -401,8 +403,6 @@ def user_disable(username: str) -> None:
     Example:
       python -m cyp user disable a.lee
     """
-    from cyp.access.accounts import disable_user
-
     click.echo(f"Disabled {_change_user(disable_user, username)[0]}.")
 
 
@@ -415,8 +415,6 @@ def user_enable(username: str) -> None:
     Example:
       python -m cyp user enable a.lee
     """
-    from cyp.access.accounts import enable_user
-
     click.echo(f"Enabled {_change_user(enable_user, username)[0]}.")
 
 
@@ -430,8 +428,6 @@ def user_set_password(username: str, password_stdin: bool) -> None:
     Example:
       python -m cyp user set-password a.lee
     """
-    from cyp.access.accounts import set_password
-
     password = _read_password(password_stdin)
     click.echo(f"Password set for {_change_user(set_password, username, password)[0]}.")
 
@@ -447,8 +443,6 @@ def user_set_teams(username: str, teams: tuple[str, ...], no_teams: bool) -> Non
     Example:
       python -m cyp user set-teams a.lee family-services "Public Health"
     """
-    from cyp.access.accounts import set_teams
-
     if not teams and not no_teams:
         raise click.UsageError("give one or more team refs, or --none to remove every team")
     name, _, refs = _change_user(set_teams, username, () if no_teams else teams)
@@ -465,8 +459,6 @@ def user_set_role(username: str, role: str) -> None:
     Example:
       python -m cyp user set-role a.lee viewer
     """
-    from cyp.access.accounts import set_role
-
     name, role, _ = _change_user(set_role, username, role)
     click.echo(f"{name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
 
@@ -485,11 +477,6 @@ def check(clean: bool) -> None:
     Example:
       python -m cyp check --clean
     """
-    import sys
-
-    from cyp.storage.config import get_settings
-    from cyp.storage.maintenance import check_database, check_uploads, remove_stray
-
     uploads_dir = get_settings().uploads_dir
     with read_session(get_engine()) as session:
         problems = check_database(session)
@@ -526,8 +513,6 @@ def backup(out_path: Path, force: bool) -> None:
     Example:
       python -m cyp backup --out backups/cyp-2026-11-23.db
     """
-    from cyp.storage.maintenance import BackupError, backup_database
-
     try:
         click.echo(backup_database(get_engine(), out_path, force=force))
     except BackupError as exc:
@@ -546,8 +531,6 @@ def restore(file: Path, force: bool) -> None:
     Example:
       python -m cyp restore backups/cyp-2026-11-23.db --force
     """
-    from cyp.storage.maintenance import BackupError, restore_database
-
     try:
         click.echo(restore_database(get_engine(), file, force=force))
     except BackupError as exc:

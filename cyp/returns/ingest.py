@@ -460,9 +460,9 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
         return result
     if queries(checked.problems) and not upload.acknowledge_queries:
         result.status = "needs-acknowledgement"
-        result.summary = (
-            f"{team} {quarter}: {len(queries(checked.problems))} queries need acknowledging; nothing stored"
-        )
+        count = len(queries(checked.problems))
+        need = "query needs" if count == 1 else "queries need"
+        result.summary = f"{team} {quarter}: {count} {need} acknowledging; nothing stored"
         return result
     changes = describe_changes(session, checked, earlier)
     return_id, version = store_return(session, checked, upload, earlier)
