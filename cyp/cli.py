@@ -27,7 +27,7 @@ from cyp.access.accounts import (
     set_role,
     set_teams,
 )
-from cyp.access.permissions import SYSTEM, PermissionDenied, system_acting_for
+from cyp.access.permissions import ROLES, SYSTEM, PermissionDenied, system_acting_for
 from cyp.quarters import QuarterError
 from cyp.returns.lines import NothingToReport, UnknownTeam
 from cyp.storage.config import get_settings
@@ -40,7 +40,7 @@ from cyp.storage.maintenance import (
     remove_stray,
     restore_database,
 )
-from cyp.storage.models import ROLES, Return, utcnow
+from cyp.storage.models import Return, utcnow
 
 # Imported inside the commands that use them, because each would slow every start-up, `--help` included (measured
 # with `python -X importtime -m cyp --help` on the development machine): cyp.bootstrap brings alembic (+55 ms);

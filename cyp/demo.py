@@ -15,16 +15,15 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 
-import yaml
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, current_quarter, plan_quarters, today
 from cyp.read.tracker import deadlines
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import (
     STATUSES,
     Action,
@@ -60,10 +59,8 @@ _DRIFT: dict[str, dict[str, float]] = {
 _START = {"Green": 0.72, "Amber": 0.2, "Red": 0.06, "Blue": 0.02}
 
 
-@cache
 def _texts() -> dict[str, dict[str, list[str]]]:
-    with TEXT_PATH.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return load_data_file(TEXT_PATH)
 
 
 def demo_present(session: Session) -> bool:

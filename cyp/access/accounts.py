@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
-from cyp.access.permissions import SYSTEM, Principal, principal_for_user, require, sign_in_rules
+from cyp.access.permissions import ROLES, SYSTEM, Principal, principal_for_user, require, sign_in_rules
 from cyp.read.teams import find_team, suggest_team
-from cyp.storage.models import ROLES, Action, Partner, User
+from cyp.storage.models import Action, Partner, User
 
 FIRST_ADMIN_COMMAND = "python -m cyp user add --role administrator YOUR-NAME"
 

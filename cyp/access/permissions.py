@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-import yaml
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import SCHEMA_DIR, load_data_file
 from cyp.storage.db import write_session
 from cyp.storage.models import AuditEvent, User
 
@@ -45,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 
 ACCESS_FILE = PROJECT_ROOT / "data" / "access.yaml"
+# The roles of data/access.yaml (its schema, data/schemas/access.schema.json, allows exactly these).
+Role = Literal["administrator", "lead", "viewer", "display"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 _PENDING = "cyp.auth.pending_refusals"
@@ -68,7 +70,7 @@ class Principal:
     """Who is acting: a signed-in user (role and team refs from the user table) or the system."""
 
     username: str
-    role: str
+    role: Role
     teams: frozenset[str] = frozenset()
     is_system: bool = False
 
@@ -93,10 +95,9 @@ def system_acting_for(on_behalf_of: str) -> Principal:
     return Principal(f"system ({on_behalf_of})", "administrator", frozenset(), True)
 
 
-@cache
 def load_access_rules(path: Path = ACCESS_FILE) -> dict[str, Any]:
-    """The permissions, page access and sign-in limits of ``data/access.yaml``."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The permissions, page access and sign-in limits of ``data/access.yaml`` (checked against its schema)."""
+    return load_data_file(path, SCHEMA_DIR / "access.schema.json")
 
 
 def sign_in_rules() -> dict[str, int]:

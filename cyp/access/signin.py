@@ -7,6 +7,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
@@ -30,11 +31,15 @@ WHILE_LOCKED = "attempt while locked"
 _DUMMY_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
 
 
+# The outcome of a sign-in attempt, also the outcome of its audit event.
+SignInStatus = Literal["ok", "failed", "locked", "disabled"]
+
+
 @dataclass(frozen=True)
 class AuthResult:
-    """The outcome of a local sign-in: ``status`` is "ok", "failed", "locked" or "disabled"."""
+    """The outcome of a local sign-in (a :data:`SignInStatus`), its message, and the principal when signed in."""
 
-    status: str
+    status: SignInStatus
     message: str
     principal: Principal | None = None
     # Seconds before another attempt is worth making (the UI may wait this long, briefly).
@@ -134,7 +139,7 @@ def authenticate(session: Session, username: str, password: str, *, now: datetim
         if user is not None:
             user.failed_attempts = failures
             user.locked_until = now + timedelta(seconds=wait) if wait else None
-        status = "locked" if failures >= sign_in_rules()["lock_after"] else "failed"
+        status: SignInStatus = "locked" if failures >= sign_in_rules()["lock_after"] else "failed"
         audit.record(session, name, "auth.signin", status, target=target, detail=f"{failures} failed in a row", at=now)
         return AuthResult(status, _wait_message(wait) if status == "locked" else FAILED_MESSAGE, retry_after=wait)
     if not user.is_active:

@@ -19,7 +19,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -30,9 +30,10 @@ from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
 from cyp.returns.reader import ParsedReturn, read_return
 from cyp.returns.validate import CheckedReturn, check_return
+from cyp.status import STATUSES
 from cyp.storage.config import get_settings
 from cyp.storage.db import with_write_retries, write_session
-from cyp.storage.models import STATUSES, Action, IndicatorValue, LineUpdate, Return, utcnow
+from cyp.storage.models import Action, IndicatorValue, LineUpdate, Return, utcnow
 
 KEPT_SUFFIXES = (".xlsx", ".xlsm")
 CRASH_ENV = "CYP_TEST_CRASH_AT"
@@ -70,11 +71,16 @@ def serialise_versions(session: Session, partner_id: int, quarter: str) -> None:
         )
 
 
+# What can happen to an upload: stored; not stored for problems in the file; waiting for its queries to be
+# acknowledged; the same file already stored; not allowed for the uploader.
+IngestStatus = Literal["accepted", "rejected", "needs-acknowledgement", "duplicate", "refused"]
+
+
 @dataclass
 class IngestResult:
-    """What happened to an upload: ``status`` is accepted, rejected, needs-acknowledgement or duplicate."""
+    """What happened to an upload (an :data:`IngestStatus`), its problems, and what was stored."""
 
-    status: str
+    status: IngestStatus
     problems: list[Problem] = field(default_factory=list)
     team: str | None = None
     quarter: str | None = None

@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
-import yaml
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from streamlit.delta_generator import DeltaGenerator
@@ -42,6 +41,7 @@ from cyp.read.reports import (
 from cyp.read.tracker import submission_tracker, tracker_frame, tracker_grid
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.storage.config import PROJECT_ROOT, get_settings
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.db import get_engine, read_session
 from cyp.storage.models import Action, AuditEvent, Meta, Plan
 
@@ -839,8 +839,7 @@ YOUNG_PEOPLE_TEXT = PROJECT_ROOT / "data" / "young-people.yaml"
 @st.cache_data(show_spinner=False)
 def young_people_words() -> dict:
     """The plain words for the young people's summary, from ``data/young-people.yaml``."""
-    with YOUNG_PEOPLE_TEXT.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return load_data_file(YOUNG_PEOPLE_TEXT)
 
 
 def suppressed_count(count: int) -> str:
