@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, current_quarter, plan_quarters, today
 from cyp.read.tracker import deadlines
+from cyp.status import STATUSES
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import (
-    STATUSES,
     Action,
     Indicator,
     IndicatorValue,

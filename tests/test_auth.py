@@ -24,7 +24,7 @@ from cyp.access.accounts import (
     set_role,
     set_teams,
 )
-from cyp.access.permissions import SYSTEM, PermissionDenied, Principal, can_view_page, require
+from cyp.access.permissions import SYSTEM, PermissionDenied, Principal, can_view_page, require, system_acting_for
 from cyp.access.signin import authenticate, principal_for_oidc
 from cyp.cli import cli
 from cyp.storage.db import dispose_engines, read_session, write_session
@@ -297,10 +297,15 @@ def test_unknown_permission_is_a_programming_error(db: Engine):
 
 def test_principal_helpers():
     assert principal("lee").can_submit_for("FS") and not principal("lee").can_submit_for("YS")
-    assert principal("ada").can_submit_for("YS") and principal("ada").is_admin()
-    assert not principal("vic").can_submit_for("FS") and principal("vic").can_view()
-    assert principal("dee").can_view() and not Principal("x", "intruder").can_view()
-    assert SYSTEM.is_system and SYSTEM.is_admin()
+    assert principal("ada").can_submit_for("YS")
+    assert not principal("vic").can_submit_for("FS") and not principal("dee").can_submit_for("FS")
+    assert SYSTEM.is_system and SYSTEM.can_submit_for("YS")
+    named = system_acting_for("command line, login root")
+    assert (named.username, named.is_system, named.can_submit_for("YS")) == (
+        "system (command line, login root)",
+        True,
+        True,
+    )
 
 
 def test_page_access_by_role():

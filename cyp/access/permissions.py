@@ -74,14 +74,6 @@ class Principal:
     teams: frozenset[str] = frozenset()
     is_system: bool = False
 
-    def is_admin(self) -> bool:
-        """Whether this principal is an administrator."""
-        return self.role == "administrator"
-
-    def can_view(self) -> bool:
-        """Whether this principal may read anything at all (any known role)."""
-        return _refusal_reason(self, "view", None) is None
-
     def can_submit_for(self, team_ref: str) -> bool:
         """Whether this principal may submit a return for the team ``team_ref``."""
         return _refusal_reason(self, "return.submit", team_ref) is None

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from cyp.status import NO_RETURN
 from cyp.storage.models import (
-    NO_RETURN,
     Action,
     Driver,
     IndexDomain,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.quarters import Quarter
@@ -96,14 +96,4 @@ def current_return(session: Session, partner: Partner, quarter_label: str) -> Re
         select(Return)
         .where(Return.partner_id == partner.id, Return.quarter == quarter_label, Return.is_current)
         .options(selectinload(Return.line_updates), selectinload(Return.indicator_values))
-    )
-
-
-def latest_version(session: Session, partner: Partner, quarter_label: str) -> int:
-    """The highest version number stored for the team and quarter (0 when none)."""
-    return (
-        session.scalar(
-            select(func.max(Return.version)).where(Return.partner_id == partner.id, Return.quarter == quarter_label)
-        )
-        or 0
     )
