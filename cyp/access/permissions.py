@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, selectinload
 from cyp.access import audit
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import SCHEMA_DIR, load_data_file
-from cyp.storage.db import write_session
+from cyp.storage.db import with_write_retries, write_session
 from cyp.storage.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
@@ -190,10 +190,13 @@ def _keep_lost_refusals(session: Session, transaction: Any) -> None:
     if not lost:
         return
     # The caller's transaction has ended and released its connection: this one does not wait on it.
-    try:
+    def write() -> None:
         with write_session(session.get_bind()) as own:
             for item in lost:
                 audit.record(own, item.actor, item.action, item.outcome, item.target, item.detail, at=item.at)
+
+    try:
+        with_write_retries(write)
     except SQLAlchemyError:
         # Raising here would hide the PermissionDenied on its way to the user; the log keeps the refusal.
         for item in lost:
