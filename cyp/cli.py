@@ -27,7 +27,7 @@ from cyp.access.accounts import (
     set_role,
     set_teams,
 )
-from cyp.access.permissions import ROLES, SYSTEM, PermissionDenied, system_acting_for
+from cyp.access.permissions import ROLES, SYSTEM, PermissionDenied, Principal, system_acting_for
 from cyp.quarters import QuarterError
 from cyp.returns.lines import NothingToReport, UnknownTeam
 from cyp.storage.config import get_settings
@@ -129,7 +129,7 @@ def ingest(file: str, user: str | None, as_system: bool, acknowledge_queries: bo
     if (user is None) == (not as_system):
         raise click.UsageError("give --user NAME (act as that account) or --as-system, but not both")
     if as_system:
-        principal = system_acting_for(f"command line, login {_os_user()}")
+        principal = _command_line_system()
     else:
         assert user is not None
         try:
@@ -237,9 +237,9 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
             click.echo("The database already holds returns; no demo data generated.")
             return
         if clear:
-            counts = clear_demo_data(session, SYSTEM)
+            counts = clear_demo_data(session, _command_line_system())
         else:
-            counts, accounts = load_demo(session, SYSTEM, seed=seed)
+            counts, accounts = load_demo(session, _command_line_system(), seed=seed)
     detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
     if accounts:
@@ -257,6 +257,11 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def _command_line_system() -> Principal:
+    """The system, acting for whoever runs this command: named so in the audit trail."""
+    return system_acting_for(f"command line, login {_os_user()}")
 
 
 @framework.command("export")
@@ -324,7 +329,7 @@ def _change_user(change, *args):  # type: ignore[no-untyped-def]
     """Run one account change as the system in its own transaction; account errors become clean messages."""
     try:
         with write_session(get_engine()) as session:
-            changed = change(session, SYSTEM, *args)
+            changed = change(session, _command_line_system(), *args)
             return changed.username, changed.role, sorted(team.ref for team in changed.teams)
     except (AccountError, PermissionDenied) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -434,7 +435,9 @@ def test_cli_user_commands(cli_db: Engine):
     short = runner.invoke(cli, ["user", "set-password", "jo", "--password-stdin"], input="short\n")
     assert short.exit_code == 1 and "at least 12 characters" in short.output
     trail = [(e.actor, e.action) for e in events(cli_db, target="user:jo")]
-    assert trail[:2] == [("system", "user.add"), ("system", "user.disable")]
+    # The commands act as the system, named in the trail for whoever ran them.
+    system = f"system (command line, login {getpass.getuser()})"
+    assert trail[:2] == [(system, "user.add"), (system, "user.disable")]
 
 
 def test_cli_user_help_has_examples_and_no_password_option():
