@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, current_quarter, plan_quarters, today
 from cyp.read.tracker import deadlines
-from cyp.status import STATUSES
+from cyp.status import POLARITIES, STATUSES
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import (
@@ -229,7 +229,7 @@ def _demo_target(indicator: Indicator) -> float | None:
     """The indicator's own target, else a demo target 5% better than baseline (stored only on demo values)."""
     if indicator.target is not None:
         return indicator.target
-    if indicator.polarity not in {"higher", "lower"} or indicator.baseline_value is None:
+    if indicator.polarity not in POLARITIES or indicator.baseline_value is None:
         return None
     target = indicator.baseline_value * (1.05 if indicator.polarity == "higher" else 0.95)
     return round(min(target, 100.0) if (indicator.unit or "") == "percent" else target, 1)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
 from cyp.access.accounts import create_user
-from cyp.access.permissions import SYSTEM, Principal
+from cyp.access.permissions import SYSTEM, Principal, system_acting_for
 from cyp.returns.ingest import ingest_return
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
@@ -225,3 +225,41 @@ def test_demo_returns_are_marked(framework: Engine, tmp_path: Path) -> None:
     result = ingest(framework, build_return(), tmp_path / "uploads", is_demo=True)
     with read_session(framework) as session:
         assert session.get(Return, result.return_id).is_demo is True
+
+
+def test_a_bare_name_is_refused_before_anything_is_read_or_stored(framework: Engine, tmp_path: Path) -> None:
+    # A name once meant "trusted, no permission check"; now only a Principal says who is uploading.
+    before = row_counts(framework)
+    with pytest.raises(TypeError, match="ingest_return needs a Principal, not str"):
+        ingest_return(build_return(), "r.xlsx", "housing.lead", engine=framework, uploads_dir=tmp_path / "u")  # type: ignore[arg-type]
+    assert row_counts(framework) == before
+    assert not (tmp_path / "u").exists()
+
+
+def test_a_lead_of_another_team_is_refused_and_the_refusal_is_audited(framework: Engine, tmp_path: Path) -> None:
+    with write_session(framework) as session:
+        create_user(session, SYSTEM, "housing.lead", "lead", teams=["housing"])
+    before = row_counts(framework)
+    housing = Principal("housing.lead", "lead", frozenset({"housing"}))
+    result = ingest_return(build_return(), "r.xlsx", housing, engine=framework, uploads_dir=tmp_path / "u")
+    assert (result.status, result.version) == ("refused", None)
+    assert result.summary == (
+        "Refused: You may not submit a return for team family-services: "
+        "housing.lead is not a member of team family-services."
+    )
+    after = row_counts(framework)
+    assert after["returns"] == before["returns"] and after["audit_events"] == before["audit_events"] + 1
+    with read_session(framework) as session:
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (event.actor, event.action, event.outcome, event.target) == (
+            "housing.lead", "return.submit", "refused", "Family Services 2025-26 Q3"
+        )  # fmt: skip
+    assert list((tmp_path / "u").iterdir()) == []
+
+
+def test_the_system_acting_for_someone_is_named_as_the_uploader(framework: Engine, tmp_path: Path) -> None:
+    system = system_acting_for("command line, login ops")
+    result = ingest_return(build_return(), "r.xlsx", system, engine=framework, uploads_dir=tmp_path / "u")
+    assert result.status == "accepted"
+    with read_session(framework) as session:
+        assert session.get(Return, result.return_id).uploaded_by == "system (command line, login ops)"
