@@ -31,6 +31,7 @@ from cyp.access.permissions import ROLES, SYSTEM, PermissionDenied, Principal, s
 from cyp.quarters import QuarterError
 from cyp.returns.lines import NothingToReport, UnknownTeam
 from cyp.storage.config import get_settings
+from cyp.storage.datafiles import DataFileError
 from cyp.storage.db import get_engine, read_session, write_session
 from cyp.storage.maintenance import (
     BackupError,
@@ -48,7 +49,17 @@ from cyp.storage.models import Return, utcnow
 # cyp.read.reports and cyp.board bring pandas (+150 ms, and the board pack fpdf2 and altair, +300 ms).
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a data file edited into a wrong shape is a clear message naming it, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DataFileError as exc:
+            raise click.ClickException(f"a data file needs fixing:\n{exc}") from exc
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """CYP Plan Monitor: Barnet's Children and Young People's Plan, quarter by quarter.
 

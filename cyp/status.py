@@ -35,7 +35,7 @@ Direction = Literal["Improving", "Worsening", "No change"]
 _CANONICAL = frozenset(ALL_STATUSES)
 
 
-class StatusRulesError(ValueError):
+class StatusRulesError(DataFileError):
     """The status rules file is missing something or says something impossible."""
 
 

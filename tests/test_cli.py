@@ -102,3 +102,22 @@ def test_exactly_one_of_user_and_as_system_is_required(framework: Engine, family
     assert result.exit_code == 2
     assert "give --user NAME (act as that account) or --as-system, but not both" in result.output
     assert stored(framework) == []
+
+
+def test_a_data_file_in_a_wrong_shape_is_a_message_naming_it_not_a_traceback(
+    framework: Engine, family_return: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cyp.access.permissions as permissions
+
+    broken = tmp_path / "access.yaml"
+    text = permissions.ACCESS_FILE.read_text(encoding="utf-8")
+    broken.write_text(text.replace("    team_roles: [lead]", "    team_roles: lead"), encoding="utf-8")
+    monkeypatch.setattr(permissions, "ACCESS_FILE", broken)
+    line = next(n for n, row in enumerate(broken.read_text().splitlines(), 1) if row == "    team_roles: lead")
+    result = ingest(str(family_return), "--user", "fs.lead")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: a data file needs fixing:\n{broken} line {line}, at permissions.return.submit.team_roles: "
+        "'lead' is not of type 'array'\n"
+    )
+    assert stored(framework) == []

@@ -87,9 +87,9 @@ def system_acting_for(on_behalf_of: str) -> Principal:
     return Principal(f"system ({on_behalf_of})", "administrator", frozenset(), True)
 
 
-def load_access_rules(path: Path = ACCESS_FILE) -> dict[str, Any]:
+def load_access_rules(path: Path | None = None) -> dict[str, Any]:
     """The permissions, page access and sign-in limits of ``data/access.yaml`` (checked against its schema)."""
-    return load_data_file(path, SCHEMA_DIR / "access.schema.json")
+    return load_data_file(path or ACCESS_FILE, SCHEMA_DIR / "access.schema.json")
 
 
 def sign_in_rules() -> dict[str, int]:
@@ -189,6 +189,7 @@ def _keep_lost_refusals(session: Session, transaction: Any) -> None:
     pending.clear()
     if not lost:
         return
+
     # The caller's transaction has ended and released its connection: this one does not wait on it.
     def write() -> None:
         with write_session(session.get_bind()) as own:

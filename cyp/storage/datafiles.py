@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from cyp.storage.config import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 DATA_DIR = PROJECT_ROOT / "data"
 SCHEMA_DIR = DATA_DIR / "schemas"
@@ -38,6 +40,9 @@ def schema_path(data_file: Path) -> Path:
 
 @cache
 def _validator(schema_file: Path) -> Draft202012Validator:
+    # Imported here: jsonschema costs 30 ms, which a command that reads no data file (`--help`) need not pay.
+    from jsonschema import Draft202012Validator
+
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
