@@ -59,6 +59,18 @@ class _Commands(click.Group):
             raise click.ClickException(f"a data file needs fixing:\n{exc}") from exc
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _command_line_system() -> Principal:
+    """The system, acting for whoever runs this command: named so in the audit trail."""
+    return system_acting_for(f"command line, login {_os_user()}")
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """CYP Plan Monitor: Barnet's Children and Young People's Plan, quarter by quarter.
@@ -261,18 +273,6 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
 @cli.group()
 def framework() -> None:
     """Export and import the plan framework as a spreadsheet."""
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def _command_line_system() -> Principal:
-    """The system, acting for whoever runs this command: named so in the audit trail."""
-    return system_acting_for(f"command line, login {_os_user()}")
 
 
 @framework.command("export")

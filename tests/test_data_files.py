@@ -138,3 +138,10 @@ def test_a_bad_framework_file_names_the_record(tmp_path: Path) -> None:
         next(line for line in path.read_text().splitlines() if "Housing!" in line)
     )
     assert str(refused.value).startswith(f"{path} line {number}, at [{index}].ref: 'Housing!' does not match")
+
+
+def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "access.yaml"
+    path.write_bytes("sign_in:\n  note: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DataFileError, match=r"access.yaml: not UTF-8 text \(byte 20\); save it as UTF-8"):
+        load_access_rules(path)

@@ -71,7 +71,10 @@ def load_data_file(path: Path | str, schema: Path | None = None) -> Any:
 
 @cache
 def _load(path: Path, schema: Path, _mtime_ns: int, _size: int) -> Any:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{_shown(path)}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -83,7 +86,7 @@ def _load(path: Path, schema: Path, _mtime_ns: int, _size: int) -> Any:
     if problems:
         root = yaml.compose(text)  # the node tree, only now: its marks give each problem's line
         described = sorted(_describe(path, root, problem) for problem in problems)
-        lines = [text for _, text in described[:MAX_REPORTED]]
+        lines = [message for _, message in described[:MAX_REPORTED]]
         if len(problems) > MAX_REPORTED:
             lines.append(f"... and {len(problems) - MAX_REPORTED} more problems")
         raise DataFileError("\n".join(lines))
