@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
+from cyp.framework.model import POLARITIES
 from cyp.spelling import closest
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import SCHEMA_DIR, DataFileError, load_data_file
@@ -27,8 +28,6 @@ LineStatus = Literal[Status, "No return"]
 ALL_STATUSES: tuple[LineStatus, ...] = (*STATUSES, NO_RETURN)
 # Best first; a move towards the front is an improvement.
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
-Polarity = Literal["higher", "lower"]
-POLARITIES: tuple[Polarity, ...] = get_args(Polarity)
 # A status between two quarters, and an indicator's direction of travel.
 StatusChange = Literal["Improved", "Worse", "Same"]
 Direction = Literal["Improving", "Worsening", "No change"]

@@ -29,7 +29,7 @@ def test_every_schema_is_used() -> None:
 
 
 def test_every_module_reads_data_files_through_the_one_loader() -> None:
-    # cyp/framework reads its own folder with its own checks (another change merges them); nothing else parses YAML.
+    # cyp/framework reads its files with a line-keeping loader and its own checker; nothing else parses YAML.
     readers = {
         str(path.relative_to(ROOT))
         for path in (ROOT / "cyp").rglob("*.py")
