@@ -14,8 +14,8 @@ from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from cyp.cycle.signoff import counted_return
+from cyp.status import NO_RETURN
 from cyp.storage.models import (
-    NO_RETURN,
     Action,
     AuditEvent,
     Driver,

@@ -15,9 +15,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tabulate import tabulate
 
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
+from cyp.returns.lines import plan_covering, plan_covers
 from cyp.status import (
     ALL_STATUSES,
     NO_RETURN,
@@ -82,18 +84,10 @@ def resolve_plan(session: Session, quarter: Quarter, plan_ref: str | None = None
             known = ", ".join(session.scalars(select(Plan.ref).order_by(Plan.first_year)))
             raise UnknownPlan(f"There is no plan '{plan_ref}'; plans are: {known or 'none loaded'}.")
         return plan
-    plan = session.scalar(
-        select(Plan)
-        .where(Plan.first_year <= quarter.year, Plan.last_year >= quarter.year)
-        .order_by(Plan.first_year.desc())
-    )
+    plan = plan_covering(session.scalars(select(Plan)), quarter)
     if plan is None:
         raise UnknownPlan(f"No plan covers {quarter.label}; give a plan with --plan.")
     return plan
-
-
-def _in_plan(plan: Plan, quarter: Quarter) -> bool:
-    return plan.first_year <= quarter.year <= plan.last_year
 
 
 def _empty_counts() -> dict[str, int]:
@@ -155,22 +149,20 @@ def status_report(
     return {"quarter": q.label, "plan": plan.ref, "rule": describe_rule(), "outcomes": outcomes, "lines": lines}
 
 
-def _table(headings: list[str], rows: list[list[str]], widths: dict[int, int] | None = None) -> list[str]:
-    """Fixed-width text columns; ``widths`` caps a column, cutting longer text with an ellipsis."""
-    widths = widths or {}
-    cells = [[str(cell) for cell in row] for row in rows]
-    for row in cells:
-        for column, cap in widths.items():
-            if len(row[column]) > cap:
-                row[column] = row[column][: cap - 1] + "…"
-    sizes = [max([len(headings[i]), *(len(row[i]) for row in cells)]) for i in range(len(headings))]
-    numeric = [all(row[i].isdigit() for row in cells) and bool(cells) for i in range(len(headings))]
+def _cut(cell: Any, cap: int | None) -> Any:
+    text = str(cell)
+    return text[: cap - 1] + "…" if cap is not None and len(text) > cap else cell
 
-    def render(row: list[str]) -> str:
-        parts = [cell.rjust(sizes[i]) if numeric[i] else cell.ljust(sizes[i]) for i, cell in enumerate(row)]
-        return "  ".join(parts).rstrip()
 
-    return [render(headings), "  ".join("-" * size for size in sizes), *(render(row) for row in cells)]
+def _table(headings: list[str], rows: list[list[Any]], caps: dict[int, int] | None = None) -> list[str]:
+    """Text columns (counts right-aligned); ``caps`` limits a column's width, cutting longer text with an ellipsis."""
+    caps = caps or {}
+    cells = [[_cut(cell, caps.get(i)) for i, cell in enumerate(row)] for row in rows]
+    # Cells are never read as numbers (a ref such as 2019-23 stays as written); only counts are right-aligned.
+    align = [
+        "right" if cells and all(isinstance(row[i], int) for row in cells) else "left" for i in range(len(headings))
+    ]
+    return tabulate(cells, headers=headings, tablefmt="simple", disable_numparse=True, colalign=align).splitlines()
 
 
 def format_report_table(report: Mapping[str, Any]) -> str:
@@ -181,8 +173,8 @@ def format_report_table(report: Mapping[str, Any]) -> str:
             o["ref"],
             o["name"],
             o["status"],
-            *(str(o["counts"].get(s, 0)) for s in ALL_STATUSES),
-            str(sum(o["counts"].values())),
+            *(o["counts"].get(s, 0) for s in ALL_STATUSES),
+            sum(o["counts"].values()),
         ]
         for o in report["outcomes"]
     ]
@@ -205,7 +197,7 @@ def _previous_statuses(
 ) -> dict[str, str] | None:
     """{line ref: status} for the quarter before, or None when it is before the plan began."""
     previous = quarter.previous()
-    if not _in_plan(plan, previous):
+    if not plan_covers(plan, previous):
         return None
     statement = queries.line_status_rows(plan.ref, previous.label, signed_off_only=signed_off_only)
     return {row.ref: row.status for row in session.execute(statement)}
@@ -226,7 +218,7 @@ def outcome_summary(
         _counts(
             session, queries.status_counts_by_outcome(plan.ref, q.previous().label, signed_off_only=signed_off_only)
         )
-        if _in_plan(plan, q.previous())
+        if plan_covers(plan, q.previous())
         else None
     )
     rows = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal, get_args
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -21,9 +22,11 @@ from cyp.read import queries
 from cyp.storage.config import get_settings
 from cyp.storage.models import Partner, Plan, QuarterDeadline, Return
 
-TRACKER_STATES = ("On time", "Late", "Missing", "Not due yet")
+# Where a team's return for a quarter stands: in by the deadline, in after it, not in and overdue, not due yet.
+TrackerState = Literal["On time", "Late", "Missing", "Not due yet"]
+TRACKER_STATES: tuple[TrackerState, ...] = get_args(TrackerState)
 # A return counts as received once its first version is in, on time or not.
-RECEIVED_STATES = ("On time", "Late")
+RECEIVED_STATES: tuple[TrackerState, ...] = ("On time", "Late")
 
 
 @dataclass(frozen=True)

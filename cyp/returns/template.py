@@ -32,8 +32,8 @@ from cyp.returns.lines import (
     team_lines,
 )
 from cyp.returns.reader import display_name, header_vocabulary
-from cyp.status import STATUS_MEANINGS
-from cyp.storage.models import STATUSES, Action, Indicator, Partner, Plan
+from cyp.status import STATUS_MEANINGS, STATUSES
+from cyp.storage.models import Action, Indicator, Partner, Plan
 
 TEMPLATE_VERSION = "1"
 HEADER_ROW = 8

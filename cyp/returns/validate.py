@@ -23,8 +23,8 @@ from cyp.quarters import Quarter, QuarterError, parse_quarter, today
 from cyp.returns.lines import TeamRow, find_team_row, plan_covering, plan_period, suggest_team
 from cyp.returns.personal_data import PersonalDataHit, find_personal_data
 from cyp.returns.reader import Cell, ParsedReturn, display_name
-from cyp.status import parse_status, suggest_status
-from cyp.storage.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
+from cyp.status import STATUSES, parse_status, suggest_status
+from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, Plan
 
 NEEDS_UPDATE = ("Red", "Amber")
 CHOOSE_STATUS = "choose " + ", ".join(STATUSES[:-1]) + f" or {STATUSES[-1]}"

@@ -29,10 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-STATUSES = ("Blue", "Green", "Amber", "Red")
-NO_RETURN = "No return"
-ROLES = ("administrator", "lead", "viewer", "display", "approver")
-
 
 def utcnow() -> datetime:
     """Timezone-aware now, for timestamps."""
