@@ -779,7 +779,8 @@ def signoff_return(
 
     \b
     Example:
-      python -m cyp signoff return --team "Family Services" --quarter "2025-26 Q3" --reason "Line 1.2 needs an update" --user d.okafor
+      python -m cyp signoff return --team "Family Services" --quarter "2025-26 Q3" --reason "Line 1.2 needs an update" \
+        --user d.okafor
     """
     from cyp.cycle.signoff import return_to_team
 
