@@ -10,6 +10,8 @@ from cyp.demo import generate_demo
 from cyp.read.browse import load_plan_tree, plan_actions, plan_choices, plan_refs
 from cyp.storage.db import read_session, write_session
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def loaded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:

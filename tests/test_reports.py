@@ -44,6 +44,8 @@ from cyp.storage.models import (
 from tests.readside_factory import add_return, rows
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 
 def build_reporting_framework(session: Session) -> dict:
     """The returns test framework plus a second outcome whose one line Housing reports and Public Health shares."""

@@ -18,6 +18,8 @@ from cyp.storage.db import read_session, write_session
 from cyp.storage.models import QuarterDeadline
 from tests.returns_factory import build_framework, fill_template
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:
