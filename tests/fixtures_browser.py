@@ -242,7 +242,10 @@ _RUN_WATCHER = """
   const send = Native.prototype.send;
   Native.prototype.send = function (data) {
     const bytes = asBytes(data);
-    if (bytes && fields(bytes).some(([number]) => number === __RERUN_SCRIPT__)) runs.rerunSent = ++runs.sequence;
+    // A file upload starts by asking for upload URLs and ends in a rerun with the file: count the ask as a rerun,
+    // so the wait covers the upload too (the rerun itself is only sent once the file is on the server).
+    const asks = (number) => number === __RERUN_SCRIPT__ || number === __FILE_URLS_REQUEST__;
+    if (bytes && fields(bytes).some(([number]) => asks(number))) runs.rerunSent = ++runs.sequence;
     return send.call(this, data);
   };
   const received = (bytes) => {
@@ -291,6 +294,7 @@ def _run_watcher_script() -> str:
 
     numbers = {
         "RERUN_SCRIPT": BackMsg.DESCRIPTOR.fields_by_name["rerun_script"].number,
+        "FILE_URLS_REQUEST": BackMsg.DESCRIPTOR.fields_by_name["file_urls_request"].number,
         "SCRIPT_FINISHED": ForwardMsg.DESCRIPTOR.fields_by_name["script_finished"].number,
         "FINISHED_EARLY_FOR_RERUN": ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN"),
     }
