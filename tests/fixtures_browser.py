@@ -209,7 +209,7 @@ def browser() -> Iterator[Browser]:
 _RUN_WATCHER = """
 (() => {
   if (window.__cypRuns) return;
-  const runs = { sequence: 0, rerunSent: 0, finished: 0, drawn: 0 };
+  const runs = { sequence: 0, rerunSent: 0, started: 0, finished: 0, drawn: 0 };
   window.__cypRuns = runs;
 
   // Top-level fields of a protobuf message: [field number, wire type, value of a varint field or null].
@@ -250,9 +250,12 @@ _RUN_WATCHER = """
   };
   const received = (bytes) => {
     for (const [number, wire, value] of fields(bytes)) {
-      if (number === __SCRIPT_FINISHED__ && wire === 0 && value !== __FINISHED_EARLY_FOR_RERUN__) {
-        runs.finished = ++runs.sequence;
-      }
+      // Every run, fragment runs too, starts with a new_session message.
+      if (number === __NEW_SESSION__ && wire === 2) runs.started = ++runs.sequence;
+      // A finish counts only for a run that started after the last request: a run already going when the page
+      // asked (say, the rerun after a download, finishing while a file uploads) is not the one asked for.
+      const finished = number === __SCRIPT_FINISHED__ && wire === 0 && value !== __FINISHED_EARLY_FOR_RERUN__;
+      if (finished && runs.started > runs.rerunSent) runs.finished = ++runs.sequence;
     }
   };
   window.WebSocket = new Proxy(Native, {
@@ -295,6 +298,7 @@ def _run_watcher_script() -> str:
     numbers = {
         "RERUN_SCRIPT": BackMsg.DESCRIPTOR.fields_by_name["rerun_script"].number,
         "FILE_URLS_REQUEST": BackMsg.DESCRIPTOR.fields_by_name["file_urls_request"].number,
+        "NEW_SESSION": ForwardMsg.DESCRIPTOR.fields_by_name["new_session"].number,
         "SCRIPT_FINISHED": ForwardMsg.DESCRIPTOR.fields_by_name["script_finished"].number,
         "FINISHED_EARLY_FOR_RERUN": ForwardMsg.ScriptFinishedStatus.Value("FINISHED_EARLY_FOR_RERUN"),
     }
