@@ -250,9 +250,7 @@ def throwaway_database(cluster: PostgresCluster, prefix: str, template: str | No
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = _admin_engine(cluster)
     with admin.connect() as connection:
-        # FILE_COPY copies the template's few files: measured ~75 ms a copy here against ~90 ms for the default
-        # WAL_LOG, which writes the whole template through the write-ahead log (built for large templates).
-        copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+        copy = f' TEMPLATE "{template}"' if template else ""
         connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield cluster.url(name)
