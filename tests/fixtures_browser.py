@@ -203,9 +203,9 @@ def browser() -> Iterator[Browser]:
 
 
 # Runs in every page before Streamlit's own code. Streamlit's frontend shows no run id in the page, so the record
-# comes from the two places that know: the websocket (the browser's rerun_script requests and the server's
-# script_finished messages, read as protobuf: field numbers from streamlit.proto) and React's commit hook (the one
-# React DevTools uses), which tells that what arrived has been drawn.
+# comes from the two places that know: the websocket (the browser's rerun_script and file_urls_request messages, the
+# server's new_session and script_finished ones, read as protobuf with the field numbers from streamlit.proto) and
+# React's commit hook (the one React DevTools uses), which tells that what arrived has been drawn.
 _RUN_WATCHER = """
 (() => {
   if (window.__cypRuns) return;
