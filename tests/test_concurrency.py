@@ -23,7 +23,7 @@ from cyp.storage.maintenance import check_database, check_uploads
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
 from tests.returns_factory import build_framework, build_return, clean_lines
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 PROCESSES = 8
 RETURNS_EACH = 25
