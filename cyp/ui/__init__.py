@@ -178,6 +178,7 @@ def sign_in() -> Principal | None:
     from cyp.access.accounts import first_admin_instruction
     from cyp.access.signin import authenticate, principal_for_oidc
     from cyp.storage.db import write_session
+    from cyp.ui import websession
 
     principal = current_principal()
     if principal is not None:
@@ -192,7 +193,7 @@ def sign_in() -> Principal | None:
                 st.error("Your account has no access to CYP Plan Monitor. Ask the performance team to add you.")
                 st.button("Sign out", on_click=st.logout)
                 return None
-            st.session_state[PRINCIPAL_KEY] = principal
+            websession.start(principal, "identity provider")
             return principal
         st.title("CYP Plan Monitor")
         st.button("Sign in with your council account", on_click=st.login, type="primary")
@@ -212,7 +213,7 @@ def sign_in() -> Principal | None:
         with write_session(engine()) as db_session:
             result = authenticate(db_session, username, password)
         if result.ok and result.principal is not None:
-            st.session_state[PRINCIPAL_KEY] = result.principal
+            websession.start(result.principal, "password")
             st.rerun()
         st.error(result.message)
     return None
@@ -236,10 +237,10 @@ def _audit_oidc_sign_in(db_session: Session, principal: Principal | None, email:
 
 
 def sign_out() -> None:
-    """End this browser session's sign-in."""
-    st.session_state.pop(PRINCIPAL_KEY, None)
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-        st.logout()
+    """End this browser's session in every tab and clear its cookie (cyp/ui/websession.py)."""
+    from cyp.ui import websession
+
+    websession.sign_out()
 
 
 def demo_accounts_notice() -> None:
@@ -274,8 +275,9 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
     lists only the allowed pages. Hiding a page is presentation: every write checks permissions again in ``cyp``.
     """
     from cyp.access.permissions import can_view_page
+    from cyp.ui import websession
 
-    principal = current_principal()
+    principal = websession.refresh()  # every run asks the database who the session cookie is now
     allowed: dict[str, list[st.Page]] = {}
     registered: list[st.Page] = []
     for section, pages in sections.items():

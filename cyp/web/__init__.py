@@ -1,0 +1,1 @@
+"""The HTTP layer around the Streamlit app: the ASGI app, its routes, middleware and lifespan."""
