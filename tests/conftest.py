@@ -47,6 +47,7 @@ BOTH_DATABASES = {
     "test_maintenance",
     "test_concurrency",
     "test_crash",
+    "test_sessions",
 }
 
 
