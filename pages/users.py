@@ -9,6 +9,7 @@ import streamlit as st
 from cyp import admin, ui
 from cyp.access import accounts
 from cyp.storage.models import ROLES
+from cyp.ui import websession
 
 ui.page_header(
     "User accounts",
@@ -99,6 +100,9 @@ with change_tab:
             st.success(f"Disabled {chosen}: it can no longer sign in or change anything.")
         if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
             st.success(f"Enabled {chosen}.")
+        websession.sessions_section(principal, chosen)
 
 st.subheader("Accounts")
 st.dataframe(pd.DataFrame(account_rows()), hide_index=True, width="stretch")
+
+websession.display_links_section(principal)

@@ -16,7 +16,7 @@ A run with no HTTP request behind it (``AppTest``) has no cookie to carry a sess
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
 import streamlit as st
@@ -92,9 +92,10 @@ def refresh() -> Principal | None:
 
 def _this_page() -> str:
     """The path and query of the page on screen, to come back to after the cookie is set."""
-    url = st.context.url or "/"
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # st.context.url has the page's path but never its query, which st.query_params has.
+    path = urlsplit(st.context.url or "/").path or "/"
+    query = urlencode({key: st.query_params.get_all(key) for key in st.query_params}, doseq=True)
+    return path + (f"?{query}" if query else "")
 
 
 def start(principal: Principal, method: str) -> None:
@@ -139,8 +140,14 @@ def _when(moment: datetime | None) -> str:
 def sessions_section(principal: Principal, username: str) -> None:
     """The User accounts page's list of ``username``'s live sessions, with a button to end them all."""
     st.markdown(f"**Signed-in sessions of {ui.escape_markdown(username)}**")
-    with ui.session() as db_session:
-        found = sessions.list_sessions(db_session, principal, username)
+    from cyp.access.permissions import PermissionDenied
+
+    try:
+        with ui.session() as db_session:
+            found = sessions.list_sessions(db_session, principal, username)
+    except (PermissionDenied, sessions.SessionError) as refusal:
+        st.error(str(refusal), icon=":material/block:")
+        return
     if not found:
         st.caption("No live sessions.")
         return
