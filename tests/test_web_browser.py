@@ -260,3 +260,31 @@ def test_an_administrator_sees_and_ends_a_users_sessions_on_the_user_accounts_pa
     finally:
         director.close()
     watched.assert_clean(server.base_url)
+
+
+@pytest.mark.postgres
+def test_two_instances_on_one_postgresql_share_the_sign_in(postgres_engine: Engine, postgres_db_url: str, watched):
+    initialise_database(postgres_engine)
+    with write_session(postgres_engine) as session:
+        create_user(session, SYSTEM, "director", "viewer", password=PASSWORD)
+    first, second = Server(postgres_db_url, ARTIFACTS / "logs"), Server(postgres_db_url, ARTIFACTS / "logs")
+    first.start()
+    second.start()
+    try:
+        page = watched.new_page()
+        sign_in(page, first.base_url, "director")
+        # A browser's cookies go to every port of the host: like a load balancer sending the next visit elsewhere.
+        other = watched.new_page()
+        other.goto(f"{second.base_url}/exceptions")
+        wait_for_streamlit(other)
+        assert signed_in_as(other, "director")
+        other.get_by_role("button", name="Sign out").click()
+        assert shows_sign_in_form(other)
+        page.reload()
+        wait_for_streamlit(page)
+        assert shows_sign_in_form(page)
+    finally:
+        first.stop()
+        second.stop()
+    own = {urlsplit(first.base_url).netloc, urlsplit(second.base_url).netloc}
+    assert [url for url in watched.requests if url.startswith("http") and urlsplit(url).netloc not in own] == []
