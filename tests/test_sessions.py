@@ -269,3 +269,40 @@ def test_the_commands_list_and_end_sessions_and_manage_display_links(db: Engine,
     assert "revoked" in runner.invoke(cli, ["display-link", "list"]).output
     missing = runner.invoke(cli, ["display-link", "revoke", "99"])
     assert missing.exit_code == 1 and "no display link 99" in missing.output
+
+
+def test_the_user_accounts_page_lists_sessions_and_issues_and_revokes_display_links(db: Engine):
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from cyp.ui import PRINCIPAL_KEY
+
+    signed_in(db, now=utcnow())
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    at.session_state[PRINCIPAL_KEY] = ADMIN
+    at.run()
+    at.switch_page("pages/users.py").run()
+    at.selectbox(key="change_user").set_value("lee").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Signed-in sessions of lee" in m.value for m in at.markdown)
+    [table] = [frame.value for frame in at.dataframe if "from" in frame.value.columns]
+    assert table["from"].tolist() == ["10.1.2.3"] and table["how"].tolist() == ["password"]
+    label = next(t for t in at.text_input if t.label == "Where is the screen?")
+    label.input("Committee room 2")
+    next(b for b in at.button if b.label == "Issue a display link").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [address] = [c.value for c in at.code]
+    token = address.rsplit("/display-link/", 1)[1]
+    with read_session(db) as session:
+        assert session.scalars(select(DisplayLink.token_hash)).one() == sessions.token_digest(token)
+    next(b for b in at.button if b.label == "End every session of lee").click().run()
+    assert any("Ended 1 session of lee" in s.value for s in at.success)
+    next(b for b in at.button if b.label == "Revoke the link and sign its screens out").click().run()
+    assert any("Revoked display link" in s.value for s in at.success)
+    with read_session(db) as session:
+        assert session.scalars(select(DisplayLink)).one().revoked_at is not None
+        assert session.scalars(select(WebSession)).all() == []
