@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from cyp.framework.model import POLARITIES
 from cyp.spelling import closest
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.models import NO_RETURN, STATUSES
@@ -23,7 +24,6 @@ RULES_PATH = PROJECT_ROOT / "data" / "status-rules.yaml"
 ALL_STATUSES: tuple[str, ...] = STATUSES + (NO_RETURN,)
 # Best first; a move towards the front is an improvement.
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
-POLARITIES = ("higher", "lower")
 _CANONICAL = frozenset(ALL_STATUSES)
 
 

@@ -194,6 +194,36 @@ def test_seed_refuses_files_with_problems_and_loads_nothing(engine: Engine, tmp_
     with write_session(engine) as session, pytest.raises(FrameworkFileError) as caught:
         seed_framework(session, folder)
     assert len(caught.value.problems) == 1
-    assert "index-mapping.csv!line 85: no objective has ref '19-XX-1'" in str(caught.value)
+    assert "index-mapping.csv:85: '19-XX-1' is not an objective; did you mean 19-SS-1?" in str(caught.value)
     with read_session(engine) as session:
         assert count(session, Plan) == 0
+
+
+def test_a_line_in_the_files_may_name_its_reporting_team_and_drivers(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "framework"
+    shutil.copytree(FRAMEWORK_DIR, folder)
+    plan_file = folder / "plan-2023-2027.yaml"
+    text = plan_file.read_text(encoding="utf-8")
+    line = (
+        "    actions:\n"
+        "    - ref: 23-FB-1.1\n"
+        "      text: Open family hubs\n"
+        "      responsible: [Family Services, Public Health]\n"
+        "      reporting: Public Health\n"
+        "      drivers: [Inclusion, Children and young people having fun]\n"
+    )
+    marker = (
+        "    text: Support our children in care and care experienced young people to live their lives successfully\n"
+    )
+    start = text.index(marker) + len(marker)
+    end = text.index("    actions: []\n", start) + len("    actions: []\n")
+    plan_file.write_text(text[:start] + text[start:end].replace("    actions: []\n", line) + text[end:], "utf-8")
+    with write_session(engine) as session:
+        assert seed_framework(session, folder)["actions"] == 79
+    with read_session(engine) as session:
+        hubs = session.scalar(select(Action).where(Action.ref == "23-FB-1.1"))
+        assert hubs is not None and hubs.objective.ref == "23-FB-1"
+        assert hubs.reporting_partner is not None and hubs.reporting_partner.name == "Public Health"
+        assert [p.name for p in hubs.partners] == ["Family Services", "Public Health"]
+        assert hubs.bodies == []
+        assert sorted(d.ref for d in hubs.drivers) == ["D-FUN", "D-INCL"]

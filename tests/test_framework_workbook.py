@@ -111,7 +111,7 @@ def make_framework(session: Session) -> None:
     session.add_all(
         [
             ObjectiveDomain(objective=first, domain=safe, reason="About safety"),
-            ObjectiveDomain(objective=current, domain=healthy, reason=""),
+            ObjectiveDomain(objective=current, domain=healthy, reason="Thriving families are healthy"),
             IndicatorDomain(indicator=plans_indicator, domain=safe, reason="Protection plans"),
         ]
     )
@@ -207,7 +207,7 @@ def test_export_rows_are_readable_and_in_framework_order(framework_engine):
     mapping = [[cell.value for cell in row] for row in workbook["Index mapping"].iter_rows(min_row=2)]
     assert mapping == [
         ["objective", "19-SS-1", "D1", "About safety", "Keep children safe"],
-        ["objective", "23-T1-1", "D2", None, "Help families thrive"],
+        ["objective", "23-T1-1", "D2", "Thriving families are healthy", "Help families thrive"],
         ["indicator", "19-SS-I1", "D1", "Protection plans", "Children on a child protection plan"],
     ]
     assert workbook["Partners"]["C2"].value is None  # Education and Skills, sorted by name
@@ -465,7 +465,7 @@ DEFECTS = {
         "Index mapping!C5: 'D11' is not an index domain; did you mean D1?",
     ),
     "unknown mapped objective": (
-        _append("Index mapping", ["objective", "19-SS-I1", "D1"]),
+        _append("Index mapping", ["objective", "19-SS-I1", "D1", "x"]),
         "Index mapping!B5: '19-SS-I1' is not an objective; did you mean 19-SS-1?",
     ),
     "bad kind": (
@@ -473,7 +473,7 @@ DEFECTS = {
         "Index mapping!A2: Kind must be one of objective, indicator, not 'action'.",
     ),
     "duplicate mapping": (
-        _append("Index mapping", ["objective", "19-SS-1", "D1"]),
+        _append("Index mapping", ["objective", "19-SS-1", "D1", "x"]),
         "Index mapping!C5: objective 19-SS-1 is already mapped to D1 on row 2.",
     ),
     "missing sheet": (
@@ -561,7 +561,7 @@ def test_a_file_that_is_not_a_workbook_is_a_problem_not_a_traceback(unchanging, 
     framework_engine, _ = unchanging
     before = dump(framework_engine)
     result = run_import(framework_engine, content)
-    assert [p.code for p in result.problems] == ["not_a_workbook"]
+    assert [p.code for p in result.problems] == ["not-a-workbook"]
     assert "could not be read as an Excel workbook" in str(result.problems[0])
     assert dump(framework_engine) == before
 
@@ -571,7 +571,7 @@ def test_a_workbook_without_framework_sheets_lists_every_missing_sheet(unchangin
     buffer = BytesIO()
     Workbook().save(buffer)
     result = run_import(framework_engine, buffer.getvalue())
-    assert [p.code for p in result.problems] == ["missing_sheet"] * len(SHEETS)
+    assert [p.code for p in result.problems] == ["missing-sheet"] * len(SHEETS)
 
 
 def test_cli_export_then_import_unchanged(cli_engine, tmp_path: Path):

@@ -285,7 +285,7 @@ def test_the_user_accounts_page_lists_sessions_and_issues_and_revokes_display_li
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
     at.session_state[PRINCIPAL_KEY] = ADMIN
     at.run()
-    at.switch_page("pages/users.py").run()
+    at.switch_page("app_pages/users.py").run()
     at.selectbox(key="change_user").set_value("lee").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Signed-in sessions of lee" in m.value for m in at.markdown)

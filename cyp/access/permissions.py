@@ -116,7 +116,7 @@ def _refusal_reason(principal: Principal, permission: str, team_ref: str | None)
 
 
 def can_view_page(principal: Principal, page_key: str) -> bool:
-    """Whether the page ``page_key`` (its file name in pages/ without .py) is shown to ``principal``."""
+    """Whether the page ``page_key`` (its file name in app_pages/ without .py) is shown to ``principal``."""
     if principal.is_system:
         return True
     pages = load_access_rules()["pages"]

@@ -1,23 +1,34 @@
-"""Read and check the plan framework files under ``data/framework/`` (format: ``data/framework/README.md``).
+"""Read the plan framework files under ``data/framework/`` (format: ``data/framework/README.md``) into the model.
 
-Reading turns the files into frozen dataclasses and raises :class:`FrameworkFileError` for a file that is
-malformed (bad YAML or CSV, a missing or mistyped field, an unknown key). Checking looks across files for
-what is well-formed but wrong (an unknown partner, a duplicate ref, a mapping that points at nothing) and
-returns every problem at once.
+Reading raises :class:`FrameworkFileError` for a file that cannot be read as the format says (bad
+YAML or CSV, a field of the wrong type, an unknown key). What is well-formed but wrong (a blank
+name, an unknown partner, a duplicate ref, a mapping that points at nothing) is for the checker,
+cyp/framework/checks.py, which the workbook import shares. Every record carries its file and line.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from cyp.framework.model import (
+    Action,
+    Body,
+    Domain,
+    Driver,
+    Framework,
+    IndexMapping,
+    Indicator,
+    Objective,
+    Outcome,
+    Partner,
+    Plan,
+    Source,
+)
 from cyp.problems import Problem
 
 PLAN_GLOB = "plan-*.yaml"
@@ -26,17 +37,14 @@ BODIES_FILE = "monitoring-bodies.yaml"
 DOMAINS_FILE = "index-domains.yaml"
 MAPPING_FILE = "index-mapping.csv"
 MAPPING_HEADER = ("kind", "ref", "domain", "reason")
-MAPPING_KINDS = ("objective", "indicator")
-POLARITIES = ("higher", "lower")
-
-OUTCOME_REF = re.compile(r"^\d{2}-[A-Z]{2,4}$")
-OBJECTIVE_REF = re.compile(r"^\d{2}-[A-Z]{2,4}-\d+$")
-ACTION_REF = re.compile(r"^\d{2}-[A-Z]{2,4}-\d+\.\d+$")
-INDICATOR_REF = re.compile(r"^\d{2}-[A-Z]{2,4}-I\d+$")
-DRIVER_REF = re.compile(r"^D-[A-Z]{2,8}$")
-DOMAIN_REF = re.compile(r"^FFI-\d+$")
-NAME_REF = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-PLAN_REF = re.compile(r"^\d{4}-\d{2}$")
+PLACES = {
+    "partner": PARTNERS_FILE,
+    "body": BODIES_FILE,
+    "domain": DOMAINS_FILE,
+    "driver": "the plan's drivers",
+    "objective": "a plan file",
+    "indicator": "a plan file",
+}
 
 
 class FrameworkFileError(Exception):
@@ -61,118 +69,30 @@ class FrameworkFileError(Exception):
         super().__init__(text)
 
 
-@dataclass(frozen=True)
-class Action:
-    """A "What we are doing" row: responsible partners and monitoring bodies by canonical name."""
+class _Located(dict[Any, Any]):
+    """A YAML mapping that remembers its line and the line of each key."""
 
-    ref: str
-    text: str
-    responsible: tuple[str, ...]
-    monitoring: tuple[str, ...]
-    quirks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """A "What we know" figure: the baseline of an indicator."""
-
-    ref: str
-    name: str
-    unit: str
-    polarity: str | None
-    baseline: float | None
-    baseline_text: str | None
-    period: str | None
-    quirks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Objective:
-    """An objective under an outcome, in the wording of the plan's canonical summary list."""
-
-    ref: str
-    text: str
-    actions: tuple[Action, ...] = ()
-    quirks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """An outcome (2019–23) or theme (2023–27)."""
-
-    ref: str
-    name: str
-    group: str | None
-    description: str | None
-    objectives: tuple[Objective, ...] = ()
-    indicators: tuple[Indicator, ...] = ()
-    quirks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Driver:
-    """A cross-cutting driver (2023–27)."""
-
-    ref: str
-    name: str
-    description: str | None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One plan file."""
-
-    ref: str
-    title: str
-    first_year: int
-    last_year: int
-    current: bool
-    vision: str | None
-    source: str | None
-    outcomes: tuple[Outcome, ...]
-    drivers: tuple[Driver, ...] = ()
-    quirks: tuple[str, ...] = ()
-    file: str = ""
-
-
-@dataclass(frozen=True)
-class NamedEntry:
-    """A canonical partner or monitoring body with the other spellings found for it."""
-
-    ref: str
-    name: str
-    variants: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Domain:
-    """A Family Friendly Index domain."""
-
-    ref: str
-    name: str
-    short_name: str
-
-
-@dataclass(frozen=True)
-class DomainMapping:
-    """One row of the default objective/indicator → index domain mapping."""
-
-    kind: str
-    ref: str
-    domain: str
-    reason: str
     line: int = 0
+    key_lines: dict[Any, int]
 
 
-@dataclass(frozen=True)
-class FrameworkData:
-    """Everything in the framework folder, as read."""
+class _LineLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, keeping line numbers on mappings (for problems that name the line)."""
 
-    plans: tuple[Plan, ...]
-    partners: tuple[NamedEntry, ...]
-    bodies: tuple[NamedEntry, ...]
-    domains: tuple[Domain, ...]
-    mappings: tuple[DomainMapping, ...]
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Located:
+    loader.flatten_mapping(node)
+    value = _Located()
+    value.line = node.start_mark.line + 1
+    value.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        value[key] = loader.construct_object(value_node, deep=True)
+        value.key_lines[key] = key_node.start_mark.line + 1
+    return value
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 class _Fields:
@@ -192,25 +112,26 @@ class _Fields:
         self.path = path
         self.where = where
 
+    def source(self, **renamed: str) -> Source:
+        """Where this mapping is; ``renamed`` maps a model field to the key it is written as."""
+        key_lines = getattr(self.value, "key_lines", {})
+        lines = {str(key): line for key, line in key_lines.items()}
+        lines |= {field: key_lines[key] for field, key in renamed.items() if key in key_lines}
+        return Source(file=self.path.name, line=getattr(self.value, "line", None), labels=renamed, lines=lines)
+
     def fail(self, key: str, message: str) -> FrameworkFileError:
         return FrameworkFileError(message, path=self.path, location=f"{self.where}.{key}")
 
-    def text(self, key: str) -> str:
-        value = self.optional_text(key)
-        if value is None or not value.strip():
-            raise self.fail(key, "is required and must be text")
-        return value
-
-    def optional_text(self, key: str) -> str | None:
+    def text(self, key: str) -> str | None:
         value = self.value.get(key)
         # A number typed where text is expected ("155") is unambiguous; anything else is a mistake.
         if isinstance(value, bool) or not (value is None or isinstance(value, str | int | float)):
             raise self.fail(key, f"must be text, found {_kind(value)}")
-        return None if value is None else str(value).strip()
+        return None if value is None or not str(value).strip() else str(value).strip()
 
-    def integer(self, key: str) -> int:
+    def integer(self, key: str) -> int | None:
         value = self.value.get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise self.fail(key, f"must be a whole number, found {_kind(value)}")
         return value
 
@@ -253,7 +174,7 @@ def _load_yaml(path: Path) -> Any:
     if not path.is_file():
         raise FrameworkFileError("file not found", path=path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         location = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -268,72 +189,118 @@ def _where(parent: str, key: str, index: int, item: Any) -> str:
     return f"{parent}{key}[{index}]" + (f" ({ref})" if ref else "")
 
 
-def _read_action(item: Any, path: Path, where: str) -> Action:
-    f = _Fields(item, path, where, ("ref", "text", "responsible", "monitoring", "quirks"))
-    return Action(f.text("ref"), f.text("text"), f.texts("responsible"), f.texts("monitoring"), f.texts("quirks"))
+def _nested(f: _Fields, key: str) -> Iterable[tuple[int, Any, str]]:
+    """The entries of list ``key``, numbered from 1, each with its place for error messages."""
+    parent, dot = ("", "") if f.where == "plan" else (f.where, ".")
+    for index, item in enumerate(f.items(key)):
+        yield index + 1, item, _where(parent, dot + key, index, item)
 
 
-def _read_indicator(item: Any, path: Path, where: str) -> Indicator:
-    keys = ("ref", "name", "unit", "polarity", "baseline", "baseline_text", "period", "quirks")
-    f = _Fields(item, path, where, keys)
-    return Indicator(
-        ref=f.text("ref"),
-        name=f.text("name"),
-        unit=f.text("unit"),
-        polarity=f.optional_text("polarity"),
-        baseline=f.number("baseline"),
-        baseline_text=f.optional_text("baseline_text"),
-        period=f.optional_text("period"),
-        quirks=f.texts("quirks"),
-    )
+class _PlanReader:
+    """Flattens one plan file into the model's records, each pointing at its parent by ref."""
 
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.outcomes: list[Outcome] = []
+        self.objectives: list[Objective] = []
+        self.actions: list[Action] = []
+        self.indicators: list[Indicator] = []
+        self.drivers: list[Driver] = []
 
-def _read_objective(item: Any, path: Path, where: str) -> Objective:
-    f = _Fields(item, path, where, ("ref", "text", "quirks", "actions"))
-    actions = tuple(
-        _read_action(action, path, _where(where, ".actions", i, action)) for i, action in enumerate(f.items("actions"))
-    )
-    return Objective(f.text("ref"), f.text("text"), actions, f.texts("quirks"))
+    def read(self) -> Plan:
+        keys = (
+            "ref",
+            "title",
+            "first_year",
+            "last_year",
+            "current",
+            "vision",
+            "source",
+            "quirks",
+            "drivers",
+            "outcomes",
+        )
+        f = _Fields(_load_yaml(self.path), self.path, "plan", keys)
+        plan = Plan(
+            ref=f.text("ref"),
+            title=f.text("title"),
+            first_year=f.integer("first_year"),
+            last_year=f.integer("last_year"),
+            current=f.boolean("current"),
+            vision=f.text("vision"),
+            document=f.text("source"),
+            quirks=f.texts("quirks"),
+            at=f.source(document="source"),
+        )
+        for position, item, where in _nested(f, "drivers"):
+            d = _Fields(item, self.path, where, ("ref", "name", "description"))
+            self.drivers.append(
+                Driver(d.text("ref"), plan.ref, d.text("name"), d.text("description"), position, d.source())
+            )
+        for position, item, where in _nested(f, "outcomes"):
+            self.outcome(item, where, plan.ref, position)
+        return plan
 
+    def outcome(self, item: Any, where: str, plan: str | None, position: int) -> None:
+        f = _Fields(
+            item, self.path, where, ("ref", "name", "group", "description", "quirks", "objectives", "indicators")
+        )
+        ref = f.text("ref")
+        self.outcomes.append(
+            Outcome(
+                ref,
+                plan,
+                f.text("name"),
+                f.text("group"),
+                f.text("description"),
+                f.texts("quirks"),
+                position,
+                f.source(),
+            )
+        )
+        for number, objective, place in _nested(f, "objectives"):
+            self.objective(objective, place, ref, number)
+        for number, indicator, place in _nested(f, "indicators"):
+            keys = ("ref", "name", "unit", "polarity", "baseline", "baseline_text", "period", "reporting", "quirks")
+            i = _Fields(indicator, self.path, place, keys)
+            self.indicators.append(
+                Indicator(
+                    ref=i.text("ref"),
+                    outcome=ref,
+                    name=i.text("name"),
+                    unit=i.text("unit"),
+                    polarity=i.text("polarity"),
+                    baseline=i.number("baseline"),
+                    baseline_text=i.text("baseline_text"),
+                    period=i.text("period"),
+                    reporting=i.text("reporting"),
+                    quirks=i.texts("quirks"),
+                    position=number,
+                    at=i.source(),
+                )
+            )
 
-def _read_outcome(item: Any, path: Path, where: str) -> Outcome:
-    f = _Fields(item, path, where, ("ref", "name", "group", "description", "quirks", "objectives", "indicators"))
-    return Outcome(
-        ref=f.text("ref"),
-        name=f.text("name"),
-        group=f.optional_text("group"),
-        description=f.optional_text("description"),
-        objectives=tuple(
-            _read_objective(o, path, _where(where, ".objectives", i, o)) for i, o in enumerate(f.items("objectives"))
-        ),
-        indicators=tuple(
-            _read_indicator(x, path, _where(where, ".indicators", i, x)) for i, x in enumerate(f.items("indicators"))
-        ),
-        quirks=f.texts("quirks"),
-    )
-
-
-def read_plan(path: Path) -> Plan:
-    """Read one plan file; raises FrameworkFileError naming the file and the place in it."""
-    keys = ("ref", "title", "first_year", "last_year", "current", "vision", "source", "quirks", "drivers", "outcomes")
-    f = _Fields(_load_yaml(path), path, "plan", keys)
-    drivers = []
-    for i, item in enumerate(f.items("drivers")):
-        d = _Fields(item, path, _where("", "drivers", i, item), ("ref", "name", "description"))
-        drivers.append(Driver(d.text("ref"), d.text("name"), d.optional_text("description")))
-    return Plan(
-        ref=f.text("ref"),
-        title=f.text("title"),
-        first_year=f.integer("first_year"),
-        last_year=f.integer("last_year"),
-        current=f.boolean("current"),
-        vision=f.optional_text("vision"),
-        source=f.optional_text("source"),
-        outcomes=tuple(_read_outcome(o, path, _where("", "outcomes", i, o)) for i, o in enumerate(f.items("outcomes"))),
-        drivers=tuple(drivers),
-        quirks=f.texts("quirks"),
-        file=path.name,
-    )
+    def objective(self, item: Any, where: str, outcome: str | None, position: int) -> None:
+        f = _Fields(item, self.path, where, ("ref", "text", "quirks", "actions"))
+        ref = f.text("ref")
+        self.objectives.append(Objective(ref, outcome, f.text("text"), f.texts("quirks"), position, f.source()))
+        for number, action, place in _nested(f, "actions"):
+            keys = ("ref", "text", "responsible", "monitoring", "reporting", "drivers", "quirks")
+            a = _Fields(action, self.path, place, keys)
+            self.actions.append(
+                Action(
+                    ref=a.text("ref"),
+                    objective=ref,
+                    text=a.text("text"),
+                    responsible=a.texts("responsible"),
+                    monitoring=a.texts("monitoring"),
+                    reporting=a.text("reporting"),
+                    drivers=a.texts("drivers"),
+                    quirks=a.texts("quirks"),
+                    position=number,
+                    at=a.source(),
+                )
+            )
 
 
 def _read_list(path: Path) -> list[Any]:
@@ -343,12 +310,21 @@ def _read_list(path: Path) -> list[Any]:
     return value
 
 
-def read_named_entries(path: Path) -> tuple[NamedEntry, ...]:
-    """Read partners.yaml or monitoring-bodies.yaml."""
+def read_partners(path: Path) -> tuple[Partner, ...]:
+    """Read partners.yaml."""
     entries = []
     for i, item in enumerate(_read_list(path)):
         f = _Fields(item, path, _where("", "entry", i, item), ("ref", "name", "variants"))
-        entries.append(NamedEntry(f.text("ref"), f.text("name"), f.texts("variants")))
+        entries.append(Partner(f.text("ref"), f.text("name"), f.texts("variants"), at=f.source()))
+    return tuple(entries)
+
+
+def read_bodies(path: Path) -> tuple[Body, ...]:
+    """Read monitoring-bodies.yaml."""
+    entries = []
+    for i, item in enumerate(_read_list(path)):
+        f = _Fields(item, path, _where("", "entry", i, item), ("ref", "name", "variants"))
+        entries.append(Body(f.text("ref"), f.text("name"), f.texts("variants"), at=f.source()))
     return tuple(entries)
 
 
@@ -357,11 +333,11 @@ def read_domains(path: Path) -> tuple[Domain, ...]:
     domains = []
     for i, item in enumerate(_read_list(path)):
         f = _Fields(item, path, _where("", "domain", i, item), ("ref", "name", "short_name"))
-        domains.append(Domain(f.text("ref"), f.text("name"), f.text("short_name")))
+        domains.append(Domain(f.text("ref"), f.text("name"), f.text("short_name"), i + 1, f.source()))
     return tuple(domains)
 
 
-def read_mappings(path: Path) -> tuple[DomainMapping, ...]:
+def read_mappings(path: Path) -> tuple[IndexMapping, ...]:
     """Read index-mapping.csv (header ``kind,ref,domain,reason``)."""
     if not path.is_file():
         raise FrameworkFileError("file not found", path=path)
@@ -383,185 +359,33 @@ def read_mappings(path: Path) -> tuple[DomainMapping, ...]:
                 path=path,
                 location=f"line {number}",
             )
-        kind, ref, domain, reason = (cell.strip() for cell in row)
-        mappings.append(DomainMapping(kind, ref, domain, reason, number))
+        kind, ref, domain, reason = (cell.strip() or None for cell in row)
+        mappings.append(IndexMapping(kind, ref, domain, reason, Source(file=path.name, line=number)))
     return tuple(mappings)
 
 
-def read_framework(directory: Path) -> FrameworkData:
+def read_framework(directory: Path) -> Framework:
     """Read every framework file in ``directory``; raises FrameworkFileError for a missing or malformed file."""
     directory = Path(directory)
     plan_paths = sorted(directory.glob(PLAN_GLOB))
     if not plan_paths:
         raise FrameworkFileError(f"no plan files ({PLAN_GLOB}) found", path=directory)
-    return FrameworkData(
-        plans=tuple(read_plan(path) for path in plan_paths),
-        partners=read_named_entries(directory / PARTNERS_FILE),
-        bodies=read_named_entries(directory / BODIES_FILE),
+    plans, readers = [], []
+    for path in plan_paths:
+        reader = _PlanReader(path)
+        plans.append(reader.read())
+        readers.append(reader)
+    return Framework(
+        plans=tuple(plans),
+        outcomes=tuple(o for r in readers for o in r.outcomes),
+        objectives=tuple(o for r in readers for o in r.objectives),
+        actions=tuple(a for r in readers for a in r.actions),
+        indicators=tuple(i for r in readers for i in r.indicators),
+        drivers=tuple(d for r in readers for d in r.drivers),
+        partners=read_partners(directory / PARTNERS_FILE),
+        bodies=read_bodies(directory / BODIES_FILE),
         domains=read_domains(directory / DOMAINS_FILE),
         mappings=read_mappings(directory / MAPPING_FILE),
+        forgiving=False,
+        places=PLACES,
     )
-
-
-def _problem(code: str, message: str, file: str, ref: str | None = None, value: str | None = None) -> Problem:
-    return Problem(code=code, message=message, sheet=file, cell=ref, value=value)
-
-
-def _duplicates(values: Iterable[str]) -> list[str]:
-    return sorted(value for value, count in Counter(values).items() if count > 1)
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def _check_names(entries: tuple[NamedEntry, ...], file: str, what: str) -> list[Problem]:
-    problems = [
-        _problem("duplicate-ref", f"{what} ref {ref} is used twice", file, ref)
-        for ref in _duplicates(e.ref for e in entries)
-    ]
-    # Names are matched ignoring case and spacing, so two entries must not share a spelling in that sense.
-    spellings = Counter(key for e in entries for key in {_name_key(n) for n in (e.name, *e.variants)})
-    for entry in entries:
-        if not NAME_REF.match(entry.ref):
-            problems.append(_problem("bad-ref", f"{what} ref must be lower-case words joined by '-'", file, entry.ref))
-        for name in (entry.name, *entry.variants):
-            if spellings[_name_key(name)] > 1:
-                problems.append(
-                    _problem(
-                        "ambiguous-name",
-                        f"'{name}' is the name or a variant of more than one {what}",
-                        file,
-                        entry.ref,
-                        name,
-                    )
-                )
-    return problems
-
-
-def _check_used(
-    names: tuple[str, ...], entries: tuple[NamedEntry, ...], file: str, ref: str, what: str, field: str
-) -> list[Problem]:
-    if not names:
-        return [_problem(f"no-{field}", f"action has no {what}; give at least one", file, ref)]
-    canonical = {e.name for e in entries}
-    by_variant = {v: e.name for e in entries for v in e.variants}
-    problems = []
-    for name in names:
-        if name in canonical:
-            continue
-        hint = f"; write it as '{by_variant[name]}'" if name in by_variant else f"; add it to the {what} list first"
-        problems.append(_problem(f"unknown-{field}", f"'{name}' is not a canonical {what}{hint}", file, ref, name))
-    return problems
-
-
-def check_framework(data: FrameworkData) -> list[Problem]:
-    """Every problem across the framework files: duplicate or malformed refs, unknown names, dangling mappings, …
-
-    Each problem's ``sheet`` is the file name and ``cell`` the ref (or CSV line) it concerns; all are errors.
-    """
-    problems: list[Problem] = []
-    refs: dict[str, list[tuple[str, str]]] = {
-        kind: [] for kind in ("outcome", "objective", "action", "indicator", "driver")
-    }
-    for ref in _duplicates(plan.ref for plan in data.plans):
-        problems.append(_problem("duplicate-ref", f"plan ref {ref} is used by two files", ref))
-    current = [plan.file for plan in data.plans if plan.current]
-    if len(current) > 1:
-        problems.append(
-            _problem("two-current", f"more than one plan is marked current: {', '.join(current)}", current[1])
-        )
-    for plan in data.plans:
-        if not PLAN_REF.match(plan.ref):
-            problems.append(_problem("bad-ref", "plan ref must look like 2019-23", plan.file, plan.ref))
-        if plan.first_year > plan.last_year:
-            problems.append(_problem("bad-years", "first_year is after last_year", plan.file, plan.ref))
-        if not plan.outcomes:
-            problems.append(_problem("no-outcomes", "plan has no outcomes", plan.file, plan.ref))
-        refs["driver"] += [(d.ref, plan.file) for d in plan.drivers]
-        for outcome in plan.outcomes:
-            refs["outcome"].append((outcome.ref, plan.file))
-            for indicator in outcome.indicators:
-                refs["indicator"].append((indicator.ref, plan.file))
-                if indicator.polarity is not None and indicator.polarity not in POLARITIES:
-                    problems.append(
-                        _problem(
-                            "bad-polarity",
-                            f"polarity must be higher, lower or null, not '{indicator.polarity}'",
-                            plan.file,
-                            indicator.ref,
-                            indicator.polarity,
-                        )
-                    )
-            for objective in outcome.objectives:
-                refs["objective"].append((objective.ref, plan.file))
-                for action in objective.actions:
-                    refs["action"].append((action.ref, plan.file))
-                    problems += _check_used(
-                        action.responsible, data.partners, plan.file, action.ref, "partner", "partner"
-                    )
-                    problems += _check_used(
-                        action.monitoring, data.bodies, plan.file, action.ref, "monitoring body", "body"
-                    )
-    patterns = {
-        "outcome": OUTCOME_REF,
-        "objective": OBJECTIVE_REF,
-        "action": ACTION_REF,
-        "indicator": INDICATOR_REF,
-        "driver": DRIVER_REF,
-    }
-    for kind, found in refs.items():
-        files = dict(found)
-        for ref in _duplicates(ref for ref, _ in found):
-            problems.append(_problem("duplicate-ref", f"{kind} ref {ref} is used more than once", files[ref], ref))
-        for ref, file in found:
-            if not patterns[kind].match(ref):
-                problems.append(_problem("bad-ref", f"{kind} ref '{ref}' is not well-formed", file, ref))
-    problems += _check_names(data.partners, PARTNERS_FILE, "partner")
-    problems += _check_names(data.bodies, BODIES_FILE, "monitoring body")
-    for ref in _duplicates(d.ref for d in data.domains):
-        problems.append(_problem("duplicate-ref", f"domain ref {ref} is used twice", DOMAINS_FILE, ref))
-    for domain in data.domains:
-        if not DOMAIN_REF.match(domain.ref):
-            problems.append(_problem("bad-ref", "domain ref must look like FFI-1", DOMAINS_FILE, domain.ref))
-    problems += _check_mappings(
-        data.mappings, {k: {r for r, _ in v} for k, v in refs.items()}, {d.ref for d in data.domains}
-    )
-    return problems
-
-
-def _check_mappings(mappings: tuple[DomainMapping, ...], refs: dict[str, set[str]], domains: set[str]) -> list[Problem]:
-    problems = []
-    seen: set[tuple[str, str, str]] = set()
-    for mapping in mappings:
-        line = f"line {mapping.line}"
-        if mapping.kind not in MAPPING_KINDS:
-            problems.append(
-                _problem(
-                    "bad-kind",
-                    f"kind must be objective or indicator, not '{mapping.kind}'",
-                    MAPPING_FILE,
-                    line,
-                    mapping.kind,
-                )
-            )
-            continue
-        if mapping.ref not in refs[mapping.kind]:
-            problems.append(
-                _problem("unknown-ref", f"no {mapping.kind} has ref '{mapping.ref}'", MAPPING_FILE, line, mapping.ref)
-            )
-        if mapping.domain not in domains:
-            problems.append(
-                _problem(
-                    "unknown-domain", f"no index domain has ref '{mapping.domain}'", MAPPING_FILE, line, mapping.domain
-                )
-            )
-        if not mapping.reason:
-            problems.append(_problem("no-reason", "give a short reason for the mapping", MAPPING_FILE, line))
-        key = (mapping.kind, mapping.ref, mapping.domain)
-        if key in seen:
-            problems.append(
-                _problem("duplicate-mapping", f"{mapping.ref} → {mapping.domain} is listed twice", MAPPING_FILE, line)
-            )
-        seen.add(key)
-    return problems

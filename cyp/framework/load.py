@@ -16,8 +16,10 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cyp.framework.files import FrameworkData, FrameworkFileError, NamedEntry, check_framework, read_framework
-from cyp.framework.files import Plan as PlanData
+from cyp.framework.checks import check_framework
+from cyp.framework.files import FrameworkFileError, read_framework
+from cyp.framework.model import Body, Framework, Partner, stored_quirks
+from cyp.framework.model import Plan as PlanData
 from cyp.problems import errors
 from cyp.storage import models
 from cyp.storage.config import get_settings
@@ -37,13 +39,10 @@ COUNT_KINDS = (
 )
 
 
-def _quirks(quirks: tuple[str, ...]) -> str | None:
-    # One quirk per line: readable in the workbook export and on the framework page.
-    return "\n".join(quirks) or None
-
-
 def _add_named(
-    session: Session, model: type[models.Partner] | type[models.MonitoringBody], entries: tuple[NamedEntry, ...]
+    session: Session,
+    model: type[models.Partner] | type[models.MonitoringBody],
+    entries: tuple[Partner, ...] | tuple[Body, ...],
 ) -> tuple[dict[str, models.Partner | models.MonitoringBody], int]:
     """Add entries missing by ref (and by name, which is unique too); return every entry by file name."""
     existing = {row.ref: row for row in session.scalars(select(model))}
@@ -67,6 +66,7 @@ def _add_named(
 
 def _insert_plan(
     session: Session,
+    data: Framework,
     plan: PlanData,
     partners: dict[str, models.Partner],
     bodies: dict[str, models.MonitoringBody],
@@ -81,45 +81,51 @@ def _insert_plan(
         last_year=plan.last_year,
         is_current=make_current,
         vision=plan.vision,
-        source=plan.source,
+        source=plan.document,
     )
+    drivers = data.drivers_of(plan.ref)
     row.drivers = [
-        models.Driver(ref=d.ref, name=d.name, description=d.description, position=i)
-        for i, d in enumerate(plan.drivers, 1)
+        models.Driver(ref=d.ref, name=d.name, description=d.description, position=d.position) for d in drivers
     ]
+    drivers_by_name = {d.name: d_row for d, d_row in zip(drivers, row.drivers, strict=True)}
     objectives: dict[str, models.Objective] = {}
     indicators: dict[str, models.Indicator] = {}
-    for o_pos, outcome in enumerate(plan.outcomes, 1):
+    for outcome in data.outcomes_of(plan.ref):
         outcome_row = models.Outcome(
             ref=outcome.ref,
             name=outcome.name,
             description=outcome.description,
             group=outcome.group,
-            position=o_pos,
-            quirks=_quirks(outcome.quirks),
+            position=outcome.position,
+            quirks=stored_quirks(outcome.quirks),
         )
-        for j_pos, objective in enumerate(outcome.objectives, 1):
+        for objective in data.objectives_of(outcome.ref):
             objective_row = models.Objective(
-                ref=objective.ref, text=objective.text, position=j_pos, quirks=_quirks(objective.quirks)
+                ref=objective.ref,
+                text=objective.text,
+                position=objective.position,
+                quirks=stored_quirks(objective.quirks),
             )
-            for a_pos, action in enumerate(objective.actions, 1):
+            for action in data.actions_of(objective.ref):
                 responsible = [partners[name] for name in action.responsible]
                 action_row = models.Action(
                     ref=action.ref,
                     text=action.text,
-                    position=a_pos,
-                    quirks=_quirks(action.quirks),
+                    position=action.position,
+                    quirks=stored_quirks(action.quirks),
                     partners=responsible,
                     bodies=[bodies[name] for name in action.monitoring],
-                    reporting_partner=responsible[0],
+                    # The first partner named reports the line, unless the file names who does.
+                    reporting_partner=partners[action.reporting] if action.reporting else responsible[0],
+                    drivers=[drivers_by_name[name] for name in action.drivers],
                 )
                 objective_row.actions.append(action_row)
                 ordered_actions.append(action_row)
                 counts["actions"] += 1
             outcome_row.objectives.append(objective_row)
-            objectives[objective.ref] = objective_row
+            objectives[objective_row.ref] = objective_row
             counts["objectives"] += 1
-        for i_pos, indicator in enumerate(outcome.indicators, 1):
+        for indicator in data.indicators_of(outcome.ref):
             indicator_row = models.Indicator(
                 ref=indicator.ref,
                 name=indicator.name,
@@ -128,23 +134,24 @@ def _insert_plan(
                 baseline_value=indicator.baseline,
                 baseline_text=indicator.baseline_text,
                 baseline_period=indicator.period,
-                position=i_pos,
-                quirks=_quirks(indicator.quirks),
+                reporting_partner=partners[indicator.reporting] if indicator.reporting else None,
+                position=indicator.position,
+                quirks=stored_quirks(indicator.quirks),
             )
             outcome_row.indicators.append(indicator_row)
-            indicators[indicator.ref] = indicator_row
+            indicators[indicator_row.ref] = indicator_row
             counts["indicators"] += 1
         row.outcomes.append(outcome_row)
         counts["outcomes"] += 1
     session.add(row)
     counts["plans"] += 1
-    counts["drivers"] += len(plan.drivers)
+    counts["drivers"] += len(drivers)
     session.flush()
     store_link_order(session, ordered_actions)
     return objectives, indicators
 
 
-def load_framework(session: Session, data: FrameworkData) -> dict[str, int]:
+def load_framework(session: Session, data: Framework) -> dict[str, int]:
     """Insert whatever of ``data`` is not yet in the database, matched by ref; never updates or deletes, never commits.
 
     Returns how many records of each kind were inserted (every count is zero when run a second time).
@@ -173,7 +180,8 @@ def load_framework(session: Session, data: FrameworkData) -> dict[str, int]:
         if plan.ref in present:
             continue
         # Never take "current" away from a plan already in the database.
-        objectives, indicators = _insert_plan(session, plan, partners, bodies, plan.current and not has_current, counts)
+        make_current = plan.current and not has_current
+        objectives, indicators = _insert_plan(session, data, plan, partners, bodies, make_current, counts)
         has_current = has_current or plan.current
         new_objectives |= objectives
         new_indicators |= indicators
@@ -186,7 +194,7 @@ def load_framework(session: Session, data: FrameworkData) -> dict[str, int]:
 
 def _add_mappings(
     session: Session,
-    data: FrameworkData,
+    data: Framework,
     domains: dict[str, models.IndexDomain],
     new_domains: set[str],
     new_objectives: dict[str, models.Objective],

@@ -16,12 +16,14 @@ from sqlalchemy.orm import aliased
 from cyp.storage.models import (
     NO_RETURN,
     Action,
+    AuditEvent,
     Driver,
     IndexDomain,
     Indicator,
     IndicatorDomain,
     IndicatorValue,
     LineUpdate,
+    Meta,
     MonitoringBody,
     Objective,
     ObjectiveDomain,
@@ -402,3 +404,24 @@ def demo_row_counts() -> Select:
         select(func.count(Return.id)).where(Return.is_demo).scalar_subquery().label("returns"),
         select(func.count(Action.id)).where(Action.is_demo).scalar_subquery().label("actions"),
     )
+
+
+def data_version() -> Select:
+    """The newest audit event's id (NULL when there is none): every write is an audit event, so it changes whenever
+    stored data changes, whichever process wrote it."""
+    return select(func.max(AuditEvent.id))
+
+
+def meta_value(key: str) -> Select:
+    """The value stored under ``key`` in the meta table (no row when unset)."""
+    return select(Meta.value).where(Meta.key == key)
+
+
+def plans_in_order() -> Select:
+    """Every plan's ref, title and whether it is current: the current plan first, then the newest."""
+    return select(Plan.ref, Plan.title, Plan.is_current).order_by(Plan.is_current.desc(), Plan.first_year.desc())
+
+
+def line_by_ref(action_ref: str) -> Select:
+    """The line (action) with this ref, for :func:`cyp.read.browse.line_info` (no row for an unknown ref)."""
+    return select(Action).where(Action.ref == action_ref)

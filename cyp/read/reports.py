@@ -351,8 +351,11 @@ def line_trends(session: Session, plan_ref: str, quarters: Iterable[Quarter | st
     )
 
 
-def domain_summary(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> pd.DataFrame:
-    """The nine Family Friendly Index domains: status distribution of mapped lines, roll-up, indicators and gaps.
+def domain_summary(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, domain: str | None = None
+) -> pd.DataFrame:
+    """The nine Family Friendly Index domains (or the one ``domain`` names by ref, short name or name, ignoring case,
+    as every view filter matches): status distribution of mapped lines, roll-up, indicators and gaps.
 
     Columns: domain_ref, domain (short name), name, Blue … No return, lines, status (None with no lines),
     indicators, indicators_with_data, gaps (a list of "no lines", "no indicators", "no current data").
@@ -394,7 +397,12 @@ def domain_summary(session: Session, quarter: Quarter | str, plan_ref: str | Non
         "indicators_with_data",
         "gaps",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    if domain:
+        wanted = domain.strip().casefold()
+        names = (frame[column].str.casefold().eq(wanted) for column in ("domain_ref", "domain", "name"))
+        frame = frame[pd.concat(list(names), axis=1).any(axis=1)]
+    return frame
 
 
 def indicator_series(
@@ -445,17 +453,23 @@ def indicator_series(
     return pd.DataFrame(records, columns=columns)
 
 
-def exceptions(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> dict[str, pd.DataFrame]:
+def exceptions(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, filters: ViewFilters | None = None
+) -> dict[str, pd.DataFrame]:
     """The board's agenda for a quarter: ``red`` lines, lines ``worse`` than last quarter, ``no_return`` lines,
     and ``late`` teams (tracker rows whose state is Late or Missing).
 
-    Line frames have :data:`LINE_COLUMNS`; the late frame has the tracker's columns.
+    ``filters`` narrow the lines by outcome, team, body, domain and driver (objective and status do not apply: the
+    agenda is itself a choice by status) and the late teams by team. Line frames have :data:`LINE_COLUMNS`; the late
+    frame has the tracker's columns.
     """
-    from cyp.read.tracker import submission_tracker, tracker_frame
+    from cyp.read.tracker import for_team, submission_tracker, tracker_frame
 
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    return exceptions_from(line_statuses(session, q, plan.ref), tracker_frame(submission_tracker(session, q)))
+    narrowed = (filters or ViewFilters()).replace(quarter=None, plan=None, objective=None, status=None)
+    tracker = for_team(tracker_frame(submission_tracker(session, q)), narrowed.team)
+    return exceptions_from(line_statuses(session, q, plan.ref, narrowed), tracker)
 
 
 def exceptions_from(lines: pd.DataFrame, tracker: pd.DataFrame) -> dict[str, pd.DataFrame]:

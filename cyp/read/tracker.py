@@ -21,6 +21,8 @@ from cyp.storage.config import get_settings
 from cyp.storage.models import Partner, Plan, QuarterDeadline, Return
 
 TRACKER_STATES = ("On time", "Late", "Missing", "Not due yet")
+# A return counts as received once its first version is in, on time or not.
+RECEIVED_STATES = ("On time", "Late")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,20 @@ def submission_tracker(session: Session, quarter: Quarter | str) -> list[Tracker
 def tracker_frame(rows: Iterable[TrackerRow]) -> pd.DataFrame:
     """Tracker rows as a DataFrame with :data:`TRACKER_COLUMNS`."""
     return pd.DataFrame([asdict(row) for row in rows], columns=TRACKER_COLUMNS)
+
+
+def for_team(tracker: pd.DataFrame, team: str | None) -> pd.DataFrame:
+    """The rows of a tracker frame for the team named by ref or name, ignoring case (as every view filter matches);
+    every row when ``team`` is empty."""
+    if not team:
+        return tracker
+    wanted = team.strip().casefold()
+    return tracker[tracker["team_ref"].str.casefold().eq(wanted) | tracker["team"].str.casefold().eq(wanted)]
+
+
+def returns_received(tracker: pd.DataFrame) -> int:
+    """How many teams of a tracker frame (one row per team, a ``state`` column) have returned: on time plus late."""
+    return int(tracker["state"].isin(RECEIVED_STATES).sum())
 
 
 def tracker_table(session: Session, quarters: Iterable[Quarter | str]) -> pd.DataFrame:

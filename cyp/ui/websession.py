@@ -21,10 +21,14 @@ from urllib.parse import urlencode, urlsplit
 import pandas as pd
 import streamlit as st
 
-from cyp import ui
 from cyp.access import sessions
 from cyp.access.permissions import Principal
+from cyp.storage.config import get_settings
 from cyp.storage.db import read_session, write_session
+from cyp.ui.engine import attempt_write, clear_caches, engine
+from cyp.ui.engine import session as ui_session
+from cyp.ui.signin import PRINCIPAL_KEY, _oidc_configured, current_principal
+from cyp.ui.widgets import escape_markdown
 from cyp.web.routes import DISPLAY_LINK_PATH, claim_url, signout_url
 
 CHECK_SECONDS = 2
@@ -46,17 +50,17 @@ def _cookie(name: str) -> str | None:
 @st.cache_data(ttl=CHECK_SECONDS, show_spinner=False, max_entries=10_000)
 def _checked(url: str, token: str) -> Principal | None:
     """Who the session ``token`` is now (at most CHECK_SECONDS old); writes the end or last-seen it calls for."""
-    engine = ui.engine()
-    with read_session(engine) as db_session:
+    db_engine = engine()
+    with read_session(db_engine) as db_session:
         check = sessions.check_session(db_session, token)
     if check.ended is not None or check.touch:
-        with write_session(engine) as db_session:
+        with write_session(db_engine) as db_session:
             sessions.apply_check(db_session, check)
     return check.principal
 
 
 def _identity_provider_signed_in() -> bool:
-    return ui._oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
+    return _oidc_configured() and bool(getattr(st.user, "is_logged_in", False))
 
 
 def redirect(url: str) -> None:
@@ -75,18 +79,18 @@ def redirect(url: str) -> None:
 def refresh() -> Principal | None:
     """Resolve this run's principal from the session cookie (in a browser) and keep it in ``st.session_state``."""
     if not _browser_client():
-        return ui.current_principal()
+        return current_principal()
     token = _cookie(sessions.SESSION_COOKIE)
-    principal = _checked(ui.database_url(), token) if token else None
+    principal = _checked(get_settings().database_url, token) if token else None
     if principal is None:
-        st.session_state.pop(ui.PRINCIPAL_KEY, None)
+        st.session_state.pop(PRINCIPAL_KEY, None)
         if token and _identity_provider_signed_in():
             # The session ended (timeout, disabled, signed out elsewhere): the identity provider's sign-in goes too,
             # or the next run would sign straight back in without asking.
             redirect(signout_url(STREAMLIT_LOGOUT_PATH))
             st.stop()
     else:
-        st.session_state[ui.PRINCIPAL_KEY] = principal
+        st.session_state[PRINCIPAL_KEY] = principal
     return principal
 
 
@@ -105,10 +109,10 @@ def start(principal: Principal, method: str) -> None:
     cookie. Without one (AppTest) the principal is kept in session state and the run goes on.
     """
     if not _browser_client():
-        st.session_state[ui.PRINCIPAL_KEY] = principal
+        st.session_state[PRINCIPAL_KEY] = principal
         return
     try:
-        with write_session(ui.engine()) as db_session:
+        with write_session(engine()) as db_session:
             ticket = sessions.issue_ticket(db_session, principal, method, _cookie(sessions.BROWSER_COOKIE) or "")
     except sessions.SessionError as error:
         st.error(str(error), icon=":material/cookie:")
@@ -120,16 +124,16 @@ def start(principal: Principal, method: str) -> None:
 
 def sign_out() -> None:
     """End this browser's session everywhere (every tab, every instance) and clear its cookie."""
-    st.session_state.pop(ui.PRINCIPAL_KEY, None)
+    st.session_state.pop(PRINCIPAL_KEY, None)
     if not _browser_client():
         if _identity_provider_signed_in():
             st.logout()
         return
     token = _cookie(sessions.SESSION_COOKIE)
     if token:
-        with write_session(ui.engine()) as db_session:
+        with write_session(engine()) as db_session:
             sessions.sign_out(db_session, token)
-        ui.clear_caches()
+        clear_caches()
     redirect(signout_url(STREAMLIT_LOGOUT_PATH if _identity_provider_signed_in() else "/"))
 
 
@@ -139,11 +143,11 @@ def _when(moment: datetime | None) -> str:
 
 def sessions_section(principal: Principal, username: str) -> None:
     """The User accounts page's list of ``username``'s live sessions, with a button to end them all."""
-    st.markdown(f"**Signed-in sessions of {ui.escape_markdown(username)}**")
+    st.markdown(f"**Signed-in sessions of {escape_markdown(username)}**")
     from cyp.access.permissions import PermissionDenied
 
     try:
-        with ui.session() as db_session:
+        with ui_session() as db_session:
             found = sessions.list_sessions(db_session, principal, username)
     except (PermissionDenied, sessions.SessionError) as refusal:
         st.error(str(refusal), icon=":material/block:")
@@ -165,7 +169,7 @@ def sessions_section(principal: Principal, username: str) -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if st.button(f"End every session of {username}", key="end_sessions"):
-        done, ended = ui.attempt_write(principal, sessions.end_sessions, username, expected=(sessions.SessionError,))
+        done, ended = attempt_write(principal, sessions.end_sessions, username, expected=(sessions.SessionError,))
         if done:
             st.success(f"Ended {ended} session{'s' if ended != 1 else ''} of {username}: they must sign in again.")
 
@@ -181,12 +185,12 @@ def display_links_section(principal: Principal) -> None:
         label = st.text_input("Where is the screen?", placeholder="Committee room 2")
         issued = st.form_submit_button("Issue a display link")
     if issued:
-        done, token = ui.attempt_write(principal, sessions.issue_display_link, label, expected=(sessions.SessionError,))
+        done, token = attempt_write(principal, sessions.issue_display_link, label, expected=(sessions.SessionError,))
         if done:
             base = (st.context.url or "").split("/users")[0].rstrip("/")
             st.success("Open this address once on the screen (shown only now; copy it):", icon=":material/tv:")
             st.code(f"{base}{DISPLAY_LINK_PATH}{token}", language=None)
-    with ui.session() as db_session:
+    with ui_session() as db_session:
         links = sessions.list_display_links(db_session)
     if not links:
         st.caption("No display links yet.")
@@ -210,7 +214,7 @@ def display_links_section(principal: Principal) -> None:
             chosen = st.selectbox("Display link", list(active), format_func=lambda key: f"{key}: {active[key]}")
             revoke = st.form_submit_button("Revoke the link and sign its screens out")
         if revoke:
-            done, ended = ui.attempt_write(
+            done, ended = attempt_write(
                 principal, sessions.revoke_display_link, chosen, expected=(sessions.SessionError,)
             )
             if done:

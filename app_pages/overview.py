@@ -3,17 +3,15 @@
 import streamlit as st
 
 from cyp import ui
-from cyp.read.browse import plan_summaries
 from cyp.status import ALL_STATUSES
 
 ui.page_header("CYP Plan Monitor", "Barnet's Children and Young People's Plan, quarter by quarter.")
 filters = ui.filter_bar(("quarter", "plan"), columns=2)
-url = ui.database_url()
 
 if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
 else:
-    summary = ui.load_outcome_summary(url, filters.quarter, filters.plan)
+    summary = ui.load_outcome_summary(filters.quarter, filters.plan)
     st.header(f"Outcomes in {filters.quarter}")
     ui.rollup_rule_note()
     outcomes = summary.to_dict("records")
@@ -30,14 +28,14 @@ else:
                     ui.change_note(outcome["status"], outcome["previous_status"]),
                 )
                 tile.page_link(
-                    "pages/outcome.py",
+                    "app_pages/outcome.py",
                     label="Open outcome",
                     icon=":material/arrow_forward:",
                     query_params=filters.replace(outcome=outcome["outcome_ref"]).to_query_params(),
                 )
 
     st.header("Family Friendly Index at a glance")
-    domains = ui.load_domain_summary(url, filters.quarter, filters.plan)
+    domains = ui.load_domain_summary(filters.quarter, filters.plan)
     columns = st.columns(3)
     for position, domain in enumerate(domains.to_dict("records")):
         counts = {status: domain[status] for status in ALL_STATUSES}
@@ -45,40 +43,40 @@ else:
         with columns[position % 3]:
             ui.status_tile(f"{domain['domain_ref']} · {domain['domain']}", domain["status"], counts, gaps)
     st.page_link(
-        "pages/index_domains.py",
+        "app_pages/index_domains.py",
         label="Family Friendly Index in detail",
         icon=":material/arrow_forward:",
         query_params=filters.to_query_params(),
     )
 
     st.header("Returns in")
-    tracker = ui.load_tracker(url, filters.quarter)
+    tracker = ui.load_tracker(filters.quarter)
     states = tracker["state"].value_counts()
-    received = int(states.get("On time", 0) + states.get("Late", 0))
     columns = st.columns(4)
-    columns[0].metric("Returns received", f"{received} of {len(tracker)}")
+    columns[0].metric("Returns received", f"{ui.returns_received(tracker)} of {len(tracker)}")
     columns[1].metric("On time", int(states.get("On time", 0)))
     columns[2].metric("Late", int(states.get("Late", 0)))
     columns[3].metric("Missing", int(states.get("Missing", 0)))
     if states.get("Not due yet", 0):
         st.caption(f"{int(states['Not due yet'])} team(s) are not due yet.")
     st.page_link(
-        "pages/tracker.py",
+        "app_pages/tracker.py",
         label="Submission tracker",
         icon=":material/arrow_forward:",
         query_params=filters.to_query_params(),
     )
 
 st.header("Plans")
-with ui.session() as session:
-    plans = plan_summaries(session)
+plans = ui.load_plan_summaries()
 for plan in plans.itertuples():
     with st.container(border=True):
         current = " (current plan)" if plan.is_current else ""
         st.markdown(f"#### {plan.title}{current}")
         columns = st.columns(4)
-        columns[0].metric("Outcomes" if plan.ref == "2019-23" else "Outcomes / themes", plan.outcomes)
+        columns[0].metric(plan.outcomes_label, plan.outcomes)
         columns[1].metric("Objectives", plan.objectives)
         columns[2].metric("Actions", plan.actions)
         columns[3].metric("Indicators", plan.indicators)
-        st.page_link("pages/framework.py", label=f"Browse the {plan.period} framework", query_params={"plan": plan.ref})
+        st.page_link(
+            "app_pages/framework.py", label=f"Browse the {plan.period} framework", query_params={"plan": plan.ref}
+        )

@@ -7,21 +7,12 @@ from cyp import ui
 
 ui.page_header("Exceptions", "What needs the board's attention this quarter.")
 filters = ui.filter_bar(("quarter", "plan", "outcome", "team", "body", "domain", "driver"), columns=4)
-url = ui.database_url()
 if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
     st.stop()
 
-found = ui.load_exceptions(url, filters.quarter, filters.plan)
-narrowed = ui.line_filters(filters).replace(objective=None, status=None)
-if narrowed.to_query_params():
-    # The exceptions are computed for the whole plan; keep only the lines the filters select.
-    keep = set(ui.load_line_statuses(url, filters.quarter, filters.plan, narrowed)["ref"])
-    found = {name: frame[frame["ref"].isin(keep)] if name != "late" else frame for name, frame in found.items()}
-    if filters.team:
-        wanted = filters.team.casefold()
-        late = found["late"]
-        found["late"] = late[late["team_ref"].str.casefold().eq(wanted) | late["team"].str.casefold().eq(wanted)]
+# Only the lines (and late teams) the filters select.
+found = ui.load_exceptions(filters.quarter, filters.plan, ui.line_filters(filters))
 if caption := ui.filter_caption(filters, ("outcome", "team", "body", "domain", "driver")):
     st.info(caption, icon=":material/filter_alt:")
 
@@ -85,5 +76,8 @@ else:
         width="stretch",
     )
 st.page_link(
-    "pages/tracker.py", label="Submission tracker", icon=":material/fact_check:", query_params=filters.to_query_params()
+    "app_pages/tracker.py",
+    label="Submission tracker",
+    icon=":material/fact_check:",
+    query_params=filters.to_query_params(),
 )

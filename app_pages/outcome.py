@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.read.charts import STATUS_ICONS, indicator_chart, status_label, status_trend_chart
-from cyp.status import ALL_STATUSES, STATUS_MEANINGS, rollup_status
+from cyp.read.charts import STATUS_ICONS
+from cyp.status import ALL_STATUSES, STATUS_MEANINGS
 
 # Cards shown per objective before the rest are listed in a table; the lines needing attention come first.
 CARD_LIMIT = 25
@@ -16,7 +16,6 @@ filters, options = ui.resolved_filters()
 if filters.outcome is None and options.outcomes:
     ui.write_filters(filters.replace(outcome=options.outcomes[0][0]))
 filters = ui.filter_bar(("quarter", "plan", "objective", "team", "body", "domain", "driver", "status"), columns=4)
-url = ui.database_url()
 if filters.quarter is None or not options.outcomes:
     st.info("This plan has no outcomes or quarters to show yet.")
     st.stop()
@@ -27,7 +26,7 @@ if filters.outcome is None:
 # One click to any other outcome, carrying every other filter along.
 filters = ui.outcome_switcher(filters, options)
 
-summary = ui.load_outcome_summary(url, filters.quarter, filters.plan)
+summary = ui.load_outcome_summary(filters.quarter, filters.plan)
 outcome = summary[summary["outcome_ref"] == filters.outcome].to_dict("records")[0]
 st.header(f"{outcome['outcome_ref']} · {outcome['outcome']}")
 counts = {status: outcome[status] for status in ALL_STATUSES}
@@ -39,11 +38,11 @@ st.markdown(
 )
 ui.rollup_rule_note()
 
-lines = ui.load_line_statuses(url, filters.quarter, filters.plan, ui.line_filters(filters))
+lines = ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters))
 if caption := ui.filter_caption(filters):
     st.info(caption + f" {len(lines)} line(s) match.", icon=":material/filter_alt:")
 quarters = ui.trend_quarters(filters.quarter, options)
-trends = ui.load_line_trends(url, filters.plan, quarters)
+trends = ui.load_line_trends(filters.plan, quarters)
 trends = trends[trends["ref"].isin(lines["ref"])]
 
 objectives = [(ref, text) for ref, text, parent in options.objectives if parent == filters.outcome]
@@ -75,7 +74,7 @@ def show_line(line: dict) -> None:
             st.markdown(f"**Next steps:** {ui.escape_markdown(line['next_steps']) or '—'}")
             st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
         st.page_link(
-            "pages/line_history.py",
+            "app_pages/line_history.py",
             label=f"History of {line['ref']}",
             icon=":material/history:",
             # Every filter rides along, so the history's address (and its way back) keeps the whole view.
@@ -91,7 +90,7 @@ for objective_ref, objective_text in objectives:
         continue
     objective_counts = objective_lines["status"].value_counts().to_dict()
     st.markdown(
-        f"Objective status: {ui.status_badge_html(rollup_status(objective_counts))} &nbsp; "
+        f"Objective status: {ui.status_badge_html(ui.rollup_status(objective_counts))} &nbsp; "
         f"{ui.distribution_text(objective_counts)}",
         unsafe_allow_html=True,
     )
@@ -121,10 +120,10 @@ for objective_ref, objective_text in objectives:
     strip = trends[trends["ref"].isin(carded["ref"])].rename(columns={"ref": "line"})
     if len(quarters) > 1 and not strip.empty:
         with st.expander(f"Status by quarter for {objective_ref}'s lines"):
-            st.altair_chart(status_trend_chart(strip, title=f"{objective_ref}: status by quarter"), width="content")
+            st.altair_chart(ui.status_trend_chart(strip, title=f"{objective_ref}: status by quarter"), width="content")
 
 st.header("Indicators")
-series = ui.load_indicator_series(url, None, filters.outcome)
+series = ui.load_indicator_series(None, filters.outcome)
 series = series[series["quarter"] <= filters.quarter]
 if series.empty:
     st.caption("No indicator values reported for this outcome up to this quarter.")
@@ -143,8 +142,8 @@ else:
                 f"{badge} · direction of travel: **{direction}** {f'({better})' if better else ''}",
                 unsafe_allow_html=True,
             )
-            st.altair_chart(indicator_chart(pd.DataFrame(values)), width="stretch")
+            st.altair_chart(ui.indicator_chart(pd.DataFrame(values)), width="stretch")
 
 with st.expander("What the statuses mean"):
     st.markdown("\n".join(f"- {STATUS_ICONS[s]} **{s}**: {STATUS_MEANINGS[s]}" for s in ALL_STATUSES))
-    st.caption(f"Statuses are shown as {', '.join(status_label(s) for s in ALL_STATUSES)}.")
+    st.caption(f"Statuses are shown as {', '.join(ui.status_label(s) for s in ALL_STATUSES)}.")

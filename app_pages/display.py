@@ -13,7 +13,6 @@ from datetime import datetime
 import streamlit as st
 
 from cyp import ui
-from cyp.read.charts import indicator_chart
 from cyp.read.reports import ViewFilters
 
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
@@ -100,7 +99,7 @@ def _summary_slide(data) -> str:  # type: ignore[no-untyped-def]
         for o in data.outcomes
     )
     tracker = data.tracker
-    received = int(tracker["state"].isin(["On time", "Late"]).sum())
+    received = ui.returns_received(tracker)
     return (
         f"<h1>{_esc(data.quarter)} at a glance</h1>"
         f'<div class="row"><span>All {sum(totals.values())} lines:</span>'
@@ -154,7 +153,7 @@ def _indicator_grid(indicators) -> None:  # type: ignore[no-untyped-def]
     shown = groups[: MAX_ON_SLIDE["indicators"]]
     for ref, frame in shown:
         chart = (
-            indicator_chart(frame, title=_short(f"{ref} {frame['name'].iloc[0]}", 60))
+            ui.indicator_chart(frame, title=_short(f"{ref} {frame['name'].iloc[0]}", 60))
             .properties(height=230, width=720)
             .configure_axis(labelFontSize=22, titleFontSize=22, labelColor="#000000", titleColor="#000000")
             .configure_title(fontSize=24, color="#000000", limit=820)
@@ -210,7 +209,6 @@ def _exceptions_slide(data) -> str:  # type: ignore[no-untyped-def]
 st.markdown(CSS, unsafe_allow_html=True)
 filters, options = ui.resolved_filters()
 ui.write_filters(ViewFilters(plan=filters.plan, quarter=filters.quarter))
-url = ui.database_url()
 interval = _seconds(st.query_params.get("interval"))
 if interval:
     st.query_params["interval"] = str(interval)
@@ -229,14 +227,14 @@ def _toggle_pause() -> None:
     state["board_shown_at"] = time.time()
 
 
-@st.fragment(run_every=interval or REFRESH_SECONDS)
+@ui.refreshing_fragment(run_every=interval or REFRESH_SECONDS)
 def board() -> None:
     """One slide and the controls; reruns on its own to advance the timer and re-read the data."""
     if filters.quarter is None:
         st.info("This plan has no quarters to show yet.")
         return
-    stamp = ui.load_latest_return_at(url, filters.quarter, filters.plan)
-    data = ui.load_board_data(url, filters.quarter, filters.plan, stamp)
+    stamp = ui.load_latest_return_at(filters.quarter, filters.plan)
+    data = ui.load_board_data(filters.quarter, filters.plan)
     slides = ["summary", *(o["ref"] for o in data.outcomes), "exceptions"]
     count = len(slides)
     from_url = _slide_from_url(count)

@@ -6,10 +6,7 @@ from typing import Any
 import streamlit as st
 
 from cyp import admin, ui
-from cyp.framework.workbook import export_framework
 from cyp.quarters import QuarterError
-from cyp.read.browse import plan_refs
-from cyp.storage.db import read_session
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -23,13 +20,12 @@ if principal is None:
 
 
 def write(action: Callable[..., Any], *args: Any) -> Any:
-    """Run one administrator write; its result, or None (with the reason shown) if refused or impossible."""
+    """Run one administrator write through ui; its result, or None (with the reason shown) if refused or impossible."""
     return ui.attempt_write(principal, action, *args, expected=(admin.AdminError, QuarterError))[1]
 
 
-with ui.session() as session:
-    plans = plan_refs(session)
-    teams = dict(admin.team_choices(session))
+plans = [ref for ref, _title, _current in ui.load_plans()]
+teams = dict(ui.load_team_choices())
 if not plans:
     st.error("No plan is loaded. Run `python -m cyp init` to load the plan framework.")
     st.stop()
@@ -39,16 +35,10 @@ framework_tab, lines_tab, deadlines_tab, demo_tab = st.tabs(["Framework", "Assig
 with framework_tab:
     st.subheader("Export")
     st.caption("The whole framework as a workbook: edit it in Excel (its Read me sheet explains every column).")
-    app_engine = ui.engine()
-
-    def framework_workbook() -> bytes:
-        """The framework workbook, built only when the button is clicked: it takes seconds on a large history."""
-        with read_session(app_engine) as session:
-            return export_framework(session)
-
     st.download_button(
         "Download the framework workbook",
-        data=framework_workbook,
+        # A callable: the workbook is built only when the button is clicked (seconds on a large history).
+        data=ui.framework_workbook,
         file_name="cyp-framework.xlsx",
         mime=XLSX,
         icon=":material/download:",
@@ -57,8 +47,7 @@ with framework_tab:
     st.caption("The whole workbook is checked first; if anything is wrong nothing changes and every problem is listed.")
     upload = st.file_uploader("Edited framework workbook (.xlsx)", type=["xlsx"], key="framework_file")
     if upload is not None and st.button("Check and import", type="primary", key="framework_import"):
-        # A one-argument wrapper: write() passes the session and principal first.
-        result = write(lambda session, who: admin.import_framework_as(session, who, upload, upload.name))
+        result = write(admin.import_framework_as, upload, upload.name)
         if result is not None and result.ok:
             st.success(result.summary(), icon=":material/check_circle:")
         elif result is not None:
@@ -69,9 +58,8 @@ with lines_tab:
     plan_ref = st.selectbox("Plan", plans, key="assign_plan")
     team_refs = list(teams)
     st.subheader("Assign a line to a team")
-    with ui.session() as session:
-        lines = admin.line_assignments(session, plan_ref)
-        objectives = admin.objective_choices(session, plan_ref)
+    lines = ui.load_line_assignments(plan_ref)
+    objectives = ui.load_objective_choices(plan_ref)
     with st.form("assign_line"):
         line_labels = {row.ref: f"{row.ref} · {row.line[:90]}" for row in lines.itertuples()}
         line_ref = st.selectbox("Line", list(line_labels), format_func=line_labels.get, key="line_ref")
@@ -99,8 +87,7 @@ with lines_tab:
                 st.success(f"{objective_ref} is now reported by {teams[objective_team]}.")
     else:
         st.info("Every objective of this plan has action lines: assign those above.")
-    with ui.session() as session:
-        st.dataframe(admin.line_assignments(session, plan_ref), hide_index=True, width="stretch")
+    st.dataframe(ui.load_line_assignments(plan_ref), hide_index=True, width="stretch")
 
 with deadlines_tab:
     st.caption(
@@ -108,8 +95,7 @@ with deadlines_tab:
         "The submission tracker and the upload page use these dates."
     )
     deadline_plan = st.selectbox("Plan", plans, key="deadline_plan")
-    with ui.session() as session:
-        table = admin.deadline_table(session, deadline_plan)
+    table = ui.load_deadline_table(deadline_plan)
     with st.form("set_deadline"):
         quarter_label = st.selectbox("Quarter", list(table["quarter"]), key="deadline_quarter")
         current = table.set_index("quarter").loc[quarter_label, "deadline"] if quarter_label else None
@@ -120,8 +106,7 @@ with deadlines_tab:
         st.success(f"Returns for {quarter_label} are now due by {due:%-d %B %Y}.")
     if clear_clicked and quarter_label and write(admin.clear_deadline, quarter_label):
         st.success(f"{quarter_label} uses the default deadline again.")
-    with ui.session() as session:
-        st.dataframe(admin.deadline_table(session, deadline_plan), hide_index=True, width="stretch")
+    st.dataframe(ui.load_deadline_table(deadline_plan), hide_index=True, width="stretch")
 
 with demo_tab:
     st.caption(

@@ -6,10 +6,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from cyp import admin, ui
+from cyp import ui
 from cyp.access import accounts
 from cyp.storage.models import ROLES
-from cyp.ui import websession
 
 ui.page_header(
     "User accounts",
@@ -21,12 +20,11 @@ if principal is None:
 
 
 def write(action: Callable[..., Any], *args: Any, **options: Any) -> bool:
-    """Run one account change; False (with the reason shown) if refused or impossible."""
+    """Run one account change through ui; False (with the reason shown) if refused or impossible."""
     return ui.attempt_write(principal, action, *args, expected=(accounts.AccountError,), **options)[0]
 
 
-with ui.session() as session:
-    teams = dict(admin.team_choices(session))
+teams = dict(ui.load_team_choices())
 
 add_tab, change_tab = st.tabs(["Add an account", "Change an account"])
 
@@ -53,25 +51,10 @@ with add_tab, st.form("add_user", clear_on_submit=True):
             st.success(f"Added {username.strip().lower()} ({role}).")
 
 
-def account_rows() -> list[dict[str, Any]]:
-    """Every account as a table row, read now (so a change made above shows at once)."""
-    with ui.session() as session:
-        return [
-            {
-                "username": account.username,
-                "name": account.display_name or "",
-                "role": account.role,
-                "state": "active" if account.is_active else "disabled",
-                "teams": ", ".join(sorted(team.ref for team in account.teams)),
-                "email": account.email or "",
-                "sign-in": "password" if account.password_hash else "identity provider",
-                "demo": account.is_demo,
-            }
-            for account in accounts.list_users(session)
-        ]
-
-
-current = {row["username"]: (row["role"], row["teams"].split(", ") if row["teams"] else []) for row in account_rows()}
+# Read after the add form: a write forgets the cached reads, so an account added above is listed at once.
+current = {
+    row["username"]: (row["role"], row["teams"].split(", ") if row["teams"] else []) for row in ui.load_accounts()
+}
 
 with change_tab:
     if not current:
@@ -100,9 +83,9 @@ with change_tab:
             st.success(f"Disabled {chosen}: it can no longer sign in or change anything.")
         if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
             st.success(f"Enabled {chosen}.")
-        websession.sessions_section(principal, chosen)
+        ui.sessions_section(principal, chosen)
 
 st.subheader("Accounts")
-st.dataframe(pd.DataFrame(account_rows()), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(ui.load_accounts()), hide_index=True, width="stretch")
 
-websession.display_links_section(principal)
+ui.display_links_section(principal)

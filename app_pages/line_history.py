@@ -6,14 +6,13 @@ import streamlit as st
 from cyp import ui
 
 ui.page_header("Line history", "One line across all quarters and all versions, with every progress update.")
-url = ui.database_url()
 line_ref = (st.query_params.get("line") or "").strip()
-known = ui.load_line_info(url, line_ref) if line_ref else None
+known = ui.load_line_info(line_ref) if line_ref else None
 # List the lines of the linked line's own plan, so the box names it even when the URL's plan is another.
 filters, options = ui.resolved_filters(ui.current_filters().replace(plan=known["plan"]) if known else None)
 
 # Choosing a line here: every line of the plan, so the page also works without a link.
-lines = ui.load_line_statuses(url, filters.quarter, filters.plan, None) if filters.quarter else pd.DataFrame()
+lines = ui.load_line_statuses(filters.quarter, filters.plan, None) if filters.quarter else pd.DataFrame()
 choices = list(lines["ref"]) if not lines.empty else []
 if line_ref and line_ref not in choices:
     choices = [line_ref, *choices]
@@ -33,7 +32,7 @@ if not line_ref:
     st.info("Choose a line above, or follow a History link from any table of lines.")
     st.stop()
 
-info = ui.load_line_info(url, line_ref)
+info = ui.load_line_info(line_ref)
 if info is None:
     st.error(f"There is no line '{line_ref}'. Check the link, or choose a line above.")
     st.stop()
@@ -46,7 +45,7 @@ st.markdown(
     f"**Monitored by:** {ui.escape_markdown(info['bodies']) or 'not recorded'}"
 )
 st.page_link(
-    "pages/outcome.py",
+    "app_pages/outcome.py",
     label=f"Back to {info['outcome']}",
     icon=":material/arrow_back:",
     query_params={
@@ -57,13 +56,13 @@ st.page_link(
     },
 )
 
-history = ui.load_line_history(url, line_ref)
+history = ui.load_line_history(line_ref)
 if history.empty:
     st.info("No team has reported on this line yet.")
     st.stop()
 
 current = history[history["is_current"]]
-trend = ui.load_line_trends(url, info["plan"], tuple(sorted(set(current["quarter"]))))
+trend = ui.load_line_trends(info["plan"], tuple(sorted(set(current["quarter"]))))
 trend = trend[trend["ref"] == line_ref]
 st.markdown("**Status by quarter (current versions):** " + ui.trend_icons(trend))
 

@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.read.charts import indicator_chart
 from cyp.status import ALL_STATUSES
 
 # Indicator charts per domain, and on the whole page, before the rest wait for a click (each costs ~0.1 s).
@@ -16,19 +15,11 @@ ui.page_header(
     "How we monitor progress: the nine domains, the lines and indicators mapped to each, and where data is missing.",
 )
 filters = ui.filter_bar(("quarter", "plan", "domain"), columns=3)
-url = ui.database_url()
 if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
     st.stop()
 
-domains = ui.load_domain_summary(url, filters.quarter, filters.plan)
-if filters.domain:
-    wanted = filters.domain.casefold()
-    domains = domains[
-        domains["domain_ref"].str.casefold().eq(wanted)
-        | domains["domain"].str.casefold().eq(wanted)
-        | domains["name"].str.casefold().eq(wanted)
-    ]
+domains = ui.load_domain_summary(filters.quarter, filters.plan, filters.domain)
 
 st.header(f"Mapped lines by domain, {filters.quarter}")
 ui.rollup_rule_note()
@@ -50,9 +41,9 @@ else:
     )
 
 st.header("Domains")
-series = ui.load_indicator_series(url)
+series = ui.load_indicator_series()
 series = series[series["quarter"] <= filters.quarter]
-mapped = ui.load_domain_indicators(url, filters.plan)
+mapped = ui.load_domain_indicators(filters.plan)
 charts_left = CHART_BUDGET
 for domain in domains.to_dict("records"):
     counts = {status: domain[status] for status in ALL_STATUSES}
@@ -71,7 +62,7 @@ for domain in domains.to_dict("records"):
             + (f" Gaps: {', '.join(domain['gaps'])}." if domain["gaps"] else "")
         )
         st.page_link(
-            "pages/exceptions.py",
+            "app_pages/exceptions.py",
             label="Exceptions in this domain",
             icon=":material/priority_high:",
             query_params=filters.replace(domain=domain["domain_ref"]).to_query_params(),
@@ -119,4 +110,4 @@ for domain in domains.to_dict("records"):
                     + (f" · {ui.status_badge_html(latest['status'])}" if isinstance(latest["status"], str) else ""),
                     unsafe_allow_html=True,
                 )
-                st.altair_chart(indicator_chart(pd.DataFrame(values), title=ref), width="stretch")
+                st.altair_chart(ui.indicator_chart(pd.DataFrame(values), title=ref), width="stretch")

@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from cyp import admin, ui
-from cyp.access import audit
+from cyp import ui
 
 SHOWN = 1000
 ALL = "All"
@@ -15,8 +14,7 @@ ui.page_header(
     "Who did what, when, to which record, and with what outcome. Events are never edited or deleted.",
 )
 
-with ui.session() as session:
-    choices = admin.audit_filter_choices(session)
+choices = ui.load_audit_filter_choices()
 
 actor_column, action_column, outcome_column, dates_column = st.columns([1, 1, 1, 2])
 actor = actor_column.selectbox("Who", [ALL, *choices["actor"]], key="audit_actor")
@@ -38,9 +36,8 @@ filters = {
     "until": until,
 }
 
-with ui.session() as session:
-    events = audit.list_events(session, limit=SHOWN + 1, **filters)
-    csv = audit.export_events_csv(session, **filters)
+events = ui.load_audit_events(limit=SHOWN + 1, **filters)
+csv = ui.load_audit_csv(**filters)
 
 if events.empty:
     st.info("No events match these filters.")

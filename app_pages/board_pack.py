@@ -17,7 +17,7 @@ else:
     st.caption("Each file is built when you click (the PDF takes up to a minute: it draws every chart).")
     ui.board_pack_downloads(filters.quarter, filters.plan)
     st.page_link(
-        "pages/display.py",
+        "app_pages/display.py",
         label="Open the board display for this quarter",
         icon=":material/present_to_all:",
         query_params=filters.to_query_params(),

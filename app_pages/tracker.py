@@ -9,15 +9,11 @@ from cyp.read.tracker import TRACKER_STATES
 ui.page_header("Submission tracker", "Teams × quarters: On time, Late, Missing or Not due yet.")
 filters = ui.filter_bar(("quarter", "plan", "team"), columns=3)
 _resolved, options = ui.resolved_filters(filters)
-url = ui.database_url()
 if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
     st.stop()
 
-detail = ui.load_tracker(url, filters.quarter)
-if filters.team:
-    wanted = filters.team.casefold()
-    detail = detail[detail["team_ref"].str.casefold().eq(wanted) | detail["team"].str.casefold().eq(wanted)]
+detail = ui.load_tracker(filters.quarter, filters.team)
 states = detail["state"].value_counts()
 st.header(f"{filters.quarter} in detail")
 columns = st.columns(len(TRACKER_STATES))
@@ -53,7 +49,7 @@ else:
 
 st.header("Every quarter of the plan")
 quarters = tuple(sorted(options.quarters))
-grid = ui.load_tracker_grid(url, quarters)
+grid = ui.load_tracker_grid(quarters)
 if filters.team:
     grid = grid[grid.index.isin(set(detail["team"]))]
 grid = grid.replace("", "—")

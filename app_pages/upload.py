@@ -3,28 +3,21 @@
 import streamlit as st
 
 from cyp import ui
-from cyp.quarters import QuarterError, current_quarter, parse_quarter
-from cyp.read.tracker import submission_tracker
-from cyp.returns.annotate import annotate_workbook
-from cyp.returns.ingest import ingest_return
-from cyp.returns.lines import NothingToReport, UnknownTeam, deadline_for
-from cyp.returns.template import write_template
+from cyp.quarters import QuarterError
+from cyp.returns.lines import NothingToReport, UnknownTeam
 
 ui.page_header(
     "Submit a quarterly return",
     "Download your team's template, fill it in, upload it here. Nothing is stored until the whole return is valid.",
 )
 principal = ui.current_principal()
+if principal is None:
+    st.stop()
 
-default_quarter = current_quarter().previous()
-try:
-    quarter = parse_quarter(st.query_params.get("quarter", default_quarter.label))
-except QuarterError:
-    quarter = default_quarter
-
-with ui.session() as session:
-    tracker = [row for row in submission_tracker(session, quarter) if ui.may_submit_for(row.team_ref)]
-    due = deadline_for(session, quarter)
+# A lead reports on the quarter just ended, unless the address names another.
+quarter = ui.parse_quarter(ui.quarter_from_url(ui.current_quarter().previous().label))
+tracker = [row for row in ui.load_tracker_rows(quarter.label) if ui.may_submit_for(row.team_ref)]
+due = ui.load_deadline(quarter.label)
 
 teams = {row.team: row for row in tracker}
 left, right = st.columns([2, 1])
@@ -35,7 +28,7 @@ with left:
         help="The quarter this return reports on, e.g. 2026-27 Q2 (July to September 2026).",
     )
     try:
-        quarter = parse_quarter(quarter_label)
+        quarter = ui.parse_quarter(quarter_label)
     except QuarterError as error:
         st.error(str(error))
         st.stop()
@@ -62,8 +55,7 @@ st.markdown(f"**{team}**, {quarter.label}: {row.lines_expected} lines to report;
 
 st.subheader("1. Download your template")
 try:
-    with ui.session() as session:
-        template = write_template(session, row.team_ref, quarter)
+    template = ui.load_template(row.team_ref, quarter.label)
     st.download_button(
         f"Download the {quarter.label} template for {team}",
         data=template,
@@ -85,9 +77,8 @@ acknowledged = st.checkbox(
 if upload is not None and st.button("Check and submit", type="primary"):
     data = upload.getvalue()
     with st.spinner("Checking every cell…"):
-        result = ingest_return(data, upload.name, principal, acknowledge_queries=acknowledged, engine=ui.engine())
+        result = ui.submit_return(data, upload.name, principal, acknowledged)
     if result.status == "accepted":
-        ui.clear_caches()
         st.success(f"Accepted. {result.summary}", icon=":material/check_circle:")
         if result.changes:
             st.markdown("**What changed since your previous version:**\n" + "\n".join(f"- {c}" for c in result.changes))
@@ -115,7 +106,7 @@ if upload is not None and st.button("Check and submit", type="primary"):
         if any(p.cell for p in result.problems):
             st.download_button(
                 "Download your workbook with the problems marked",
-                data=annotate_workbook(data, result.problems),
+                data=ui.annotated_workbook(data, result.problems),
                 file_name=f"Problems - {upload.name}",
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 icon=":material/download:",
