@@ -9,8 +9,9 @@ A script run cannot set a cookie. A sign-in (:func:`start`) stores a one-time ti
 ``/session/claim`` (``cyp/web/routes.py``), which sets the cookie and comes back to the same page; the browser is
 sent with the message ``st.login`` itself uses (``auth_redirect``), so no script or link needs to be drawn.
 
-A run with no HTTP request behind it (``AppTest``) has no cookie to carry a session: there the principal lives in
-``st.session_state`` as it is given.
+A run with no HTTP request behind it (``AppTest``), or a process started as a bare ``streamlit run app.py`` (no
+``/session/claim`` to set a cookie), keeps the principal in ``st.session_state`` as before: it lasts as long as the
+browser tab's Streamlit session. Run the app through ``serve.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cyp.ui.engine import attempt_write, clear_caches, engine
 from cyp.ui.engine import session as ui_session
 from cyp.ui.signin import PRINCIPAL_KEY, _oidc_configured, current_principal
 from cyp.ui.widgets import escape_markdown
+from cyp.web.lifespan import serving
 from cyp.web.routes import DISPLAY_LINK_PATH, claim_url, signout_url
 
 CHECK_SECONDS = 2
@@ -36,7 +38,12 @@ STREAMLIT_LOGOUT_PATH = "/auth/logout"
 
 
 def _browser_client() -> bool:
-    """Whether this run serves a browser over HTTP (AppTest and bare runs have no request headers)."""
+    """Whether this run serves a browser through serve.py, whose routes set the cookie.
+
+    AppTest runs have no HTTP request behind them; a bare ``streamlit run app.py`` has no ``/session/claim``.
+    """
+    if not serving():
+        return False
     try:
         return bool(st.context.headers)
     except Exception:  # noqa: BLE001 - outside a script run there is no browser at all

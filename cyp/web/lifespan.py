@@ -17,6 +17,12 @@ from cyp.storage.schema import schema_exists
 logger = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 15 * 60
+_serving = False
+
+
+def serving() -> bool:
+    """Whether this process serves the app through serve.py (our routes mounted), rather than a bare app.py."""
+    return _serving
 
 
 def purge_once() -> int:
@@ -49,10 +55,13 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
 
     Every instance on a shared PostgreSQL runs its own purge: the deletes are idempotent, so they never conflict.
     """
+    global _serving
+    _serving = True
     task = asyncio.create_task(_purge_forever(PURGE_EVERY_SECONDS))
     try:
         yield {"purge_task": task}
     finally:
+        _serving = False
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
