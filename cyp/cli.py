@@ -164,13 +164,14 @@ def report(quarter: str, plan_ref: str | None, output: str) -> None:
 )
 @click.option("--plan", "plan_ref", default=None, help="Plan ref, e.g. 2019-23 (default: the plan covering it).")
 def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
-    """Write the board pack for a quarter: PDF (with charts) or Excel, chosen by the file's extension.
+    """Write the board pack for a quarter: tagged PDF (PDF/UA-1, with charts) or Excel, chosen by the file's extension.
 
     \b
     Example:
       python -m cyp export --quarter "2022-23 Q4" --out pack.pdf
       python -m cyp export --quarter "2022-23 Q4" --out data.xlsx --plan 2019-23
     """
+    from cyp.board.data import BoardPackError
     from cyp.board.excel import board_pack_xlsx
     from cyp.board.pdf import board_pack_pdf
     from cyp.quarters import QuarterError
@@ -185,6 +186,8 @@ def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
             content = build(session, quarter, plan_ref)
     except (QuarterError, UnknownPlan) as exc:
         raise click.ClickException(str(exc)) from exc
+    except BoardPackError as exc:
+        raise click.ClickException(f"The board pack could not be built: {exc}") from exc
     out_path.write_bytes(content)
     click.echo(f"Wrote {out_path} ({len(content):,} bytes).")
 
@@ -220,7 +223,10 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
     detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
     if accounts:
-        click.echo("Demo accounts (also shown on the sign-in page while demo data is loaded):")
+        click.echo(
+            "Demo accounts (all but the administrator also shown on the sign-in page while demo data is loaded; "
+            "the administrator's password is shown only here, now):"
+        )
         for username, password, role in accounts:
             click.echo(f"  {role:<13}  {username:<12}  {password}")
 
@@ -605,6 +611,91 @@ def display_link_revoke(link_id: int) -> None:
 
     ended = _as_system(revoke_display_link, link_id)
     click.echo(f"Revoked display link {link_id}; {ended} screen{'' if ended == 1 else 's'} signed out.")
+
+
+@cli.group()
+def token() -> None:
+    """Issue, list and revoke data API tokens (Power BI, Excel Power Query, R). Runs as the system."""
+
+
+def _token_change(change, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run one token change as the system in its own transaction; token errors become clean messages."""
+    from cyp.access.permissions import SYSTEM
+    from cyp.access.tokens import TokenError
+
+    try:
+        with write_session(_user_engine()) as session:
+            return change(session, SYSTEM, *args, **kwargs)
+    except TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@token.command("issue")
+@click.argument("name")
+@click.option("--plan", "plans", multiple=True, help="Plan ref the token may read (repeatable; default: every plan).")
+@click.option("--commentary/--no-commentary", default=False, show_default=True, help="Include teams' commentary.")
+@click.option("--days", default=90, show_default=True, help="Days until the token expires (at most 366).")
+def token_issue(name: str, plans: tuple[str, ...], commentary: bool, days: int) -> None:
+    """Issue a token; its secret is printed once and never stored (only its SHA-256 is).
+
+    \b
+    Example:
+      python -m cyp token issue "Power BI performance team" --plan 2023-27 --days 180
+      python -m cyp token issue "R analysis" --commentary
+    """
+    from cyp.access.tokens import issue_token
+
+    issued, secret = _token_change(issue_token, name, plans=plans, include_commentary=commentary, days=days)
+    click.echo(
+        f"Issued token {issued.id} ({issued.name}): plans {issued.plans.replace(',', ', ') or 'all'}; commentary "
+        f"{'included' if issued.include_commentary else 'left out'}; expires {issued.expires_at:%Y-%m-%d}."
+    )
+    click.echo(f"Secret (shown only now; send it as 'Authorization: Bearer ...'):\n  {secret}")
+
+
+@token.command("list")
+def token_list() -> None:
+    """List every token with its scope, expiry, state and last use (never the secrets).
+
+    \b
+    Example:
+      python -m cyp token list
+    """
+    from cyp.access.tokens import list_tokens, token_state
+
+    with read_session(_user_engine()) as session:
+        rows = [
+            (
+                str(item.id),
+                item.prefix + "...",
+                item.name,
+                item.plans.replace(",", " ") or "all",
+                "yes" if item.include_commentary else "no",
+                f"{item.expires_at:%Y-%m-%d}",
+                token_state(item),
+                f"{item.last_used_at:%Y-%m-%d %H:%M}" if item.last_used_at else "-",
+            )
+            for item in list_tokens(session)
+        ]
+    header = ("id", "token", "name", "plans", "commentary", "expires", "state", "last used")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token (by the id or prefix `token list` shows); it is refused from its next request.
+
+    \b
+    Example:
+      python -m cyp token revoke 3
+    """
+    from cyp.access.tokens import revoke_token
+
+    revoked = _token_change(revoke_token, token_id)
+    click.echo(f"Revoked token {revoked.id} ({revoked.name}).")
 
 
 @cli.command()

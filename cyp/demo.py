@@ -381,7 +381,15 @@ def clear_demo(session: Session) -> dict[str, int]:
     # Child rows first, explicitly, so this holds without relying on ON DELETE CASCADE being enforced.
     removed_values = session.execute(delete(IndicatorValue).where(IndicatorValue.return_id.in_(demo_returns))).rowcount
     removed_updates = session.execute(delete(LineUpdate).where(LineUpdate.return_id.in_(demo_returns))).rowcount
+    # A demo account's upload may have superseded a real version: that version becomes current again.
+    demo_current = select(Return.partner_id, Return.quarter).where(Return.is_demo, Return.is_current)
+    superseded = set(session.execute(demo_current))
     removed_returns = session.execute(delete(Return).where(Return.is_demo)).rowcount
+    for partner_id, quarter in superseded:
+        versions = select(Return).where(Return.partner_id == partner_id, Return.quarter == quarter)
+        latest = session.scalar(versions.order_by(Return.version.desc()))
+        if latest is not None:
+            latest.is_current = True
     # A real return may have reported a demo line (a lead uploading against the demo framework): keep the
     # line then, rather than lose real data; it stays flagged as demo for an administrator to deal with.
     used = select(LineUpdate.action_id)
@@ -406,14 +414,16 @@ DEMO_ACCOUNTS_KEY = "demo_accounts"
 def set_up_demo(session: Session, seed: int = DEFAULT_SEED) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     """Demo returns plus one demo account per role; returns the counts and (username, password, role) of each account.
 
-    The demo passwords are random and kept (as demo data) only so the sign-in page can show them while demo data is
-    loaded; :func:`tear_down_demo` removes them with everything else.
+    The demo passwords are random; those of the accounts that are not administrators are kept (as demo data) only
+    so the sign-in page can show them while demo data is loaded, and :func:`tear_down_demo` removes them with
+    everything else. The administrator's is never kept: the caller shows it once, to whoever loaded the demo.
     """
     from cyp.access.accounts import create_demo_accounts
 
     counts = generate_demo(session, seed=seed)
     accounts = create_demo_accounts(session)
-    session.merge(Meta(key=DEMO_ACCOUNTS_KEY, value=json.dumps(accounts)))
+    shown = [account for account in accounts if account[2] != "administrator"]
+    session.merge(Meta(key=DEMO_ACCOUNTS_KEY, value=json.dumps(shown)))
     return counts, accounts
 
 

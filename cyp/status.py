@@ -184,6 +184,18 @@ def direction_of_travel(current: float | None, previous: float | None, polarity:
     return "Improving" if better else "Worsening"
 
 
+def direction_text(current: float | None, previous: float | None, polarity: str | None) -> str:
+    """The direction of travel in words, or the real reason there is none, checked in this order: "no better
+    direction set" (no polarity), "no value this quarter", "no earlier value"."""
+    if _polarity(polarity) is None:
+        return "no better direction set"
+    if _number(current) is None:
+        return "no value this quarter"
+    if _number(previous) is None:
+        return "no earlier value"
+    return str(direction_of_travel(current, previous, polarity))
+
+
 def status_change(current: str | None, previous: str | None) -> str | None:
     """ "Improved", "Worse" or "Same" between two quarters' statuses (Blue best, Red worst).
 

@@ -48,6 +48,8 @@ BOTH_DATABASES = {
     "test_concurrency",
     "test_crash",
     "test_sessions",
+    "test_tokens",
+    "test_api",
 }
 
 

@@ -30,6 +30,7 @@ from cyp.access.accounts import (
     set_teams,
 )
 from cyp.access.permissions import SYSTEM, PermissionDenied, Principal
+from cyp.access.tokens import issue_token, revoke_token
 from cyp.framework.workbook import export_framework
 from cyp.returns.ingest import ingest_return
 from cyp.storage.db import make_engine, read_session, write_session
@@ -173,6 +174,12 @@ WRITES: dict[str, tuple[str, Callable[[Engine, Principal], Any], set[str]]] = {
     "clear demo data": ("demo.manage", in_session(admin.clear_demo_data), ADMIN_ONLY),
     "create demo accounts": ("demo.manage", in_session(create_demo_accounts), ADMIN_ONLY),
     "remove demo accounts": ("demo.manage", in_session(remove_demo_accounts), ADMIN_ONLY),
+    "issue an API token": ("token.manage", in_session(lambda s, p: issue_token(s, p, "Power BI")), ADMIN_ONLY),
+    "revoke an API token": (
+        "token.manage",
+        in_session(lambda s, p: revoke_token(s, p, issue_token(s, SYSTEM, "Excel")[0].id)),
+        ADMIN_ONLY,
+    ),
 }
 
 

@@ -16,6 +16,7 @@ from cyp.status import (
     StatusRulesError,
     describe_rule,
     direction_of_travel,
+    direction_text,
     indicator_status,
     line_status,
     load_rollup_rule,
@@ -361,3 +362,18 @@ def test_describe_rule_states_the_thresholds_in_use() -> None:
     assert "at least 40% of lines are Red" in other
     assert "Amber when at least 10% are Red or Amber" in other
     assert "Lines with no return count as Amber" in other
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "polarity", "expected"),
+    [
+        (155.0, 160.0, None, "no better direction set"),  # 16 quarters of values, but no polarity: the real reason
+        (155.0, 160.0, "unknown", "no better direction set"),
+        (None, 160.0, "lower", "no value this quarter"),
+        (155.0, None, "lower", "no earlier value"),
+        (155.0, 160.0, "lower", "Improving"),
+        (155.0, 155.0, "higher", "No change"),
+    ],
+)
+def test_direction_text_names_the_real_reason_when_there_is_no_direction(current, previous, polarity, expected):
+    assert direction_text(current, previous, polarity) == expected

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
@@ -148,7 +149,8 @@ def test_readyz_compares_the_database_with_the_newest_migration(client: TestClie
         command.upgrade(config, "0001")
     old.dispose()
     behind = client.get("/readyz").json()
-    assert (behind["status"], behind["migration"], behind["expected"]) == ("not ready", "0001", "0002")
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert (behind["status"], behind["migration"], behind["expected"]) == ("not ready", "0001", head)
     assert behind["reason"].startswith("migrations pending")
     upgraded = make_engine(url)
     with upgraded.begin() as connection:
@@ -245,3 +247,12 @@ def test_a_disabled_account_cannot_claim_its_ticket(client: TestClient, lee: Eng
         disable_user(session, SYSTEM, "lee")
     client.cookies.set(sessions.BROWSER_COOKIE, BROWSER)
     assert client.get("/session/claim", params={"ticket": ticket}).status_code == 403
+
+
+def test_the_data_api_is_served_by_the_same_app_with_the_same_headers(client: TestClient, engine: Engine):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.json()["openapi"].startswith("3.")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+    refused = client.get("/api/v1/report")
+    assert refused.status_code == 401 and refused.headers["referrer-policy"] == "same-origin"

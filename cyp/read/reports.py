@@ -23,6 +23,7 @@ from cyp.status import (
     NO_RETURN,
     describe_rule,
     direction_of_travel,
+    direction_text,
     indicator_status,
     rollup_status,
     status_change,
@@ -411,7 +412,7 @@ def indicator_series(
     """Reported values per indicator and quarter, oldest first, with status against target and direction of travel.
 
     Give indicator refs, an outcome ref, or both. Columns: ref, name, unit, polarity, quarter, value, target,
-    baseline, status, direction, commentary.
+    baseline, status, direction, direction_text (the direction or why there is none), commentary.
     """
     statement = queries.indicator_values(
         list(indicator_refs) if indicator_refs is not None else None, outcome_ref=outcome_ref
@@ -433,6 +434,7 @@ def indicator_series(
                 "baseline": row["baseline_value"],
                 "status": indicator_status(row["value"], row["target"], row["polarity"], row["tolerance"]),
                 "direction": direction_of_travel(row["value"], before, row["polarity"]),
+                "direction_text": direction_text(row["value"], before, row["polarity"]),
                 "commentary": row["commentary"],
             }
         )
@@ -448,6 +450,7 @@ def indicator_series(
         "baseline",
         "status",
         "direction",
+        "direction_text",
         "commentary",
     ]
     return pd.DataFrame(records, columns=columns)

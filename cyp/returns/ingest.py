@@ -18,7 +18,7 @@ import signal
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import NamedTuple
 
@@ -26,6 +26,7 @@ from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from cyp.access.accounts import is_demo_account
 from cyp.access.permissions import PermissionDenied, Principal, require
 from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
@@ -481,6 +482,8 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
             result.problems = [Problem("not-permitted", str(refusal))]
             result.summary = f"Refused: {refusal}"
             return result
+        if is_demo_account(session, upload.principal.username):
+            upload = replace(upload, is_demo=True)  # what a demo account uploads goes with the demo data
     serialise_versions(session, checked.team.id, checked.quarter.label)
     earlier = stored_versions(session, checked.team.id, checked.quarter.label)
     same = next((stored for stored in earlier if stored.sha256 == upload.sha256), None)

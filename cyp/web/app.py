@@ -12,18 +12,18 @@ from typing import Any
 
 import streamlit as st
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
 
 from cyp.storage.config import PROJECT_ROOT
-from cyp.web import lifespan, routes
+from cyp.web import api, lifespan, routes
 from cyp.web.middleware import BrowserCookieMiddleware, SecurityHeadersMiddleware
 
 SCRIPT = PROJECT_ROOT / "app.py"
 
 
 def app_routes() -> list[BaseRoute]:
-    """Every HTTP route of ours (the data API adds its own here)."""
-    return routes.routes()
+    """Every HTTP route of ours: health, sessions, display links, and the data API under ``/api/v1``."""
+    return [*routes.routes(), Mount(api.PREFIX, routes=api.api_routes())]
 
 
 def app_options() -> dict[str, Any]:
