@@ -78,7 +78,8 @@ def open_page(page, base_url: str, path: str, username: str = ADMIN) -> None:
         page.goto(f"{base_url}/{path}")
         wait_for_streamlit(page)
     field = page.get_by_label("Username", exact=True)
-    if field.count():
+    # The sign-in form, not the User accounts page's own "Username" field.
+    if page.get_by_role("button", name="Sign in", exact=True).count():
         field.fill(username)
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
