@@ -15,18 +15,17 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 
-import yaml
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, current_quarter, plan_quarters, today
 from cyp.read.tracker import deadlines
+from cyp.status import POLARITIES, STATUSES
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import (
-    STATUSES,
     Action,
     Indicator,
     IndicatorValue,
@@ -60,10 +59,8 @@ _DRIFT: dict[str, dict[str, float]] = {
 _START = {"Green": 0.72, "Amber": 0.2, "Red": 0.06, "Blue": 0.02}
 
 
-@cache
 def _texts() -> dict[str, dict[str, list[str]]]:
-    with TEXT_PATH.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return load_data_file(TEXT_PATH)
 
 
 def demo_present(session: Session) -> bool:
@@ -232,7 +229,7 @@ def _demo_target(indicator: Indicator) -> float | None:
     """The indicator's own target, else a demo target 5% better than baseline (stored only on demo values)."""
     if indicator.target is not None:
         return indicator.target
-    if indicator.polarity not in {"higher", "lower"} or indicator.baseline_value is None:
+    if indicator.polarity not in POLARITIES or indicator.baseline_value is None:
         return None
     target = indicator.baseline_value * (1.05 if indicator.polarity == "higher" else 0.95)
     return round(min(target, 100.0) if (indicator.unit or "") == "percent" else target, 1)

@@ -50,6 +50,11 @@ BOTH_DATABASES = {
     "test_sessions",
     "test_tokens",
     "test_api",
+    "test_cycle_prefill",
+    "test_cycle_questions",
+    "test_cycle_signoff",
+    "test_cycle_reminders",
+    "test_cycle_changes",
 }
 
 

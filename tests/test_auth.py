@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from cyp.access.accounts import (
     set_role,
     set_teams,
 )
-from cyp.access.permissions import SYSTEM, PermissionDenied, Principal, can_view_page, require
+from cyp.access.permissions import SYSTEM, PermissionDenied, Principal, can_view_page, require, system_acting_for
 from cyp.access.signin import client_address, principal_for_oidc, sign_in_with_password
 from cyp.cli import cli
 from cyp.storage.db import dispose_engines, read_session, write_session
@@ -144,6 +145,43 @@ def test_wrong_password_and_unknown_name_get_the_same_answer(db: Engine):
     with read_session(db) as session:
         assert session.scalar(select(User.failed_attempts).where(User.username == "lee")) == 1
     assert [e.outcome for e in events(db, action="auth.signin")] == ["failed", "failed"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "audited"),
+    [
+        ("lee\x00", "lee\\x00"),
+        ("\x00", "\\x00"),
+        ("l\x00ee", "l\\x00ee"),
+        ("lee\x1b[2j", "lee\\x1b[2j"),
+        ("lee\u200b", "lee\\u200b"),
+    ],
+)
+def test_a_control_character_in_the_username_fails_cleanly_and_is_audited_escaped(db: Engine, typed: str, audited: str):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    result = sign_in(db, typed, PASSWORD, T0)
+    assert (result.status, result.message, result.principal) == ("failed", signin.FAILED_MESSAGE, None)
+    assert [(e.actor, e.target, e.outcome) for e in events(db, action="auth.signin")] == [
+        (audited, f"user:{audited}", "failed")
+    ]
+    with read_session(db) as session:
+        assert session.scalar(select(User.failed_attempts).where(User.username == "lee")) == 0
+
+
+def test_a_nul_in_the_password_is_a_wrong_password(db: Engine):
+    with write_session(db) as session:
+        set_password(session, SYSTEM, "lee", PASSWORD)
+    for password in (PASSWORD + "\x00", "\x00", PASSWORD[:5] + "\x00" + PASSWORD[5:]):
+        assert sign_in(db, "lee", password, T0 + timedelta(hours=1)).status in ("failed", "locked")
+    assert sign_in(db, "lee", PASSWORD, T0 + timedelta(hours=2)).ok
+    assert [e.outcome for e in events(db, action="auth.signin")] == ["failed", "failed", "failed", "ok"]
+
+
+def test_an_identity_provider_email_with_a_nul_has_no_access(db: Engine):
+    with read_session(db) as session:
+        assert principal_for_oidc(session, "lee@barnet.gov.uk\x00") is None
+        assert principal_for_oidc(session, "lee@barnet.gov.uk").username == "lee"
 
 
 def _five_failures(engine: Engine, username: str) -> list[tuple[str, int]]:
@@ -446,10 +484,15 @@ def test_unknown_permission_is_a_programming_error(db: Engine):
 
 def test_principal_helpers():
     assert principal("lee").can_submit_for("FS") and not principal("lee").can_submit_for("YS")
-    assert principal("ada").can_submit_for("YS") and principal("ada").is_admin()
-    assert not principal("vic").can_submit_for("FS") and principal("vic").can_view()
-    assert principal("dee").can_view() and not Principal("x", "intruder").can_view()
-    assert SYSTEM.is_system and SYSTEM.is_admin()
+    assert principal("ada").can_submit_for("YS")
+    assert not principal("vic").can_submit_for("FS") and not principal("dee").can_submit_for("FS")
+    assert SYSTEM.is_system and SYSTEM.can_submit_for("YS")
+    named = system_acting_for("command line, login root")
+    assert (named.username, named.is_system, named.can_submit_for("YS")) == (
+        "system (command line, login root)",
+        True,
+        True,
+    )
 
 
 def test_page_access_by_role():
@@ -578,7 +621,9 @@ def test_cli_user_commands(cli_db: Engine):
     short = runner.invoke(cli, ["user", "set-password", "jo", "--password-stdin"], input="short\n")
     assert short.exit_code == 1 and "at least 12 characters" in short.output
     trail = [(e.actor, e.action) for e in events(cli_db, target="user:jo")]
-    assert trail[:2] == [("system", "user.add"), ("system", "user.disable")]
+    # The commands act as the system, named in the trail for whoever ran them.
+    system = f"system (command line, login {getpass.getuser()})"
+    assert trail[:2] == [(system, "user.add"), (system, "user.disable")]
 
 
 def test_cli_user_help_has_examples_and_no_password_option():

@@ -10,8 +10,10 @@ import yaml
 
 from cyp.status import (
     ALL_STATUSES,
+    NO_RETURN,
     RULES_PATH,
     STATUS_MEANINGS,
+    STATUSES,
     RollupRule,
     StatusRulesError,
     describe_rule,
@@ -26,7 +28,6 @@ from cyp.status import (
     status_counts,
     suggest_status,
 )
-from cyp.storage.models import NO_RETURN, STATUSES
 
 RANK = {status: rank for rank, status in enumerate(STATUSES)}  # Blue best
 
@@ -332,7 +333,7 @@ def test_rollup_default_rule_comes_from_the_file_and_can_be_edited(tmp_path: Pat
         ({"amber_share": "a lot"}, "amber_share"),
         ({"no_return_counts_as": "Purple"}, "no_return_counts_as"),
         ({"any_red_is_amber": "yes"}, "any_red_is_amber"),
-        ({"red_shares": 0.2}, "unknown rollup setting"),
+        ({"red_shares": 0.2}, "at rollup.red_shares: unknown key 'red_shares'"),
     ],
 )
 def test_invalid_rule_files_are_rejected_with_the_setting_named(

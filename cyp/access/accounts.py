@@ -13,9 +13,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
-from cyp.access.permissions import SYSTEM, Principal, require, sign_in_rules
+from cyp.access.permissions import ROLES, SYSTEM, Principal, principal_for_user, require, sign_in_rules
+from cyp.read.teams import find_team, suggest_team
 from cyp.storage.config import PROJECT_ROOT
-from cyp.storage.models import ROLES, Action, Partner, SignInCounter, User
+from cyp.storage.models import Action, Partner, SignInCounter, User
 
 FIRST_ADMIN_COMMAND = "python -m cyp user add --role administrator YOUR-NAME"
 
@@ -153,10 +154,16 @@ def _get_user(session: Session, username: str) -> User:
     return user
 
 
+def principal_for_account(session: Session, username: str) -> Principal:
+    """The principal of the enabled account ``username``, to act as it (``ingest --user``); AccountError otherwise."""
+    user = _get_user(session, username)
+    if not user.is_active:
+        raise AccountError(f"The account {user.username!r} is disabled; an administrator can enable it.")
+    return principal_for_user(user)
+
+
 def _teams(session: Session, names: Iterable[str]) -> list[Partner]:
     """The teams named (by name, ref or a recorded variant), or AccountError naming every unknown one."""
-    from cyp.returns.lines import find_team, suggest_team  # here, so cyp.returns may import cyp.access.auth
-
     found: dict[int, Partner] = {}
     unknown = []
     for name in (name.strip() for name in names):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, and_, case, delete, func, or_, select, update
@@ -46,11 +47,15 @@ LOCALHOST = "localhost"
 _DUMMY_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
 
 
+# The outcome of a sign-in attempt, also the outcome of its audit event.
+SignInStatus = Literal["ok", "failed", "locked", "disabled"]
+
+
 @dataclass(frozen=True)
 class AuthResult:
-    """The outcome of a local sign-in: ``status`` is "ok", "failed", "locked" or "disabled"."""
+    """The outcome of a local sign-in (a :data:`SignInStatus`), its message, and the principal when signed in."""
 
-    status: str
+    status: SignInStatus
     message: str
     principal: Principal | None = None
     # Seconds before another attempt is worth making (the UI may wait this long, briefly).
@@ -121,6 +126,22 @@ def _delay_after(failures: int) -> int:
     if failures >= found["lock_after"]:
         return found["lock_minutes"] * 60
     return 2 ** (failures - found["slow_down_after"]) if failures > found["slow_down_after"] else 0
+
+
+def typed_name(username: str) -> str:
+    """The username as typed, trimmed and lower-cased, with control characters (NUL included) written as escapes.
+
+    No account name holds a control character or a backslash, so an escaped name matches no account: the
+    attempt fails like any unknown name and is audited as typed, readable, and storable in PostgreSQL (which
+    refuses NUL in text).
+    """
+    name = username.strip().lower()
+    if name.isprintable():
+        return name
+    return "".join(
+        character if unicodedata.category(character)[0] != "C" else character.encode("unicode_escape").decode()
+        for character in name
+    )
 
 
 def _wait_message(wait: int) -> str:
@@ -294,7 +315,7 @@ def sign_in_with_password(
     hash parameters have changed.
     """
     now = _as_utc(now or utcnow())
-    name = username.strip().lower() or "(blank)"
+    name = typed_name(username) or "(blank)"
     client = (client or UNKNOWN_CLIENT)[:200]
     with write_session(engine) as session:
         reserved = _reserve(session, name, client, now)
@@ -329,7 +350,7 @@ def sign_in_with_password(
 
 def principal_for_oidc(session: Session, email: str | None) -> Principal | None:
     """The principal of the active account with this email (any case), or None: no access."""
-    if not email or not email.strip():
+    if not email or not email.strip() or "\x00" in email:
         return None
     user = session.scalar(
         select(User).options(selectinload(User.teams)).where(func.lower(User.email) == email.strip().lower())

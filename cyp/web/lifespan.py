@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from cyp.access.sessions import purge_expired
 from cyp.storage.db import dispose_engines, write_session
-from cyp.storage.schema import schema_exists
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def purge_once() -> int:
 
     try:
         engine = get_engine()
-        if not schema_exists(engine):
+        if not inspect(engine).has_table("web_sessions"):  # not initialised yet: nothing to purge
             return 0
         with write_session(engine) as session:
             return purge_expired(session)
