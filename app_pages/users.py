@@ -83,6 +83,9 @@ with change_tab:
             st.success(f"Disabled {chosen}: it can no longer sign in or change anything.")
         if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
             st.success(f"Enabled {chosen}.")
+        ui.sessions_section(principal, chosen)
 
 st.subheader("Accounts")
 st.dataframe(pd.DataFrame(ui.load_accounts()), hide_index=True, width="stretch")
+
+ui.display_links_section(principal)

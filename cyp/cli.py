@@ -497,6 +497,145 @@ def user_set_role(username: str, role: str) -> None:
     click.echo(f"{name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
 
 
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _minute(moment) -> str:  # type: ignore[no-untyped-def]
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _as_system(change, *args):  # type: ignore[no-untyped-def]
+    """Run one session or display-link change as the system in its own transaction; errors become clean messages."""
+    from cyp.access.accounts import AccountError
+    from cyp.access.permissions import SYSTEM, PermissionDenied
+    from cyp.access.sessions import SessionError
+
+    try:
+        with write_session(get_engine()) as session:
+            return change(session, SYSTEM, *args)
+    except (AccountError, PermissionDenied, SessionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@user.command("sessions")
+@click.argument("username")
+def user_sessions(username: str) -> None:
+    """List an account's live signed-in sessions (times in UTC; never the cookie itself).
+
+    \b
+    Example:
+      python -m cyp user sessions a.lee
+    """
+    from cyp.access.sessions import list_sessions
+
+    found = _as_system(list_sessions, username)
+    if not found:
+        click.echo(f"{username.strip().lower()} has no live sessions.")
+        return
+    rows = [
+        (
+            str(item.id),
+            _minute(item.created_at),
+            _minute(item.last_seen_at),
+            _minute(item.expires_at),
+            item.method,
+            item.client_address or "-",
+            item.user_agent[:40] or "-",
+        )
+        for item in found
+    ]
+    _table(("session", "signed in", "last seen", "ends by", "how", "from", "browser"), rows)
+
+
+@user.command("end-sessions")
+@click.argument("username")
+@click.option("--session", "session_id", type=int, default=None, help="End only this session (from `user sessions`).")
+def user_end_sessions(username: str, session_id: int | None) -> None:
+    """Sign an account out everywhere (or end one session): its browsers show the sign-in form at their next click.
+
+    \b
+    Example:
+      python -m cyp user end-sessions a.lee
+    """
+    from cyp.access.sessions import end_sessions
+
+    ended = _as_system(lambda session, actor: end_sessions(session, actor, username, session_id=session_id))
+    click.echo(f"Ended {ended} session{'' if ended == 1 else 's'} of {username.strip().lower()}.")
+
+
+@cli.group("display-link")
+def display_link() -> None:
+    """Links that sign a meeting-room screen in with the display role, until revoked."""
+
+
+@display_link.command("issue")
+@click.argument("label")
+@click.option("--base-url", default=None, help="The app's address as the screen reaches it (default: CYP_PUBLIC_URL).")
+def display_link_issue(label: str, base_url: str | None) -> None:
+    """Issue a display link for a screen; the address is printed once (only its hash is stored).
+
+    \b
+    Example:
+      python -m cyp display-link issue "Committee room 2" --base-url https://cyp.barnet.gov.uk
+    """
+    from cyp.access.sessions import issue_display_link
+    from cyp.storage.config import get_settings
+    from cyp.web.routes import DISPLAY_LINK_PATH
+
+    token = _as_system(issue_display_link, label)
+    base_url = base_url or get_settings().public_url
+    click.echo(f"Display link for {' '.join(label.split())} (open it once on the screen; it is not shown again):")
+    click.echo(f"{base_url.rstrip('/')}{DISPLAY_LINK_PATH}{token}")
+
+
+@display_link.command("list")
+def display_link_list() -> None:
+    """List the display links: screen, state, screens signed in, who issued it and when (UTC).
+
+    \b
+    Example:
+      python -m cyp display-link list
+    """
+    from cyp.access.sessions import list_display_links
+
+    with read_session(get_engine()) as session:
+        links = list_display_links(session)
+    if not links:
+        click.echo("No display links.")
+        return
+    rows = [
+        (
+            str(link.id),
+            link.label,
+            link.state,
+            str(link.live_sessions),
+            link.created_by,
+            _minute(link.created_at),
+            _minute(link.last_used_at),
+        )
+        for link in links
+    ]
+    _table(("link", "screen", "state", "screens", "issued by", "issued", "last used"), rows)
+
+
+@display_link.command("revoke")
+@click.argument("link_id", type=int)
+def display_link_revoke(link_id: int) -> None:
+    """Revoke a display link: every screen it signed in shows the sign-in form at its next refresh.
+
+    \b
+    Example:
+      python -m cyp display-link revoke 3
+    """
+    from cyp.access.sessions import revoke_display_link
+
+    ended = _as_system(revoke_display_link, link_id)
+    click.echo(f"Revoked display link {link_id}; {ended} screen{'' if ended == 1 else 's'} signed out.")
+
+
 @cli.group()
 def token() -> None:
     """Issue, list and revoke data API tokens (Power BI, Excel Power Query, R). Runs as the system."""

@@ -1,6 +1,7 @@
 """Pytest plugin: the real app in a subprocess, driven by Debian's Chromium through Playwright.
 
-- ``app_server(...)`` (factory fixture) starts ``streamlit run app.py`` on a free loopback port against a test
+- ``app_server(...)`` (factory fixture) starts the real web server, ``streamlit run serve.py`` (Streamlit's ASGI app
+  with our routes, middleware and lifespan, as ``scripts/run.sh`` does), on a free loopback port against a test
   database and returns its base URL once ``/_stcore/health`` answers; the server is stopped after the test and its
   log is printed when the test failed (and always kept under ``test-artifacts/logs/``).
 - ``browser`` (session) is Chromium from ``/usr/bin/chromium``; nothing downloads a browser.
@@ -95,14 +96,17 @@ def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], log_fil
 def start_app_server(
     log_file: Path,
     env: Mapping[str, str] | None = None,
-    script: str | Path = "app.py",
+    script: str | Path = "serve.py",
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Run ``streamlit run SCRIPT`` on a free loopback port and yield its base URL once healthy; stop it after.
+    """Run ``streamlit run SCRIPT`` on ``port`` (default: a free loopback port) and yield its base URL once healthy.
 
-    The server inherits this process's environment (so ``CYP_DATABASE_URL`` etc. from the test) plus ``env``.
-    Use this directly for a module-scoped server; tests normally use the ``app_server`` fixture.
+    ``serve.py`` (the default) is the app's ASGI server; a plain Streamlit script runs as Streamlit runs it. The
+    server inherits this process's environment (so ``CYP_DATABASE_URL`` etc. from the test) plus ``env``, and is
+    stopped (SIGTERM, as a service manager would) when the block ends. Use this directly for a module-scoped
+    server or a restart on the same port; tests normally use the ``app_server`` fixture.
     """
-    port = free_port()
+    port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable,
@@ -118,7 +122,7 @@ def start_app_server(
         "--browser.gatherUsageStats=false",
     ]
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("wb") as log:
+    with log_file.open("ab") as log:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -160,7 +164,7 @@ AppServer = Callable[..., str]
 
 @pytest.fixture
 def app_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppServer]:
-    """Factory: ``app_server(env=None, database_url=None, script="app.py") -> base URL`` of the real app.
+    """Factory: ``app_server(env=None, database_url=None, script="serve.py") -> base URL`` of the real app.
 
     Without ``database_url`` the app runs on this test's SQLite file (``CYP_DATABASE_URL`` from ``isolated_settings``),
     migrated and loaded with the framework first. With one, that database is used as it is (prepare it yourself).
@@ -172,7 +176,7 @@ def app_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppSe
         def start(
             env: Mapping[str, str] | None = None,
             database_url: str | None = None,
-            script: str | Path = "app.py",
+            script: str | Path = "serve.py",
         ) -> str:
             if database_url is None:
                 database_url = os.environ.get("CYP_DATABASE_URL") or f"sqlite:///{tmp_path / 'cyp.db'}"

@@ -79,11 +79,18 @@ def loaded_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def open_page(page, base_url: str, path: str, username: str = ADMIN) -> None:
-    """Go to an address and sign in when the sign-in form shows (every new address is a new Streamlit session)."""
+    """Go to an address signed in as ``username`` (a sign-in lasts across addresses: anyone else signs out first)."""
     page.goto(f"{base_url}/{path}")
     wait_for_streamlit(page)
+    sign_out = page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out")
+    if sign_out.count() and not page.get_by_text(f"Signed in as {username}").count():
+        sign_out.click()
+        page.get_by_label("Username", exact=True).wait_for()
+        page.goto(f"{base_url}/{path}")
+        wait_for_streamlit(page)
     field = page.get_by_label("Username", exact=True)
-    if field.count():
+    # The sign-in form, not the User accounts page's own "Username" field.
+    if page.get_by_role("button", name="Sign in", exact=True).count():
         field.fill(username)
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()

@@ -59,6 +59,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Pretend today is this ISO date (YYYY-MM-DD); for demonstrations and tests. Empty means the real date.",
     ),
     Setting(
+        "CYP_SESSION_IDLE_MINUTES",
+        "120",
+        "A sign-in ends after this many minutes without any interaction (reload, click, page change).",
+    ),
+    Setting(
+        "CYP_SESSION_LIFETIME_HOURS",
+        "12",
+        "A sign-in ends this many hours after it was made, however busy; then the person signs in again.",
+    ),
+    Setting(
+        "CYP_DISPLAY_SESSION_DAYS",
+        "90",
+        "A meeting-room screen signed in with a display link stays signed in this many days (no idle timeout) "
+        "unless the link is revoked; opening the link again starts a new period.",
+    ),
+    Setting(
+        "CYP_FRAME_ANCESTORS",
+        "'self'",
+        "Who may show the app inside a frame: the Content-Security-Policy `frame-ancestors` sources, e.g. "
+        "`'self' https://intranet.barnet.gov.uk`; `'none'` forbids every frame.",
+    ),
+    Setting(
         "CYP_PUBLIC_URL",
         "http://localhost:8501",
         "The app's public base URL, used for links in emails (e.g. `https://cyp.barnet.gov.uk`).",
@@ -116,6 +138,10 @@ class Settings:
     deadline_days: int = field(default_factory=lambda: int(_env("CYP_DEADLINE_DAYS")))
     demo_on_empty: bool = field(default_factory=lambda: _env("CYP_DEMO_ON_EMPTY") == "1")
     today_override: str = field(default_factory=lambda: _env("CYP_TODAY"))
+    session_idle_minutes: int = field(default_factory=lambda: int(_env("CYP_SESSION_IDLE_MINUTES")))
+    session_lifetime_hours: int = field(default_factory=lambda: int(_env("CYP_SESSION_LIFETIME_HOURS")))
+    display_session_days: int = field(default_factory=lambda: int(_env("CYP_DISPLAY_SESSION_DAYS")))
+    frame_ancestors: str = field(default_factory=lambda: _env("CYP_FRAME_ANCESTORS"))
     public_url: str = field(default_factory=lambda: _env("CYP_PUBLIC_URL").rstrip("/"))
     smtp_host: str = field(default_factory=lambda: _env("CYP_SMTP_HOST"))
     smtp_port: int = field(default_factory=lambda: int(_env("CYP_SMTP_PORT")))

@@ -73,6 +73,7 @@ from cyp.ui.filters import (
 )
 from cyp.ui.navigation import navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
+from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
     LINE_LINK_COLUMN,
     board_pack_downloads,
@@ -114,6 +115,7 @@ __all__ = [
     "current_principal",
     "current_quarter",
     "describe_rule",
+    "display_links_section",
     "distribution_text",
     "escape_markdown",
     "filter_bar",
@@ -166,6 +168,7 @@ __all__ = [
     "resolved_filters",
     "returns_received",
     "rollup_rule_note",
+    "sessions_section",
     "rollup_status",
     "status_badge_html",
     "status_label",

@@ -25,8 +25,10 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
     signed in, the page itself (query parameters kept); a page the role may not see shows a clear refusal. The menu
     lists only the allowed pages. Hiding a page is presentation: every write checks permissions again in ``cyp``.
     """
+    from cyp.ui import websession
+
     refresh_data_tag()
-    principal = current_principal()
+    principal = websession.refresh()  # every run asks the database who the session cookie is now
     allowed: dict[str, list[st.Page]] = {}
     registered: list[st.Page] = []
     for section, pages in sections.items():

@@ -55,7 +55,9 @@ def sign_in() -> Principal | None:
                 st.error("Your account has no access to CYP Plan Monitor. Ask the performance team to add you.")
                 st.button("Sign out", on_click=st.logout)
                 return None
-            st.session_state[PRINCIPAL_KEY] = principal
+            from cyp.ui import websession
+
+            websession.start(principal, "identity provider")
             return principal
         st.title("CYP Plan Monitor")
         st.button("Sign in with your council account", on_click=st.login, type="primary")
@@ -74,7 +76,9 @@ def sign_in() -> Principal | None:
         client = client_address(st.context.ip_address, st.context.headers.get("X-Forwarded-For"))
         result = sign_in_with_password(engine(), username, password, client=client)
         if result.ok and result.principal is not None:
-            st.session_state[PRINCIPAL_KEY] = result.principal
+            from cyp.ui import websession
+
+            websession.start(result.principal, "password")  # in a browser: the cookie, via /session/claim
             st.rerun()
         st.error(result.message)
     return None
@@ -93,10 +97,10 @@ def _audit_oidc_sign_in(db_session: Session, principal: Principal | None, email:
 
 
 def sign_out() -> None:
-    """End this browser session's sign-in."""
-    st.session_state.pop(PRINCIPAL_KEY, None)
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-        st.logout()
+    """End this browser's session in every tab and clear its cookie (cyp/ui/websession.py)."""
+    from cyp.ui import websession
+
+    websession.sign_out()
 
 
 def demo_accounts_notice() -> None:
