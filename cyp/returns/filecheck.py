@@ -23,7 +23,6 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from operator import itemgetter
 from xml.etree.ElementTree import Element
 
 import yaml
@@ -64,12 +63,18 @@ SCAN_CHUNK = 1024 * 1024
 SCAN_OVERLAP = 1024
 
 WORKSHEET_ROOT = re.compile(rb"<(?:[\w.-]+:)?worksheet[\s>]")
-DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\s[^>]{0,200}?\bref=[\"']([^\"']{1,40})[\"']")
-# A cell's address attribute, r="B12" (a row's r holds digits only, so never matches). It is found by its literal
-# start "r=", which the regex engine can jump to, instead of trying every "<" of a large sheet; an attribute whose
-# name merely ends in "r" would also count, which can only make the sheet look bigger, never smaller.
-CELL_REF = re.compile(rb"r=[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"']")
-RANGE_CORNER = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
+# The tags the sheet-size scan follows in document order: rows, cells, a cell's value (v, inline string, formula),
+# and the two elements openpyxl expands into one object per cell of their range (merges and hyperlinks). A sheet's
+# declared <dimension> is deliberately not among them: what a file declares never decides, what it holds does.
+SHEET_TAG = re.compile(
+    rb"<(/?)(?:[\w.-]+:)?(row|c|v|is|f|mergeCell|hyperlink)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+)
+COMPLETE_TAG = re.compile(rb"<[^<>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^<>\"']*)*>")
+REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']{0,40})[\"']")
+RANGE_ATTRIBUTE = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([^\"']{0,80})[\"']")
+CELL_ADDRESS = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
+# A tag longer than this is nothing a spreadsheet program writes; it is refused rather than carried on for ever.
+LONGEST_TAG = 64 * 1024
 
 OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -84,7 +89,7 @@ class UploadLimits:
     max_parts: int
     max_rows: int
     max_columns: int
-    dimension_scan_bytes: int
+    max_cells: int
 
 
 @cache
@@ -98,7 +103,7 @@ def upload_limits() -> UploadLimits:
         max_parts=int(raw["max_parts"]),
         max_rows=int(raw["max_rows"]),
         max_columns=int(raw["max_columns"]),
-        dimension_scan_bytes=int(raw["dimension_scan_bytes"]),
+        max_cells=int(raw["max_cells"]),
     )
 
 
@@ -436,9 +441,9 @@ class _PartScan:
 def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLimits) -> _PartScan:
     result = _PartScan()
     scan_entities = not info.filename.lower().endswith(NOT_XML_SUFFIXES)
-    is_worksheet = False
-    max_row = max_column = 0
+    sheet: _SheetScan | None = None
     tail = b""
+    carry = b""
     # ZipExtFile never returns more than the declared size, which _check_declared_sizes has already bounded.
     with archive.open(info) as stream:
         first = True
@@ -446,40 +451,119 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
             if first:
                 first = False
                 result.nested_archive = chunk.startswith(NESTED_ARCHIVE_SIGNATURES)
-                is_worksheet = WORKSHEET_ROOT.search(chunk[:4096]) is not None
-                if is_worksheet:
-                    result.too_big_range = _declared_range_problem(chunk[: limits.dimension_scan_bytes], limits)
+                if WORKSHEET_ROOT.search(chunk[:4096]) is not None:
+                    sheet = _SheetScan(limits)
             window = tail + chunk
             if scan_entities and not result.has_entities:
                 lowered = window.lower()
                 result.has_entities = any(marker in lowered for marker in ENTITY_MARKERS)
-            # Once a sheet is known to be too big there is no need to look at more of its cells.
-            if is_worksheet and not (max_row > limits.max_rows or max_column > limits.max_columns):
-                # A sheet repeats a few column letters and row numbers many times: each distinct one is read once.
-                refs = CELL_REF.findall(window)
-                # (max_row twice: max() of one argument would want an iterable when a chunk has no cells.)
-                max_row = max(max_row, max_row, *map(int, set(map(itemgetter(1), refs))))
-                columns = (_column_number(letters.decode("ascii")) for letters in set(map(itemgetter(0), refs)))
-                max_column = max(max_column, max_column, *columns)
             tail = window[-SCAN_OVERLAP:]
-    if is_worksheet and not result.too_big_range and (max_row > limits.max_rows or max_column > limits.max_columns):
-        result.too_big_range = f"has a cell as far out as row {max_row:,}, column {max_column:,}"
+            # Once a sheet is known to be too big there is no need to look at more of its cells.
+            if sheet is not None and not sheet.problem:
+                carry = sheet.feed(carry + chunk)
+    if sheet is not None and not sheet.problem:
+        sheet.finish(carry)
+    if sheet is not None:
+        result.too_big_range = sheet.problem
     return result
 
 
-def _declared_range_problem(head: bytes, limits: UploadLimits) -> str:
-    match = DIMENSION.search(head)
-    if match is None:
-        return ""
-    ref = match.group(1).decode("ascii", errors="replace")
-    corners = RANGE_CORNER.findall(ref)
-    if not corners:
-        return ""
-    rows = max(int(digits) for _, digits in corners) - min(int(digits) for _, digits in corners) + 1
-    columns = max(_column_number(c) for c, _ in corners) - min(_column_number(c) for c, _ in corners) + 1
-    if rows > limits.max_rows or columns > limits.max_columns:
-        return f"declares a used range of {_shown(ref)} ({rows:,} rows by {columns:,} columns)"
-    return ""
+class _SheetScan:
+    """Where a worksheet's cells really are, following its rows and cells in order as the readers do.
+
+    A row or cell without an ``r`` attribute comes right after the one before it (so a row without ``r`` after
+    ``<row r="1048576">`` is row 1,048,577), which is how calamine and openpyxl place it. Only cells holding
+    something (a value, an inline string or a formula) count towards the extent: readers skip empty cells, which
+    is why an empty styled row at 1,048,576 (LibreOffice, after a row was deleted) costs nothing and is accepted.
+    Every row and cell element counts towards the number of cells, which bounds the work of every reader.
+    """
+
+    def __init__(self, limits: UploadLimits) -> None:
+        self.limits = limits
+        self.row = 0  # the current row element's number
+        self.column = 0  # the last cell's column in the current row
+        self.last_cell_row = 0
+        self.open_cell: tuple[int, int] | None = None  # a cell element whose content is still being read
+        self.max_row = self.max_column = 0
+        self.elements = 0
+        self.problem = ""
+
+    def feed(self, data: bytes) -> bytes:
+        """Follow the complete tags in ``data``; returns the unfinished end to prepend to the next chunk."""
+        cut = data.rfind(b"<")
+        if cut < 0:
+            return b""
+        self._follow(data[:cut])
+        rest = data[cut:]
+        # "<" never appears inside a tag, so the last one starts the last tag; once that tag is complete, what
+        # follows it is text, which holds nothing the scan follows.
+        if COMPLETE_TAG.match(rest):
+            self._follow(rest)
+            return b""
+        if len(rest) > LONGEST_TAG:
+            self.problem = f"holds an element over {LONGEST_TAG // 1024} KB long, which no spreadsheet writes"
+        return rest
+
+    def finish(self, data: bytes) -> None:
+        """Follow what is left at the end of the part and decide."""
+        self._follow(data)
+        if not self.problem and (self.max_row > self.limits.max_rows or self.max_column > self.limits.max_columns):
+            self.problem = f"has a cell as far out as row {self.max_row:,}, column {self.max_column:,}"
+
+    def _follow(self, data: bytes) -> None:
+        limits = self.limits
+        for match in SHEET_TAG.finditer(data):
+            closing, name, attributes = match.group(1), match.group(2), match.group(3)
+            if closing:
+                if name == b"c":
+                    self.open_cell = None
+                continue
+            if name == b"c":
+                self._cell(attributes)
+            elif name == b"row":
+                reference = REF_ATTRIBUTE.search(attributes)
+                implied = max(self.row, self.last_cell_row) + 1
+                self.row = int(reference.group(1)) if reference and reference.group(1).isdigit() else implied
+                self.column = 0
+                self.open_cell = None
+                self._count()
+            elif name in (b"v", b"is", b"f"):
+                if self.open_cell is not None:
+                    self.max_row = max(self.max_row, self.open_cell[0])
+                    self.max_column = max(self.max_column, self.open_cell[1])
+            else:
+                self._range(name.decode("ascii"), attributes)
+            if self.problem:
+                return
+            if self.max_row > limits.max_rows or self.max_column > limits.max_columns:
+                self.problem = f"has a cell as far out as row {self.max_row:,}, column {self.max_column:,}"
+                return
+
+    def _count(self) -> None:
+        self.elements += 1
+        if self.elements > self.limits.max_cells:
+            self.problem = f"holds more than {self.limits.max_cells:,} rows and cells"
+
+    def _cell(self, attributes: bytes) -> None:
+        self._count()
+        reference = REF_ATTRIBUTE.search(attributes)
+        address = CELL_ADDRESS.fullmatch(reference.group(1).decode("ascii", "replace")) if reference else None
+        if address:
+            row, column = int(address.group(2)), _column_number(address.group(1))
+        else:
+            row, column = max(self.row, 1), self.column + 1
+        self.column, self.last_cell_row = column, row
+        self.open_cell = None if attributes.rstrip().endswith(b"/") else (row, column)
+
+    def _range(self, element: str, attributes: bytes) -> None:
+        # openpyxl makes an object for every cell a merge or a hyperlink covers, so their ranges are bounded too.
+        reference = RANGE_ATTRIBUTE.search(attributes)
+        corners = CELL_ADDRESS.findall(reference.group(1).decode("ascii", "replace")) if reference else []
+        rows = max((int(digits) for _, digits in corners), default=0)
+        columns = max((_column_number(letters) for letters, _ in corners), default=0)
+        if rows > self.limits.max_rows or columns > self.limits.max_columns:
+            kind = "merged cells" if element == "mergeCell" else "a link"
+            self.problem = f"has {kind} reaching as far as row {rows:,}, column {columns:,}"
 
 
 def _column_number(letters: str) -> int:

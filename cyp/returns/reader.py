@@ -132,12 +132,22 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.replace("\u00a0", " ").strip())
 
 
+def _without_blank_end(row: list[Any]) -> list[Any]:
+    end = len(row)
+    while end and _is_blank(row[end - 1]):
+        end -= 1
+    return row[:end] if end < len(row) else row
+
+
 class _Table:
     """A sheet as rows of raw values, with addresses counted from A1."""
 
     def __init__(self, sheet: python_calamine.CalamineSheet) -> None:
         self.name = sheet.name
-        self.rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
+        # Row by row, each without its blank end: what is kept in Python is what the sheet holds, not its grid.
+        self.rows: list[list[Any]] = [_without_blank_end(row) for row in sheet.iter_rows()]
+        while self.rows and not self.rows[-1]:
+            self.rows.pop()
 
     def cell(self, row: int, column: int | None) -> Cell:
         """The cell at 0-based ``row``/``column``; a blank cell when the column is absent."""
