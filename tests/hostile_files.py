@@ -249,7 +249,10 @@ def sheet_xml(rows: str, dimension: str = "A1:C3", after: str = "") -> str:
     """A worksheet part holding the valid workbook's header and two lines, then ``rows``, declaring ``dimension``."""
     cells = "".join(
         f'<row r="{number}">'
-        + "".join(f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>' for letter, text in zip("ABC", row))
+        + "".join(
+            f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+            for letter, text in zip("ABC", row, strict=True)
+        )
         + "</row>"
         for number, row in enumerate(
             [("Ref", "RAG status", "Progress update"), ("1.1", "Green", "On track"), ("1.2", "Amber", "Late")], start=1

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from xml.etree.ElementTree import Element
 
+import python_calamine
 import yaml
 from defusedxml import ElementTree
 
@@ -34,7 +35,10 @@ from cyp.storage.config import PROJECT_ROOT, get_settings
 LIMITS_FILE = PROJECT_ROOT / "data" / "upload-checks.yaml"
 MB = 1024 * 1024
 
-SAVE_AS_XLSX = "open it in Excel, choose File > Save As > Excel Workbook (.xlsx) and upload that file"
+SAVE_AS_XLSX = (
+    "open it in Excel and choose File > Save As > Excel Workbook (.xlsx), or in LibreOffice choose File > Save As > "
+    "Excel 2007-365 (.xlsx), and upload that file"
+)
 OLE2_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -279,7 +283,7 @@ def compound_file_stream_names(data: bytes) -> set[str]:
 def _check_zip(data: bytes, limits: UploadLimits) -> list[Problem]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return _check_archive(archive, limits)
+            return _check_archive(archive, data, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, struct.error):
         return [
             _problem(
@@ -290,7 +294,7 @@ def _check_zip(data: bytes, limits: UploadLimits) -> list[Problem]:
         ]
 
 
-def _check_archive(archive: zipfile.ZipFile, limits: UploadLimits) -> list[Problem]:
+def _check_archive(archive: zipfile.ZipFile, data: bytes, limits: UploadLimits) -> list[Problem]:
     infos = archive.infolist()
     if len(infos) > limits.max_parts:
         return [
@@ -313,10 +317,24 @@ def _check_archive(archive: zipfile.ZipFile, limits: UploadLimits) -> list[Probl
     if problems:
         return problems  # nothing is unpacked from a zip that fails these
     names = {info.filename for info in infos}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+    usual = "[Content_Types].xml" in names and "xl/workbook.xml" in names
+    if not usual and _other_kind(names) is not None:
         return [_describe_other_zip(names)]
     problems += _scan_parts(archive, infos, limits)
-    return problems
+    if problems or usual:
+        return problems
+    # Parts named unusually (such as with backslashes, as some tools write them): a workbook when the reader opens
+    # it, and only after every part has passed the scans above.
+    if _reader_opens(data):
+        return []
+    return [_describe_other_zip(names)]
+
+
+def _reader_opens(data: bytes) -> bool:
+    try:
+        return bool(python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
+    except Exception:  # noqa: BLE001 - any failure means "not a workbook the reader can open"
+        return False
 
 
 def _check_declared_sizes(infos: list[zipfile.ZipInfo], limits: UploadLimits) -> list[Problem]:
@@ -361,7 +379,8 @@ def _check_part_names(infos: list[zipfile.ZipInfo]) -> list[Problem]:
     return []
 
 
-def _describe_other_zip(names: set[str]) -> Problem:
+def _other_kind(names: set[str]) -> str | None:
+    """What a zip that is not a workbook is, when it is something else people upload by mistake."""
     if "word/document.xml" in names:
         kind = "a Word document (.docx)"
     elif "ppt/presentation.xml" in names:
@@ -371,7 +390,12 @@ def _describe_other_zip(names: set[str]) -> Problem:
     elif "mimetype" in names and "content.xml" in names:
         kind = "an OpenDocument file (such as .ods)"
     else:
-        kind = "a zip archive"
+        kind = None
+    return kind
+
+
+def _describe_other_zip(names: set[str]) -> Problem:
+    kind = _other_kind(names) or "a zip archive"
     return _problem(
         "zip-not-a-workbook",
         f"this is {kind}, not an Excel workbook (.xlsx); if the return is inside it, unpack it and upload the .xlsx "
