@@ -47,6 +47,8 @@ BOTH_DATABASES = {
     "test_maintenance",
     "test_concurrency",
     "test_crash",
+    "test_libreoffice",
+    "test_text_stays_text",
 }
 
 

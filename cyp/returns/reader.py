@@ -18,6 +18,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import python_calamine
 import yaml
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from cyp.problems import Problem
@@ -118,6 +119,11 @@ def display_name(section: str, key: str) -> str:
 
 
 def _find_sheet(names: list[str], kind: str) -> str | None:
+    """The sheet named as the template names it ("Return"), wherever it is; otherwise the first named a synonym."""
+    canonical = normalise_heading(display_name("sheets", kind))
+    exact = next((name for name in names if normalise_heading(name) == canonical), None)
+    if exact is not None:
+        return exact
     wanted = _sheet_words(kind)
     return next((name for name in names if normalise_heading(name) in wanted), None)
 
@@ -163,26 +169,22 @@ def _find_header(
     table: _Table, section: str, required: list[str], problems: list[Problem]
 ) -> tuple[int, dict[str, int]] | None:
     """The header row (0-based) and field -> column; None (with a problem) when there is no usable header."""
-    synonyms = _synonyms(section)
-    best: tuple[int, dict[str, list[int]]] | None = None
-    for row_index, row in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
-        found: dict[str, list[int]] = {}
-        for column, value in enumerate(row):
-            text = cell_text(value)
-            key = synonyms.get(normalise_heading(text)) if text else None
-            if key:
-                found.setdefault(key, []).append(column)
-        # The header is the row naming the most known columns; a tie keeps the first.
-        if len(found) >= 2 and (best is None or len(found) > len(best[1])):
-            best = (row_index, found)
+    best = _best_header_row(table, section, 0, HEADER_SEARCH_ROWS)
     last_row = min(len(table.rows), HEADER_SEARCH_ROWS)
     expected = ", ".join(display_name(section, key) for key in required)
     if best is None:
+        lower = _best_header_row(table, section, HEADER_SEARCH_ROWS, len(table.rows))
+        seen = (
+            f"; a row of headings was seen at row {lower[0] + 1}: delete the rows above the table so its headings "
+            f"are in row {HEADER_SEARCH_ROWS} or above"
+            if lower
+            else ""
+        )
         problems.append(
             Problem(
                 "no-header-row",
                 f"no header row found in rows 1–{max(last_row, 1)}; the table needs a row of headings including "
-                f"{expected}",
+                f"{expected}{seen}",
                 sheet=table.name,
             )
         )
@@ -215,6 +217,22 @@ def _find_header(
                 )
             )
     return row_index, columns
+
+
+def _best_header_row(table: _Table, section: str, start: int, stop: int) -> tuple[int, dict[str, list[int]]] | None:
+    """The row in ``start``..``stop`` (0-based) naming the most known columns (at least two); a tie keeps the first."""
+    synonyms = _synonyms(section)
+    best: tuple[int, dict[str, list[int]]] | None = None
+    for row_index in range(start, min(stop, len(table.rows))):
+        found: dict[str, list[int]] = {}
+        for column, value in enumerate(table.rows[row_index]):
+            text = cell_text(value)
+            key = synonyms.get(normalise_heading(text)) if text else None
+            if key:
+                found.setdefault(key, []).append(column)
+        if len(found) >= 2 and (best is None or len(found) > len(best[1])):
+            best = (row_index, found)
+    return best
 
 
 def _read_labels(table: _Table, above_row: int) -> dict[str, Cell]:
@@ -289,15 +307,62 @@ def read_return(stream: BinaryIO) -> ParsedReturn:
         about_name = _find_sheet(names, "about")
         if about_name is not None:
             parsed.about = _read_about(_Table(workbook.get_sheet_by_name(about_name)))
+        _keep_numbers_as_shown(stream, parsed)
     except Exception as exc:  # noqa: BLE001 - any parser failure on an uploaded file is the file's problem
         parsed.problems.append(
             Problem(
                 "unreadable",
-                f"the workbook could not be read ({type(exc).__name__}); open it in Excel, save it as an .xlsx "
-                "workbook and upload it again",
+                f"the workbook could not be read ({type(exc).__name__}); open it in Excel or LibreOffice, save it "
+                "as an Excel workbook (.xlsx) and upload it again",
             )
         )
     return parsed
+
+
+def _keep_numbers_as_shown(stream: BinaryIO, parsed: ParsedReturn) -> None:
+    """Numbers in text fields (progress, next steps, risks, commentary) as the sheet shows them.
+
+    Typed into a cell formatted General, "50%" and "1,234" become the numbers 0.5 and 1234 with a number format;
+    the text that was typed is what the sheet shows, so that is what is kept. Number formats are read (with
+    openpyxl, read-only) only when a text field holds a number, which a return rarely does.
+    """
+    wanted: list[tuple[str, ParsedLine | ParsedIndicator, str]] = []
+    for line in parsed.lines:
+        for name in ("progress", "next_steps", "risks"):
+            if _is_number(getattr(line, name).raw):
+                wanted.append((parsed.return_sheet, line, name))
+    for indicator in parsed.indicators:
+        if _is_number(indicator.commentary.raw):
+            wanted.append((parsed.indicators_sheet, indicator, "commentary"))
+    if not wanted:
+        return
+    try:
+        stream.seek(0)
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+        for sheet_name, row, name in wanted:
+            cell: Cell = getattr(row, name)
+            shown = _as_shown(cell.raw, workbook[sheet_name][cell.address].number_format)
+            if shown is not None:
+                setattr(row, name, cell._replace(text=shown))
+        workbook.close()
+    except Exception:  # noqa: BLE001 - the number as stored is still a faithful reading when formats cannot be read
+        return
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_shown(value: float, number_format: str | None) -> str | None:
+    """``value`` as a percentage or thousands format displays it ("0%", "#,##0.00"); None for other formats."""
+    shape = (number_format or "General").split(";")[0]
+    decimals = len(match.group(1)) if (match := re.search(r"\.(0+)", shape)) else 0
+    grouping = "," if "#,#" in shape else ""
+    if "%" in shape:
+        return f"{value * 100:{grouping}.{decimals}f}%"
+    if grouping or re.fullmatch(r"0(\.0+)?", shape):
+        return f"{value:{grouping}.{decimals}f}"
+    return None
 
 
 def _read_return_sheet(table: _Table, parsed: ParsedReturn) -> None:
