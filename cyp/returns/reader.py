@@ -10,6 +10,7 @@ Reading never judges the values themselves; that is :mod:`cyp.returns.validate`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -87,10 +88,32 @@ def normalise_heading(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower().replace("&", "and"))
 
 
+# Characters that show nothing (zero-width spaces and joiners, soft hyphens, direction marks, the byte-order mark):
+# text hiding an NHS number between them must be seen as the number it is.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
+# Control characters other than tab and line breaks: a NUL (or Excel's escaped "_x0000_") cannot be stored in
+# PostgreSQL text, and none of them means anything in a progress update.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def normalise_text(text: str) -> str:
+    """``text`` in Unicode NFKC form without invisible or control characters (tab and line breaks kept).
+
+    Every text read from a workbook goes through this, so the personal-data checks and the database see the
+    same characters a reader sees on screen.
+    """
+    if text.isascii():  # most text: only control characters can need removing
+        return text if text.isprintable() or not _CONTROL.search(text) else _CONTROL.sub("", text)
+    return _CONTROL.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)))
+
+
 def cell_text(value: Any) -> str | None:
-    """A cell's value as stripped text; None when blank. Whole floats lose their ``.0``; dates are ISO."""
+    """A cell's value as stripped, normalised text (:func:`normalise_text`); None when blank. Whole floats lose
+    their ``.0``; dates are ISO."""
     if type(value) is str:  # most cells: skip the other checks
-        return value.replace("\u00a0", " ").strip() or None
+        return normalise_text(value).replace("\u00a0", " ").strip() or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -103,7 +126,7 @@ def cell_text(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, timedelta):
         return str(value)
-    text = str(value).replace("\u00a0", " ").strip()
+    text = normalise_text(str(value)).replace("\u00a0", " ").strip()
     return text or None
 
 
