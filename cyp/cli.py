@@ -469,6 +469,46 @@ def user_set_role(username: str, role: str) -> None:
 
 
 @cli.command()
+@click.option("--line", "line_ref", required=True, help="The line's ref, e.g. 19-FB-1.2.")
+@click.option("--quarter", required=True, help="The quarter of the update, e.g. '2025-26 Q3'.")
+@click.option("--reason", required=True, help="Why, for the notice and the audit trail (never the text itself).")
+@click.option("--user", default=_os_user, show_default="your login name", help="Who is redacting, for the notice.")
+def redact(line_ref: str, quarter: str, reason: str, user: str) -> None:
+    """Redact a stored update's text (every version of the quarter) and the kept files that hold it.
+
+    The text becomes "[redacted by USER on DATE: REASON]" in the database and every later export; each kept
+    file is replaced by a copy with those cells redacted. Audited.
+
+    \b
+    Example:
+      python -m cyp redact --line 19-FB-1.2 --quarter "2025-26 Q3" --reason "child's NHS number"
+    """
+    from dataclasses import replace
+
+    from cyp.access.permissions import SYSTEM, PermissionDenied
+    from cyp.quarters import QuarterError
+    from cyp.returns.redact import RedactionError, redact_update, remove_replaced_files
+    from cyp.storage.config import get_settings
+
+    engine = get_engine()
+    try:
+        with write_session(engine) as session:
+            done = redact_update(
+                session,
+                replace(SYSTEM, username=user),
+                line_ref=line_ref,
+                quarter=quarter,
+                reason=reason,
+                uploads_dir=get_settings().uploads_dir,
+            )
+    except (RedactionError, QuarterError, PermissionDenied) as exc:
+        raise click.ClickException(str(exc)) from exc
+    with read_session(engine) as session:
+        remove_replaced_files(session, done)
+    click.echo(done.summary)
+
+
+@cli.command()
 @click.option("--clean", is_flag=True, help="Delete the stray files found in the uploads folder.")
 def check(clean: bool) -> None:
     """Check the database and reconcile the uploads folder with it.

@@ -49,6 +49,7 @@ BOTH_DATABASES = {
     "test_crash",
     "test_libreoffice",
     "test_text_stays_text",
+    "test_redact",
 }
 
 

@@ -43,14 +43,14 @@ def annotate_workbook(data: bytes, problems: list[Problem]) -> bytes:
     except Exception:  # noqa: BLE001 - whatever openpyxl cannot read or write, the values copy below still can
         pass
     try:
-        workbook = _values_copy(data)
+        workbook = values_copy(data)
     except Exception:  # noqa: BLE001 - an unreadable file still gets its list of problems
         workbook = Workbook()
         workbook.remove(workbook.active)
     return _marked(workbook, problems, note=VALUES_ONLY_NOTE)
 
 
-def _values_copy(data: bytes) -> Workbook:
+def values_copy(data: bytes) -> Workbook:
     """A plain workbook holding every sheet's values as the upload's reader sees them, text as text."""
     source = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     workbook = Workbook()
