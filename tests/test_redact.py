@@ -46,7 +46,8 @@ def stored(engine: Engine, tmp_path: Path) -> Engine:
 
 def _kept_texts(path: Path) -> list[str]:
     workbook = load_workbook(path)
-    return [cell.value for sheet in workbook for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    cells = (cell for sheet in workbook for row in sheet.iter_rows() for cell in row)
+    return [cell.value for cell in cells if isinstance(cell.value, str)]
 
 
 def test_redaction_replaces_the_text_everywhere_and_is_audited(stored: Engine, tmp_path: Path) -> None:

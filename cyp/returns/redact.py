@@ -56,7 +56,7 @@ class Redaction:
         versions = ", ".join(str(v) for v in self.versions)
         return (
             f"Redacted {self.line_ref} {self.quarter} ({self.team}, version{'s' if len(self.versions) > 1 else ''} "
-            f"{versions}): {', '.join(self.fields) or 'no text'} now read \"{self.notice}\"; "
+            f'{versions}): {", ".join(self.fields) or "no text"} now read "{self.notice}"; '
             f"{len(self.replaced_files)} kept file{'s' if len(self.replaced_files) != 1 else ''} replaced."
         )
 
