@@ -114,6 +114,38 @@ def ingest(file: str, user: str | None, acknowledge_queries: bool) -> None:
     if result.status == "needs-acknowledgement":
         click.echo(f"{result.summary}. Re-run with --acknowledge-queries to store it.", err=True)
         sys.exit(1)
+    if result.reinstatable_version is not None:
+        click.echo(f"{result.summary} (python -m cyp make-current {file}).")
+        sys.exit(0)
+    click.echo(result.summary, err=not result.accepted)
+    sys.exit(0 if result.accepted else 1)
+
+
+@cli.command("make-current")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", default=None, help="Who is uploading (default: your login name).")
+def make_current(file: str, user: str | None) -> None:
+    """Make an earlier version current again: store its file (already stored, not current) as a new version.
+
+    What `ingest` offers when the file is an earlier version of the team's return. The file is checked
+    again; exit status 0 when stored, 1 when not.
+
+    \b
+    Example:
+      python -m cyp make-current ph-version-1.xlsx --user a.lee
+    """
+    import sys
+
+    from cyp.returns.ingest import make_current_again
+
+    path = Path(file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from exc
+    result = make_current_again(data, path.name, user or _login_name(), engine=get_engine())
+    for problem in [] if result.accepted else result.problems:
+        click.echo(f"{problem.severity}: {problem}", err=True)
     click.echo(result.summary, err=not result.accepted)
     sys.exit(0 if result.accepted else 1)
 

@@ -6,7 +6,7 @@ from cyp import ui
 from cyp.quarters import QuarterError, current_quarter, parse_quarter
 from cyp.read.tracker import submission_tracker
 from cyp.returns.annotate import annotate_workbook
-from cyp.returns.ingest import ingest_return
+from cyp.returns.ingest import ingest_return, make_current_again
 from cyp.returns.lines import NothingToReport, UnknownTeam, deadline_for
 from cyp.returns.template import write_template
 
@@ -93,6 +93,9 @@ if upload is not None and st.button("Check and submit", type="primary"):
             st.markdown("**What changed since your previous version:**\n" + "\n".join(f"- {c}" for c in result.changes))
     elif result.status == "duplicate":
         st.info(result.summary, icon=":material/content_copy:")
+        if result.reinstatable_version is not None:
+            # Offered, not done: storing an earlier version again needs the uploader's confirmation below.
+            st.session_state["reinstate"] = (upload.file_id, result.reinstatable_version)
     elif result.status == "refused":
         st.error(result.summary, icon=":material/block:")
     else:
@@ -120,3 +123,15 @@ if upload is not None and st.button("Check and submit", type="primary"):
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 icon=":material/download:",
             )
+
+pending = st.session_state.get("reinstate")
+offered = upload is not None and pending is not None and pending[0] == upload.file_id
+if offered and st.button(f"Make version {pending[1]} current again", key="make_current_again"):
+    del st.session_state["reinstate"]
+    with st.spinner("Checking every cell…"):
+        again = make_current_again(upload.getvalue(), upload.name, principal, engine=ui.engine())
+    if again.accepted:
+        ui.clear_caches()
+        st.success(again.summary, icon=":material/check_circle:")
+    else:
+        st.error(again.summary, icon=":material/error:")

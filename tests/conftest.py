@@ -50,6 +50,7 @@ BOTH_DATABASES = {
     "test_libreoffice",
     "test_text_stays_text",
     "test_redact",
+    "test_never_raise",
 }
 
 
