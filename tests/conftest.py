@@ -51,6 +51,7 @@ BOTH_DATABASES = {
     "test_text_stays_text",
     "test_redact",
     "test_never_raise",
+    "test_page_upload",
 }
 
 
