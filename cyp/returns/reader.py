@@ -9,8 +9,10 @@ Reading never judges the values themselves; that is :mod:`cyp.returns.validate`.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -27,6 +29,9 @@ from cyp.storage.config import PROJECT_ROOT
 
 HEADERS_FILE = PROJECT_ROOT / "data" / "return-headers.yaml"
 HEADER_SEARCH_ROWS = 20
+# A worksheet's <dimension> element, which comes before its cells: where to look for it and how to match it.
+DIMENSION_SEARCH_BYTES = 64 * 1024
+DECLARED_RANGE = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*>(?:\s*</(?:[\w.-]+:)?dimension>)?")
 
 
 class Cell(NamedTuple):
@@ -303,8 +308,38 @@ def read_return(stream: BinaryIO) -> ParsedReturn:
     """Read a return workbook; structural problems (no Return sheet, no header, missing column) are in ``.problems``.
 
     The stream must already have passed :func:`cyp.returns.filecheck.check_upload`. An unreadable workbook gives
-    a problem, never an exception.
+    a problem, never an exception. A sheet's declared used range (``<dimension>``) never decides: when the reader
+    trips over one it cannot parse, the workbook is read again without it.
     """
+    parsed = _read(stream)
+    if any(p.code == "unreadable" for p in parsed.problems):
+        stream.seek(0)
+        without = _without_declared_ranges(stream.read())
+        if without is not None:
+            again = _read(io.BytesIO(without))
+            if not any(p.code == "unreadable" for p in again.problems):
+                return again
+    return parsed
+
+
+def _without_declared_ranges(data: bytes) -> bytes | None:
+    """``data`` with every worksheet's ``<dimension>`` removed; None when it has none (or is not a zip)."""
+    try:
+        out = io.BytesIO()
+        changed = False
+        with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in source.infolist():
+                part = source.read(info)
+                if b"<dimension" in part[:DIMENSION_SEARCH_BYTES] or b":dimension" in part[:DIMENSION_SEARCH_BYTES]:
+                    part, count = DECLARED_RANGE.subn(b"", part, count=1)
+                    changed = changed or bool(count)
+                copy.writestr(info.filename, part)
+        return out.getvalue() if changed else None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+
+
+def _read(stream: BinaryIO) -> ParsedReturn:
     parsed = ParsedReturn()
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(stream)
