@@ -87,7 +87,10 @@ dimensions = st.sampled_from(["A1", "A1:C3", "A1:H1048576", "A1:XFD1048576", "B2
 
 RETURN_ROWS = "".join(
     f'<row r="{number}">'
-    + "".join(f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>' for letter, text in zip("ABC", row, strict=True))
+    + "".join(
+        f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+        for letter, text in zip("ABC", row, strict=True)
+    )
     + "</row>"
     for number, row in enumerate(
         [
