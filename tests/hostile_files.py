@@ -302,6 +302,40 @@ def libreoffice_like_xlsx_bytes() -> bytes:
     return with_return_sheet(sheet_xml(rows, dimension="A1:H1048576"))
 
 
+RETURN_ROWS = "".join(
+    f'<row r="{number}">'
+    + "".join(
+        f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+        for letter, text in zip("ABC", row, strict=True)
+    )
+    + "</row>"
+    for number, row in enumerate(
+        [
+            ("Team", "Family Services", ""),
+            ("Quarter", "2025-26 Q3", ""),
+            ("Ref", "RAG status", "Progress update"),
+            ("T23-1.1", "Green", "Hubs open."),
+            ("T23-1.2", "Amber", "Second hub delayed."),
+        ],
+        start=1,
+    )
+)
+
+
+def fuzzed_sheet_xlsx_bytes(rows: str, dimension: str, whole_return: bool = False) -> bytes:
+    """The valid workbook's Return sheet with ``rows`` added (after a whole Family Services return, if asked)."""
+    if whole_return:
+        xml = (
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<dimension ref="{dimension or "A1"}"/><sheetData>{RETURN_ROWS}{rows}</sheetData></worksheet>'
+        )
+    else:
+        xml = sheet_xml(rows, dimension=dimension or "A1")
+    if not dimension:
+        xml = xml.replace('<dimension ref="A1"/>', "")
+    return with_return_sheet(xml)
+
+
 def _with_doctype(doctype: str, reference: str) -> bytes:
     source = valid_xlsx_bytes()
     sheet = _sheet1_xml(source)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from cyp.returns.ingest import IngestResult, ingest_return
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent
+from tests import hostile_files
 from tests.readside_factory import table_counts
 from tests.returns_factory import INDICATOR_HEADERS, RETURN_HEADERS, build_framework
 
@@ -225,3 +226,31 @@ def test_truncated_and_random_byte_files_are_rejected(uploads: Uploads) -> None:
     upload()
     print(f"\n{uploads.examples} truncated or random-byte files: {uploads.statuses}")
     assert uploads.statuses.get("rejected", 0) >= BYTES_EXAMPLES // 2
+
+
+# The classes of hostile file found since: cells placed by order beyond the grid, a declared range that understates
+# the cells, more cells than any return, a merge over the whole grid; and what must be accepted: LibreOffice's
+# declared whole height and a used range declared far beyond the cells (Gnumeric), as part of a whole return.
+def _whole_return_declaring(dimension: str, extra_rows: str = "") -> bytes:
+    return hostile_files.fuzzed_sheet_xlsx_bytes(extra_rows, dimension, whole_return=True)
+
+
+NEW_CLASSES = {
+    "unaddressed-cells-after-the-last-row": (hostile_files.unaddressed_cells_after_last_row_xlsx_bytes, "rejected"),
+    "understated-dimension": (hostile_files.understated_dimension_xlsx_bytes, "rejected"),
+    "too-many-cells": (hostile_files.too_many_cells_xlsx_bytes, "rejected"),
+    "merge-bomb": (hostile_files.merge_bomb_xlsx_bytes, "rejected"),
+    "libreoffice-whole-height": (
+        lambda: _whole_return_declaring("A1:H1048576", '<row r="1048576" s="1"><c r="A1048576" s="1"/></row>'),
+        "accepted",
+    ),
+    "declared-whole-grid": (lambda: _whole_return_declaring("A1:XFD1048576"), "accepted"),
+    "declared-nonsense": (lambda: _whole_return_declaring("nonsense"), "accepted"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEW_CLASSES))
+def test_new_hostile_classes_are_answered_and_refusals_store_nothing(uploads: Uploads, name: str) -> None:
+    build, expected = NEW_CLASSES[name]
+    result = uploads.check(build())
+    assert result.status == expected, result.problems

@@ -85,38 +85,7 @@ def sheet_rows(draw: st.DrawFn) -> str:
 dimensions = st.sampled_from(["A1", "A1:C3", "A1:H1048576", "A1:XFD1048576", "B2:A1", "nonsense", ""])
 
 
-RETURN_ROWS = "".join(
-    f'<row r="{number}">'
-    + "".join(
-        f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
-        for letter, text in zip("ABC", row, strict=True)
-    )
-    + "</row>"
-    for number, row in enumerate(
-        [
-            ("Team", "Family Services", ""),
-            ("Quarter", "2025-26 Q3", ""),
-            ("Ref", "RAG status", "Progress update"),
-            ("T23-1.1", "Green", "Hubs open."),
-            ("T23-1.2", "Amber", "Second hub delayed."),
-        ],
-        start=1,
-    )
-)
-
-
-def workbook(rows: str, dimension: str, whole_return: bool = False) -> bytes:
-    """The valid workbook's Return sheet with ``rows`` added (after a whole Family Services return, if asked)."""
-    if whole_return:
-        xml = (
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            f'<dimension ref="{dimension or "A1"}"/><sheetData>{RETURN_ROWS}{rows}</sheetData></worksheet>'
-        )
-    else:
-        xml = hostile.sheet_xml(rows, dimension=dimension or "A1")
-    if not dimension:
-        xml = xml.replace('<dimension ref="A1"/>', "")
-    return hostile.with_return_sheet(xml)
+workbook = hostile.fuzzed_sheet_xlsx_bytes
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
