@@ -380,3 +380,12 @@ def corrupted_part_xlsx_bytes() -> bytes:
 def random_bytes(seed: int, size: int = 2048) -> bytes:
     """``size`` random bytes, the same for the same seed."""
     return random.Random(seed).randbytes(size)
+
+
+def with_backslash_part_names(source: bytes) -> bytes:
+    """``source`` with every part named with backslashes ("xl\\workbook.xml"), as some tools write zips."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename.replace("/", "\\"), old.read(info))
+    return out.getvalue()

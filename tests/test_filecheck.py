@@ -243,3 +243,17 @@ def test_damaged_workbooks_never_raise(flips: list[tuple[int, int]], keep: int) 
         data[position] = value
     problems = check_upload(bytes(data[:keep]), "return.xlsx")
     assert all(p.code and p.message for p in problems)
+
+
+def test_a_workbook_with_backslash_part_names_is_read_not_called_a_zip_archive() -> None:
+    data = hostile.with_backslash_part_names(hostile.valid_xlsx_bytes())
+    assert "xl\\workbook.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert check_upload(data, "return.xlsx") == []
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert workbook.get_sheet_by_name("Return").to_python()[1] == ["1.1", "Green", "On track"]
+
+
+def test_backslash_part_names_are_still_scanned() -> None:
+    # The unusual names only change how the workbook is recognised; every part is scanned as before.
+    data = hostile.with_backslash_part_names(hostile.unaddressed_cells_after_last_row_xlsx_bytes())
+    assert [p.code for p in check_upload(data, "return.xlsx")] == ["huge-dimensions"]

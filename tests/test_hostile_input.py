@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, select
 
 from cyp.returns.ingest import IngestResult, ingest_return
@@ -254,3 +254,13 @@ def test_new_hostile_classes_are_answered_and_refusals_store_nothing(uploads: Up
     build, expected = NEW_CLASSES[name]
     result = uploads.check(build())
     assert result.status == expected, result.problems
+
+
+def test_a_whole_return_with_backslash_part_names_is_stored_and_marked(uploads: Uploads) -> None:
+    from cyp.problems import Problem
+    from cyp.returns.annotate import annotate_workbook
+
+    data = hostile_files.with_backslash_part_names(_whole_return_declaring("A1:C5"))
+    assert uploads.check(data).status == "accepted"
+    marked = annotate_workbook(data, [Problem("x", "marked", sheet="Return", cell="B4")])
+    assert load_workbook(io.BytesIO(marked))["Return"]["B4"].comment.text == "Error: marked"
