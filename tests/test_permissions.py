@@ -32,9 +32,11 @@ from cyp.access.accounts import (
 from cyp.access.permissions import SYSTEM, PermissionDenied, Principal
 from cyp.framework.workbook import export_framework
 from cyp.returns.ingest import ingest_return
+from cyp.returns.redact import redact_update
 from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import AuditEvent, Base, Objective, Outcome, QuarterDeadline
 from cyp.storage.schema import upgrade_schema
+from tests.readside_factory import add_return
 from tests.returns_factory import build_framework, build_return
 
 TEAM = "family-services"  # the team whose return is uploaded and whose line is reassigned
@@ -61,6 +63,8 @@ def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         outcome = session.scalar(select(Outcome).where(Outcome.ref == "T23-O1"))
         session.add(Objective(ref="T23-3", text="Young carers are supported", position=3, outcome=outcome))
         session.add(QuarterDeadline(quarter="2025-26 Q2", due=date(2025, 11, 14)))
+        # A stored update to redact (a demo return: it has no kept file to replace).
+        add_return(session, "family-services", "2025-26 Q2", {"T23-1.1": ("Green", "Hubs open.")}, is_demo=True)
         assert refs
     with write_session(engine) as session:
         create_user(session, SYSTEM, "admin.one", "administrator")
@@ -173,6 +177,15 @@ WRITES: dict[str, tuple[str, Callable[[Engine, Principal], Any], set[str]]] = {
     "clear demo data": ("demo.manage", in_session(admin.clear_demo_data), ADMIN_ONLY),
     "create demo accounts": ("demo.manage", in_session(create_demo_accounts), ADMIN_ONLY),
     "remove demo accounts": ("demo.manage", in_session(remove_demo_accounts), ADMIN_ONLY),
+    "redact an update": (
+        "return.redact",
+        in_session(
+            lambda s, p: redact_update(
+                s, p, line_ref="T23-1.1", quarter="2025-26 Q2", reason="test", uploads_dir=Path("uploads")
+            )
+        ),
+        ADMIN_ONLY,
+    ),
 }
 
 
