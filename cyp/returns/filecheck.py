@@ -70,9 +70,7 @@ WORKSHEET_ROOT = re.compile(rb"<(?:[\w.-]+:)?worksheet[\s>]")
 # The tags the sheet-size scan follows in document order: rows, cells, a cell's value (v, inline string, formula),
 # and the two elements openpyxl expands into one object per cell of their range (merges and hyperlinks). A sheet's
 # declared <dimension> is deliberately not among them: what a file declares never decides, what it holds does.
-SHEET_TAG = re.compile(
-    rb"<(/?)(?:[\w.-]+:)?(row|c|v|is|f|mergeCell|hyperlink)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
-)
+SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c|v|is|f|mergeCell|hyperlink)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 COMPLETE_TAG = re.compile(rb"<[^<>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^<>\"']*)*>")
 REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']{0,40})[\"']")
 RANGE_ATTRIBUTE = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([^\"']{0,80})[\"']")
@@ -536,12 +534,8 @@ class _SheetScan:
 
     def _follow(self, data: bytes) -> None:
         limits = self.limits
-        for match in SHEET_TAG.finditer(data):
-            closing, name, attributes = match.group(1), match.group(2), match.group(3)
-            if closing:
-                if name == b"c":
-                    self.open_cell = None
-                continue
+        # Closing tags are not followed: a value counts for the cell opened last, and a row or cell tag ends that.
+        for name, attributes in SHEET_TAG.findall(data):
             if name == b"c":
                 self._cell(attributes)
             elif name == b"row":
@@ -552,15 +546,19 @@ class _SheetScan:
                 self.open_cell = None
                 self._count()
             elif name in (b"v", b"is", b"f"):
-                if self.open_cell is not None:
-                    self.max_row = max(self.max_row, self.open_cell[0])
-                    self.max_column = max(self.max_column, self.open_cell[1])
+                if self.open_cell is None:
+                    continue
+                row, column = self.open_cell
+                self.open_cell = None  # one value is enough to place the cell
+                if row > self.max_row:
+                    self.max_row = row
+                if column > self.max_column:
+                    self.max_column = column
+                if self.max_row > limits.max_rows or self.max_column > limits.max_columns:
+                    self.problem = f"has a cell as far out as row {self.max_row:,}, column {self.max_column:,}"
             else:
                 self._range(name.decode("ascii"), attributes)
             if self.problem:
-                return
-            if self.max_row > limits.max_rows or self.max_column > limits.max_columns:
-                self.problem = f"has a cell as far out as row {self.max_row:,}, column {self.max_column:,}"
                 return
 
     def _count(self) -> None:
