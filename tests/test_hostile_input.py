@@ -221,7 +221,9 @@ def test_truncated_and_random_byte_files_are_rejected(uploads: Uploads) -> None:
     def upload(data: bytes, filename: str) -> None:
         result = uploads.check(data, filename)
         if data != valid:
-            assert result.status == "rejected" or len(data) == len(valid)
+            # A truncated file is always refused; an edit that keeps its length (or, near the end, adds bytes past
+            # the zip's end record, which zip readers tolerate) may leave a readable workbook.
+            assert result.status == "rejected" or len(data) >= len(valid)
 
     upload()
     print(f"\n{uploads.examples} truncated or random-byte files: {uploads.statuses}")

@@ -32,6 +32,7 @@ HEADER_SEARCH_ROWS = 20
 # A worksheet's <dimension> element, which comes before its cells: where to look for it and how to match it.
 DIMENSION_SEARCH_BYTES = 64 * 1024
 DECLARED_RANGE = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*>(?:\s*</(?:[\w.-]+:)?dimension>)?")
+WELL_FORMED_RANGE = re.compile(rb"\sref\s*=\s*[\"']\$?[A-Za-z]{1,3}\$?\d{1,7}(?::\$?[A-Za-z]{1,3}\$?\d{1,7})?[\"']")
 
 
 class Cell(NamedTuple):
@@ -309,7 +310,7 @@ def read_return(stream: BinaryIO) -> ParsedReturn:
 
     The stream must already have passed :func:`cyp.returns.filecheck.check_upload`. An unreadable workbook gives
     a problem, never an exception. A sheet's declared used range (``<dimension>``) never decides: when the reader
-    trips over one it cannot parse, the workbook is read again without it.
+    cannot read a workbook whose declared range is malformed, it is read again without it.
     """
     parsed = _read(stream)
     if any(p.code == "unreadable" for p in parsed.problems):
@@ -323,16 +324,17 @@ def read_return(stream: BinaryIO) -> ParsedReturn:
 
 
 def _without_declared_ranges(data: bytes) -> bytes | None:
-    """``data`` with every worksheet's ``<dimension>`` removed; None when it has none (or is not a zip)."""
+    """``data`` with each worksheet's malformed ``<dimension>`` removed; None when none is malformed (or no zip)."""
     try:
         out = io.BytesIO()
         changed = False
         with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
             for info in source.infolist():
                 part = source.read(info)
-                if b"<dimension" in part[:DIMENSION_SEARCH_BYTES] or b":dimension" in part[:DIMENSION_SEARCH_BYTES]:
-                    part, count = DECLARED_RANGE.subn(b"", part, count=1)
-                    changed = changed or bool(count)
+                declared = DECLARED_RANGE.search(part, 0, DIMENSION_SEARCH_BYTES)
+                if declared and not WELL_FORMED_RANGE.search(declared.group(0)):
+                    part = part[: declared.start()] + part[declared.end() :]
+                    changed = True
                 copy.writestr(info.filename, part)
         return out.getvalue() if changed else None
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
