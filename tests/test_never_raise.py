@@ -172,3 +172,9 @@ def test_the_command_line_shows_no_traceback(framework: Engine, tmp_path: Path, 
         assert result.exit_code in (0, 1), result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
         assert "Traceback" not in result.output
+
+
+def test_a_nul_in_the_file_name_is_no_database_error(framework: Engine, tmp_path: Path) -> None:
+    for data in (_return_xml("fine"), b"not a workbook"):
+        result = ingest_return(data, "ret\x00urn\x07.xlsx", "lead", engine=framework, uploads_dir=tmp_path / "u")
+        assert result.status in ("accepted", "rejected")

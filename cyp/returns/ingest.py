@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from cyp.access.permissions import PermissionDenied, Principal, require
 from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
-from cyp.returns.reader import ParsedReturn, read_return
+from cyp.returns.reader import ParsedReturn, normalise_text, read_return
 from cyp.returns.validate import CheckedReturn, check_return
 from cyp.storage.config import get_settings
 from cyp.storage.db import write_session
@@ -408,6 +408,7 @@ def ingest_return(
     uploaded_by = uploaded_by.username if isinstance(uploaded_by, Principal) else uploaded_by
     settings = get_settings()
     uploads_dir = uploads_dir or settings.uploads_dir
+    filename = normalise_text(filename or "")  # a browser's file name may hold a NUL, which PostgreSQL refuses
     target = PurePath(filename).name or "upload"
     try:
         file_problems = check_upload(data, filename, settings.max_upload_bytes)
@@ -536,6 +537,7 @@ def make_current_again(
     principal = uploaded_by if isinstance(uploaded_by, Principal) else None
     name = uploaded_by.username if isinstance(uploaded_by, Principal) else uploaded_by
     settings = get_settings()
+    filename = normalise_text(filename or "")
     problems = check_upload(data, filename, settings.max_upload_bytes)
     if problems:
         return IngestResult("rejected", problems, summary=f"Rejected: {_count(len(problems), 'problem')}")
