@@ -5,8 +5,12 @@ macros are never run). The format is decided by the file's bytes, never its
 name. The zip is inspected in memory from its declared sizes first, so a zip bomb
 is refused without unpacking it; only then is each part streamed, never more
 than its declared size, to look for XML entity declarations (billion laughs,
-XXE) and worksheet ranges large enough to make a reader allocate a huge grid.
-The limits live in ``data/upload-checks.yaml``. openpyxl parses through
+XXE) and for worksheets whose cells would make a reader allocate a huge grid.
+A sheet is judged by the cells it holds, never by the used range it declares:
+rows and cells are followed in order as the readers place them, addressed or not
+(a cell without ``r`` comes after the one before it), so a small file cannot hide
+a million rows, and LibreOffice's declared whole height after a deleted row is
+no reason to refuse. The limits live in ``data/upload-checks.yaml``. openpyxl parses through
 defusedxml and python-calamine does not expand entities; this check is the
 first of those defences, not a replacement for them.
 """
