@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import openpyxl
 import openpyxl.xml
@@ -257,3 +258,18 @@ def test_backslash_part_names_are_still_scanned() -> None:
     # The unusual names only change how the workbook is recognised; every part is scanned as before.
     data = hostile.with_backslash_part_names(hostile.unaddressed_cells_after_last_row_xlsx_bytes())
     assert [p.code for p in check_upload(data, "return.xlsx")] == ["huge-dimensions"]
+
+
+@pytest.mark.parametrize(
+    ("build", "name"),
+    [
+        (hostile.xls_bytes, "return.xls"),
+        (hostile.csv_bytes, "return.csv"),
+        (lambda: (Path(__file__).parent / "data" / "libreoffice" / "saved-as.ods").read_bytes(), "return.ods"),
+    ],
+    ids=["xls", "csv", "ods"],
+)
+def test_advice_for_other_formats_names_libreoffices_menu_too(build: Callable[[], bytes], name: str) -> None:
+    (problem,) = check_upload(build(), name)
+    assert "File > Save As > Excel Workbook (.xlsx)" in problem.message
+    assert "in LibreOffice choose File > Save As > Excel 2007-365 (.xlsx)" in problem.message
