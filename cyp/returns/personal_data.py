@@ -73,8 +73,10 @@ class PersonalDataHit:
 # Between two digits of an NHS number or UPN: nothing, or up to two of space, hyphen, dot and slash, in any grouping
 # ("943 476 5919", "943 4765919", "943-476 5919", "9 4 3 4 7 6 5 9 1 9").
 _SEP = r"[ \-./]{0,2}"
-# Ten digits so separated, not part of a longer number (nor of money: "£9434765919").
-_NHS_RE = re.compile(rf"(?<![\d£$€.,])(?<!\d[ \-./])(?<!\d[ \-./]{{2}})(\d(?:{_SEP}\d){{9}})(?!{_SEP}\d)")
+# A run of digits so separated: an NHS number is a whole run of exactly ten (so never part of a longer number),
+# not just after a currency sign or a decimal point ("£9434765919").
+_DIGIT_RUN = re.compile(rf"\d(?:{_SEP}\d)*")
+_NOT_BEFORE_NHS = frozenset("£$€.,")
 
 # A check letter, 11 digits, then a digit (permanent UPN) or a letter (temporary UPN), separated as above.
 _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"  # A-Z without I, O and S; position = value
@@ -223,9 +225,13 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
     found: list[tuple[int, PersonalDataHit]] = []
     # An NHS number has 10 digits and a UPN 11 or 12: most commentary has fewer in all.
     if not _fewer_digits_than(text, 10):
-        for match in _NHS_RE.finditer(text):
-            if nhs_number_is_valid(_NOT_DIGIT.sub("", match.group(1))):
-                found.append((match.start(), PersonalDataHit(NHS_NUMBER, match.group(0))))
+        for match in _DIGIT_RUN.finditer(text):
+            run = match.group(0)
+            if len(run) < 10 or (match.start() and text[match.start() - 1] in _NOT_BEFORE_NHS):
+                continue
+            digits = _NOT_DIGIT.sub("", run)
+            if len(digits) == 10 and nhs_number_is_valid(digits):
+                found.append((match.start(), PersonalDataHit(NHS_NUMBER, run)))
         for match in _UPN_RE.finditer(text):
             if upn_check_letter(_NOT_ALPHANUMERIC.sub("", match.group(2))) == match.group(1).upper():
                 found.append((match.start(), PersonalDataHit(UPN, match.group(0))))
