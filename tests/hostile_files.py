@@ -296,6 +296,12 @@ def merge_bomb_xlsx_bytes() -> bytes:
     return with_return_sheet(sheet_xml("", after='<mergeCells count="1"><mergeCell ref="A5:XFD1048576"/></mergeCells>'))
 
 
+def hyperlink_bomb_xlsx_bytes() -> bytes:
+    """A sheet with one link over the whole grid: openpyxl would make a cell object for each cell it covers."""
+    link = '<hyperlinks><hyperlink ref="A5:XFD1048576" location="Return!A1" display="x"/></hyperlinks>'
+    return with_return_sheet(sheet_xml("", after=link))
+
+
 def libreoffice_like_xlsx_bytes() -> bytes:
     """What LibreOffice writes after a row is deleted: the whole height declared and an empty styled last row."""
     rows = '<row r="1048576" s="1" customFormat="1" ht="12.8"><c r="A1048576" s="1"/><c r="H1048576" s="1"/></row>'

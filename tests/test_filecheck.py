@@ -45,6 +45,7 @@ REFUSED: list[tuple[Callable[[], bytes], str, str]] = [
     (hostile.understated_dimension_xlsx_bytes, "huge-dimensions", "delete them"),
     (hostile.too_many_cells_xlsx_bytes, "huge-dimensions", "delete them"),
     (hostile.merge_bomb_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.hyperlink_bomb_xlsx_bytes, "huge-dimensions", "delete them"),
     (hostile.xxe_xlsx_bytes, "xml-entities", SAVE_AS),
     (hostile.billion_laughs_xlsx_bytes, "xml-entities", SAVE_AS),
     (hostile.utf16_doctype_xlsx_bytes, "xml-entities", SAVE_AS),
