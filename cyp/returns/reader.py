@@ -29,6 +29,8 @@ from cyp.storage.config import PROJECT_ROOT
 
 HEADERS_FILE = PROJECT_ROOT / "data" / "return-headers.yaml"
 HEADER_SEARCH_ROWS = 20
+# How far down a header-like row is looked for, only to say where it is, when none is in the first 20 rows.
+HEADER_SEEN_ROWS = 500
 # A worksheet's <dimension> element, which comes before its cells: where to look for it and how to match it.
 DIMENSION_SEARCH_BYTES = 64 * 1024
 DECLARED_RANGE = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*>(?:\s*</(?:[\w.-]+:)?dimension>)?")
@@ -202,7 +204,8 @@ def _find_header(
     last_row = min(len(table.rows), HEADER_SEARCH_ROWS)
     expected = ", ".join(display_name(section, key) for key in required)
     if best is None:
-        lower = _best_header_row(table, section, HEADER_SEARCH_ROWS, len(table.rows))
+        # Only to say where a header was seen; a few hundred rows, so a sheet without any header costs little.
+        lower = _best_header_row(table, section, HEADER_SEARCH_ROWS, HEADER_SEEN_ROWS)
         seen = (
             f"; a row of headings was seen at row {lower[0] + 1}: delete the rows above the table so its headings "
             f"are in row {HEADER_SEARCH_ROWS} or above"
