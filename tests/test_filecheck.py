@@ -274,3 +274,16 @@ def test_advice_for_other_formats_names_libreoffices_menu_too(build: Callable[[]
     (problem,) = check_upload(build(), name)
     assert "File > Save As > Excel Workbook (.xlsx)" in problem.message
     assert "in LibreOffice choose File > Save As > Excel 2007-365 (.xlsx)" in problem.message
+
+
+def test_a_formula_after_the_cells_belongs_to_no_cell() -> None:
+    # An empty, unclosed cell far down, then a formula in an extension after sheetData (as x14 data validations
+    # write <xm:f>): the formula is not that cell's value, so the sheet holds nothing far out.
+    rows = '<row r="1048576"><c r="H1048576" s="1"></c></row>'
+    after = '<extLst><ext uri="x"><x14:dataValidations><xm:f>L!$A$1</xm:f></x14:dataValidations></ext></extLst>'
+    assert check_upload(hostile.with_return_sheet(hostile.sheet_xml(rows, after=after)), "r.xlsx") == []
+    # The same cell with a value is far out.
+    rows = '<row r="1048576"><c r="H1048576"><v>1</v></c></row>'
+    assert [p.code for p in check_upload(hostile.with_return_sheet(hostile.sheet_xml(rows)), "r.xlsx")] == [
+        "huge-dimensions"
+    ]

@@ -10,9 +10,9 @@ A sheet is judged by the cells it holds, never by the used range it declares:
 rows and cells are followed in order as the readers place them, addressed or not
 (a cell without ``r`` comes after the one before it), so a small file cannot hide
 a million rows, and LibreOffice's declared whole height after a deleted row is
-no reason to refuse. The limits live in ``data/upload-checks.yaml``. openpyxl parses through
-defusedxml and python-calamine does not expand entities; this check is the
-first of those defences, not a replacement for them.
+no reason to refuse. The limits live in ``data/upload-checks.yaml``. openpyxl
+parses through defusedxml and python-calamine does not expand entities; this
+check is the first of those defences, not a replacement for them.
 """
 
 from __future__ import annotations
@@ -74,7 +74,11 @@ WORKSHEET_ROOT = re.compile(rb"<(?:[\w.-]+:)?worksheet[\s>]")
 # The tags the sheet-size scan follows in document order: rows, cells, a cell's value (v, inline string, formula),
 # and the two elements openpyxl expands into one object per cell of their range (merges and hyperlinks). A sheet's
 # declared <dimension> is deliberately not among them: what a file declares never decides, what it holds does.
-SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?(row|c|v|is|f|mergeCell|hyperlink)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
+# The end of sheetData matches with both groups empty: values after it (formulas in extensions) belong to no cell.
+SHEET_TAG = re.compile(
+    rb"<(?:[\w.-]+:)?(row|c|v|is|f|mergeCell|hyperlink)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+    rb"|</(?:[\w.-]+:)?sheetData\s*>"
+)
 COMPLETE_TAG = re.compile(rb"<[^<>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^<>\"']*)*>")
 REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']{0,40})[\"']")
 RANGE_ATTRIBUTE = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([^\"']{0,80})[\"']")
@@ -560,8 +564,10 @@ class _SheetScan:
                     self.max_column = column
                 if self.max_row > limits.max_rows or self.max_column > limits.max_columns:
                     self.problem = f"has a cell as far out as row {self.max_row:,}, column {self.max_column:,}"
-            else:
+            elif name:
                 self._range(name.decode("ascii"), attributes)
+            else:
+                self.open_cell = None
             if self.problem:
                 return
 
