@@ -178,3 +178,18 @@ def test_a_nul_in_the_file_name_is_no_database_error(framework: Engine, tmp_path
     for data in (_return_xml("fine"), b"not a workbook"):
         result = ingest_return(data, "ret\x00urn\x07.xlsx", "lead", engine=framework, uploads_dir=tmp_path / "u")
         assert result.status in ("accepted", "rejected")
+
+
+def test_the_command_line_refuses_personal_data_and_reads_worded_statuses(framework: Engine, tmp_path: Path) -> None:
+    from tests.returns_factory import with_line
+
+    path = tmp_path / "return.xlsx"
+    path.write_bytes(build_return(lines=with_line(0, Progress_update="NHS 943\u200b476\u200b5919 seen")))
+    refused = CliRunner().invoke(cli, ["ingest", str(path), "--user", "a.lee", "--acknowledge-queries"])
+    assert refused.exit_code == 1
+    assert "error: Return!F7: holds personal data about a child (NHS number '943•••••••')" in refused.output
+    assert "4765919" not in refused.output
+    path.write_bytes(build_return(lines=with_line(0, RAG_status="Green & on track")))
+    stored = CliRunner().invoke(cli, ["ingest", str(path), "--user", "a.lee"])
+    assert stored.exit_code == 0, stored.output
+    assert "2 lines (1 Green, 1 Amber)" in stored.output
