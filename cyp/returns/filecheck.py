@@ -26,7 +26,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from xml.etree.ElementTree import Element
 
 import python_calamine
@@ -80,6 +80,8 @@ SHEET_TAG = re.compile(
     rb"|</(?:[\w.-]+:)?sheetData\s*>"
 )
 COMPLETE_TAG = re.compile(rb"<[^<>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^<>\"']*)*>")
+# A cell's address as its r attribute holds it; an r that is not an address leaves the cell placed by order.
+CELL_REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"']")
 REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']{0,40})[\"']")
 RANGE_ATTRIBUTE = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([^\"']{0,80})[\"']")
 CELL_ADDRESS = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
@@ -577,11 +579,12 @@ class _SheetScan:
             self.problem = f"holds more than {self.limits.max_cells:,} rows and cells"
 
     def _cell(self, attributes: bytes) -> None:
-        self._count()
-        reference = REF_ATTRIBUTE.search(attributes)
-        address = CELL_ADDRESS.fullmatch(reference.group(1).decode("ascii", "replace")) if reference else None
+        self.elements += 1
+        if self.elements > self.limits.max_cells:
+            self.problem = f"holds more than {self.limits.max_cells:,} rows and cells"
+        address = CELL_REF_ATTRIBUTE.search(attributes)
         if address:
-            row, column = int(address.group(2)), _column_number(address.group(1))
+            row, column = int(address.group(2)), _column_of(address.group(1))
         else:
             row, column = max(self.row, 1), self.column + 1
         self.column, self.last_cell_row = column, row
@@ -596,6 +599,11 @@ class _SheetScan:
         if rows > self.limits.max_rows or columns > self.limits.max_columns:
             kind = "merged cells" if element == "mergeCell" else "a link"
             self.problem = f"has {kind} reaching as far as row {rows:,}, column {columns:,}"
+
+
+@lru_cache(maxsize=1024)  # a sheet repeats a few column letters many times
+def _column_of(letters: bytes) -> int:
+    return _column_number(letters.decode("ascii"))
 
 
 def _column_number(letters: str) -> int:
