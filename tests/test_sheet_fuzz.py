@@ -33,6 +33,7 @@ from tests.returns_factory import build_framework
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMITS = upload_limits()
+# CPU seconds (process time), so that a busy shared machine does not count against the file.
 SECONDS = 2.0
 PYTHON_MB = 100
 
@@ -92,10 +93,10 @@ workbook = hostile.fuzzed_sheet_xlsx_bytes
 @given(sheet_rows(), dimensions)
 def test_check_and_reader_never_raise_and_stay_bounded(rows: str, dimension: str) -> None:
     data = workbook(rows, dimension)
-    started = time.perf_counter()
+    started = time.process_time()
     problems = check_upload(data, "return.xlsx")
     parsed = read_return(io.BytesIO(data)) if not problems else None
-    assert time.perf_counter() - started < SECONDS
+    assert time.process_time() - started < SECONDS
     # The check's own memory, traced: it reads every sheet of any file, before any limit is known to hold. (The
     # reader's, much of it calamine's outside Python, is measured by the child process test below.)
     tracemalloc.start()
@@ -128,11 +129,11 @@ from cyp.returns.filecheck import check_upload
 from cyp.returns.reader import _without_declared_ranges, read_return
 data = sys.stdin.buffer.read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-started = time.perf_counter()
+started = time.process_time()
 problems = check_upload(data, "return.xlsx")
 if not problems:
     read_return(io.BytesIO(data))
-seconds = time.perf_counter() - started
+seconds = time.process_time() - started
 print(len(problems), seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 """
 
