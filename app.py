@@ -9,31 +9,31 @@ st.set_page_config(page_title="CYP Plan Monitor", page_icon=":material/child_car
 # Every page, by section. Which of them a role sees is set in data/access.yaml (`pages:`).
 SECTIONS = {
     "Plan": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("pages/outcome.py", title="Outcomes", icon=":material/flag:"),
-        st.Page("pages/index_domains.py", title="Family Friendly Index", icon=":material/family_restroom:"),
-        st.Page("pages/exceptions.py", title="Exceptions", icon=":material/priority_high:"),
-        st.Page("pages/line_history.py", title="Line history", icon=":material/history:"),
-        st.Page("pages/framework.py", title="Plan framework", icon=":material/account_tree:"),
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/outcome.py", title="Outcomes", icon=":material/flag:"),
+        st.Page("app_pages/index_domains.py", title="Family Friendly Index", icon=":material/family_restroom:"),
+        st.Page("app_pages/exceptions.py", title="Exceptions", icon=":material/priority_high:"),
+        st.Page("app_pages/line_history.py", title="Line history", icon=":material/history:"),
+        st.Page("app_pages/framework.py", title="Plan framework", icon=":material/account_tree:"),
     ],
     "Board": [
-        st.Page("pages/display.py", title="Board display", icon=":material/present_to_all:"),
-        st.Page("pages/board_pack.py", title="Board pack", icon=":material/picture_as_pdf:"),
+        st.Page("app_pages/display.py", title="Board display", icon=":material/present_to_all:"),
+        st.Page("app_pages/board_pack.py", title="Board pack", icon=":material/picture_as_pdf:"),
     ],
     "Returns": [
-        st.Page("pages/tracker.py", title="Submission tracker", icon=":material/fact_check:"),
-        st.Page("pages/upload.py", title="Submit a return", icon=":material/upload_file:"),
+        st.Page("app_pages/tracker.py", title="Submission tracker", icon=":material/fact_check:"),
+        st.Page("app_pages/upload.py", title="Submit a return", icon=":material/upload_file:"),
     ],
     "Administration": [
-        st.Page("pages/admin.py", title="Administration", icon=":material/settings:"),
-        st.Page("pages/users.py", title="User accounts", icon=":material/group:"),
-        st.Page("pages/audit.py", title="Audit trail", icon=":material/policy:"),
+        st.Page("app_pages/admin.py", title="Administration", icon=":material/settings:"),
+        st.Page("app_pages/users.py", title="User accounts", icon=":material/group:"),
+        st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"),
     ],
 }
 # Shown to everyone, signed in or not: the plan's promise to share progress with children and families.
 PUBLIC: list[st.Page] = [
-    st.Page("pages/young_people.py", title="Young people's summary", icon=":material/diversity_3:"),
-    st.Page("pages/accessibility.py", title="Accessibility statement", icon=":material/accessibility_new:"),
+    st.Page("app_pages/young_people.py", title="Young people's summary", icon=":material/diversity_3:"),
+    st.Page("app_pages/accessibility.py", title="Accessibility statement", icon=":material/accessibility_new:"),
 ]
 
 ui.navigation(SECTIONS, PUBLIC).run()

@@ -34,8 +34,8 @@ SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 def page_paths() -> list[str]:
     """Every page registered in app.py, as its address (the default page is the site root)."""
     text = (ROOT / "app.py").read_text(encoding="utf-8")
-    paths = re.findall(r'st\.Page\(\s*"pages/(\w+)\.py"', text)
-    default = re.search(r'st\.Page\(\s*"pages/(\w+)\.py"[^)]*default=True', text)
+    paths = re.findall(r'st\.Page\(\s*"app_pages/(\w+)\.py"', text)
+    default = re.search(r'st\.Page\(\s*"app_pages/(\w+)\.py"[^)]*default=True', text)
     return ["" if default and path == default.group(1) else path for path in paths]
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import Engine, event
 from streamlit.testing.v1 import AppTest
 
 from cyp.access.permissions import Principal
@@ -12,7 +13,7 @@ from cyp.ui import PRINCIPAL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTERED_PAGES = [
-    page for page in re.findall(r'st\.Page\("(pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+    page for page in re.findall(r'st\.Page\("(app_pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 ]
 ADMIN = Principal("admin", "administrator")
 
@@ -47,8 +48,8 @@ def all_text(at: AppTest) -> str:
 
 
 def test_pages_are_registered():
-    assert "pages/overview.py" in REGISTERED_PAGES
-    assert "pages/framework.py" in REGISTERED_PAGES
+    assert "app_pages/overview.py" in REGISTERED_PAGES
+    assert "app_pages/framework.py" in REGISTERED_PAGES
 
 
 @pytest.mark.parametrize("page", REGISTERED_PAGES)
@@ -67,7 +68,7 @@ def test_overview_lists_both_plans_with_counts(app):
 
 
 def test_framework_page_shows_real_framework_text(app):
-    at = app("pages/framework.py", plan="2019-23")
+    at = app("app_pages/framework.py", plan="2019-23")
     text = all_text(at)
     assert "Safe & Secure" in text
     assert "Ensure the most vulnerable are protected" in text
@@ -89,3 +90,35 @@ def test_meeting_room_screen_starts_on_the_board_display(app):
     assert not at.exception, [e.value for e in at.exception]
     assert not [e.value for e in at.error if "does not give access" in e.value]
     assert any("slide" in str(value).lower() for value in [m.value for m in at.markdown])
+
+
+def test_a_first_request_straight_to_a_page_goes_through_sign_in(engine):
+    # The first run of a fresh session asks for /upload itself (a shared link), before any run of the app: it must
+    # still go through app.py's navigation, so a signed-out visitor gets the sign-in form, not the page. It fails
+    # if a pages/ folder sits beside app.py (Streamlit's legacy directory mode runs the page file on its own).
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("app_pages/upload.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Sign in to CYP Plan Monitor"
+    assert not at.file_uploader and not at.download_button
+
+
+@pytest.mark.parametrize("page", ["app_pages/overview.py", "app_pages/outcome.py", "app_pages/exceptions.py"])
+def test_the_data_version_is_read_once_per_run_not_once_per_loader(app, page):
+    at = app(page)
+    versions: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "max(audit_events.id)" in statement:
+            versions.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        at.run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(versions) == 1

@@ -58,5 +58,5 @@ def test_no_utils_module():
 
 def test_every_page_file_is_registered_in_app():
     app_source = (ROOT / "app.py").read_text(encoding="utf-8")
-    for page in (ROOT / "pages").glob("*.py"):
-        assert f'"pages/{page.name}"' in app_source, f"{page.name} is not registered in app.py"
+    for page in (ROOT / "app_pages").glob("*.py"):
+        assert f'"app_pages/{page.name}"' in app_source, f"{page.name} is not registered in app.py"

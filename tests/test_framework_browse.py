@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from sqlalchemy import Engine
 
 from cyp.bootstrap import initialise_database
 from cyp.demo import generate_demo
-from cyp.read.browse import load_plan_tree, plan_actions, plan_choices, plan_refs
+from cyp.read.browse import (
+    filter_options,
+    line_info,
+    load_plan_tree,
+    plan_actions,
+    plan_choices,
+    plan_outline,
+    plan_refs,
+    plan_summaries,
+)
+from cyp.read.reports import UnknownPlan
 from cyp.storage.db import read_session, write_session
 
 
@@ -72,3 +84,43 @@ def test_plan_outline_leaves_actions_unloaded(loaded: Engine) -> None:
         assert outline is not None and len(outline.outcomes) == 7
         objective = outline.outcomes[0].objectives[0]
         assert "actions" not in objective.__dict__  # not loaded; read on demand only if a caller asks
+
+
+def test_each_plan_says_what_it_calls_its_outcomes(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        labels = dict(zip(*[plan_summaries(session)[column] for column in ("ref", "outcomes_label")], strict=True))
+    assert labels == {"2019-23": "Outcomes", "2023-27": "Outcomes / themes"}
+
+
+def test_filter_options_hold_the_plans_quarters_up_to_today_newest_first(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        old = filter_options(session, "2019-23")
+        current = filter_options(session, "2023-27")
+        with pytest.raises(UnknownPlan):
+            filter_options(session, "1999-03")
+    assert old.quarters[0] == "2022-23 Q4" and old.quarters[-1] == "2019-20 Q1" and len(old.quarters) == 16
+    assert current.quarters[0] == "2026-27 Q3"  # CYP_TODAY is in 2026-27 Q3: no quarter of the future
+    assert set(old.quarters_with_returns) <= set(old.quarters) and old.quarters_with_returns
+    assert [ref for ref, _name in old.outcomes][:2] == ["19-FB", "19-SS"]
+    assert len(old.domains) == 9
+
+
+def test_plan_outline_is_the_tree_as_plain_data(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        outline = plan_outline(session, "2019-23")
+        tree = load_plan_tree(session, "2019-23", actions=False)
+        assert plan_outline(session, "1999-03") is None
+    assert outline is not None and tree is not None
+    assert [o.ref for o in outline.outcomes] == [o.ref for o in tree.outcomes]
+    assert outline.outcomes[1].objectives == tuple((o.ref, o.text) for o in tree.outcomes[1].objectives)
+    assert sum(len(o.indicators) for o in outline.outcomes) == sum(len(o.indicators) for o in tree.outcomes) > 0
+    assert pickle.loads(pickle.dumps(outline)) == outline  # cacheable by st.cache_data
+
+
+def test_line_info_names_the_lines_place_in_the_plan(loaded: Engine) -> None:
+    with read_session(loaded) as session:
+        info = line_info(session, "19-SS-1.1")
+        assert line_info(session, "NOPE-9") is None
+    assert info is not None
+    assert (info["plan"], info["outcome_ref"], info["objective_ref"]) == ("2019-23", "19-SS", "19-SS-1")
+    assert info["teams"]

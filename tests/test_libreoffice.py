@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.cli import cli
 from cyp.returns.filecheck import check_upload
 from cyp.returns.ingest import ingest_return
@@ -25,6 +26,8 @@ from tests.returns_factory import build_framework
 
 FIXTURES = Path(__file__).parent / "data" / "libreoffice"
 XLSX = sorted(FIXTURES.glob("*.xlsx"))
+# The tests upload as the system, as the command line does with --as-system.
+UPLOADER = system_acting_for("tests")
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def test_libreoffice_returns_are_accepted(framework: Engine, path: Path, tmp_pat
     parsed = read_return(io.BytesIO(data))
     assert parsed.problems == []
     assert [line.ref.text for line in parsed.lines] == ["T23-1.1", "T23-1.2"]
-    result = ingest_return(data, path.name, "lead", engine=framework, uploads_dir=tmp_path / "uploads")
+    result = ingest_return(data, path.name, UPLOADER, engine=framework, uploads_dir=tmp_path / "uploads")
     assert result.status == "accepted", result.problems
     with read_session(framework) as session:
         stored = session.scalars(select(LineUpdate).order_by(LineUpdate.id)).all()
@@ -69,7 +72,7 @@ def test_libreoffice_returns_are_accepted(framework: Engine, path: Path, tmp_pat
 
 @pytest.mark.parametrize("path", XLSX, ids=[path.stem for path in XLSX])
 def test_libreoffice_returns_are_accepted_by_the_command_line(framework: Engine, path: Path) -> None:
-    result = CliRunner().invoke(cli, ["ingest", str(path), "--user", "j.smith"])
+    result = CliRunner().invoke(cli, ["ingest", str(path), "--as-system"])
     assert result.exit_code == 0, result.output
     assert "Accepted Family Services 2025-26 Q3 version 1: 2 lines (1 Green, 1 Amber)" in result.output
 
@@ -89,5 +92,5 @@ def test_the_script_makes_the_deleted_row_fixture_again(framework: Engine, tmp_p
     data = target.read_bytes()
     assert _declared_range(data) == "A1:H1048576"
     assert check_upload(data, target.name) == []
-    result = ingest_return(data, target.name, "lead", engine=framework, uploads_dir=tmp_path / "uploads")
+    result = ingest_return(data, target.name, UPLOADER, engine=framework, uploads_dir=tmp_path / "uploads")
     assert result.status == "accepted", result.problems

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.cli import cli
 from cyp.returns.ingest import ingest_return
 from cyp.storage.db import dispose_engines, make_engine, read_session, write_session
@@ -26,6 +27,10 @@ from tests.returns_factory import build_framework, build_return, clean_lines
 REPORTED = "2025-26 Q3"
 LOADING = "2025-26 Q2"
 LOAD = 40
+# Who uploads does not matter here: the tests are about the files and the database.
+TESTS = system_acting_for("maintenance tests")
+# The tests upload as the system, as the command line does with --as-system.
+UPLOADER = system_acting_for("tests")
 
 
 def versions_of(quarter: str, count: int, label: str) -> list[bytes]:
@@ -43,7 +48,7 @@ def framework(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     with write_session(engine) as session:
         build_framework(session)
     for data in versions_of(REPORTED, 2, "reported"):
-        assert ingest_return(data, "r.xlsx", "lead", engine=engine, uploads_dir=tmp_path / "uploads").accepted
+        assert ingest_return(data, "r.xlsx", TESTS, engine=engine, uploads_dir=tmp_path / "uploads").accepted
     yield engine
     dispose_engines()
 
@@ -92,7 +97,7 @@ def test_check_sees_broken_version_numbering(framework: Engine) -> None:
 def ingest_in_child(url: str, uploads_dir: str, load: list[bytes]) -> None:
     engine = make_engine(url)
     for data in load:
-        ingest_return(data, "loading.xlsx", "loader", engine=engine, uploads_dir=Path(uploads_dir))
+        ingest_return(data, "loading.xlsx", TESTS, engine=engine, uploads_dir=Path(uploads_dir))
 
 
 def test_backup_while_ingesting_then_restore_gives_the_same_report(framework: Engine, tmp_path: Path) -> None:
@@ -189,7 +194,7 @@ def test_no_numbering_alarm_after_demo_returns_are_cleared(framework: Engine, tm
         add_return(session, "family-services", LOADING, {"T23-1.1": "Green"}, is_demo=True)
         add_return(session, "family-services", LOADING, {"T23-1.1": "Amber"}, is_demo=True)
     (data,) = versions_of(LOADING, 1, "real after demo")
-    result = ingest_return(data, "r.xlsx", "lead", engine=framework, uploads_dir=tmp_path / "uploads")
+    result = ingest_return(data, "r.xlsx", UPLOADER, engine=framework, uploads_dir=tmp_path / "uploads")
     assert (result.status, result.version) == ("accepted", 3)
     status, output = run("demo", "--clear")
     assert status == 0, output

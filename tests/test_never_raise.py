@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.cli import cli
 from cyp.problems import Problem
 from cyp.returns.annotate import VALUES_ONLY_NOTE, annotate_workbook
@@ -21,6 +22,9 @@ from cyp.storage.maintenance import check_database
 from cyp.storage.models import LineUpdate, Return
 from tests import hostile_files as hostile
 from tests.returns_factory import build_framework, build_return, clean_lines
+
+# The tests upload as the system, as the command line does with --as-system.
+UPLOADER = system_acting_for("tests")
 
 
 @pytest.fixture
@@ -65,7 +69,7 @@ def test_control_and_invisible_characters_are_removed_before_storage(
     framework: Engine, tmp_path: Path, written: str, stored: str
 ) -> None:
     data = _return_xml(written)
-    result = ingest_return(data, "r.xlsx", "lead", engine=framework, uploads_dir=tmp_path / "uploads")
+    result = ingest_return(data, "r.xlsx", UPLOADER, engine=framework, uploads_dir=tmp_path / "uploads")
     assert result.status == "accepted", result.problems
     with read_session(framework) as session:
         progress = session.scalars(select(LineUpdate.progress).order_by(LineUpdate.id)).first()
@@ -74,7 +78,7 @@ def test_control_and_invisible_characters_are_removed_before_storage(
 
 def test_a_nul_in_a_team_name_is_a_message_not_a_database_error(framework: Engine, tmp_path: Path) -> None:
     result = ingest_return(
-        _return_xml("fine", team="Family_x0000_ Servics"), "r.xlsx", "lead", engine=framework, uploads_dir=tmp_path
+        _return_xml("fine", team="Family_x0000_ Servics"), "r.xlsx", UPLOADER, engine=framework, uploads_dir=tmp_path
     )
     assert result.status == "rejected"
     assert [p.code for p in result.problems] == ["unknown-team"]
@@ -105,17 +109,17 @@ def _two_versions(framework: Engine, uploads: Path) -> tuple[bytes, bytes]:
     second[1]["RAG status"] = "Red"
     one, two = build_return(lines=first), build_return(lines=second)
     for data in (one, two):
-        assert ingest_return(data, "r.xlsx", "lead", engine=framework, uploads_dir=uploads).status == "accepted"
+        assert ingest_return(data, "r.xlsx", UPLOADER, engine=framework, uploads_dir=uploads).status == "accepted"
     return one, two
 
 
 def test_an_earlier_version_can_be_made_current_again(framework: Engine, tmp_path: Path) -> None:
     uploads = tmp_path / "uploads"
     one, _two = _two_versions(framework, uploads)
-    offered = ingest_return(one, "r.xlsx", "lead", engine=framework, uploads_dir=uploads)
+    offered = ingest_return(one, "r.xlsx", UPLOADER, engine=framework, uploads_dir=uploads)
     assert (offered.status, offered.version, offered.reinstatable_version) == ("duplicate", 1, 1)
     assert "make version 1 current again to store this file as version 3" in offered.summary
-    again = make_current_again(one, "r.xlsx", "lead", engine=framework, uploads_dir=uploads)
+    again = make_current_again(one, "r.xlsx", UPLOADER, engine=framework, uploads_dir=uploads)
     assert (again.status, again.version) == ("accepted", 3), again.problems
     assert again.changes == ["T23-1.2: Red → Amber (was Red in version 2)"]
     with read_session(framework) as session:
@@ -125,13 +129,13 @@ def test_an_earlier_version_can_be_made_current_again(framework: Engine, tmp_pat
         assert [u.status for u in current.line_updates] == ["Green", "Amber"]
         assert check_database(session) == []
     # Now current, the same file is an ordinary duplicate: nothing more to offer.
-    latest = make_current_again(one, "r.xlsx", "lead", engine=framework, uploads_dir=uploads)
+    latest = make_current_again(one, "r.xlsx", UPLOADER, engine=framework, uploads_dir=uploads)
     assert (latest.status, latest.reinstatable_version) == ("duplicate", None)
 
 
 def test_the_current_version_is_not_offered(framework: Engine, tmp_path: Path) -> None:
     _one, two = _two_versions(framework, tmp_path / "uploads")
-    result = ingest_return(two, "r.xlsx", "lead", engine=framework, uploads_dir=tmp_path / "uploads")
+    result = ingest_return(two, "r.xlsx", UPLOADER, engine=framework, uploads_dir=tmp_path / "uploads")
     assert (result.status, result.reinstatable_version) == ("duplicate", None)
 
 
@@ -143,12 +147,13 @@ def test_the_command_line_offers_and_makes_an_earlier_version_current(
     one, _two = _two_versions(framework, uploads)
     path = tmp_path / "version-1.xlsx"
     path.write_bytes(one)
-    offered = CliRunner().invoke(cli, ["ingest", str(path), "--user", "a.lee"])
+    offered = CliRunner().invoke(cli, ["ingest", str(path), "--as-system"])
     assert offered.exit_code == 0
-    assert f"make version 1 current again to store this file as version 3 (python -m cyp make-current {path})" in (
-        offered.output
+    assert (
+        f"make version 1 current again to store this file as version 3 (python -m cyp make-current {path} --as-system)"
+        in (offered.output)
     )
-    made = CliRunner().invoke(cli, ["make-current", str(path), "--user", "a.lee"])
+    made = CliRunner().invoke(cli, ["make-current", str(path), "--as-system"])
     assert made.exit_code == 0, made.output
     assert "Accepted Family Services 2025-26 Q3 version 3" in made.output
 
@@ -167,7 +172,7 @@ def test_the_command_line_offers_and_makes_an_earlier_version_current(
 def test_the_command_line_shows_no_traceback(framework: Engine, tmp_path: Path, build) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "return.xlsx"
     path.write_bytes(build())
-    for command in (["ingest", str(path), "--user", "a.lee"], ["make-current", str(path), "--user", "a.lee"]):
+    for command in (["ingest", str(path), "--as-system"], ["make-current", str(path), "--as-system"]):
         result = CliRunner().invoke(cli, command)
         assert result.exit_code in (0, 1), result.output
         assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -176,7 +181,7 @@ def test_the_command_line_shows_no_traceback(framework: Engine, tmp_path: Path, 
 
 def test_a_nul_in_the_file_name_is_no_database_error(framework: Engine, tmp_path: Path) -> None:
     for data in (_return_xml("fine"), b"not a workbook"):
-        result = ingest_return(data, "ret\x00urn\x07.xlsx", "lead", engine=framework, uploads_dir=tmp_path / "u")
+        result = ingest_return(data, "ret\x00urn\x07.xlsx", UPLOADER, engine=framework, uploads_dir=tmp_path / "u")
         assert result.status in ("accepted", "rejected")
 
 
@@ -185,11 +190,11 @@ def test_the_command_line_refuses_personal_data_and_reads_worded_statuses(framew
 
     path = tmp_path / "return.xlsx"
     path.write_bytes(build_return(lines=with_line(0, Progress_update="NHS 943\u200b476\u200b5919 seen")))
-    refused = CliRunner().invoke(cli, ["ingest", str(path), "--user", "a.lee", "--acknowledge-queries"])
+    refused = CliRunner().invoke(cli, ["ingest", str(path), "--as-system", "--acknowledge-queries"])
     assert refused.exit_code == 1
     assert "error: Return!F7: holds personal data about a child (NHS number '943•••••••')" in refused.output
     assert "4765919" not in refused.output
     path.write_bytes(build_return(lines=with_line(0, RAG_status="Green & on track")))
-    stored = CliRunner().invoke(cli, ["ingest", str(path), "--user", "a.lee"])
+    stored = CliRunner().invoke(cli, ["ingest", str(path), "--as-system"])
     assert stored.exit_code == 0, stored.output
     assert "2 lines (1 Green, 1 Amber)" in stored.output

@@ -48,7 +48,7 @@ def open_display(params: dict[str, str]) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
-    at.switch_page("pages/display.py")
+    at.switch_page("app_pages/display.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

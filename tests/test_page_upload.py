@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from cyp.access.accounts import create_user
-from cyp.access.permissions import SYSTEM, Principal
+from cyp.access.permissions import SYSTEM, Principal, system_acting_for
 from cyp.bootstrap import initialise_database
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent, LineUpdate, Return
@@ -29,7 +29,7 @@ def open_upload_page(engine, principal: Principal, quarter: str = QUARTER) -> Ap
     at.session_state[PRINCIPAL_KEY] = principal
     at.run()  # through app.py's navigation first, as a visit to the site does
     at.query_params["quarter"] = quarter
-    at.switch_page("pages/upload.py")
+    at.switch_page("app_pages/upload.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -130,11 +130,14 @@ def test_a_return_stored_by_another_process_is_read_fresh_without_clearing_cache
 
     initialise_database(engine)
     st.cache_data.clear()
-    before = ui.load_status_report(ui.database_url(), QUARTER, "2019-23")
+    before = ui.load_status_report(QUARTER, "2019-23")
     with read_session(engine) as session:
         template = write_template(session, "public-health", QUARTER)
-    assert ingest_return(filled(template), "ph.xlsx", "a.lee", engine=engine).status == "accepted"
-    after = ui.load_status_report(ui.database_url(), QUARTER, "2019-23")
+    assert (
+        ingest_return(filled(template), "ph.xlsx", system_acting_for("another process"), engine=engine).status
+        == "accepted"
+    )
+    after = ui.load_status_report(QUARTER, "2019-23")
     returned = {line["ref"] for line in after["lines"] if line["status"] != "No return"}
     assert not {line["ref"] for line in before["lines"] if line["status"] != "No return"}
     assert returned and all(ref.startswith("19-HW") for ref in returned)

@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from cyp.access import audit
@@ -57,25 +56,8 @@ def media(monkeypatch: pytest.MonkeyPatch) -> list[MemoryMediaFileStorage]:
     return stores
 
 
-@pytest.fixture(autouse=True)
-def through_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every page through app.py's navigation, as a server does once any session has called st.navigation.
-
-    AppTest starts each run in Streamlit's old "pages/ directory" mode, which runs a page file on its own and so
-    would skip the role check that app.py's navigation makes.
-    """
-
-    class ThroughNavigation(PagesManager):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            PagesManager.uses_pages_directory = False
-            ThroughNavigation.uses_pages_directory = False
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", ThroughNavigation)
-
-
 def open_page(page: str, principal: Principal) -> AppTest:
-    """The app at ``page`` (pages/<key>.py) for ``principal``, as a visit to its address."""
+    """The app at ``page`` (app_pages/<key>.py) for ``principal``, as a visit to its address."""
     st.cache_data.clear()
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -119,7 +101,7 @@ def broken_framework(engine: Engine) -> bytes:
 
 def test_a_bad_framework_workbook_lists_every_problem_and_changes_nothing(db: Engine) -> None:
     before = framework_rows(db)
-    at = open_page("pages/admin.py", ADMIN)
+    at = open_page("app_pages/admin.py", ADMIN)
     at.file_uploader(key="framework_file").set_value(("framework.xlsx", broken_framework(db), XLSX))
     at.run()
     at.button(key="framework_import").click()
@@ -137,7 +119,7 @@ def test_a_bad_framework_workbook_lists_every_problem_and_changes_nothing(db: En
 
 def test_a_deadline_set_on_the_page_is_the_one_the_tracker_uses(db: Engine) -> None:
     quarter = parse_quarter("2021-22 Q3")
-    at = open_page("pages/admin.py", ADMIN)
+    at = open_page("app_pages/admin.py", ADMIN)
     at.selectbox(key="deadline_plan").set_value("2019-23")
     at.run()
     # Widgets in a form take their values when the form is submitted, in the same run.
@@ -165,7 +147,7 @@ def test_a_deadline_set_on_the_page_is_the_one_the_tracker_uses(db: Engine) -> N
 
 
 def test_a_whole_objective_assigned_on_the_page_becomes_a_line(db: Engine) -> None:
-    at = open_page("pages/admin.py", ADMIN)
+    at = open_page("app_pages/admin.py", ADMIN)
     at.selectbox(key="assign_plan").set_value("2023-27")
     at.run()
     at.selectbox(key="objective_ref").set_value("23-FB-3")
@@ -180,7 +162,7 @@ def test_a_whole_objective_assigned_on_the_page_becomes_a_line(db: Engine) -> No
 
 
 def test_users_page_adds_and_disables_an_account(db: Engine) -> None:
-    at = open_page("pages/users.py", ADMIN)
+    at = open_page("app_pages/users.py", ADMIN)
     form_inputs = [t for t in at.text_input if t.label.startswith("Username")]
     form_inputs[0].set_value("a.lee")
     at.selectbox(key="add_role").set_value("lead")
@@ -207,7 +189,7 @@ def test_audit_page_filters_and_downloads_the_trail(db: Engine, media: list[Memo
         audit.record(session, "alice", "return.ingest", "accepted", target="Family Services 2025-26 Q3 v1")
         audit.record(session, "bob", "return.submit", "refused", target="team:housing", detail="=HYPERLINK(1)")
         audit.record(session, "bob", "auth.signin", "failed", target="user:bob")
-    at = open_page("pages/audit.py", ADMIN)
+    at = open_page("app_pages/audit.py", ADMIN)
     at.selectbox(key="audit_actor").set_value("bob")
     at.run()
     assert sorted(at.dataframe[0].value["action"]) == ["auth.signin", "return.submit"]
@@ -226,7 +208,7 @@ def test_audit_page_filters_and_downloads_the_trail(db: Engine, media: list[Memo
     assert not [b for b in at.button if "delete" in b.label.lower() or "edit" in b.label.lower()]
 
 
-@pytest.mark.parametrize("page", ["pages/admin.py", "pages/users.py", "pages/audit.py"])
+@pytest.mark.parametrize("page", ["app_pages/admin.py", "app_pages/users.py", "app_pages/audit.py"])
 def test_a_viewer_reaching_an_admin_page_is_refused(db: Engine, page: str) -> None:
     at = open_page(page, VIEWER)
     assert any("does not give access to this page" in e.value for e in at.error), text_of(at)
@@ -277,7 +259,7 @@ def test_the_framework_workbook_is_built_only_when_downloaded(
             managers.append(self)
 
     monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recorded)
-    at = open_page("pages/admin.py", ADMIN)
+    at = open_page("app_pages/admin.py", ADMIN)
     button = next(b for b in at.download_button if b.label == "Download the framework workbook")
     # Rendering the page registers a generator, not the bytes: building the workbook waits for the click.
     assert button.proto.deferred_file_id and not button.proto.url

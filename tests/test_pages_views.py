@@ -29,13 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEWER = Principal("director", "viewer")
 TODAY = "2026-11-23"
 VIEW_PAGES = [
-    "pages/overview.py",
-    "pages/outcome.py",
-    "pages/index_domains.py",
-    "pages/exceptions.py",
-    "pages/tracker.py",
-    "pages/line_history.py",
-    "pages/young_people.py",
+    "app_pages/overview.py",
+    "app_pages/outcome.py",
+    "app_pages/index_domains.py",
+    "app_pages/exceptions.py",
+    "app_pages/tracker.py",
+    "app_pages/line_history.py",
+    "app_pages/young_people.py",
 ]
 BADGE = re.compile(r'aria-label="Status: ([^"]+)"')
 
@@ -126,14 +126,14 @@ def test_every_view_renders_quickly_without_exception(app, page):
 
 
 def test_defaults_are_the_current_plan_and_latest_quarter_with_returns_written_to_the_url(app, db):
-    at = app("pages/overview.py")
+    at = app("app_pages/overview.py")
     latest = latest_quarter_with_returns(db, "2023-27")
     assert param(at, "plan") == "2023-27"
     assert param(at, "quarter") == latest.label
 
 
 def test_overview_tiles_match_the_status_report(app, db):
-    at = app("pages/overview.py", quarter="2022-23 Q3", plan="2019-23")
+    at = app("app_pages/overview.py", quarter="2022-23 Q3", plan="2019-23")
     report = status_report(db, "2022-23 Q3", "2019-23")
     shown = tiles(at)
     for outcome in report["outcomes"]:
@@ -147,7 +147,7 @@ def test_overview_tiles_match_the_status_report(app, db):
 
 
 def test_overview_counts_returns_received_from_the_tracker(app, db):
-    at = app("pages/overview.py", quarter="2025-26 Q4", plan="2023-27")
+    at = app("app_pages/overview.py", quarter="2025-26 Q4", plan="2023-27")
     states = [row.state for row in submission_tracker(db, "2025-26 Q4")]
     metrics = {m.label: m.value for m in at.metric}
     received = states.count("On time") + states.count("Late")
@@ -156,7 +156,7 @@ def test_overview_counts_returns_received_from_the_tracker(app, db):
 
 
 def test_outcome_page_shows_each_line_with_its_reported_status(app, db):
-    at = app("pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23")
+    at = app("app_pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23")
     report = status_report(db, "2022-23 Q4", "2019-23")
     outcome = next(o for o in report["outcomes"] if o["ref"] == "19-SS")
     overall = next(value for value in markdown(at) if value.startswith("Overall in 2022-23 Q4"))
@@ -174,7 +174,7 @@ def test_outcome_page_shows_each_line_with_its_reported_status(app, db):
 
 
 def test_outcome_page_status_filter_from_the_url_narrows_the_lines_and_stays_in_the_url(app, db):
-    at = app("pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23", status="Green")
+    at = app("app_pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23", status="Green")
     report = status_report(db, "2022-23 Q4", "2019-23")
     green = {line["ref"] for line in report["lines"] if line["outcome"] == "19-SS" and line["status"] == "Green"}
     line_badges = [value for value in markdown(at) if value.startswith("<span") and "**19-SS-" in value]
@@ -184,7 +184,7 @@ def test_outcome_page_status_filter_from_the_url_narrows_the_lines_and_stays_in_
 
 
 def test_choosing_a_filter_writes_it_to_the_url(app):
-    at = app("pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23")
+    at = app("app_pages/outcome.py", outcome="19-SS", quarter="2022-23 Q4", plan="2019-23")
     status_box = next(box for box in at.selectbox if box.label == "Status")
     status_box.select("Red").run()
     assert not at.exception
@@ -193,12 +193,12 @@ def test_choosing_a_filter_writes_it_to_the_url(app):
 
 
 def test_a_quarter_outside_the_plan_falls_back_to_the_plans_latest_with_returns(app, db):
-    at = app("pages/outcome.py", plan="2019-23", quarter="2026-27 Q1")
+    at = app("app_pages/outcome.py", plan="2019-23", quarter="2026-27 Q1")
     assert param(at, "quarter") == latest_quarter_with_returns(db, "2019-23").label
 
 
 def test_exceptions_page_matches_the_read_side(app, db):
-    at = app("pages/exceptions.py", quarter="2022-23 Q4", plan="2019-23")
+    at = app("app_pages/exceptions.py", quarter="2022-23 Q4", plan="2019-23")
     found = exceptions(db, "2022-23 Q4", "2019-23")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["✖ Red lines"] == str(len(found["red"]))
@@ -210,7 +210,7 @@ def test_exceptions_page_matches_the_read_side(app, db):
 
 
 def test_exceptions_team_filter_keeps_only_that_teams_lines(app, db):
-    at = app("pages/exceptions.py", quarter="2022-23 Q4", plan="2019-23", team="family-services")
+    at = app("app_pages/exceptions.py", quarter="2022-23 Q4", plan="2019-23", team="family-services")
     for frame in at.dataframe[:3]:
         if "Responsible" in frame.value.columns:
             assert frame.value["Responsible"].str.contains("Family Services").all()
@@ -218,7 +218,7 @@ def test_exceptions_team_filter_keeps_only_that_teams_lines(app, db):
 
 
 def test_tracker_counts_each_state(app, db):
-    at = app("pages/tracker.py", quarter="2024-25 Q2", plan="2023-27")
+    at = app("app_pages/tracker.py", quarter="2024-25 Q2", plan="2023-27")
     states = [row.state for row in submission_tracker(db, "2024-25 Q2")]
     metrics = {m.label: m.value for m in at.metric}
     for state in ("On time", "Late", "Missing", "Not due yet"):
@@ -229,26 +229,26 @@ def test_tracker_counts_each_state(app, db):
 
 def test_line_history_lists_every_update(app, db):
     history = line_history(db, "19-SS-1.1")
-    at = app("pages/line_history.py", line="19-SS-1.1")
+    at = app("app_pages/line_history.py", line="19-SS-1.1")
     updates = [value for value in markdown(at) if value.startswith("**20") and "cyp-status" in value]
     assert len(updates) == len(history) > 1
     assert at.header[0].value.startswith("19-SS-1.1")
 
 
 def test_line_history_says_so_for_an_unknown_line(app):
-    at = app("pages/line_history.py", line="NOPE-9")
+    at = app("app_pages/line_history.py", line="NOPE-9")
     assert any("There is no line 'NOPE-9'" in e.value for e in at.error)
 
 
 def test_family_friendly_index_shows_nine_domains_with_gaps(app):
-    at = app("pages/index_domains.py", quarter="2025-26 Q4", plan="2023-27")
+    at = app("app_pages/index_domains.py", quarter="2025-26 Q4", plan="2023-27")
     shown = [h.value for h in at.subheader if h.value.startswith("FFI-")]
     assert len(shown) == 9
     assert "Gaps" in [h.value for h in at.header]
 
 
 def test_young_peoples_summary_has_no_commentary_and_no_small_counts(app, db):
-    at = app("pages/young_people.py", principal=None, quarter="2025-26 Q4", plan="2023-27")
+    at = app("app_pages/young_people.py", principal=None, quarter="2025-26 Q4", plan="2023-27")
     text = page_text(at)
     report = status_report(db, "2025-26 Q4", "2023-27")
     commentary = [line["progress"] for line in report["lines"] if line["progress"]]
@@ -306,7 +306,7 @@ def test_a_crowded_objective_shows_attention_lines_first_and_lists_the_rest(crow
         report = status_report(session, quarter, "2019-23")
     engine.dispose()
     outcome = report["outcomes"][0]["ref"]
-    at = open_crowded("pages/outcome.py", outcome=outcome, quarter=quarter, plan="2019-23")
+    at = open_crowded("app_pages/outcome.py", outcome=outcome, quarter=quarter, plan="2019-23")
     lines = [line for line in report["lines"] if line["outcome"] == outcome]
     objective = lines[0]["objective"]
     expected = {line["ref"]: line["status"] for line in lines if line["objective"] == objective}
@@ -337,7 +337,7 @@ def test_the_index_page_charts_six_indicators_and_tables_the_rest(crowded_url, m
     with read_session(engine) as session:
         quarter = latest_quarter_with_returns(session, "2019-23").label
     engine.dispose()
-    at = open_crowded("pages/index_domains.py", quarter=quarter, plan="2019-23")
+    at = open_crowded("app_pages/index_domains.py", quarter=quarter, plan="2019-23")
     charts = at.get("vega_lite_chart")
     tabled = [frame.value for frame in at.dataframe if "Indicator" in frame.value.columns]
     assert tabled, "the benchmark indicators should be more than the page charts"

@@ -306,6 +306,9 @@ def test_domain_summary_counts_and_gaps(session):
     assert list(frame["gaps"]) == [[], ["no lines", "no indicators", "no current data"]]
     earlier = domain_summary(session, "2024-25 Q1")
     assert earlier["gaps"].iloc[0] == ["no current data"]
+    for named in ("ffi-2", "Play", "places to play"):
+        assert list(domain_summary(session, "2025-26 Q3", domain=named)["domain_ref"]) == ["FFI-2"]
+    assert domain_summary(session, "2025-26 Q3", domain="nowhere").empty
 
 
 def test_indicator_series_status_and_direction(session):
@@ -324,6 +327,17 @@ def test_exceptions_are_the_boards_agenda(session):
     assert list(agenda["no_return"]["ref"]) == ["T23-3.1"]
     assert rows(agenda["late"], "team", "state") == [("Housing", "Missing"), ("Public Health", "Late")]
     assert list(exceptions(session, "2025-26 Q2")["red"]["ref"]) == ["T23-3.1"]
+
+
+def test_exceptions_narrowed_by_the_view_filters(session):
+    housing = exceptions(session, "2025-26 Q3", filters=ViewFilters(team="HOUSING"))
+    assert list(housing["worse"]["ref"]) == [] and list(housing["no_return"]["ref"]) == ["T23-3.1"]
+    assert rows(housing["late"], "team", "state") == [("Housing", "Missing")]
+    by_name = exceptions(session, "2025-26 Q3", filters=ViewFilters(team="Family Services"))
+    assert list(by_name["worse"]["ref"]) == ["T23-1.2"] and by_name["late"].empty
+    # Objective and status never narrow the agenda: it is itself a choice by status.
+    unnarrowed = exceptions(session, "2025-26 Q3", filters=ViewFilters(status="Green", objective="T23-9"))
+    assert list(unnarrowed["worse"]["ref"]) == ["T23-1.2"] and list(unnarrowed["no_return"]["ref"]) == ["T23-3.1"]
 
 
 def test_latest_quarter_with_returns(session, engine):

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.returns.filecheck import check_upload, upload_limits
 from cyp.returns.ingest import ingest_return
 from cyp.returns.reader import _without_declared_ranges, read_return
@@ -55,6 +56,8 @@ values = st.sampled_from(
         '<is><t xml:space="preserve"> x </t></is>',
     ]
 )
+# The tests upload as the system, as the command line does with --as-system.
+UPLOADER = system_acting_for("tests")
 
 
 @st.composite
@@ -194,7 +197,7 @@ def test_a_refused_sheet_stores_nothing(fuzz_engine, rows: str, dimension: str) 
     with read_session(engine) as session:
         events = session.scalar(select(func.count(AuditEvent.id)))
     data = workbook(rows, dimension, whole_return=True)
-    result = ingest_return(data, "fuzz.xlsx", "fuzzer", engine=engine, uploads_dir=uploads)
+    result = ingest_return(data, "fuzz.xlsx", UPLOADER, engine=engine, uploads_dir=uploads)
     event(result.status)
     assert result.status in ("rejected", "needs-acknowledgement", "accepted", "duplicate")
     if result.status != "accepted":

@@ -13,6 +13,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.board.excel import board_pack_xlsx
 from cyp.cells import append_row, write_cell
 from cyp.framework.workbook import export_framework
@@ -31,6 +32,8 @@ HOSTILE = {
     "risks": "-2 staff vacancies; @SUM(A1:A9)",
 }
 STARTS = ("=", "+", "-", "@")
+# The tests upload as the system, as the command line does with --as-system.
+UPLOADER = system_acting_for("tests")
 
 
 def _as_text_cells(data: bytes, cells: dict[str, str], sheet: str = "Return") -> bytes:
@@ -71,7 +74,7 @@ def stored(engine: Engine, tmp_path) -> Engine:  # type: ignore[no-untyped-def]
     with write_session(engine) as session:
         build_framework(session)
     result = ingest_return(
-        _hostile_return("2025-26 Q2"), "q2.xlsx", "lead", engine=engine, uploads_dir=tmp_path / "uploads"
+        _hostile_return("2025-26 Q2"), "q2.xlsx", UPLOADER, engine=engine, uploads_dir=tmp_path / "uploads"
     )
     assert result.status == "accepted", result.problems
     return engine
@@ -102,7 +105,7 @@ def test_template_carries_forward_formula_like_text_as_text_and_it_survives_the_
     # Input cells are Text cells, so what a lead types there ("50%", "1,234", "=…") stays as typed.
     assert all(cell.number_format == "@" for cell in row[4:8])
     # The template, uploaded again as it is, stores the same texts: nothing is lost or evaluated.
-    result = ingest_return(template, "q3.xlsx", "lead", engine=stored, uploads_dir=tmp_path / "uploads")
+    result = ingest_return(template, "q3.xlsx", UPLOADER, engine=stored, uploads_dir=tmp_path / "uploads")
     assert result.status == "accepted", result.problems
     with read_session(stored) as session:
         latest = session.scalars(

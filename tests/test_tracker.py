@@ -8,7 +8,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cyp.read.tracker import TRACKER_COLUMNS, submission_tracker, tracker_frame, tracker_grid, tracker_table
+from cyp.read.tracker import (
+    TRACKER_COLUMNS,
+    for_team,
+    returns_received,
+    submission_tracker,
+    tracker_frame,
+    tracker_grid,
+    tracker_table,
+)
 from cyp.storage.models import Action, Partner, QuarterDeadline
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
@@ -104,3 +112,23 @@ def test_frames_have_the_documented_columns(session):
         "2025-26 Q2",
         "2025-26 Q3",
     ]
+
+
+def test_returns_received_counts_on_time_and_late_but_not_missing(session):
+    assert returns_received(tracker_frame(submission_tracker(session, "2025-26 Q3"))) == 2
+    housing = session.scalar(select(Partner).where(Partner.ref == "housing"))
+    session.scalar(select(Action).where(Action.ref == "T23-2.1")).reporting_partner = housing
+    session.flush()
+    frame = tracker_frame(submission_tracker(session, "2026-27 Q1"))  # no team has returned for that quarter
+    assert returns_received(frame) == 0 and len(frame) > 0
+    frame = tracker_frame(submission_tracker(session, "2025-26 Q3"))
+    assert sorted(frame["state"]) == ["Late", "Missing", "On time"]
+    assert returns_received(frame) == 2
+
+
+def test_for_team_matches_a_ref_or_a_name_ignoring_case(session):
+    frame = tracker_frame(submission_tracker(session, "2025-26 Q3"))
+    assert list(for_team(frame, "PUBLIC-HEALTH")["team"]) == ["Public Health"]
+    assert list(for_team(frame, " family services")["team"]) == ["Family Services"]
+    assert for_team(frame, "nobody").empty
+    assert len(for_team(frame, None)) == len(frame) == 2

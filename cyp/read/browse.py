@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import yaml
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from cyp.quarters import Quarter, current_quarter, quarter_range
 from cyp.read import queries
+from cyp.read.reports import UnknownPlan, quarters_with_returns
+from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.models import (
     Action,
     Driver,
@@ -25,9 +29,18 @@ from cyp.storage.models import (
     action_partners,
 )
 
+PLAN_TERMS = PROJECT_ROOT / "data" / "plan-terms.yaml"
+
+
+def outcomes_label(plan_ref: str) -> str:
+    """What the pages call the top level of this plan ("Outcomes", "Outcomes / themes"), from data/plan-terms.yaml."""
+    with PLAN_TERMS.open(encoding="utf-8") as handle:
+        labels = yaml.safe_load(handle)["outcomes"]
+    return str(labels.get(plan_ref, labels["default"]))
+
 
 def plan_summaries(session: Session) -> pd.DataFrame:
-    """One row per plan: ref, title, period, whether current, and counts of what it holds."""
+    """One row per plan: ref, title, period, whether current, counts of what it holds, and ``outcomes_label``."""
     objectives = (
         select(Outcome.plan_id, func.count(Objective.id).label("objectives"))
         .join(Objective, Objective.outcome_id == Outcome.id)
@@ -69,12 +82,18 @@ def plan_summaries(session: Session) -> pd.DataFrame:
     frame = pd.DataFrame(session.execute(query).mappings().all())
     if not frame.empty:
         frame["period"] = frame.apply(lambda r: f"{r.first_year}–{r.last_year + 1}", axis=1)
+        frame["outcomes_label"] = frame["ref"].map(outcomes_label)
     return frame
+
+
+def plan_list(session: Session) -> list[tuple[str, str, bool]]:
+    """(ref, title, is current) per plan, the current plan first."""
+    return [(row.ref, row.title, bool(row.is_current)) for row in session.execute(queries.plans_in_order())]
 
 
 def plan_refs(session: Session) -> list[str]:
     """Plan refs, the current plan first."""
-    return list(session.scalars(select(Plan.ref).order_by(Plan.is_current.desc(), Plan.first_year.desc())))
+    return [ref for ref, _title, _current in plan_list(session)]
 
 
 def current_plan_ref(session: Session) -> str | None:
@@ -142,6 +161,135 @@ def plan_choices(session: Session, plan_ref: str) -> PlanChoices | None:
         bodies=pairs(bodies),
         drivers=pairs(select(Driver.ref, Driver.name).where(Driver.plan_id == plan.id).order_by(Driver.position)),
     )
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What each view filter can be set to within one plan: (value, label) pairs, plain data so it caches."""
+
+    plan_title: str
+    quarters: tuple[str, ...]  # newest first, up to the current quarter
+    quarters_with_returns: tuple[str, ...]
+    outcomes: tuple[tuple[str, str], ...]
+    objectives: tuple[tuple[str, str, str], ...]  # (ref, text, outcome ref)
+    teams: tuple[tuple[str, str], ...]
+    bodies: tuple[tuple[str, str], ...]
+    domains: tuple[tuple[str, str], ...]
+    drivers: tuple[tuple[str, str], ...]
+
+
+def filter_options(session: Session, plan_ref: str) -> FilterOptions:
+    """Every value each view filter can take within a plan, with readable labels; raises :class:`UnknownPlan`.
+
+    The quarters are the plan's own, newest first, stopping at the current quarter (no view of the future).
+    """
+    plan = plan_choices(session, plan_ref)
+    if plan is None:
+        raise UnknownPlan(f"There is no plan '{plan_ref}'.")
+    last = min(Quarter(plan.last_year, 4), current_quarter())
+    return FilterOptions(
+        plan_title=plan.title,
+        quarters=tuple(q.label for q in reversed(quarter_range(Quarter(plan.first_year, 1), last))),
+        quarters_with_returns=tuple(q.label for q in quarters_with_returns(session, plan_ref)),
+        outcomes=plan.outcomes,
+        objectives=plan.objectives,
+        teams=plan.teams,
+        bodies=plan.bodies,
+        domains=tuple((d.ref, d.short_name) for d in index_domains(session)),
+        drivers=plan.drivers,
+    )
+
+
+@dataclass(frozen=True)
+class OutcomeOutline:
+    """One outcome of a plan as plain data: its objectives as (ref, text) and its indicators' baselines."""
+
+    ref: str
+    name: str
+    group: str | None
+    description: str | None
+    objectives: tuple[tuple[str, str], ...]
+    indicators: tuple[dict[str, str], ...]  # Ref, Indicator, Baseline, When, Better when
+
+
+@dataclass(frozen=True)
+class PlanOutline:
+    """A plan's framework without its actions, as plain data (for a page to cache and show)."""
+
+    ref: str
+    title: str
+    first_year: int
+    last_year: int
+    vision: str | None
+    drivers: tuple[tuple[str, str], ...]  # (ref, name)
+    outcomes: tuple[OutcomeOutline, ...]
+
+
+def plan_outline(session: Session, plan_ref: str) -> PlanOutline | None:
+    """The plan's outcomes, objectives, indicators and drivers as plain data, or None for an unknown plan."""
+    plan = load_plan_tree(session, plan_ref, actions=False)
+    if plan is None:
+        return None
+    return PlanOutline(
+        ref=plan.ref,
+        title=plan.title,
+        first_year=plan.first_year,
+        last_year=plan.last_year,
+        vision=plan.vision,
+        drivers=tuple((driver.ref, driver.name) for driver in plan.drivers),
+        outcomes=tuple(
+            OutcomeOutline(
+                ref=outcome.ref,
+                name=outcome.name,
+                group=outcome.group,
+                description=outcome.description,
+                objectives=tuple((objective.ref, objective.text) for objective in outcome.objectives),
+                indicators=tuple(
+                    {
+                        "Ref": indicator.ref,
+                        "Indicator": indicator.name,
+                        "Baseline": indicator.baseline_text,
+                        "When": indicator.baseline_period or "",
+                        "Better when": indicator.polarity or "not stated",
+                    }
+                    for indicator in outcome.indicators
+                ),
+            )
+            for outcome in plan.outcomes
+        ),
+    )
+
+
+def line_info(session: Session, line_ref: str) -> dict[str, str] | None:
+    """A line's framework context (plan, outcome, objective, action, teams, bodies) as text, or None for an unknown
+    ref. ``teams`` names the responsible partners, or the reporting team where the plan names none."""
+    action = session.scalar(queries.line_by_ref(line_ref))
+    if action is None:
+        return None
+    objective = action.objective
+    outcome = objective.outcome
+    return {
+        "ref": action.ref,
+        "action": action.text or objective.text,
+        "whole_objective": str(action.whole_objective),
+        "objective_ref": objective.ref,
+        "objective": objective.text,
+        "outcome_ref": outcome.ref,
+        "outcome": outcome.name,
+        "plan": outcome.plan.ref,
+        "plan_title": outcome.plan.title,
+        "teams": "; ".join(p.name for p in action.partners)
+        or (action.reporting_partner.name if action.reporting_partner else ""),
+        "bodies": "; ".join(b.name for b in action.bodies),
+        "is_demo": str(action.is_demo),
+    }
+
+
+def domain_indicators(session: Session, plan_ref: str) -> tuple[tuple[str, str], ...]:
+    """(indicator ref, domain ref) for every indicator of the plan mapped to a Family Friendly Index domain."""
+    frame = domain_mappings(session)
+    indicators = frame[(frame["kind"] == "Indicator") & (frame["plan"] == plan_ref)]
+    return tuple(zip(indicators["ref"], indicators["domain_ref"], strict=True))
 
 
 def load_plan_tree(session: Session, plan_ref: str, *, actions: bool = True) -> Plan | None:

@@ -1,0 +1,83 @@
+"""Exceptions: the board's agenda for a quarter: Red lines, lines that got worse, lines with no return, late teams."""
+
+import pandas as pd
+import streamlit as st
+
+from cyp import ui
+
+ui.page_header("Exceptions", "What needs the board's attention this quarter.")
+filters = ui.filter_bar(("quarter", "plan", "outcome", "team", "body", "domain", "driver"), columns=4)
+if filters.quarter is None:
+    st.info("This plan has no quarters to show yet.")
+    st.stop()
+
+# Only the lines (and late teams) the filters select.
+found = ui.load_exceptions(filters.quarter, filters.plan, ui.line_filters(filters))
+if caption := ui.filter_caption(filters, ("outcome", "team", "body", "domain", "driver")):
+    st.info(caption, icon=":material/filter_alt:")
+
+columns = st.columns(4)
+columns[0].metric("✖ Red lines", len(found["red"]))
+columns[1].metric("Got worse since last quarter", len(found["worse"]))
+columns[2].metric("? Lines with no return", len(found["no_return"]))
+columns[3].metric("Teams late or missing", len(found["late"]))
+
+
+def line_table(frame: pd.DataFrame, with_change: bool = False) -> None:
+    """Lines with status, last quarter's status, teams and commentary, each linked to its history."""
+    if frame.empty:
+        st.success("None this quarter.", icon=":material/check_circle:")
+        return
+    table = pd.DataFrame(
+        {
+            "ref": frame["ref"],
+            "Status": ui.labelled_statuses(frame["status"]),
+            **({"Last quarter": ui.labelled_statuses(frame["previous_status"])} if with_change else {}),
+            "Outcome": frame["outcome"],
+            "Line": frame["action"].where(frame["action"].astype(bool), frame["objective"]),
+            "Responsible": frame["teams"],
+            "Progress": frame["progress"].fillna(""),
+            "Risks and issues": frame["risks"].fillna(""),
+        }
+    )
+    st.dataframe(
+        ui.with_line_links(table).drop(columns="ref"),
+        hide_index=True,
+        width="stretch",
+        column_config={ui.LINE_LINK_COLUMN: ui.line_link_column()},
+    )
+
+
+st.header("Red: off track, needs intervention")
+line_table(found["red"])
+st.header("Got worse since last quarter")
+line_table(found["worse"], with_change=True)
+st.header("No return this quarter")
+line_table(found["no_return"].assign(progress="", risks=""))
+st.header("Teams late or missing")
+late = found["late"]
+if late.empty:
+    st.success("Every team due has returned on time.", icon=":material/check_circle:")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Team": late["team"],
+                "State": late["state"],
+                "Deadline": late["deadline"],
+                "Lines expected": late["lines_expected"],
+                "Submitted": late["submitted_at"].map(
+                    lambda moment: "" if pd.isna(moment) else f"{moment:%d %b %Y %H:%M}"
+                ),
+                "By": late["submitted_by"].fillna(""),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+st.page_link(
+    "app_pages/tracker.py",
+    label="Submission tracker",
+    icon=":material/fact_check:",
+    query_params=filters.to_query_params(),
+)

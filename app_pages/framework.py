@@ -1,0 +1,70 @@
+"""Plan framework: browse outcome → objective → action, and the Family Friendly Index mapping."""
+
+import pandas as pd
+import streamlit as st
+
+from cyp import ui
+
+ui.page_header("Plan framework", "Outcomes, objectives and actions of each plan, and how they map to the index.")
+
+refs = [ref for ref, _title, _current in ui.load_plans()]
+if not refs:
+    st.error("No plan is loaded. Run `python -m cyp init` to load the plan framework.")
+    st.stop()
+chosen = st.query_params.get("plan", refs[0])
+plan_ref = st.selectbox("Plan", refs, index=refs.index(chosen) if chosen in refs else 0)
+st.query_params["plan"] = plan_ref
+plan = ui.load_plan_outline(plan_ref)
+assert plan is not None
+actions = ui.load_plan_actions(plan_ref)
+actions_of = {ref: frame for ref, frame in actions.groupby("objective_ref", sort=False)}
+
+st.header(plan.title)
+st.caption(f"Financial years {plan.first_year}-{plan.first_year + 1} to {plan.last_year}-{plan.last_year + 1}")
+if plan.vision:
+    st.markdown(f"**Vision.** {plan.vision}")
+if plan.drivers:
+    st.subheader("Cross-cutting drivers")
+    st.markdown("\n".join(f"- **{name}** ({ref})" for ref, name in plan.drivers))
+
+for outcome in plan.outcomes:
+    group = f" · {outcome.group}" if outcome.group else ""
+    with st.expander(f"{outcome.ref} · {outcome.name}{group}", expanded=False):
+        if outcome.description:
+            st.markdown(f"*{outcome.description}*")
+        for objective_ref, objective_text in outcome.objectives:
+            st.markdown(f"**{objective_ref} · {objective_text}**")
+            if objective_ref in actions_of:
+                st.dataframe(
+                    actions_of[objective_ref]
+                    .drop(columns="objective_ref")
+                    .rename(
+                        columns={
+                            "ref": "Ref",
+                            "action": "Action",
+                            "responsible": "Responsible",
+                            "monitored_by": "Monitored by",
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
+            else:
+                st.caption("No actions recorded for this objective yet.")
+        if outcome.indicators:
+            st.markdown("**What we know (indicators)**")
+            st.dataframe(pd.DataFrame(outcome.indicators), hide_index=True, width="stretch")
+
+st.header("Family Friendly Index")
+mappings = ui.load_domain_mappings()
+for domain_ref, domain_name in ui.load_index_domains():
+    mapped = mappings[mappings.domain_ref == domain_ref]
+    with st.expander(f"{domain_ref} · {domain_name} ({len(mapped)} mapped)"):
+        if mapped.empty:
+            st.caption("Nothing is mapped to this domain yet.")
+        else:
+            st.dataframe(
+                mapped[["plan", "kind", "ref", "text", "reason"]].rename(columns=str.capitalize),
+                hide_index=True,
+                width="stretch",
+            )

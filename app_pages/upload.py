@@ -1,0 +1,130 @@
+"""Upload a quarterly return: download the template, upload, see every problem by cell, fix, upload again."""
+
+import streamlit as st
+
+from cyp import ui
+from cyp.quarters import QuarterError
+from cyp.returns.lines import NothingToReport, UnknownTeam
+
+ui.page_header(
+    "Submit a quarterly return",
+    "Download your team's template, fill it in, upload it here. Nothing is stored until the whole return is valid.",
+)
+principal = ui.current_principal()
+if principal is None:
+    st.stop()
+
+# A lead reports on the quarter just ended, unless the address names another.
+quarter = ui.parse_quarter(ui.quarter_from_url(ui.current_quarter().previous().label))
+tracker = [row for row in ui.load_tracker_rows(quarter.label) if ui.may_submit_for(row.team_ref)]
+due = ui.load_deadline(quarter.label)
+
+teams = {row.team: row for row in tracker}
+left, right = st.columns([2, 1])
+with left:
+    quarter_label = st.text_input(
+        "Quarter",
+        value=quarter.label,
+        help="The quarter this return reports on, e.g. 2026-27 Q2 (July to September 2026).",
+    )
+    try:
+        quarter = ui.parse_quarter(quarter_label)
+    except QuarterError as error:
+        st.error(str(error))
+        st.stop()
+    st.query_params["quarter"] = quarter.label
+with right:
+    st.metric("Deadline", due.strftime("%-d %B %Y"))
+
+if not teams:
+    st.info(
+        f"No team you report for has lines to report in {quarter.label}. "
+        "If that is wrong, ask the performance team to assign your team's lines."
+    )
+    st.stop()
+
+team_names = sorted(teams)
+chosen = st.query_params.get("team")
+team = st.selectbox(
+    "Team", team_names, index=team_names.index(chosen) if chosen in team_names else 0, key="upload_team"
+)
+st.query_params["team"] = team
+row = teams[team]
+state = f"version {row.version} submitted by {row.submitted_by}" if row.version else "nothing submitted yet"
+st.markdown(f"**{team}**, {quarter.label}: {row.lines_expected} lines to report; {state} (**{row.state}**).")
+
+st.subheader("1. Download your template")
+try:
+    template = ui.load_template(row.team_ref, quarter.label)
+    st.download_button(
+        f"Download the {quarter.label} template for {team}",
+        data=template,
+        file_name=f"CYP return {row.team_ref} {quarter.label}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:",
+    )
+    st.caption("Last quarter's accepted answers are already filled in: change what has changed.")
+except (NothingToReport, UnknownTeam) as error:
+    st.info(str(error))
+
+st.subheader("2. Upload the completed workbook")
+upload = st.file_uploader("Completed return (.xlsx)", type=["xlsx", "xlsm"], key="return_file")
+acknowledged = st.checkbox(
+    "I have checked the queries listed below and want to submit anyway",
+    key="acknowledge",
+    help="Queries (for example a Red line with no progress update) do not block a return but need your confirmation.",
+)
+if upload is not None and st.button("Check and submit", type="primary"):
+    data = upload.getvalue()
+    with st.spinner("Checking every cell…"):
+        result = ui.submit_return(data, upload.name, principal, acknowledged)
+    if result.status == "accepted":
+        st.success(f"Accepted. {result.summary}", icon=":material/check_circle:")
+        if result.changes:
+            st.markdown("**What changed since your previous version:**\n" + "\n".join(f"- {c}" for c in result.changes))
+    elif result.status == "duplicate":
+        st.info(result.summary, icon=":material/content_copy:")
+        if result.reinstatable_version is not None:
+            # Offered, not done: storing an earlier version again needs the uploader's confirmation below.
+            st.session_state["reinstate"] = (upload.file_id, result.reinstatable_version)
+    elif result.status == "refused":
+        st.error(result.summary, icon=":material/block:")
+    else:
+        errors = [p for p in result.problems if p.severity == "error"]
+        queries = [p for p in result.problems if p.severity == "query"]
+        if errors:
+            st.error(
+                f"Not stored: {len(errors)} problem{'s' if len(errors) != 1 else ''} to fix. "
+                "Fix them in your workbook and upload it again.",
+                icon=":material/error:",
+            )
+            st.markdown("\n".join(f"- `{p.location or 'File'}` {p.message}" for p in errors))
+        if queries:
+            st.warning(
+                f"{len(queries)} quer{'ies' if len(queries) != 1 else 'y'} to check"
+                + (": tick the box above and submit again if they are right." if not errors else "."),
+                icon=":material/help:",
+            )
+            st.markdown("\n".join(f"- `{p.location or 'File'}` {p.message}" for p in queries))
+        if any(p.cell for p in result.problems):
+            st.download_button(
+                "Download your workbook with the problems marked",
+                data=ui.annotated_workbook(data, result.problems),
+                file_name=f"Problems - {upload.name}",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                icon=":material/download:",
+            )
+
+pending = st.session_state.get("reinstate")
+offered = upload is not None and pending is not None and pending[0] == upload.file_id
+if offered and st.button(f"Make version {pending[1]} current again", key="make_current_again"):
+    del st.session_state["reinstate"]
+    from cyp.returns.ingest import make_current_again  # imported when asked for, as ui.submit_return does
+
+    with st.spinner("Checking every cell…"):
+        again = make_current_again(upload.getvalue(), upload.name, principal, engine=ui.engine())
+    if again.accepted:
+        ui.clear_caches()
+        st.success(again.summary, icon=":material/check_circle:")
+    else:
+        st.error(again.summary, icon=":material/error:")

@@ -1,0 +1,88 @@
+"""User accounts: list, add, disable or enable, change role or teams, set a password."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cyp import ui
+from cyp.access import accounts
+from cyp.access.permissions import ROLES
+
+ui.page_header(
+    "User accounts",
+    "Who can sign in, with which role, for which teams. Roles and what they allow are set in data/access.yaml.",
+)
+principal = ui.current_principal()
+if principal is None:
+    st.stop()
+
+
+def write(action: Callable[..., Any], *args: Any, **options: Any) -> bool:
+    """Run one account change through ui; False (with the reason shown) if refused or impossible."""
+    return ui.attempt_write(principal, action, *args, expected=(accounts.AccountError,), **options)[0]
+
+
+teams = dict(ui.load_team_choices())
+
+add_tab, change_tab = st.tabs(["Add an account", "Change an account"])
+
+with add_tab, st.form("add_user", clear_on_submit=True):
+    username = st.text_input("Username", help="Letters, digits, '.', '_', '-' or '@', e.g. j.smith.")
+    role = st.selectbox("Role", ROLES, index=ROLES.index("viewer"), key="add_role")
+    new_teams = st.multiselect("Teams (for a lead)", list(teams), format_func=teams.get, key="add_teams")
+    email = st.text_input("Email (to sign in through the council's identity provider)")
+    display_name = st.text_input("Full name")
+    password = st.text_input(
+        "Password (leave blank for identity-provider sign-in only)", type="password", key="add_password"
+    )
+    if st.form_submit_button("Add account", type="primary") and username:
+        added = write(
+            accounts.create_user,
+            username,
+            role,
+            password=password or None,
+            email=email or None,
+            display_name=display_name or None,
+            teams=new_teams,
+        )
+        if added:
+            st.success(f"Added {username.strip().lower()} ({role}).")
+
+
+# Read after the add form: a write forgets the cached reads, so an account added above is listed at once.
+current = {
+    row["username"]: (row["role"], row["teams"].split(", ") if row["teams"] else []) for row in ui.load_accounts()
+}
+
+with change_tab:
+    if not current:
+        st.info("There are no accounts yet.")
+    else:
+        chosen = st.selectbox("Account", list(current), key="change_user")
+        role_now, teams_now = current[chosen]
+        role_column, teams_column = st.columns(2)
+        with role_column.form("set_role"):
+            new_role = st.selectbox("Role", ROLES, index=ROLES.index(role_now), key="change_role")
+            if st.form_submit_button("Change role") and write(accounts.set_role, chosen, new_role):
+                st.success(f"{chosen} is now a {new_role}.")
+        with teams_column.form("set_teams"):
+            chosen_teams = st.multiselect(
+                "Teams", list(teams), default=[t for t in teams_now if t in teams], format_func=teams.get
+            )
+            if st.form_submit_button("Set teams") and write(accounts.set_teams, chosen, chosen_teams):
+                st.success(f"{chosen} now belongs to {', '.join(chosen_teams) or 'no team'}.")
+        with st.form("set_password", clear_on_submit=True):
+            new_password = st.text_input("New password", type="password", key="change_password")
+            clicked = st.form_submit_button("Set password")
+            if clicked and new_password and write(accounts.set_password, chosen, new_password):
+                st.success(f"Password set for {chosen}.")
+        disable_column, enable_column = st.columns(2)
+        if disable_column.button("Disable account", key="disable_user") and write(accounts.disable_user, chosen):
+            st.success(f"Disabled {chosen}: it can no longer sign in or change anything.")
+        if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
+            st.success(f"Enabled {chosen}.")
+
+st.subheader("Accounts")
+st.dataframe(pd.DataFrame(ui.load_accounts()), hide_index=True, width="stretch")

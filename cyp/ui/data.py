@@ -1,0 +1,499 @@
+"""Every piece of data a page shows, through cached loaders.
+
+Each ``load_*`` function takes only what the page chose (quarter, plan, filters...) and keys its cache on the data
+tag itself (:func:`cyp.ui.engine.data_tag`), so a page never handles a URL or a session, and a write anywhere gives
+fresh data on the next run. The loaders call the read side (``cyp.read``), the board and the domain modules; none
+holds SQL or rules of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import streamlit as st
+
+from cyp import demo
+from cyp.access import accounts, audit
+from cyp.board.data import BoardData, board_data, latest_return_at
+from cyp.quarters import parse_quarter
+from cyp.read import browse, meta, reports, tracker, young_people
+from cyp.read.browse import FilterOptions, PlanOutline
+from cyp.read.reports import ViewFilters
+from cyp.read.tracker import TrackerRow
+from cyp.read.young_people import OutcomeNews
+from cyp.returns.lines import deadline_for
+from cyp.storage.config import PROJECT_ROOT
+from cyp.ui.engine import data_tag, session, tagged_session
+
+if TYPE_CHECKING:
+    from cyp.admin import ObjectiveChoice
+
+# The board pack, the workbooks and the administration module are imported where they are used: each takes 0.1 to
+# 0.2 s to import (openpyxl, matplotlib), which every page's first view would otherwise wait for.
+
+TTL = 600  # seconds: a safety net only, since the tag already changes with every write
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _demo_present(tag: str) -> bool:
+    with tagged_session(tag) as db_session:
+        return demo.demo_present(db_session)
+
+
+def demo_present() -> bool:
+    """Whether generated demo data is loaded (every page says so while it is)."""
+    return _demo_present(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _demo_accounts(tag: str) -> list[tuple[str, str, str]]:
+    with tagged_session(tag) as db_session:
+        return meta.demo_accounts(db_session)
+
+
+def load_demo_accounts() -> list[tuple[str, str, str]]:
+    """(username, password, role) of the generated demo accounts while demo data is loaded."""
+    return _demo_accounts(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _first_admin_instruction(tag: str) -> str | None:
+    with tagged_session(tag) as db_session:
+        return accounts.first_admin_instruction(db_session)
+
+
+def load_first_admin_instruction() -> str | None:
+    """What to do on a fresh install with no administrator, or None once one exists."""
+    return _first_admin_instruction(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _plans(tag: str) -> tuple[tuple[str, str, bool], ...]:
+    with tagged_session(tag) as db_session:
+        return tuple(browse.plan_list(db_session))
+
+
+def load_plans() -> tuple[tuple[str, str, bool], ...]:
+    """(ref, title, is current) per plan, the current plan first."""
+    return _plans(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _filter_options(tag: str, plan_ref: str) -> FilterOptions:
+    with tagged_session(tag) as db_session:
+        return browse.filter_options(db_session, plan_ref)
+
+
+def load_filter_options(plan_ref: str) -> FilterOptions:
+    """Every value each filter can take within a plan, with readable labels."""
+    return _filter_options(data_tag(), plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _plan_summaries(tag: str) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return browse.plan_summaries(db_session)
+
+
+def load_plan_summaries() -> pd.DataFrame:
+    """One row per plan with counts of what it holds (:func:`cyp.read.browse.plan_summaries`)."""
+    return _plan_summaries(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _plan_outline(tag: str, plan_ref: str) -> PlanOutline | None:
+    with tagged_session(tag) as db_session:
+        return browse.plan_outline(db_session, plan_ref)
+
+
+def load_plan_outline(plan_ref: str) -> PlanOutline | None:
+    """The plan's outcomes, objectives, indicators and drivers (:func:`cyp.read.browse.plan_outline`)."""
+    return _plan_outline(data_tag(), plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _plan_actions(tag: str, plan_ref: str) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return browse.plan_actions(db_session, plan_ref)
+
+
+def load_plan_actions(plan_ref: str) -> pd.DataFrame:
+    """Every action of the plan with who is responsible and who monitors it (:func:`cyp.read.browse.plan_actions`)."""
+    return _plan_actions(data_tag(), plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _domain_mappings(tag: str) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return browse.domain_mappings(db_session)
+
+
+def load_domain_mappings() -> pd.DataFrame:
+    """Every Family Friendly Index mapping (:func:`cyp.read.browse.domain_mappings`)."""
+    return _domain_mappings(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _index_domains(tag: str) -> tuple[tuple[str, str], ...]:
+    with tagged_session(tag) as db_session:
+        return tuple((domain.ref, domain.name) for domain in browse.index_domains(db_session))
+
+
+def load_index_domains() -> tuple[tuple[str, str], ...]:
+    """(ref, name) of the nine Family Friendly Index domains in order."""
+    return _index_domains(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _outcome_summary(tag: str, quarter: str, plan_ref: str) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return reports.outcome_summary(db_session, quarter, plan_ref)
+
+
+def load_outcome_summary(quarter: str, plan_ref: str) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.outcome_summary`."""
+    return _outcome_summary(data_tag(), quarter, plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _status_report(tag: str, quarter: str, plan_ref: str) -> dict:
+    with tagged_session(tag) as db_session:
+        return reports.status_report(db_session, quarter, plan_ref)
+
+
+def load_status_report(quarter: str, plan_ref: str) -> dict:
+    """Cached :func:`cyp.read.reports.status_report`."""
+    return _status_report(data_tag(), quarter, plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _line_statuses(tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return reports.line_statuses(db_session, quarter, plan_ref, filters)
+
+
+def load_line_statuses(quarter: str, plan_ref: str, filters: ViewFilters | None = None) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.line_statuses` (pass :func:`line_filters` so quarter/plan do not split it)."""
+    return _line_statuses(data_tag(), quarter, plan_ref, filters)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _line_trends(tag: str, plan_ref: str, quarters: tuple[str, ...]) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return reports.line_trends(db_session, plan_ref, quarters)
+
+
+def load_line_trends(plan_ref: str, quarters: tuple[str, ...]) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.line_trends`."""
+    return _line_trends(data_tag(), plan_ref, quarters)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _domain_summary(tag: str, quarter: str, plan_ref: str, domain: str | None) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return reports.domain_summary(db_session, quarter, plan_ref, domain)
+
+
+def load_domain_summary(quarter: str, plan_ref: str, domain: str | None = None) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.domain_summary`: every domain, or the one ``domain`` names."""
+    return _domain_summary(data_tag(), quarter, plan_ref, domain)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _indicator_series(tag: str, indicator_refs: tuple[str, ...] | None, outcome_ref: str | None) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return reports.indicator_series(db_session, indicator_refs, outcome_ref)
+
+
+def load_indicator_series(
+    indicator_refs: tuple[str, ...] | None = None, outcome_ref: str | None = None
+) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.indicator_series`."""
+    return _indicator_series(data_tag(), indicator_refs, outcome_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _exceptions(tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None) -> dict[str, pd.DataFrame]:
+    with tagged_session(tag) as db_session:
+        return reports.exceptions(db_session, quarter, plan_ref, filters)
+
+
+def load_exceptions(quarter: str, plan_ref: str, filters: ViewFilters | None = None) -> dict[str, pd.DataFrame]:
+    """Cached :func:`cyp.read.reports.exceptions`, narrowed by the line filters (pass :func:`line_filters`)."""
+    return _exceptions(data_tag(), quarter, plan_ref, filters)
+
+
+def load_latest_return_at(quarter: str, plan_ref: str) -> str:
+    """ISO time of the latest current return for the quarter ("" for none).
+
+    Not cached on purpose: it is one aggregate, and the board display shows it as the data's freshness.
+    """
+    with session() as db_session:
+        stamp = latest_return_at(db_session, quarter, plan_ref)
+    return stamp.isoformat() if stamp else ""
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _board_data(tag: str, quarter: str, plan_ref: str, latest_return: str) -> BoardData:
+    with tagged_session(tag) as db_session:
+        return board_data(db_session, quarter, plan_ref)
+
+
+def load_board_data(quarter: str, plan_ref: str) -> BoardData:
+    """Cached :func:`cyp.board.data.board_data`: what the board display and the board pack show.
+
+    Also keyed on the latest return's time (one aggregate): the meeting-room screen must show a return accepted
+    during the meeting even if it was stored without an audit event (a script, a restore).
+    """
+    return _board_data(data_tag(), quarter, plan_ref, load_latest_return_at(quarter, plan_ref))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def _board_pack_bytes(tag: str, quarter: str, plan_ref: str, suffix: str, latest_return: str) -> bytes:
+    from cyp.board.excel import board_pack_xlsx
+    from cyp.board.pdf import render_pack_pdf
+
+    if suffix == "pdf":
+        return render_pack_pdf(_board_data(tag, quarter, plan_ref, latest_return))
+    with tagged_session(tag) as db_session:
+        return board_pack_xlsx(db_session, quarter, plan_ref)
+
+
+def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
+    """The board pack as ``pdf`` or ``xlsx`` bytes, cached until the data changes. Raises
+    :class:`cyp.board.data.BoardPackError` with a message the page can show."""
+    return _board_pack_bytes(data_tag(), quarter, plan_ref, suffix, load_latest_return_at(quarter, plan_ref))
+
+
+def framework_workbook() -> bytes:
+    """The framework workbook, built when asked for (a download button's deferred data: seconds on a large history)."""
+    from cyp.framework.workbook import export_framework
+
+    with session() as db_session:
+        return export_framework(db_session)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _tracker_rows(tag: str, quarter: str) -> list[TrackerRow]:
+    with tagged_session(tag) as db_session:
+        return tracker.submission_tracker(db_session, quarter)
+
+
+def load_tracker(quarter: str, team: str | None = None) -> pd.DataFrame:
+    """The submission tracker for one quarter as a DataFrame (:func:`cyp.read.tracker.tracker_frame`), of every team
+    or only the one ``team`` names (:func:`cyp.read.tracker.for_team`)."""
+    return tracker.for_team(tracker.tracker_frame(_tracker_rows(data_tag(), quarter)), team)
+
+
+def load_tracker_rows(quarter: str) -> list[TrackerRow]:
+    """The submission tracker for one quarter, one row per team (:func:`cyp.read.tracker.submission_tracker`)."""
+    return _tracker_rows(data_tag(), parse_quarter(quarter).label)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _tracker_grid(tag: str, quarters: tuple[str, ...]) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return tracker.tracker_grid(db_session, quarters)
+
+
+def load_tracker_grid(quarters: tuple[str, ...]) -> pd.DataFrame:
+    """Cached :func:`cyp.read.tracker.tracker_grid`."""
+    return _tracker_grid(data_tag(), quarters)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _deadline(tag: str, quarter: str) -> date:
+    with tagged_session(tag) as db_session:
+        return deadline_for(db_session, parse_quarter(quarter))
+
+
+def load_deadline(quarter: str) -> date:
+    """The quarter's deadline for returns (:func:`cyp.returns.lines.deadline_for`)."""
+    return _deadline(data_tag(), quarter)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _template(tag: str, team_ref: str, quarter: str) -> bytes:
+    from cyp.returns.template import write_template
+
+    with tagged_session(tag) as db_session:
+        return write_template(db_session, team_ref, quarter)
+
+
+def load_template(team_ref: str, quarter: str) -> bytes:
+    """The team's return workbook for the quarter, last quarter's answers filled in; raises as
+    :func:`cyp.returns.template.write_template` does for a team with nothing to report."""
+    return _template(data_tag(), team_ref, quarter)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _line_history(tag: str, line_ref: str) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return reports.line_history(db_session, line_ref)
+
+
+def load_line_history(line_ref: str) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.line_history`."""
+    return _line_history(data_tag(), line_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _line_info(tag: str, line_ref: str) -> dict[str, str] | None:
+    with tagged_session(tag) as db_session:
+        return browse.line_info(db_session, line_ref)
+
+
+def load_line_info(line_ref: str) -> dict[str, str] | None:
+    """A line's framework context (:func:`cyp.read.browse.line_info`), or None for an unknown ref."""
+    return _line_info(data_tag(), line_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _domain_indicators(tag: str, plan_ref: str) -> tuple[tuple[str, str], ...]:
+    with tagged_session(tag) as db_session:
+        return browse.domain_indicators(db_session, plan_ref)
+
+
+def load_domain_indicators(plan_ref: str) -> tuple[tuple[str, str], ...]:
+    """(indicator ref, domain ref) for every indicator of the plan mapped to a Family Friendly Index domain."""
+    return _domain_indicators(data_tag(), plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _young_people_summary(tag: str, quarter: str, plan_ref: str) -> list[OutcomeNews]:
+    with tagged_session(tag) as db_session:
+        return young_people.young_people_summary(db_session, quarter, plan_ref, young_people_words())
+
+
+def load_young_people_summary(quarter: str, plan_ref: str) -> list[OutcomeNews]:
+    """Each outcome in plain words with publishable counts (:func:`cyp.read.young_people.young_people_summary`)."""
+    return _young_people_summary(data_tag(), quarter, plan_ref)
+
+
+@st.cache_data(show_spinner=False)
+def young_people_words() -> dict[str, Any]:
+    """The plain words for the young people's summary (:func:`cyp.read.young_people.young_people_words`)."""
+    return young_people.young_people_words()
+
+
+ACCESSIBILITY_STATEMENT = PROJECT_ROOT / "docs" / "accessibility.md"
+
+
+@st.cache_data(show_spinner=False)
+def accessibility_statement() -> tuple[str, str]:
+    """(title, body) of the accessibility statement: docs/accessibility.md, its first ``# `` line as the title."""
+    text = ACCESSIBILITY_STATEMENT.read_text(encoding="utf-8")
+    first, _newline, body = text.partition("\n")
+    return first.removeprefix("# ").strip(), body.strip()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _team_choices(tag: str) -> list[tuple[str, str]]:
+    from cyp import admin
+
+    with tagged_session(tag) as db_session:
+        return admin.team_choices(db_session)
+
+
+def load_team_choices() -> list[tuple[str, str]]:
+    """(ref, name) of every team, by name."""
+    return _team_choices(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _line_assignments(tag: str, plan_ref: str) -> pd.DataFrame:
+    from cyp import admin
+
+    with tagged_session(tag) as db_session:
+        return admin.line_assignments(db_session, plan_ref)
+
+
+def load_line_assignments(plan_ref: str) -> pd.DataFrame:
+    """Which team reports each line of the plan (:func:`cyp.admin.line_assignments`)."""
+    return _line_assignments(data_tag(), plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _objective_choices(tag: str, plan_ref: str) -> list[ObjectiveChoice]:
+    from cyp import admin
+
+    with tagged_session(tag) as db_session:
+        return admin.objective_choices(db_session, plan_ref)
+
+
+def load_objective_choices(plan_ref: str) -> list[ObjectiveChoice]:
+    """The plan's objectives an administrator can assign as a whole (:func:`cyp.admin.objective_choices`)."""
+    return _objective_choices(data_tag(), plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _deadline_table(tag: str, plan_ref: str) -> pd.DataFrame:
+    from cyp import admin
+
+    with tagged_session(tag) as db_session:
+        return admin.deadline_table(db_session, plan_ref)
+
+
+def load_deadline_table(plan_ref: str) -> pd.DataFrame:
+    """Every quarter of the plan with its deadline (:func:`cyp.admin.deadline_table`)."""
+    return _deadline_table(data_tag(), plan_ref)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _audit_filter_choices(tag: str) -> dict[str, list[str]]:
+    from cyp import admin
+
+    with tagged_session(tag) as db_session:
+        return admin.audit_filter_choices(db_session)
+
+
+def load_audit_filter_choices() -> dict[str, list[str]]:
+    """The actors, actions and outcomes in the audit trail, for its filters."""
+    return _audit_filter_choices(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _audit_events(tag: str, limit: int | None, filters: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+    with tagged_session(tag) as db_session:
+        return audit.list_events(db_session, limit=limit, **dict(filters))
+
+
+def load_audit_events(limit: int | None = None, **filters: Any) -> pd.DataFrame:
+    """Audit events matching ``filters``, newest first (:func:`cyp.access.audit.list_events`)."""
+    return _audit_events(data_tag(), limit, tuple(sorted(filters.items())))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _audit_csv(tag: str, filters: tuple[tuple[str, Any], ...]) -> bytes:
+    with tagged_session(tag) as db_session:
+        return audit.export_events_csv(db_session, **dict(filters))
+
+
+def load_audit_csv(**filters: Any) -> bytes:
+    """Every audit event matching ``filters`` as CSV (:func:`cyp.access.audit.export_events_csv`)."""
+    return _audit_csv(data_tag(), tuple(sorted(filters.items())))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _accounts(tag: str) -> list[dict[str, Any]]:
+    with tagged_session(tag) as db_session:
+        return [
+            {
+                "username": account.username,
+                "name": account.display_name or "",
+                "role": account.role,
+                "state": "active" if account.is_active else "disabled",
+                "teams": ", ".join(sorted(team.ref for team in account.teams)),
+                "email": account.email or "",
+                "sign-in": "password" if account.password_hash else "identity provider",
+                "demo": account.is_demo,
+            }
+            for account in accounts.list_users(db_session)
+        ]
+
+
+def load_accounts() -> list[dict[str, Any]]:
+    """Every account as a table row: username, name, role, state, teams, email, how it signs in, demo."""
+    return _accounts(data_tag())

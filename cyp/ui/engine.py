@@ -1,0 +1,130 @@
+"""The app's engine and sessions, the data version tag every cached loader is keyed on, and the writes pages make.
+
+The tag is the database URL with the data's version (the newest audit event's id). Every write anywhere is an audit
+event, so the tag changes whenever data changes, in this process or another (the command line, another app
+instance), and the next run reads fresh data instead of waiting for a cache to expire. Two databases never share a
+cache entry. The tag is read once per run: :func:`refresh_data_tag` at the start of every run (app.py's navigation)
+and of every timed fragment run (:func:`refreshing_fragment`); outside a run each loader reads it afresh.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cyp.access.permissions import PermissionDenied, Principal
+from cyp.bootstrap import initialise_database
+from cyp.read.meta import data_version
+from cyp.storage.config import get_settings
+from cyp.storage.db import get_engine, read_session, write_session
+
+if TYPE_CHECKING:
+    from cyp.returns.ingest import IngestResult
+
+DATA_TAG_KEY = "cyp_data_tag"
+
+
+def engine() -> Engine:
+    """The process's engine for the configured database, initialised once per process."""
+    return _initialised_engine(get_settings().database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _initialised_engine(url: str) -> Engine:
+    db_engine = get_engine(url)
+    initialise_database(db_engine)
+    return db_engine
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A read session on the app's database (for ui's own modules; pages use the loaders)."""
+    with read_session(engine()) as db_session:
+        yield db_session
+
+
+def _current_tag() -> str:
+    url = get_settings().database_url
+    with read_session(_initialised_engine(url)) as db_session:
+        return f"{url}#{data_version(db_session)}"
+
+
+def refresh_data_tag() -> None:
+    """Read the data's version now and keep it for the rest of this run (one query per run, not per loader)."""
+    st.session_state[DATA_TAG_KEY] = _current_tag()
+
+
+def data_tag() -> str:
+    """The tag the cached loaders are keyed on: this run's (see :func:`refresh_data_tag`), else read now."""
+    tag = st.session_state.get(DATA_TAG_KEY)
+    return tag if isinstance(tag, str) else _current_tag()
+
+
+@contextmanager
+def tagged_session(tag: str) -> Iterator[Session]:
+    """A read session on the database a tag names (the cached loaders' own)."""
+    with read_session(_initialised_engine(tag.split("#", 1)[0])) as db_session:
+        yield db_session
+
+
+def refreshing_fragment(run_every: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """``st.fragment(run_every=...)`` whose every run reads the data's version again, so its loaders see new data."""
+
+    def decorate(body: Callable[[], None]) -> Callable[[], None]:
+        @st.fragment(run_every=run_every)
+        @functools.wraps(body)
+        def run() -> None:
+            refresh_data_tag()
+            body()
+
+        return run
+
+    return decorate
+
+
+def clear_caches() -> None:
+    """Forget every cached read and this run's tag; call after a write so every page shows the new data."""
+    st.cache_data.clear()
+    st.session_state.pop(DATA_TAG_KEY, None)
+
+
+def attempt_write(
+    principal: Principal,
+    action: Callable[..., Any],
+    *args: Any,
+    expected: tuple[type[Exception], ...] = (),
+    **options: Any,
+) -> tuple[bool, Any]:
+    """Run ``action(session, principal, *args, **options)`` in its own write transaction: (done, its result).
+
+    A refusal, or one of the ``expected`` errors, is shown on the page and gives (False, None); after a write
+    every cached read is forgotten.
+    """
+    try:
+        with write_session(engine()) as db_session:
+            outcome = action(db_session, principal, *args, **options)
+    except PermissionDenied as refusal:
+        st.error(str(refusal), icon=":material/block:")
+        return False, None
+    except expected as error:
+        st.error(str(error), icon=":material/error:")
+        return False, None
+    clear_caches()
+    return True, outcome
+
+
+def submit_return(data: bytes, filename: str, principal: Principal, acknowledge_queries: bool) -> IngestResult:
+    """Check and store an uploaded return for the signed-in user (ingest checks their permission); after an
+    accepted return every cached read is forgotten."""
+    from cyp.returns.ingest import ingest_return  # 0.07 s to import (openpyxl): only the upload page needs it
+
+    result = ingest_return(data, filename, principal, acknowledge_queries=acknowledge_queries, engine=engine())
+    if result.status == "accepted":
+        clear_caches()
+    return result

@@ -1,0 +1,106 @@
+"""The app's navigation for whoever is signed in: every page's address resolves, the menu lists the allowed ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from cyp.access.permissions import Principal, can_view_page
+from cyp.ui.engine import refresh_data_tag
+from cyp.ui.signin import current_principal, sign_in, sign_out
+
+DEFAULT_PAGE_KEY = "overview"
+
+
+def _page_key(page: st.Page) -> str:
+    """The page's key in data/access.yaml: its URL path (file name), the default page having none."""
+    return str(page.url_path or DEFAULT_PAGE_KEY)
+
+
+def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.navigation:  # type: ignore[valid-type]
+    """The app's navigation for whoever is signed in; also reads the data's version once for this run's loaders.
+
+    Every page's address always resolves, so a shared link works: signed out, it shows the sign-in form and, once
+    signed in, the page itself (query parameters kept); a page the role may not see shows a clear refusal. The menu
+    lists only the allowed pages. Hiding a page is presentation: every write checks permissions again in ``cyp``.
+    """
+    refresh_data_tag()
+    principal = current_principal()
+    allowed: dict[str, list[st.Page]] = {}
+    registered: list[st.Page] = []
+    for section, pages in sections.items():
+        for page in pages:
+            key = _page_key(page)
+            if principal is not None and can_view_page(principal, key):
+                allowed.setdefault(section, []).append(page)
+                registered.append(page)
+                continue
+            stand_in = _sign_in_page if principal is None else _refusal(page.title)
+            registered.append(st.Page(stand_in, title=page.title, url_path=key, default=not page.url_path))
+    registered.extend(public)
+    allowed_pages = [page for pages in allowed.values() for page in pages]
+    if principal is not None and allowed_pages and all(page.url_path for page in allowed_pages):
+        # A role without the overview (the meeting-room screen) starts on its own first page instead.
+        index = next(i for i, page in enumerate(registered) if not page.url_path)
+        registered[index] = st.Page(
+            _go_to(allowed_pages[0]), title=registered[index].title, url_path=DEFAULT_PAGE_KEY, default=True
+        )
+    # Register first: a page link is checked against the pages registered in this run.
+    navigation = st.navigation(registered, position="hidden")
+    _accessibility_css()
+    _sidebar_menu(principal, allowed, public)
+    return navigation
+
+
+# WCAG 2.2 target size (2.5.8): Streamlit's date field draws day, month and year as ~18 px spin buttons.
+_ACCESSIBILITY_CSS = (
+    "<style>[data-testid='stDateInput'] [role='spinbutton']"
+    "{display:inline-block;min-width:24px;min-height:24px;line-height:24px;text-align:center}</style>"
+)
+
+
+def _accessibility_css() -> None:
+    st.html(_ACCESSIBILITY_CSS)
+
+
+def _go_to(page: st.Page) -> Callable[[], None]:
+    def go() -> None:
+        st.switch_page(page, query_params=st.query_params.to_dict())  # a bookmarked view keeps its filters
+
+    return go
+
+
+def _sign_in_page() -> None:
+    if sign_in() is not None:
+        st.rerun()
+
+
+def _refusal(title: str) -> Callable[[], None]:
+    def refuse() -> None:
+        st.title(title)
+        principal = current_principal()
+        role = principal.role if principal else "signed-out"
+        st.error(
+            f"Your account ({role}) does not give access to this page. "
+            "If you need it, ask the performance team (an administrator) to change your role.",
+            icon=":material/block:",
+        )
+
+    return refuse
+
+
+def _sidebar_menu(principal: Principal | None, allowed: dict[str, list[st.Page]], public: list[st.Page]) -> None:
+    with st.sidebar:
+        for section, pages in allowed.items():
+            st.caption(section)
+            for page in pages:
+                st.page_link(page)
+        if public:
+            st.caption("Share")
+            for page in public:
+                st.page_link(page)
+        if principal is not None:
+            st.divider()
+            st.caption(f"Signed in as **{principal.username}** ({principal.role})")
+            st.button("Sign out", on_click=sign_out, icon=":material/logout:")

@@ -1,0 +1,169 @@
+"""Shared widgets and text for pages: header and demo notice, status badges and tiles, line links, downloads."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from cyp.board.data import PDF_MIME, XLSX_MIME, BoardPackError, board_pack_filename
+from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
+from cyp.status import ALL_STATUSES, describe_rule, status_change
+from cyp.ui.data import board_pack_bytes, demo_present
+
+
+def demo_banner() -> None:
+    """A visible notice on every page while demo data is loaded."""
+    if demo_present():
+        st.warning(
+            "**Demonstration data.** The returns shown here are generated for demonstration, not real "
+            "reports from Barnet's partners. An administrator removes them with `python -m cyp demo --clear`.",
+            icon=":material/science:",
+        )
+
+
+def page_header(title: str, caption: str | None = None) -> None:
+    """Page title, an optional one-line caption and the demo notice."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    demo_banner()
+
+
+def status_badge_html(status: str, size: str = "1rem") -> str:
+    """An inline badge: icon and text on the status colour, so status is never colour alone."""
+    background = STATUS_COLOURS.get(status, "#ffffff")
+    colour = STATUS_TEXT_COLOURS.get(status, "#000000")
+    return (
+        f'<span class="cyp-status" role="img" aria-label="Status: {html.escape(status)}" '
+        f'style="background:{background};color:{colour};padding:0.1em 0.5em;border-radius:0.4em;'
+        f'font-weight:600;font-size:{size};white-space:nowrap;border:1px solid #1a1a1a">'
+        f"{html.escape(status_label(status))}</span>"
+    )
+
+
+def distribution_text(counts: Mapping[str, int], statuses: tuple[str, ...] = ALL_STATUSES) -> str:
+    """A status distribution as text with icons, e.g. "✖ 3 Red · ▲ 5 Amber"; statuses with none left out."""
+    parts = [f"{STATUS_ICONS[s]} {int(counts.get(s, 0))} {s}" for s in statuses if int(counts.get(s, 0))]
+    return " · ".join(parts) or "no lines"
+
+
+def status_tile(title: str, status: str | None, counts: Mapping[str, int], note: str | None = None) -> DeltaGenerator:
+    """A bordered tile: title, rolled-up status badge, its distribution and an optional note (e.g. the change).
+
+    Returns the tile, so the caller can add a link inside it; tiles in one row stretch to the same height.
+    """
+    tile = st.container(border=True, height="stretch")
+    with tile:
+        st.markdown(f"**{escape_markdown(title)}**")
+        if isinstance(status, str) and status:
+            st.markdown(status_badge_html(status, "1.15rem"), unsafe_allow_html=True)
+            st.markdown(distribution_text(counts))
+        else:
+            st.markdown("*No lines*")
+        if note:
+            st.caption(note)
+    return tile
+
+
+def rollup_rule_note() -> None:
+    """States the roll-up rule under any rolled-up status, as the issue requires."""
+    st.caption(f"**Roll-up rule.** {describe_rule()}")
+
+
+def line_link_url(line_ref: str) -> str:
+    """Relative address of a line's history page, for a ``LinkColumn``."""
+    return f"/line_history?line={quote(line_ref)}"
+
+
+LINE_LINK_COLUMN = "History"
+
+
+def line_link_column() -> st.column_config.LinkColumn:
+    """Column config for a table's history links: the cell shows the line ref, the link opens its history."""
+    return st.column_config.LinkColumn(
+        LINE_LINK_COLUMN, display_text=r"/line_history\?line=(.*)$", help="Open this line's history", width="medium"
+    )
+
+
+def with_line_links(frame: pd.DataFrame, ref_column: str = "ref") -> pd.DataFrame:
+    """The frame with a first column linking each row's line to its history."""
+    return frame.assign(**{LINE_LINK_COLUMN: frame[ref_column].map(line_link_url)})[[LINE_LINK_COLUMN, *frame.columns]]
+
+
+def labelled_statuses(series: pd.Series) -> pd.Series:
+    """Statuses as icon + text (``▲ Amber``) for tables; blanks stay blank."""
+    return series.map(lambda status: status_label(status) if isinstance(status, str) and status else "")
+
+
+def change_note(status: str | None, previous: str | None) -> str:
+    """ "Last quarter: ● Green (worse)" for a tile; says so when there is no earlier quarter in the plan."""
+    if previous is None or (isinstance(previous, float) and pd.isna(previous)):
+        return "First quarter of the plan: nothing to compare with."
+    change = status_change(status, previous)
+    if change == "Same":
+        return f"Last quarter: {status_label(previous)} (no change)"
+    return f"Last quarter: {status_label(previous)}" + (f" ({change.lower()})" if change else "")
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~$:])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text a team typed, safe to put inside ``st.markdown`` (no accidental bold, links, headings or LaTeX)."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return ""
+    # Backslash escapes (CommonMark) also keep "<" and "&" literal where HTML is allowed, e.g. beside a badge.
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def trend_icons(trend: pd.DataFrame) -> str:
+    """A line's statuses over quarters as icons with short quarter labels, e.g. "25-26 Q4 ● · 26-27 Q1 ▲"."""
+    return " · ".join(f"{row.quarter[2:]} {STATUS_ICONS.get(row.status, '?')}" for row in trend.itertuples(index=False))
+
+
+def table_height(rows: int) -> int:
+    """Pixel height that shows every row of an ``st.dataframe`` without an inner scroll bar."""
+    return 38 + 35 * max(rows, 1)
+
+
+def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
+    """Download buttons for the board pack (PDF and Excel), built here rather than on click: a file that cannot be
+    built says why on the page instead of failing unseen in the download."""
+    columns = st.columns(2)
+    for column, suffix, mime, label in (
+        (columns[0], "pdf", PDF_MIME, "Board pack (PDF)"),
+        (columns[1], "xlsx", XLSX_MIME, "Board data (Excel)"),
+    ):
+        try:
+            with column, st.spinner(f"Preparing the {label}…"):
+                content = board_pack_bytes(quarter, plan_ref, suffix)
+        except BoardPackError as error:
+            column.error(f"The {label} could not be built: {error}", icon=":material/error:")
+            continue
+        column.download_button(
+            label,
+            data=content,
+            file_name=board_pack_filename(plan_ref, quarter, suffix),
+            mime=mime,
+            key=f"{key}_{suffix}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
+def chart_with_data(chart: Any, table: pd.DataFrame, name: str, nested: bool = False) -> None:
+    """A chart that fills its column, with its data one click away as a table (``nested=True`` inside an
+    expander, where Streamlit allows no second expander: the table then follows the chart)."""
+    st.altair_chart(chart, width="stretch")
+    if nested:
+        st.dataframe(table, hide_index=True, width="stretch")
+        return
+    with st.expander(f"Data for {name}", icon=":material/table:"):
+        st.dataframe(table, hide_index=True, width="stretch")
