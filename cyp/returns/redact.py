@@ -109,8 +109,8 @@ def redact_update(
             setattr(update, name, notice)
         result.versions.append(stored.version)
         result.fields.extend(name for name in changed if name not in result.fields)
-        if stored.is_demo or not changed:
-            continue
+        if stored.is_demo or not stored.stored_path or not changed:
+            continue  # no kept file (demo returns, and records made without an upload) to replace
         if stored.stored_path not in replaced:
             replaced[stored.stored_path] = _replace_kept_file(uploads_dir, stored, action.ref, notice, result)
         new_name, new_sha, new_size = replaced[stored.stored_path]
@@ -140,7 +140,7 @@ def _replace_kept_file(
     uploads_dir: Path, stored: Return, line_ref: str, notice: str, result: Redaction
 ) -> tuple[str, str, int]:
     old = uploads_dir / stored.stored_path
-    if not old.exists():
+    if not old.is_file():
         raise RedactionError(
             f"the kept file of version {stored.version} ({stored.stored_path}) is missing from {uploads_dir}; "
             "run `python -m cyp check` to see what is wrong, then redact again"
