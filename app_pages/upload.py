@@ -120,9 +120,10 @@ offered = upload is not None and pending is not None and pending[0] == upload.fi
 if offered and st.button(f"Make version {pending[1]} current again", key="make_current_again"):
     del st.session_state["reinstate"]
     from cyp.returns.ingest import make_current_again  # imported when asked for, as ui.submit_return does
+    from cyp.ui.engine import engine
 
     with st.spinner("Checking every cell…"):
-        again = make_current_again(upload.getvalue(), upload.name, principal, engine=ui.engine())
+        again = make_current_again(upload.getvalue(), upload.name, principal, engine=engine())
     if again.accepted:
         ui.clear_caches()
         st.success(again.summary, icon=":material/check_circle:")
