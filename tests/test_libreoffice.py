@@ -29,6 +29,8 @@ XLSX = sorted(FIXTURES.glob("*.xlsx"))
 # The tests upload as the system, as the command line does with --as-system.
 UPLOADER = system_acting_for("tests")
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:

@@ -26,6 +26,8 @@ from tests.returns_factory import build_framework, build_return, clean_lines
 # The tests upload as the system, as the command line does with --as-system.
 UPLOADER = system_acting_for("tests")
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 QUARTER = "2022-23 Q2"  # inside the 2019–23 plan, whose actions come from the source
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+pytestmark = pytest.mark.both_databases
+
 
 def open_upload_page(engine, principal: Principal, quarter: str = QUARTER) -> AppTest:
     st.cache_data.clear()

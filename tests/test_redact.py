@@ -30,6 +30,8 @@ OTHER = "Second hub delayed by building works."
 # The tests upload as the system, as the command line does with --as-system.
 UPLOADER = system_acting_for("tests")
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def stored(engine: Engine, tmp_path: Path) -> Engine:

@@ -35,6 +35,8 @@ STARTS = ("=", "+", "-", "@")
 # The tests upload as the system, as the command line does with --as-system.
 UPLOADER = system_acting_for("tests")
 
+pytestmark = pytest.mark.both_databases
+
 
 def _as_text_cells(data: bytes, cells: dict[str, str], sheet: str = "Return") -> bytes:
     """``data`` with ``cells`` (address -> text) written as string cells, as Excel stores typed text."""
