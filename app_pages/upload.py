@@ -84,6 +84,9 @@ if upload is not None and st.button("Check and submit", type="primary"):
             st.markdown("**What changed since your previous version:**\n" + "\n".join(f"- {c}" for c in result.changes))
     elif result.status == "duplicate":
         st.info(result.summary, icon=":material/content_copy:")
+        if result.reinstatable_version is not None:
+            # Offered, not done: storing an earlier version again needs the uploader's confirmation below.
+            st.session_state["reinstate"] = (upload.file_id, result.reinstatable_version)
     elif result.status == "refused":
         st.error(result.summary, icon=":material/block:")
     else:
@@ -111,3 +114,18 @@ if upload is not None and st.button("Check and submit", type="primary"):
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 icon=":material/download:",
             )
+
+pending = st.session_state.get("reinstate")
+offered = upload is not None and pending is not None and pending[0] == upload.file_id
+if offered and st.button(f"Make version {pending[1]} current again", key="make_current_again"):
+    del st.session_state["reinstate"]
+    from cyp.returns.ingest import make_current_again  # imported when asked for, as ui.submit_return does
+    from cyp.ui.engine import engine
+
+    with st.spinner("Checking every cell…"):
+        again = make_current_again(upload.getvalue(), upload.name, principal, engine=engine())
+    if again.accepted:
+        ui.clear_caches()
+        st.success(again.summary, icon=":material/check_circle:")
+    else:
+        st.error(again.summary, icon=":material/error:")

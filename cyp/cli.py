@@ -187,6 +187,40 @@ def ingest(file: str, user: str | None, as_system: bool, acknowledge_queries: bo
     if result.status == "needs-acknowledgement":
         click.echo(f"{result.summary}. Re-run with --acknowledge-queries to store it.", err=True)
         sys.exit(1)
+    if result.reinstatable_version is not None:
+        who = f"--user {user}" if user else "--as-system"
+        click.echo(f"{result.summary} (python -m cyp make-current {file} {who}).")
+        sys.exit(0)
+    click.echo(result.summary, err=not result.accepted)
+    sys.exit(0 if result.accepted else 1)
+
+
+@cli.command("make-current")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def make_current(file: str, user: str | None, as_system: bool) -> None:
+    """Make an earlier version current again: store its file (already stored, not current) as a new version.
+
+    What `ingest` offers when the file is an earlier version of the team's return. The file is checked
+    again; exit status 0 when stored, 1 when not.
+
+    \b
+    Example:
+      python -m cyp make-current ph-version-1.xlsx --user a.lee
+    """
+    import sys
+
+    from cyp.returns.ingest import make_current_again
+
+    path = Path(file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from exc
+    result = make_current_again(data, path.name, _acting_principal(user, as_system), engine=get_engine())
+    for problem in [] if result.accepted else result.problems:
+        click.echo(f"{problem.severity}: {problem}", err=True)
     click.echo(result.summary, err=not result.accepted)
     sys.exit(0 if result.accepted else 1)
 
@@ -718,6 +752,45 @@ def token_revoke(token_id: str) -> None:
 
     revoked = _token_change(revoke_token, token_id)
     click.echo(f"Revoked token {revoked.id} ({revoked.name}).")
+
+
+@cli.command()
+@click.option("--line", "line_ref", required=True, help="The line's ref, e.g. 19-FB-1.2.")
+@click.option("--quarter", required=True, help="The quarter of the update, e.g. '2025-26 Q3'.")
+@click.option("--reason", required=True, help="Why, for the notice and the audit trail (never the text itself).")
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def redact(line_ref: str, quarter: str, reason: str, user: str | None, as_system: bool) -> None:
+    """Redact a stored update's text (every version of the quarter) and the kept files that hold it.
+
+    The text becomes "[redacted by USER on DATE: REASON]" in the database and every later export; each kept
+    file is replaced by a copy with those cells redacted. Audited.
+
+    \b
+    Example:
+      python -m cyp redact --line 19-FB-1.2 --quarter "2025-26 Q3" --reason "child's NHS number"
+    """
+    from cyp.access.permissions import PermissionDenied
+    from cyp.quarters import QuarterError
+    from cyp.returns.redact import RedactionError, redact_update, remove_replaced_files
+    from cyp.storage.config import get_settings
+
+    engine = get_engine()
+    try:
+        with write_session(engine) as session:
+            done = redact_update(
+                session,
+                _acting_principal(user, as_system),
+                line_ref=line_ref,
+                quarter=quarter,
+                reason=reason,
+                uploads_dir=get_settings().uploads_dir,
+            )
+    except (RedactionError, QuarterError, PermissionDenied) as exc:
+        raise click.ClickException(str(exc)) from exc
+    with read_session(engine) as session:
+        remove_replaced_files(session, done)
+    click.echo(done.summary)
 
 
 @cli.command()

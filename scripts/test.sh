@@ -4,8 +4,9 @@
 #   bash scripts/test.sh                      # everything
 #   bash scripts/test.sh -k quarters -x       # extra arguments go to pytest
 #
-# Installs Debian's chromium (the browser tests drive /usr/bin/chromium; nothing downloads a browser) and postgresql
-# (the tests start a throwaway cluster of their own) when they are missing.
+# Installs Debian's chromium (the browser tests drive /usr/bin/chromium; nothing downloads a browser), postgresql
+# (the tests start a throwaway cluster of their own) and libreoffice-calc-nogui (soffice --headless writes the
+# LibreOffice fixtures again) when they are missing.
 # CYP_TEST_WORKERS sets the number of pytest-xdist workers (default 2; 0 runs in one process).
 # Exits with pytest's status, or, when the tests pass, ruff's or mypy's when either found problems.
 set -euo pipefail
@@ -23,6 +24,8 @@ compgen -G "/usr/share/fonts/truetype/liberation*/*.ttf" >/dev/null || missing+=
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 # pdftoppm, to look at every page of a pack as PNG.
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+# LibreOffice Calc writes the LibreOffice returns of tests/data/libreoffice/ again (tests/test_libreoffice.py).
+command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)
 
 if ((${#missing[@]})); then
   echo "test: installing Debian packages: ${missing[*]}"
