@@ -71,7 +71,7 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import navigation
+from cyp.ui.navigation import menu_link, navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.widgets import (
     LINE_LINK_COLUMN,
@@ -154,6 +154,7 @@ __all__ = [
     "load_tracker_rows",
     "load_young_people_summary",
     "may_submit_for",
+    "menu_link",
     "navigation",
     "outcome_switcher",
     "page_header",
