@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import altair as alt
 import streamlit as st
 
 from cyp import ui
@@ -24,7 +25,7 @@ from cyp import ui
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5
 # Lines of body text one slide holds below its heading: what fits at 1366×768 with the bar and the buttons.
-LINE_BUDGET = 11.0
+LINE_BUDGET = 15.0
 CHARS_PER_LINE = 68  # a full-width line of body text at the smallest screen, with room for wide letters
 CHART_LINES = 9.0  # an indicator chart (plot, axis labels, title) measured in lines of body text at 1366×768
 CHARTS_PER_SLIDE = 2  # side by side
@@ -42,7 +43,9 @@ header { display: none !important; }
 [data-testid="stMainBlockContainer"] { max-width: 100% !important;
   padding: calc(var(--board-font) * 0.5) calc(var(--board-font) * 1.2) calc(var(--board-font) * 0.3) !important; }
 [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: calc(var(--board-font) * 0.35) !important; }
-.board { font-size: var(--board-font); line-height: 1.3; color: #000000; overflow-wrap: anywhere; }
+/* Streamlit pulls a markdown block up by 1rem at its end: the padding keeps the last line clear of what follows. */
+.board { font-size: var(--board-font); line-height: 1.3; color: #000000; overflow-wrap: anywhere;
+  padding-bottom: 1rem; }
 .board h1 { font-size: 1.6em; line-height: 1.15; margin: 0 0 0.2em 0; padding: 0; font-weight: 700; }
 .board h2 { font-size: 1.1em; line-height: 1.2; margin: 0.35em 0 0.15em 0; padding: 0; font-weight: 700; }
 .board p { font-size: 1em; margin: 0; }
@@ -302,8 +305,9 @@ def _indicator_charts(charts: list[tuple[str, object]]) -> None:
     for column, (ref, frame) in zip(columns, charts, strict=True):
         recent = frame.sort_values("quarter").tail(TREND_QUARTERS)  # type: ignore[attr-defined]
         chart = (
-            ui.indicator_chart(recent, title=_short(f"{ref} {recent['name'].iloc[0]}", 50))
-            .properties(height=150)
+            ui.indicator_chart(recent, title=_short(f"{ref} {recent['name'].iloc[0]}", 70))
+            # fit-x with the padding inside: the axis labels stay within the column instead of spilling over.
+            .properties(height=150, width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
             .configure_axis(labelFontSize=16, titleFontSize=16, labelColor="#000000", titleColor="#000000")
             .configure_title(fontSize=18, color="#000000")
             .configure_legend(labelFontSize=16, labelColor="#000000")
