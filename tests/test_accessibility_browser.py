@@ -4,6 +4,7 @@ at 1366×768 and 1920×1080 (test-artifacts/screenshots/)."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from io import BytesIO
@@ -19,6 +20,7 @@ from cyp.bootstrap import initialise_database
 from cyp.demo import generate_demo
 from cyp.read.charts import STATUS_ICONS
 from cyp.storage.db import make_engine, write_session
+from tests import htmlcs
 from tests.axe import describe, serious_violations
 from tests.fixtures_browser import ARTIFACTS, ROOT, screenshot, start_app_server, wait_for_streamlit
 
@@ -26,8 +28,15 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "access.admin"
-# Streamlit elements the app cannot make pass, each recorded in docs/accessibility.md: (axe rule, selector part).
-STREAMLIT_EXCLUSIONS: tuple[tuple[str, str], ...] = ()
+# Streamlit elements the app cannot make pass, each recorded in tests/a11y-false-positives.yaml with the reason and
+# in docs/accessibility.md: (axe rule, selector part).
+STREAMLIT_EXCLUSIONS: tuple[tuple[str, str], ...] = tuple(
+    (entry.rule, entry.target) for entry in htmlcs.false_positives("axe")
+)
+# Heading levels, in document order, of the page's main area and sidebar (a skip such as h2 -> h4 is a finding).
+HEADINGS = """() => [...document.querySelectorAll('[data-testid="stMain"] :is(h1,h2,h3,h4,h5,h6)')]
+  .filter(e => e.offsetParent !== null && e.innerText.trim())
+  .map(e => [Number(e.tagName[1]), e.innerText.trim().slice(0, 60)])"""
 SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 
 
@@ -100,10 +109,30 @@ def _name(path: str) -> str:
     return (path.split("?")[0] or "overview").replace("/", "-")
 
 
+def heading_skips(page) -> list[str]:
+    """Each place the page's heading levels skip one (h1 then h3, h2 then h4), and a first heading that is not h1."""
+    headings = page.evaluate(HEADINGS)
+    skips = []
+    previous = 0
+    for level, text in headings:
+        if level > previous + 1:
+            skips.append(f"h{previous} -> h{level} {text!r}" if previous else f"first heading is h{level} {text!r}")
+        previous = level
+    return skips
+
+
 def scan(page, label: str) -> str:
-    """The serious/critical violations on the page as a message ("" when none)."""
+    """Serious/critical axe violations, HTML_CodeSniffer errors and heading skips as a message ("" when none)."""
+    parts = []
     found = serious_violations(page, exclude=STREAMLIT_EXCLUSIONS)
-    return f"--- {label}\n{describe(found)}" if found else ""
+    if found:
+        parts.append(describe(found))
+    # Without `npm ci` in tests/node the second engine is skipped locally; in CI reading it fails loudly.
+    if (htmlcs.htmlcs_available() or os.environ.get("CI")) and (findings := htmlcs.serious_findings(page)):
+        parts.append(htmlcs.describe(findings))
+    if skips := heading_skips(page):
+        parts.append("heading levels skip: " + "; ".join(skips))
+    return f"--- {label}\n" + "\n".join(parts) if parts else ""
 
 
 def test_every_page_loaded_passes_axe_and_is_screenshotted_at_both_sizes(browser, loaded_site):

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM
@@ -103,9 +105,16 @@ def next_slide(page, expected: int) -> None:
     wait_for_streamlit(page)
 
 
+CHARTS_INSIDE = """() => [...document.querySelectorAll('[data-testid="stMain"] .vega-embed :is(canvas, svg)')]
+  .every(e => e.getBoundingClientRect().right <= window.innerWidth + 1)"""
+
+
 def resize(page, width: int, height: int) -> None:
+    """Set the viewport and wait until it is drawn; charts re-lay out to their new width a moment later."""
     page.set_viewport_size({"width": width, "height": height})
     page.wait_for_function(SETTLED, arg=[width])
+    with contextlib.suppress(PlaywrightTimeout):  # measured and reported by the caller
+        page.wait_for_function(CHARTS_INSIDE, timeout=10_000)
 
 
 @pytest.mark.parametrize("plan", list(PLANS))
