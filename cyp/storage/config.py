@@ -54,6 +54,21 @@ SETTINGS: tuple[Setting, ...] = (
         "When 1, `scripts/run.sh` fills an empty database with generated demo data for newcomers.",
     ),
     Setting(
+        "CYP_ACCESSIBILITY_CONTACT",
+        "the performance team (the administrators of CYP Plan Monitor)",
+        "Who answers accessibility problems and requests for another format; shown in the accessibility statement.",
+    ),
+    Setting(
+        "CYP_ACCESSIBILITY_EMAIL",
+        "",
+        "Email address for accessibility problems, shown in the accessibility statement. Set it for a deployment.",
+    ),
+    Setting(
+        "CYP_ACCESSIBILITY_PHONE",
+        "",
+        "Telephone number for accessibility problems, shown in the accessibility statement (empty: not shown).",
+    ),
+    Setting(
         "CYP_TODAY",
         "",
         "Pretend today is this ISO date (YYYY-MM-DD); for demonstrations and tests. Empty means the real date.",
@@ -77,6 +92,9 @@ class Settings:
     deadline_days: int = field(default_factory=lambda: int(_env("CYP_DEADLINE_DAYS")))
     demo_on_empty: bool = field(default_factory=lambda: _env("CYP_DEMO_ON_EMPTY") == "1")
     today_override: str = field(default_factory=lambda: _env("CYP_TODAY"))
+    accessibility_contact: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_CONTACT"))
+    accessibility_email: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_EMAIL"))
+    accessibility_phone: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_PHONE"))
 
 
 def get_settings() -> Settings:
