@@ -4,8 +4,9 @@
 #   bash scripts/test.sh                      # everything
 #   bash scripts/test.sh -k quarters -x       # extra arguments go to pytest
 #
-# Installs Debian's chromium (the browser tests drive /usr/bin/chromium; nothing downloads a browser) and postgresql
-# (the tests start a throwaway cluster of their own) when they are missing.
+# Installs Debian's chromium (the browser tests drive /usr/bin/chromium; nothing downloads a browser), postgresql
+# (the tests start a throwaway cluster of their own) and npm when they are missing, and runs `npm ci` in tests/node
+# (the HTML_CodeSniffer accessibility engine) when its node_modules is missing.
 # CYP_TEST_WORKERS sets the number of pytest-xdist workers (default 2; 0 runs in one process).
 # Exits with pytest's status, or ruff's when the tests pass but the lint does not.
 set -euo pipefail
@@ -21,6 +22,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 compgen -G "/usr/share/fonts/truetype/liberation*/*.ttf" >/dev/null || missing+=(fonts-liberation)
 # The board pack PDF uses DejaVu Sans for the status icons (✓ ● ▲ ✖) and £ – ’; without it icons are left out.
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+# npm installs the second accessibility engine (HTML_CodeSniffer) that the browser tests inject beside axe.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
   echo "test: installing Debian packages: ${missing[*]}"
@@ -28,6 +31,12 @@ if ((${#missing[@]})); then
   [[ $(id -u) -ne 0 ]] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# HTML_CodeSniffer, pinned by tests/node/package-lock.json, into tests/node/node_modules (ignored by git).
+if [[ ! -d tests/node/node_modules ]]; then
+  echo "test: npm ci in tests/node"
+  (cd tests/node && npm ci --no-audit --no-fund)
 fi
 
 # Lint first but run the tests anyway, so one run shows every problem; either failing fails the script.
