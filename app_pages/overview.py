@@ -71,7 +71,7 @@ plans = ui.load_plan_summaries()
 for plan in plans.itertuples():
     with st.container(border=True):
         current = " (current plan)" if plan.is_current else ""
-        st.markdown(f"#### {plan.title}{current}")
+        st.markdown(f"### {plan.title}{current}")  # h3 under the h2 "Plans": no skipped level
         columns = st.columns(4)
         columns[0].metric(plan.outcomes_label, plan.outcomes)
         columns[1].metric("Objectives", plan.objectives)

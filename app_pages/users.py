@@ -84,5 +84,5 @@ with change_tab:
         if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
             st.success(f"Enabled {chosen}.")
 
-st.subheader("Accounts")
+st.header("Accounts")
 st.dataframe(pd.DataFrame(ui.load_accounts()), hide_index=True, width="stretch")

@@ -288,3 +288,130 @@ def test_accessibility_statement_is_public_and_says_what_the_regulations_ask(bro
         screenshot(page, "accessibility-statement", full_page=True)
     finally:
         context.close()
+
+
+def test_second_engine_runs_and_finds_a_real_barrier(browser):
+    """HTML_CodeSniffer is really injected and run: an image with no text alternative is an error (H37)."""
+    if not htmlcs.htmlcs_available() and not os.environ.get("CI"):
+        pytest.skip("run `npm ci` in tests/node (scripts/test.sh does) for the second engine")
+    htmlcs.false_positives()  # every entry has a reason, or this raises
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    page = context.new_page()
+    try:
+        page.set_content(
+            '<html lang="en"><head><title>t</title></head><body><main><img src="x.png"></main></body></html>'
+        )
+        codes = [finding["code"] for finding in htmlcs.serious_findings(page)]
+        assert any("H37" in code for code in codes), codes
+    finally:
+        context.close()
+
+
+def _luminance(rgb: tuple[float, ...]) -> float:
+    channels = [c / 255 for c in rgb[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(first: tuple[float, ...], second: tuple[float, ...]) -> float:
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+# The focus mark of the focused element (or of the field around a focused input): outline width and colour, and
+# the colour of the first opaque background behind it.
+FOCUS_MARK = """() => {
+  const rgb = text => (text.match(/[\\d.]+/g) || []).map(Number);
+  const focused = document.activeElement;
+  let marked = null;
+  for (let node = focused, depth = 0; node && depth < 5; node = node.parentElement, depth++) {
+    const style = getComputedStyle(node);
+    if (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) { marked = node; break; }
+  }
+  let background = [255, 255, 255, 1];
+  for (let node = marked || focused; node; node = node.parentElement) {
+    const colour = rgb(getComputedStyle(node).backgroundColor);
+    if (colour.length >= 3 && (colour.length === 3 || colour[3] > 0.5)) { background = colour; break; }
+  }
+  const label = (focused.getAttribute('aria-label') || focused.innerText || focused.tagName).trim().slice(0, 50);
+  if (!marked) return {label, width: 0, colour: [], background};
+  const style = getComputedStyle(marked);
+  return {label, width: parseFloat(style.outlineWidth), colour: rgb(style.outlineColor), background};
+}"""
+
+
+def test_keyboard_focus_is_marked_at_3_to_1_everywhere(browser, loaded_site):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    problems = []
+    try:
+        for path, stops in (("", 30), ("upload", 40)):
+            visit(page, loaded_site, path)
+            page.locator("body").focus()
+            seen = 0
+            for _ in range(stops):
+                page.keyboard.press("Tab")
+                mark = page.evaluate(FOCUS_MARK)
+                if mark["label"] in ("BODY", ""):
+                    continue
+                seen += 1
+                ratio = _contrast(tuple(mark["colour"]), tuple(mark["background"])) if mark["colour"] else 0
+                if mark["width"] < 2 or ratio < 3:
+                    problems.append(f"/{path} {mark['label']!r}: {mark['width']} px at {ratio:.2f}:1")
+            assert seen >= 10, f"/{path}: only {seen} focus stops"
+        # The file uploader's button is among the stops on the upload page.
+        visit(page, loaded_site, "upload")
+        page.get_by_test_id("stFileUploaderDropzone").locator("button").focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")
+        mark = page.evaluate(FOCUS_MARK)
+        assert mark["width"] >= 2 and _contrast(tuple(mark["colour"]), tuple(mark["background"])) >= 3, mark
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+FOCUSED_FIELD = """() => {
+  const box = document.activeElement && document.activeElement.closest('[data-testid="stSelectbox"]');
+  return box ? box.querySelector('label').innerText.trim() : null;
+}"""
+
+
+def test_filters_tab_row_by_row_and_keep_focus_when_changed(browser, loaded_site):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        visit(page, loaded_site, "exceptions")
+        page.get_by_test_id("stMain").get_by_role("combobox", name=re.compile("^Quarter")).focus()
+        order = [page.evaluate(FOCUSED_FIELD)]
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            order.append(page.evaluate(FOCUSED_FIELD))
+        assert order == ["Quarter", "Plan", "Outcome", "Team", "Monitoring body", "Index domain", "Driver"], order
+
+        visit(page, loaded_site, "outcome")
+        plan = page.get_by_test_id("stMain").get_by_role("combobox", name=re.compile("^Plan"))
+        plan.focus()
+        before = plan.input_value() if plan.evaluate("e => 'value' in e") else ""
+        page.keyboard.press("ArrowDown")
+        page.get_by_role("option").nth(1).wait_for()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile("plan=2023-27"))
+        wait_for_streamlit(page)
+        assert page.evaluate(FOCUSED_FIELD) == "Plan", (
+            f"focus moved to {page.evaluate('document.activeElement.outerHTML.slice(0, 120)')} (was {before!r})"
+        )
+
+        pills = page.get_by_test_id("stMain").get_by_test_id("stButtonGroup").locator("button")
+        pills.nth(1).focus()
+        name = pills.nth(1).inner_text()
+        page.keyboard.press("Enter")
+        page.get_by_test_id("stMain").locator("h2", has_text=name).first.wait_for()
+        wait_for_streamlit(page)
+        focused = page.evaluate("() => document.activeElement.closest('[data-testid=\"stButtonGroup\"]') !== null")
+        assert focused, f"picking {name!r} moved the focus to {page.evaluate('document.activeElement.tagName')}"
+    finally:
+        context.close()
