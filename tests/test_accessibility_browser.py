@@ -37,6 +37,7 @@ STREAMLIT_EXCLUSIONS: tuple[tuple[str, str], ...] = tuple(
 HEADINGS = """() => [...document.querySelectorAll('[data-testid="stMain"] :is(h1,h2,h3,h4,h5,h6)')]
   .filter(e => e.offsetParent !== null && e.innerText.trim())
   .map(e => [Number(e.tagName[1]), e.innerText.trim().slice(0, 60)])"""
+CONTACT_EMAIL = "cyp.plan.accessibility@test.invalid"
 SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 
 
@@ -59,7 +60,12 @@ def _site(tmp_path_factory: pytest.TempPathFactory, name: str, demo: bool) -> It
         if demo:
             generate_demo(session)
     engine.dispose()
-    env = {"CYP_DATABASE_URL": url, "CYP_UPLOADS_DIR": str(folder / "uploads"), "CYP_TODAY": "2026-11-23"}
+    env = {
+        "CYP_DATABASE_URL": url,
+        "CYP_UPLOADS_DIR": str(folder / "uploads"),
+        "CYP_TODAY": "2026-11-23",
+        "CYP_ACCESSIBILITY_EMAIL": CONTACT_EMAIL,
+    }
     with start_app_server(ARTIFACTS / "logs" / f"accessibility-{name}.log", env=env) as base_url:
         yield base_url
 
@@ -282,6 +288,16 @@ def test_accessibility_statement_is_public_and_says_what_the_regulations_ask(bro
             "Enforcement procedure",
             "Equality and Human Rights Commission",
             "Accessibility Regulations 2018",
+            "Feedback and contact information",
+            CONTACT_EMAIL,  # the contact details come from the CYP_ACCESSIBILITY_* settings
+            "Non-accessible content",
+            "Non-compliance with the accessibility regulations",
+            "Disproportionate burden",
+            "not within the scope of the accessibility regulations",
+            "board pack PDF",
+            "Preparation of this statement",
+            "last tested",
+            "HTML_CodeSniffer",
         ):
             assert needed in text, f"the statement does not mention {needed!r}"
         assert page.get_by_label("Username", exact=True).count() == 0  # no sign-in needed
