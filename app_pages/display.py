@@ -25,9 +25,9 @@ from cyp import ui
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5
 # Lines of body text one slide holds below its heading: what fits at 1366×768 with the bar and the buttons.
-LINE_BUDGET = 15.0
+LINE_BUDGET = 16.0
 CHARS_PER_LINE = 68  # a full-width line of body text at the smallest screen, with room for wide letters
-CHART_LINES = 9.0  # an indicator chart (plot, axis labels, title) measured in lines of body text at 1366×768
+CHART_LINES = 10.5  # an indicator chart (plot, axis labels, title) measured in lines of body text at 1366×768
 CHARTS_PER_SLIDE = 2  # side by side
 MAX_LISTED = {"reds": 6, "exceptions": 8}  # beyond these the slide points to the pack
 TREND_QUARTERS = 6
@@ -307,7 +307,7 @@ def _indicator_charts(charts: list[tuple[str, object]]) -> None:
         chart = (
             ui.indicator_chart(recent, title=_short(f"{ref} {recent['name'].iloc[0]}", 70))
             # fit-x with the padding inside: the axis labels stay within the column instead of spilling over.
-            .properties(height=150, width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+            .properties(height=200, width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
             .configure_axis(labelFontSize=16, titleFontSize=16, labelColor="#000000", titleColor="#000000")
             .configure_title(fontSize=18, color="#000000")
             .configure_legend(labelFontSize=16, labelColor="#000000")

@@ -349,6 +349,7 @@ FOCUS_MARK = """() => {
     const colour = rgb(getComputedStyle(node).backgroundColor);
     if (colour.length >= 3 && (colour.length === 3 || colour[3] > 0.5)) { background = colour; break; }
   }
+  if (!focused || focused === document.body) return {label: 'BODY', width: 0, colour: [], background};
   const label = (focused.getAttribute('aria-label') || focused.innerText || focused.tagName).trim().slice(0, 50);
   if (!marked) return {label, width: 0, colour: [], background};
   const style = getComputedStyle(marked);
