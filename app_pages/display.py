@@ -26,7 +26,7 @@ REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5
 # Lines of body text one slide holds below its heading: what fits at 1366×768 with the bar and the buttons.
 LINE_BUDGET = 16.0
-CHARS_PER_LINE = 68  # a full-width line of body text at the smallest screen, with room for wide letters
+CHARS_PER_LINE = 90  # a full-width line of body text at the smallest screen, with room for wide letters
 CHART_LINES = 10.5  # an indicator chart (plot, axis labels, title) measured in lines of body text at 1366×768
 CHARTS_PER_SLIDE = 2  # side by side
 MAX_LISTED = {"reds": 6, "exceptions": 8}  # beyond these the slide points to the pack
