@@ -98,7 +98,8 @@ def outcome_switcher(filters: ViewFilters, options: FilterOptions) -> ViewFilter
         label_visibility="collapsed",
         key=key,
     )
-    st.session_state[f"{key}:address"] = picked or filters.outcome
+    # Remember what the pills show: a pill unselected (picked None) is selected again from the address next run.
+    st.session_state[f"{key}:address"] = picked
     if picked and picked != filters.outcome:
         filters = filters.replace(outcome=picked, objective=None)
         write_filters(filters)
