@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cyp.quarters import QuarterError, parse_quarter
 from cyp.read.browse import FilterOptions
@@ -72,6 +73,12 @@ def _choices(name: str, options: FilterOptions) -> list[tuple[str, str]]:
     return list(getattr(options, {"body": "bodies"}.get(name, name + "s")))
 
 
+def _widget_key(name: str) -> str:
+    """A filter widget's key, one per page: a widget keyed alike on two pages would carry one page's value over."""
+    ctx = get_script_run_ctx()
+    return f"cyp_filter_{name}:{ctx.page_script_hash if ctx else ''}"
+
+
 def _follow_address(key: str, current: object, values: list) -> None:  # type: ignore[type-arg]
     """Keep a keyed filter widget showing what the address says, without remounting it.
 
@@ -89,7 +96,7 @@ def _follow_address(key: str, current: object, values: list) -> None:  # type: i
 def outcome_switcher(filters: ViewFilters, options: FilterOptions) -> ViewFilters:
     """One click to any outcome of the plan (pills, wrapping on narrow screens); writes the choice to the URL."""
     names = dict(options.outcomes)
-    key = "cyp_filter_outcome_switcher"
+    key = _widget_key("outcome_switcher")
     _follow_address(key, filters.outcome, [None, *names])
     picked = st.pills(
         "Outcome",
@@ -131,7 +138,7 @@ def filter_bar(names: tuple[str, ...] = ("quarter", "plan"), columns: int = 4) -
             values = [None, *values]
         current = getattr(filters, name)
         current = current if current in values else values[0] if values else None
-        key = f"cyp_filter_{name}"
+        key = _widget_key(name)
         _follow_address(key, current, values)
         picked = grid[position % columns].selectbox(
             FILTER_LABELS[name],
