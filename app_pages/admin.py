@@ -33,7 +33,7 @@ if not plans:
 framework_tab, lines_tab, deadlines_tab, demo_tab = st.tabs(["Framework", "Assignments", "Deadlines", "Demo data"])
 
 with framework_tab:
-    st.subheader("Export")
+    st.header("Export")
     st.caption("The whole framework as a workbook: edit it in Excel (its Read me sheet explains every column).")
     st.download_button(
         "Download the framework workbook",
@@ -43,7 +43,7 @@ with framework_tab:
         mime=XLSX,
         icon=":material/download:",
     )
-    st.subheader("Import")
+    st.header("Import")
     st.caption("The whole workbook is checked first; if anything is wrong nothing changes and every problem is listed.")
     upload = st.file_uploader("Edited framework workbook (.xlsx)", type=["xlsx"], key="framework_file")
     if upload is not None and st.button("Check and import", type="primary", key="framework_import"):
@@ -57,7 +57,7 @@ with framework_tab:
 with lines_tab:
     plan_ref = st.selectbox("Plan", plans, key="assign_plan")
     team_refs = list(teams)
-    st.subheader("Assign a line to a team")
+    st.header("Assign a line to a team")
     lines = ui.load_line_assignments(plan_ref)
     objectives = ui.load_objective_choices(plan_ref)
     with st.form("assign_line"):
@@ -67,7 +67,7 @@ with lines_tab:
         assign_clicked = st.form_submit_button("Assign line")
         if assign_clicked and line_ref and write(admin.assign_line, line_ref, line_team) is not None:
             st.success(f"{line_ref} is now reported by {teams[line_team]}.")
-    st.subheader("Assign a whole objective to a team")
+    st.header("Assign a whole objective to a team")
     st.caption(
         "For objectives with no actions (the 2023–27 plan gives only objectives): the team reports on the objective "
         "itself, through a line whose ref ends in .W."

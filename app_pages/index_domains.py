@@ -63,7 +63,7 @@ for domain in domains.to_dict("records"):
         )
         st.page_link(
             "app_pages/exceptions.py",
-            label="Exceptions in this domain",
+            label=f"Exceptions in {domain['name']}",
             icon=":material/priority_high:",
             query_params=filters.replace(domain=domain["domain_ref"]).to_query_params(),
         )

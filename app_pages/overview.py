@@ -29,7 +29,7 @@ else:
                 )
                 tile.page_link(
                     "app_pages/outcome.py",
-                    label="Open outcome",
+                    label=f"Open {outcome['outcome']}",  # a link's name says where it goes (WCAG 2.4.4)
                     icon=":material/arrow_forward:",
                     query_params=filters.replace(outcome=outcome["outcome_ref"]).to_query_params(),
                 )
@@ -71,7 +71,7 @@ plans = ui.load_plan_summaries()
 for plan in plans.itertuples():
     with st.container(border=True):
         current = " (current plan)" if plan.is_current else ""
-        st.markdown(f"#### {plan.title}{current}")
+        st.markdown(f"### {plan.title}{current}")  # h3 under the h2 "Plans": no skipped level
         columns = st.columns(4)
         columns[0].metric(plan.outcomes_label, plan.outcomes)
         columns[1].metric("Objectives", plan.objectives)

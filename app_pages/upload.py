@@ -53,7 +53,7 @@ row = teams[team]
 state = f"version {row.version} submitted by {row.submitted_by}" if row.version else "nothing submitted yet"
 st.markdown(f"**{team}**, {quarter.label}: {row.lines_expected} lines to report; {state} (**{row.state}**).")
 
-st.subheader("1. Download your template")
+st.header("1. Download your template")
 try:
     template = ui.load_template(row.team_ref, quarter.label)
     st.download_button(
@@ -67,7 +67,7 @@ try:
 except (NothingToReport, UnknownTeam) as error:
     st.info(str(error))
 
-st.subheader("2. Upload the completed workbook")
+st.header("2. Upload the completed workbook")
 upload = st.file_uploader("Completed return (.xlsx)", type=["xlsx", "xlsm"], key="return_file")
 acknowledged = st.checkbox(
     "I have checked the queries listed below and want to submit anyway",

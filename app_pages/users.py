@@ -85,7 +85,7 @@ with change_tab:
             st.success(f"Enabled {chosen}.")
         ui.sessions_section(principal, chosen)
 
-st.subheader("Accounts")
+st.header("Accounts")
 st.dataframe(pd.DataFrame(ui.load_accounts()), hide_index=True, width="stretch")
 
 ui.display_links_section(principal)

@@ -5,8 +5,9 @@
 #   bash scripts/test.sh -k quarters -x       # extra arguments go to pytest
 #
 # Installs Debian's chromium (the browser tests drive /usr/bin/chromium; nothing downloads a browser), postgresql
-# (the tests start a throwaway cluster of their own) and libreoffice-calc-nogui (soffice --headless writes the
-# LibreOffice fixtures again) when they are missing.
+# (the tests start a throwaway cluster of their own), libreoffice-calc-nogui (soffice --headless writes the
+# LibreOffice fixtures again) and npm when they are missing, and runs `npm ci` in tests/node (the HTML_CodeSniffer
+# accessibility engine) when its node_modules is missing.
 # CYP_TEST_WORKERS sets the number of pytest-xdist workers (default 2; 0 runs in one process).
 # Exits with pytest's status, or, when the tests pass, ruff's or mypy's when either found problems.
 set -euo pipefail
@@ -26,6 +27,8 @@ compgen -G "/usr/share/fonts/truetype/liberation*/*.ttf" >/dev/null || missing+=
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 # LibreOffice Calc writes the LibreOffice returns of tests/data/libreoffice/ again (tests/test_libreoffice.py).
 command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)
+# npm installs the second accessibility engine (HTML_CodeSniffer) that the browser tests inject beside axe.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
   echo "test: installing Debian packages: ${missing[*]}"
@@ -33,6 +36,12 @@ if ((${#missing[@]})); then
   [[ $(id -u) -ne 0 ]] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# HTML_CodeSniffer, pinned by tests/node/package-lock.json, into tests/node/node_modules (ignored by git).
+if [[ ! -d tests/node/node_modules ]]; then
+  echo "test: npm ci in tests/node"
+  (cd tests/node && npm ci --no-audit --no-fund)
 fi
 
 # Lint first but run the tests anyway, so one run shows every problem; either failing fails the script.

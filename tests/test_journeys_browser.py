@@ -99,7 +99,7 @@ def test_director_clicks_to_a_line_history_and_the_copied_link_shows_the_same_vi
     page = fresh_context()
     sign_in_at(page, f"{site}/?plan=2019-23", "director")
     page.get_by_role("heading", name=f"Outcomes in {SHOWN_QUARTER}").wait_for()
-    page.locator('a[href*="outcome=19-FB"]').filter(has_text="Open outcome").click()
+    page.locator('a[href*="outcome=19-FB"]').filter(has_text="Open Family & Belonging").click()
     wait_for_streamlit(page)
     page.get_by_role("heading", name="19-FB · Family & Belonging").wait_for()
     choose(page, "Team", "Family Services")

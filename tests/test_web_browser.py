@@ -22,7 +22,7 @@ from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM, Principal
 from cyp.bootstrap import initialise_database
 from cyp.storage.db import write_session
-from tests.fixtures_browser import ARTIFACTS, ROOT, screenshot, start_app_server, wait_for_streamlit
+from tests.fixtures_browser import ARTIFACTS, ROOT, new_context, screenshot, start_app_server, wait_for_streamlit
 from tests.fixtures_postgres import free_port
 
 pytestmark = pytest.mark.browser
@@ -102,7 +102,7 @@ class Watched:
 
 @pytest.fixture
 def watched(browser) -> Iterator[Watched]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(60_000)  # generous: other tests share the two cores
     yield Watched(context)
     context.close()
@@ -244,7 +244,7 @@ def test_a_display_link_signs_the_screen_in_for_good_until_revoked(server: Serve
 
 
 def test_an_administrator_sees_and_ends_a_users_sessions_on_the_user_accounts_page(server: Server, watched: Watched):
-    director = watched.context.browser.new_context(viewport={"width": 1366, "height": 768})
+    director = new_context(watched.context.browser, viewport={"width": 1366, "height": 768})
     try:
         their_page = director.new_page()
         sign_in(their_page, server.base_url, "director")

@@ -54,6 +54,21 @@ SETTINGS: tuple[Setting, ...] = (
         "When 1, `scripts/run.sh` fills an empty database with generated demo data for newcomers.",
     ),
     Setting(
+        "CYP_ACCESSIBILITY_CONTACT",
+        "the performance team (the administrators of CYP Plan Monitor)",
+        "Who answers accessibility problems and requests for another format; shown in the accessibility statement.",
+    ),
+    Setting(
+        "CYP_ACCESSIBILITY_EMAIL",
+        "",
+        "Email address for accessibility problems, shown in the accessibility statement. Set it for a deployment.",
+    ),
+    Setting(
+        "CYP_ACCESSIBILITY_PHONE",
+        "",
+        "Telephone number for accessibility problems, shown in the accessibility statement (empty: not shown).",
+    ),
+    Setting(
         "CYP_TODAY",
         "",
         "Pretend today is this ISO date (YYYY-MM-DD); for demonstrations and tests. Empty means the real date.",
@@ -153,6 +168,9 @@ class Settings:
     mail_reply_to: str = field(default_factory=lambda: _env("CYP_MAIL_REPLY_TO"))
     remind_every_minutes: int = field(default_factory=lambda: int(_env("CYP_REMIND_EVERY_MINUTES")))
     signoff: bool = field(default_factory=lambda: _env("CYP_SIGNOFF") == "1")
+    accessibility_contact: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_CONTACT"))
+    accessibility_email: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_EMAIL"))
+    accessibility_phone: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_PHONE"))
 
 
 def get_settings() -> Settings:

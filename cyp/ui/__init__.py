@@ -71,7 +71,7 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import navigation
+from cyp.ui.navigation import menu_link, navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
@@ -159,6 +159,7 @@ __all__ = [
     "load_tracker_rows",
     "load_young_people_summary",
     "may_submit_for",
+    "menu_link",
     "navigation",
     "outcome_switcher",
     "page_header",

@@ -381,10 +381,33 @@ def young_people_words() -> dict[str, Any]:
 ACCESSIBILITY_STATEMENT = PROJECT_ROOT / "docs" / "accessibility.md"
 
 
+CONTACT_MARKER = "<!-- contact details: filled in from the CYP_ACCESSIBILITY_* settings -->"
+
+
+def _contact_lines() -> str:
+    """The statement's contact details, from the settings (values escaped: they are shown as text)."""
+    from cyp.storage.config import get_settings
+    from cyp.ui.widgets import escape_markdown
+
+    settings = get_settings()
+    lines = [f"- Who: {escape_markdown(settings.accessibility_contact)}"]
+    if settings.accessibility_email:
+        lines.append(f"- Email: {escape_markdown(settings.accessibility_email)}")
+    else:
+        lines.append(
+            "- Email: not set for this installation yet (its administrator sets `CYP_ACCESSIBILITY_EMAIL`); "
+            "until then, use the contact your organisation uses for the Children and Young People's Plan"
+        )
+    if settings.accessibility_phone:
+        lines.append(f"- Telephone: {escape_markdown(settings.accessibility_phone)}")
+    return "\n".join(lines)
+
+
 @st.cache_data(show_spinner=False)
 def accessibility_statement() -> tuple[str, str]:
-    """(title, body) of the accessibility statement: docs/accessibility.md, its first ``# `` line as the title."""
-    text = ACCESSIBILITY_STATEMENT.read_text(encoding="utf-8")
+    """(title, body) of the accessibility statement: docs/accessibility.md, its first ``# `` line as the title,
+    with the contact details of the ``CYP_ACCESSIBILITY_*`` settings in place of its contact marker."""
+    text = ACCESSIBILITY_STATEMENT.read_text(encoding="utf-8").replace(CONTACT_MARKER, _contact_lines())
     first, _newline, body = text.partition("\n")
     return first.removeprefix("# ").strip(), body.strip()
 
