@@ -6,7 +6,6 @@ turns the timer on; without it the chair drives with the buttons or the keyboard
 A timed fragment re-reads the data, so a return accepted during the meeting appears without a reload.
 """
 
-import html
 import time
 from datetime import datetime
 
@@ -67,7 +66,8 @@ def _slide_from_url(count: int) -> int | None:
 
 
 def _esc(text: object) -> str:
-    return html.escape(" ".join(str(text).split())) if text is not None and str(text) != "nan" else ""
+    # The slides are raw HTML blocks: the one escaping function, in its HTML form.
+    return ui.escape_markdown(text, inside_html=True)
 
 
 def _short(text: object, limit: int = 230) -> str:

@@ -19,21 +19,23 @@ assert plan is not None
 actions = ui.load_plan_actions(plan_ref)
 actions_of = {ref: frame for ref, frame in actions.groupby("objective_ref", sort=False)}
 
-st.header(plan.title)
+st.header(ui.escape_markdown(plan.title))
 st.caption(f"Financial years {plan.first_year}-{plan.first_year + 1} to {plan.last_year}-{plan.last_year + 1}")
 if plan.vision:
-    st.markdown(f"**Vision.** {plan.vision}")
+    st.markdown(f"**Vision.** {ui.escape_markdown(plan.vision)}")
 if plan.drivers:
     st.subheader("Cross-cutting drivers")
-    st.markdown("\n".join(f"- **{name}** ({ref})" for ref, name in plan.drivers))
+    st.markdown(
+        "\n".join(f"- **{ui.escape_markdown(name)}** ({ui.escape_markdown(ref)})" for ref, name in plan.drivers)
+    )
 
 for outcome in plan.outcomes:
-    group = f" · {outcome.group}" if outcome.group else ""
-    with st.expander(f"{outcome.ref} · {outcome.name}{group}", expanded=False):
+    group = f" · {ui.escape_markdown(outcome.group)}" if outcome.group else ""
+    with st.expander(f"{ui.escape_markdown(outcome.ref)} · {ui.escape_markdown(outcome.name)}{group}", expanded=False):
         if outcome.description:
-            st.markdown(f"*{outcome.description}*")
+            st.markdown(f"*{ui.escape_markdown(outcome.description)}*")
         for objective_ref, objective_text in outcome.objectives:
-            st.markdown(f"**{objective_ref} · {objective_text}**")
+            st.markdown(f"**{ui.escape_markdown(objective_ref)} · {ui.escape_markdown(objective_text)}**")
             if objective_ref in actions_of:
                 st.dataframe(
                     actions_of[objective_ref]
@@ -59,7 +61,7 @@ st.header("Family Friendly Index")
 mappings = ui.load_domain_mappings()
 for domain_ref, domain_name in ui.load_index_domains():
     mapped = mappings[mappings.domain_ref == domain_ref]
-    with st.expander(f"{domain_ref} · {domain_name} ({len(mapped)} mapped)"):
+    with st.expander(f"{ui.escape_markdown(domain_ref)} · {ui.escape_markdown(domain_name)} ({len(mapped)} mapped)"):
         if mapped.empty:
             st.caption("Nothing is mapped to this domain yet.")
         else:

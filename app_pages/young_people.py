@@ -21,10 +21,10 @@ if filters.quarter is None:
     st.stop()
 summary = ui.load_young_people_summary(filters.quarter, filters.plan)
 
-st.header(f"{options.plan_title}: what we promised")
+st.header(f"{ui.escape_markdown(options.plan_title)}: what we promised")
 for outcome in summary:
     with st.container(border=True):
-        st.subheader(outcome.name)
+        st.subheader(ui.escape_markdown(outcome.name))
         st.markdown("We said we would:\n" + "\n".join(f"- {ui.escape_markdown(text)}" for text in outcome.promises))
         st.markdown(f"**How it is going ({filters.quarter}):**")
         st.markdown(

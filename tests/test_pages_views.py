@@ -24,6 +24,7 @@ from cyp.read.tracker import submission_tracker
 from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import Objective, Outcome, Plan
 from cyp.ui import PRINCIPAL_KEY, distribution_text
+from cyp.ui.escaping import unescape_markdown as as_read
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWER = Principal("director", "viewer")
@@ -93,14 +94,14 @@ def param(at: AppTest, name: str) -> str | None:
 
 
 def markdown(at: AppTest) -> list[str]:
-    """Every markdown element's text, with the backslash escapes of team-typed text removed."""
-    return [re.sub(r"\\(.)", r"\1", element.value) for element in at.markdown]
+    """Every markdown element's text, with the escapes of data removed."""
+    return [as_read(element.value) for element in at.markdown]
 
 
 def page_text(at: AppTest) -> str:
     parts = markdown(at) + [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
     parts += [e.value for e in at.caption] + [e.value for e in at.info] + [e.value for e in at.warning]
-    return "\n".join(str(part) for part in parts)
+    return "\n".join(as_read(str(part)) for part in parts)
 
 
 def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
@@ -169,7 +170,7 @@ def test_outcome_page_shows_each_line_with_its_reported_status(app, db):
             shown[line.group(1).replace("\\", "")] = BADGE.search(value).group(1)
     expected = {line["ref"]: line["status"] for line in report["lines"] if line["outcome"] == "19-SS"}
     assert shown == expected
-    assert {link.label for link in at.get("page_link")} >= {f"History of {ref}" for ref in expected}
+    assert {as_read(link.label) for link in at.get("page_link")} >= {f"History of {ref}" for ref in expected}
     assert param(at, "outcome") == "19-SS" and param(at, "plan") == "2019-23"
 
 
@@ -232,18 +233,18 @@ def test_line_history_lists_every_update(app, db):
     at = app("app_pages/line_history.py", line="19-SS-1.1")
     updates = [value for value in markdown(at) if value.startswith("**20") and "cyp-status" in value]
     assert len(updates) == len(history) > 1
-    assert at.header[0].value.startswith("19-SS-1.1")
+    assert as_read(at.header[0].value).startswith("19-SS-1.1")
 
 
 def test_line_history_says_so_for_an_unknown_line(app):
     at = app("app_pages/line_history.py", line="NOPE-9")
-    assert any("There is no line 'NOPE-9'" in e.value for e in at.error)
+    assert any("There is no line 'NOPE-9'" in as_read(e.value) for e in at.error)
 
 
 def test_family_friendly_index_shows_nine_domains_with_gaps(app):
     at = app("app_pages/index_domains.py", quarter="2025-26 Q4", plan="2023-27")
-    shown = [h.value for h in at.subheader if h.value.startswith("FFI-")]
-    assert len(shown) == 9
+    domains = [as_read(h.value) for h in at.subheader if as_read(h.value).startswith("FFI-")]
+    assert len(domains) == 9
     assert "Gaps" in [h.value for h in at.header]
 
 

@@ -7,7 +7,8 @@ from ``cyp`` directly. tests/test_layering.py keeps it so.
 
 Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~cyp.ui.signin`,
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
-:mod:`~cyp.ui.widgets`.
+:mod:`~cyp.ui.widgets`,
+:mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from cyp.ui.engine import (
     refreshing_fragment,
     submit_return,
 )
+from cyp.ui.escaping import escape_markdown
 from cyp.ui.filters import (
     current_filters,
     filter_bar,
@@ -78,10 +80,10 @@ from cyp.ui.widgets import (
     board_pack_downloads,
     change_note,
     distribution_text,
-    escape_markdown,
     labelled_statuses,
     line_link_column,
     page_header,
+    problem_list,
     rollup_rule_note,
     status_badge_html,
     status_tile,
@@ -158,6 +160,7 @@ __all__ = [
     "outcome_switcher",
     "page_header",
     "parse_quarter",
+    "problem_list",
     "quarter_from_url",
     "refreshing_fragment",
     "resolved_filters",

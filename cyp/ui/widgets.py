@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 import pandas as pd
@@ -12,9 +11,11 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cyp.board.data import PDF_MIME, XLSX_MIME, board_pack_filename
+from cyp.problems import Problem
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.ui.data import board_pack_bytes, demo_present
+from cyp.ui.escaping import escape_markdown
 
 
 def demo_banner() -> None:
@@ -67,7 +68,7 @@ def status_tile(title: str, status: str | None, counts: Mapping[str, int], note:
         else:
             st.markdown("*No lines*")
         if note:
-            st.caption(note)
+            st.caption(escape_markdown(note))
     return tile
 
 
@@ -111,15 +112,17 @@ def change_note(status: str | None, previous: str | None) -> str:
     return f"Last quarter: {status_label(previous)}" + (f" ({change.lower()})" if change else "")
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~$:])")
+def problem_list(problems: Iterable[Problem]) -> str:
+    """Problems as a markdown list: "- `Return!E14` 'Ambr' is not a RAG status…", every part literal.
 
-
-def escape_markdown(text: object) -> str:
-    """Text a team typed, safe to put inside ``st.markdown`` (no accidental bold, links, headings or LaTeX)."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
-        return ""
-    # Backslash escapes (CommonMark) also keep "<" and "&" literal where HTML is allowed, e.g. beside a badge.
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
+    Locations carry sheet names and messages carry cell values, both from the workbook: a location goes in a code
+    span (nothing inside one is markup, not even emoji) with any backtick taken out, a message through
+    :func:`escape_markdown`.
+    """
+    return "\n".join(
+        f"- `{(problem.location or 'File').replace('`', chr(39))}` {escape_markdown(problem.message)}"
+        for problem in problems
+    )
 
 
 def trend_icons(trend: pd.DataFrame) -> str:
