@@ -53,6 +53,7 @@ from cyp.ui.data import (
     load_tracker_grid,
     load_tracker_rows,
     load_young_people_summary,
+    young_people_rule,
     young_people_words,
 )
 from cyp.ui.engine import (
@@ -177,5 +178,6 @@ __all__ = [
     "trend_quarters",
     "with_line_links",
     "write_filters",
+    "young_people_rule",
     "young_people_words",
 ]

@@ -366,6 +366,11 @@ def load_young_people_summary(quarter: str, plan_ref: str) -> list[OutcomeNews]:
 
 
 @st.cache_data(show_spinner=False)
+def young_people_rule() -> list[str]:
+    """The roll-up rule in the summary's plain words (:func:`cyp.read.young_people.rule_sentences`)."""
+    return young_people.rule_sentences(young_people.young_people_words())
+
+
 def young_people_words() -> dict[str, Any]:
     """The plain words for the young people's summary (:func:`cyp.read.young_people.young_people_words`)."""
     return young_people.young_people_words()
