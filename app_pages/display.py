@@ -70,6 +70,12 @@ def _esc(text: object) -> str:
     return ui.escape_markdown(text, inside_html=True)
 
 
+def _teams(line: dict) -> str:
+    # A team the demo made up for a 2023-27 line is never shown as the plan's.
+    teams = "" if line.get("teams") is None else str(line["teams"])
+    return f"{teams} ({ui.DEMO_ASSIGNMENT})" if bool(line.get("is_demo")) and teams else teams
+
+
 def _short(text: object, limit: int = 230) -> str:
     clean = " ".join(str(text).split()) if text is not None and str(text) != "nan" else ""
     return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
@@ -124,7 +130,7 @@ def _outcome_slide(data, ref: str) -> tuple[str, object]:  # type: ignore[no-unt
         rows += f'<p class="note">and {len(objectives) - MAX_ON_SLIDE["objectives"]} more objectives in the pack</p>'
     red_html = "".join(
         f'<div class="row">{_badge("Red")}<span class="ref">{_esc(line["ref"])}</span>'
-        f"<span>{_esc(line['teams'])}</span></div>"
+        f"<span>{_esc(_teams(line))}</span></div>"
         f'<div class="quote">{_esc(_short(line["progress"]) or "No progress update given.")}</div>'
         for _i, line in reds.head(MAX_ON_SLIDE["reds"]).iterrows()
     )
@@ -179,7 +185,7 @@ def _exceptions_slide(data) -> str:  # type: ignore[no-untyped-def]
         out = "".join(
             f'<div class="row">{_badge(line["status"])}<span class="ref">{_esc(line["ref"])}</span>'
             + (f"<span>was {_esc(line['previous_status'])}</span>" if with_previous else "")
-            + f"<span>{_esc(_short(line['teams'], 60))}</span></div>"
+            + f"<span>{_esc(_short(_teams(line), 60))}</span></div>"
             for _i, line in frame.head(limit).iterrows()
         )
         return out + (f'<p class="note">and {len(frame) - limit} more in the pack</p>' if len(frame) > limit else "")

@@ -22,6 +22,7 @@ if filters.quarter is None:
 domains = ui.load_domain_summary(filters.quarter, filters.plan, filters.domain)
 
 st.header(f"Mapped lines by domain, {filters.quarter}")
+ui.index_mapping_note()
 ui.rollup_rule_note()
 columns = st.columns(3)
 for position, domain in enumerate(domains.to_dict("records")):

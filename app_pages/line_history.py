@@ -41,7 +41,7 @@ st.markdown(
     f"**Plan:** {ui.escape_markdown(info['plan_title'])}  \n"
     f"**Outcome:** {ui.escape_markdown(info['outcome_ref'])} · {ui.escape_markdown(info['outcome'])}  \n"
     f"**Objective:** {ui.escape_markdown(info['objective_ref'])} · {ui.escape_markdown(info['objective'])}  \n"
-    f"**Responsible:** {ui.escape_markdown(info['teams']) or 'not assigned'}  \n"
+    f"**Responsible:** {ui.responsible_text(info['teams'], info['is_demo'])}  \n"
     f"**Monitored by:** {ui.escape_markdown(info['bodies']) or 'not recorded'}"
 )
 st.page_link(

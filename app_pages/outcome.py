@@ -64,7 +64,7 @@ def show_line(line: dict) -> None:
             unsafe_allow_html=True,
         )
         who = st.columns([2, 2, 3])
-        who[0].markdown(f"**Responsible:** {ui.escape_markdown(line['teams']) or 'not assigned'}")
+        who[0].markdown(f"**Responsible:** {ui.responsible_text(line['teams'], line['is_demo'])}")
         who[1].markdown(f"**Monitored by:** {ui.escape_markdown(line['bodies']) or 'not recorded'}")
         who[2].markdown(f"**Trend:** {ui.trend_icons(trend_by_line.get(line['ref'], no_trend))}")
         if line["status"] == "No return":
@@ -112,9 +112,9 @@ for objective_ref, objective_text in objectives:
             "Team or Status filter above, or show them all in full with the switch."
         )
         st.dataframe(
-            rest[["ref", "status", "teams", "progress"]].rename(
-                columns={"ref": "Line", "status": "Status", "teams": "Responsible", "progress": "Progress"}
-            ),
+            rest.assign(teams=ui.responsible_column(rest["teams"], rest["is_demo"]))[
+                ["ref", "status", "teams", "progress"]
+            ].rename(columns={"ref": "Line", "status": "Status", "teams": "Responsible", "progress": "Progress"}),
             hide_index=True,
             width="stretch",
         )

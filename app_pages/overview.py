@@ -35,6 +35,7 @@ else:
                 )
 
     st.header("Family Friendly Index at a glance")
+    ui.index_mapping_note()
     domains = ui.load_domain_summary(filters.quarter, filters.plan)
     columns = st.columns(3)
     for position, domain in enumerate(domains.to_dict("records")):

@@ -352,3 +352,42 @@ def test_the_index_page_charts_six_indicators_and_tables_the_rest(crowded_url, m
     before = len(charts)
     toggle.set_value(True).run()
     assert len(at.get("vega_lite_chart")) > before
+
+
+def test_framework_page_counts_index_mappings_of_the_chosen_plan_only(app, db):
+    from cyp.read.browse import domain_mappings
+
+    everything = domain_mappings(db)
+    for plan_ref in ("2019-23", "2023-27"):
+        of_plan = domain_mappings(db, plan_ref)
+        assert set(of_plan["plan"]) <= {plan_ref}
+        at = app("app_pages/framework.py", plan=plan_ref)
+        labels = {as_read(e.label) for e in at.expander if as_read(e.label).startswith("FFI-")}
+        counts = of_plan.groupby("domain_ref").size().to_dict()
+        assert len(labels) == 9
+        for label in labels:
+            domain_ref = label.split(" · ")[0]
+            assert label.endswith(f"({counts.get(domain_ref, 0)} mapped in {plan_ref})"), label
+        assert any("project's judgement" in as_read(c.value) for c in at.caption)
+    assert len(everything) == len(domain_mappings(db, "2019-23")) + len(domain_mappings(db, "2023-27"))
+
+
+@pytest.mark.parametrize("page_file", ["app_pages/overview.py", "app_pages/index_domains.py", "app_pages/framework.py"])
+def test_the_index_mapping_is_labelled_as_the_projects_judgement(app, page_file):
+    at = app(page_file, plan="2023-27")
+    assert any("this project's judgement, not part of the plan" in as_read(c.value) for c in at.caption)
+
+
+def test_demo_teams_of_2023_lines_are_labelled_as_demo(app, db):
+    report = status_report(db, "2025-26 Q4", "2023-27")
+    outcome = report["outcomes"][0]["ref"]
+    at = app("app_pages/outcome.py", outcome=outcome, quarter="2025-26 Q4", plan="2023-27")
+    responsible = [as_read(m) for m in markdown(at) if m.startswith("**Responsible:**")]
+    assert responsible and all(line.endswith("(demo assignment)") for line in responsible)
+    at = app("app_pages/framework.py", plan="2023-27")
+    tables = [frame.value for frame in at.dataframe if "Responsible" in frame.value.columns]
+    assert tables and all(table["Responsible"].str.endswith("(demo assignment)").all() for table in tables)
+    # The 2019-23 plan's teams come from the plan: no demo label there.
+    at = app("app_pages/framework.py", plan="2019-23")
+    tables = [frame.value for frame in at.dataframe if "Responsible" in frame.value.columns]
+    assert tables and not any(table["Responsible"].str.contains("demo").any() for table in tables)

@@ -77,14 +77,18 @@ from cyp.ui.filters import (
 from cyp.ui.navigation import navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.widgets import (
+    DEMO_ASSIGNMENT,
     LINE_LINK_COLUMN,
     board_pack_downloads,
     change_note,
     distribution_text,
+    index_mapping_note,
     labelled_statuses,
     line_link_column,
     page_header,
     problem_list,
+    responsible_column,
+    responsible_text,
     rollup_rule_note,
     status_badge_html,
     status_tile,
@@ -102,6 +106,7 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:  # type: ignore[ty
 
 
 __all__ = [
+    "DEMO_ASSIGNMENT",
     "LINE_LINK_COLUMN",
     "PRINCIPAL_KEY",
     "accessibility_statement",
@@ -117,6 +122,7 @@ __all__ = [
     "distribution_text",
     "escape_markdown",
     "filter_bar",
+    "index_mapping_note",
     "filter_caption",
     "framework_workbook",
     "indicator_chart",
@@ -164,6 +170,8 @@ __all__ = [
     "problem_list",
     "quarter_from_url",
     "refreshing_fragment",
+    "responsible_column",
+    "responsible_text",
     "resolved_filters",
     "returns_received",
     "rollup_rule_note",

@@ -72,6 +72,35 @@ def status_tile(title: str, status: str | None, counts: Mapping[str, int], note:
     return tile
 
 
+INDEX_MAPPING_NOTE = (
+    "Which objectives and indicators count towards each Family Friendly Index domain is this project's judgement, "
+    "not part of the plan: the plan names the nine domains but does not map its objectives to them. An "
+    "administrator can change the mapping (data/framework/index-mapping.csv, or the framework workbook)."
+)
+DEMO_ASSIGNMENT = "demo assignment"
+
+
+def index_mapping_note() -> None:
+    """Says, wherever the index mapping is used, that it is the project's judgement and not the plan's."""
+    st.caption(f"**About the index mapping.** {INDEX_MAPPING_NOTE}")
+
+
+def responsible_text(teams: object, is_demo: object = False) -> str:
+    """The responsible teams as markdown-safe text, labelled as a demo assignment when the demo made the line up.
+
+    The 2023–27 plan names no teams: demo lines are given one so the views have something to show, and no page may
+    present that team as the plan's.
+    """
+    names = escape_markdown(teams) or "not assigned"
+    return f"{names} ({DEMO_ASSIGNMENT})" if is_demo is True or str(is_demo) == "True" else names
+
+
+def responsible_column(teams: pd.Series, is_demo: pd.Series) -> pd.Series:
+    """A table's Responsible column: team names, with "(demo assignment)" on the lines the demo made up."""
+    marked = teams.fillna("").astype(str) + is_demo.map(lambda demo: f" ({DEMO_ASSIGNMENT})" if bool(demo) else "")
+    return marked.str.strip()
+
+
 def rollup_rule_note() -> None:
     """States the roll-up rule under any rolled-up status, as the issue requires."""
     st.caption(f"**Roll-up rule.** {describe_rule()}")
