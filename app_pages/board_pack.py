@@ -14,7 +14,11 @@ else:
         "objectives and lines, commentary for every Red and Amber line, indicators, the exceptions and the "
         "submission status. The Excel file has every line update and indicator value for the quarter, one row each."
     )
-    st.caption("Each file is built when you click (the PDF takes up to a minute: it draws every chart).")
+    st.caption(
+        "Both files are prepared when this page opens, from the data as it is now; a file that cannot be built says "
+        "why here. The PDF is tagged for screen readers (PDF/UA-1): headings, tables, bookmarks and a text "
+        "description of every chart."
+    )
     ui.board_pack_downloads(filters.quarter, filters.plan)
     st.page_link(
         "app_pages/display.py",

@@ -108,10 +108,12 @@ for domain in domains.to_dict("records"):
         for position, (ref, values) in enumerate(charted):
             latest = values.iloc[-1]
             with columns[position % len(columns)]:
-                direction = latest["direction"] if isinstance(latest["direction"], str) else "no earlier value"
+                direction = latest["direction_text"]
                 st.markdown(
                     f"**{ui.escape_markdown(latest['name'])}** · direction of travel: **{direction}**"
                     + (f" · {ui.status_badge_html(latest['status'])}" if isinstance(latest["status"], str) else ""),
                     unsafe_allow_html=True,
                 )
-                st.altair_chart(ui.indicator_chart(pd.DataFrame(values), title=ref), width="stretch")
+                ui.chart_with_data(
+                    ui.indicator_chart(pd.DataFrame(values), title=ref), ui.chart_table(values, "indicator"), ref
+                )

@@ -121,7 +121,9 @@ for objective_ref, objective_text in objectives:
     strip = trends[trends["ref"].isin(carded["ref"])].rename(columns={"ref": "line"})
     if len(quarters) > 1 and not strip.empty:
         with st.expander(f"Status by quarter for {ui.escape_markdown(objective_ref)}'s lines"):
-            st.altair_chart(ui.status_trend_chart(strip, title=f"{objective_ref}: status by quarter"), width="content")
+            title = f"{objective_ref}: status by quarter"
+            trend = ui.status_trend_chart(strip, title=title)
+            ui.chart_with_data(trend, ui.chart_table(strip, "trend"), title, nested=True)
 
 st.header("Indicators")
 series = ui.load_indicator_series(None, filters.outcome)
@@ -136,14 +138,14 @@ else:
         with columns[position % 2], st.container(border=True):
             st.markdown(f"**{ui.escape_markdown(latest['name'])}** ({ui.escape_markdown(ref)})")
             badge = ui.status_badge_html(status) if isinstance(status, str) else "no target set"
-            direction = latest["direction"] if isinstance(latest["direction"], str) else "no earlier value"
+            direction = latest["direction_text"]
             better = {"higher": "higher is better", "lower": "lower is better"}.get(latest["polarity"], "")
             st.markdown(
                 f"Latest ({latest['quarter']}): **{latest['value']:g}** {ui.escape_markdown(latest['unit'])} · "
                 f"{badge} · direction of travel: **{direction}** {f'({better})' if better else ''}",
                 unsafe_allow_html=True,
             )
-            st.altair_chart(ui.indicator_chart(pd.DataFrame(values)), width="stretch")
+            ui.chart_with_data(ui.indicator_chart(pd.DataFrame(values)), ui.chart_table(values, "indicator"), ref)
 
 with st.expander("What the statuses mean"):
     st.markdown("\n".join(f"- {STATUS_ICONS[s]} **{s}**: {STATUS_MEANINGS[s]}" for s in ALL_STATUSES))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from cyp import ui
 from cyp.access import accounts
-from cyp.storage.models import ROLES
+from cyp.access.permissions import ROLES
 
 ui.page_header(
     "User accounts",

@@ -33,8 +33,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cyp.quarters import plan_quarters  # noqa: E402
+from cyp.status import STATUSES  # noqa: E402
 from cyp.storage.models import (  # noqa: E402 - the repository root must be importable first when run as a script
-    STATUSES,
     Action,
     Indicator,
     IndicatorValue,

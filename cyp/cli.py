@@ -7,18 +7,93 @@ result; none holds logic of its own.
 from __future__ import annotations
 
 import getpass
+import json
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from sqlalchemy import select
+from tabulate import tabulate
 
-from cyp.bootstrap import initialise_database
-from cyp.framework.workbook import export_framework
+from cyp.access.accounts import (
+    AccountError,
+    create_user,
+    disable_user,
+    enable_user,
+    list_users,
+    principal_for_account,
+    set_password,
+    set_role,
+    set_teams,
+)
+from cyp.access.permissions import ROLES, SYSTEM, PermissionDenied, Principal, system_acting_for
+from cyp.quarters import QuarterError
+from cyp.returns.lines import NothingToReport, UnknownTeam
+from cyp.storage.config import get_settings
+from cyp.storage.datafiles import DataFileError
 from cyp.storage.db import get_engine, read_session, write_session
-from cyp.storage.models import ROLES
+from cyp.storage.maintenance import (
+    BackupError,
+    backup_database,
+    check_database,
+    check_uploads,
+    remove_stray,
+    restore_database,
+)
+from cyp.storage.models import Return, utcnow
+
+# Imported inside the commands that use them, because each would slow every start-up, `--help` included (measured
+# with `python -X importtime -m cyp --help` on the development machine): cyp.bootstrap brings alembic (+55 ms);
+# cyp.returns.ingest, cyp.returns.template and cyp.framework.workbook bring openpyxl (+80 to 120 ms); cyp.admin,
+# cyp.read.reports and cyp.board bring pandas (+150 ms, and the board pack fpdf2 and altair, +300 ms).
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a data file edited into a wrong shape is a clear message naming it, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DataFileError as exc:
+            raise click.ClickException(f"a data file needs fixing:\n{exc}") from exc
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _command_line_system() -> Principal:
+    """The system, acting for whoever runs this command: named so in the audit trail."""
+    return system_acting_for(f"command line, login {_os_user()}")
+
+
+def _acting_principal(user: str | None, as_system: bool) -> Principal:
+    """Who a command acts as: the account ``--user`` names, with its permissions, or the system (``--as-system``)."""
+    if (user is None) == (not as_system):
+        raise click.UsageError("give --user NAME (act as that account) or --as-system, but not both")
+    if as_system:
+        return _command_line_system()
+    assert user is not None
+    try:
+        with read_session(get_engine()) as session:
+            return principal_for_account(session, user)
+    except AccountError as exc:
+        raise click.ClickException(f"{exc} Give an existing account with --user, or use --as-system.") from exc
+
+
+_USER_OPTION = click.option(
+    "--user", default=None, help="Account to act as, with its permissions (it must exist and be enabled)."
+)
+_AS_SYSTEM_OPTION = click.option(
+    "--as-system", is_flag=True, help="Act as the system (no permission check); named in the audit trail."
+)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """CYP Plan Monitor: Barnet's Children and Young People's Plan, quarter by quarter.
 
@@ -39,6 +114,8 @@ def init() -> None:
     Example:
       python -m cyp init
     """
+    from cyp.bootstrap import initialise_database
+
     engine = get_engine()
     inserted = initialise_database(engine)
     added = sum(inserted.values())
@@ -60,12 +137,7 @@ def template(team: str, quarter: str, out_path: str) -> None:
     Example:
       python -m cyp template --team "Family Services" --quarter "2025-26 Q3" --out family-services.xlsx
     """
-    from pathlib import Path
-
-    from cyp.quarters import QuarterError
-    from cyp.returns.lines import NothingToReport, UnknownTeam
     from cyp.returns.template import write_template
-    from cyp.storage.db import read_session
 
     try:
         with read_session(get_engine()) as session:
@@ -81,32 +153,33 @@ def template(team: str, quarter: str, out_path: str) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--user", default=None, help="Who is uploading (default: your login name).")
+@click.option("--user", default=None, help="Account to act as, with its permissions (it must exist and be enabled).")
+@click.option("--as-system", is_flag=True, help="Act as the system (no permission check); named in the audit trail.")
 @click.option("--acknowledge-queries", is_flag=True, help="Accept queries (e.g. Amber with no update); store anyway.")
-def ingest(file: str, user: str | None, acknowledge_queries: bool) -> None:
+def ingest(file: str, user: str | None, as_system: bool, acknowledge_queries: bool) -> None:
     """Validate a filled-in return and store it as the team's new version for its quarter.
 
-    Exit status 0 when stored (or already stored), 1 when not stored; every problem is
-    printed on its own line with its sheet and cell.
+    Give --user (an account: a lead may file only their own teams' returns) or --as-system
+    (recorded as "system (command line, login NAME)"). Exit status 0 when stored (or already
+    stored), 1 when not stored or refused; every problem is printed on its own line with its
+    sheet and cell.
 
     \b
     Example:
       python -m cyp ingest family-services.xlsx --user j.smith
+      python -m cyp ingest family-services.xlsx --as-system
     """
-    import sys
-    from pathlib import Path
-
     from cyp.returns.ingest import ingest_return
 
+    principal = _acting_principal(user, as_system)
     path = Path(file)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror}") from exc
-    result = ingest_return(
-        data, path.name, user or _login_name(), acknowledge_queries=acknowledge_queries, engine=get_engine()
-    )
-    for problem in [] if result.status == "duplicate" else result.problems:
+    result = ingest_return(data, path.name, principal, acknowledge_queries=acknowledge_queries, engine=get_engine())
+    # A duplicate's problems were accepted once already; a refusal's one problem is its summary.
+    for problem in [] if result.status in ("duplicate", "refused") else result.problems:
         marker = "query" if problem.severity == "query" else "error"
         click.echo(f"{marker}: {problem}", err=not result.accepted)
     for change in result.changes:
@@ -116,15 +189,6 @@ def ingest(file: str, user: str | None, acknowledge_queries: bool) -> None:
         sys.exit(1)
     click.echo(result.summary, err=not result.accepted)
     sys.exit(0 if result.accepted else 1)
-
-
-def _login_name() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @cli.command()
@@ -140,9 +204,6 @@ def report(quarter: str, plan_ref: str | None, output: str) -> None:
     Example:
       python -m cyp report --quarter "2025-26 Q3" --format json
     """
-    import json
-
-    from cyp.quarters import QuarterError
     from cyp.read.reports import UnknownPlan, format_report_table, status_report
 
     try:
@@ -164,16 +225,16 @@ def report(quarter: str, plan_ref: str | None, output: str) -> None:
 )
 @click.option("--plan", "plan_ref", default=None, help="Plan ref, e.g. 2019-23 (default: the plan covering it).")
 def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
-    """Write the board pack for a quarter: PDF (with charts) or Excel, chosen by the file's extension.
+    """Write the board pack for a quarter: tagged PDF (PDF/UA-1, with charts) or Excel, chosen by the file's extension.
 
     \b
     Example:
       python -m cyp export --quarter "2022-23 Q4" --out pack.pdf
       python -m cyp export --quarter "2022-23 Q4" --out data.xlsx --plan 2019-23
     """
+    from cyp.board.data import BoardPackError
     from cyp.board.excel import board_pack_xlsx
     from cyp.board.pdf import board_pack_pdf
-    from cyp.quarters import QuarterError
     from cyp.read.reports import UnknownPlan
 
     builders = {".pdf": board_pack_pdf, ".xlsx": board_pack_xlsx}
@@ -185,6 +246,8 @@ def export(quarter: str, out_path: Path, plan_ref: str | None) -> None:
             content = build(session, quarter, plan_ref)
     except (QuarterError, UnknownPlan) as exc:
         raise click.ClickException(str(exc)) from exc
+    except BoardPackError as exc:
+        raise click.ClickException(f"The board pack could not be built: {exc}") from exc
     out_path.write_bytes(content)
     click.echo(f"Wrote {out_path} ({len(content):,} bytes).")
 
@@ -204,9 +267,7 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
       python -m cyp demo --clear
       python -m cyp demo --if-empty
     """
-    from cyp.access.permissions import SYSTEM
     from cyp.admin import clear_demo_data, load_demo
-    from cyp.storage.models import Return
 
     accounts: list[tuple[str, str, str]] = []
     with write_session(get_engine()) as session:
@@ -214,27 +275,22 @@ def demo(clear: bool, seed: int, if_empty: bool) -> None:
             click.echo("The database already holds returns; no demo data generated.")
             return
         if clear:
-            counts = clear_demo_data(session, SYSTEM)
+            counts = clear_demo_data(session, _command_line_system())
         else:
-            counts, accounts = load_demo(session, SYSTEM, seed=seed)
+            counts, accounts = load_demo(session, _command_line_system(), seed=seed)
     detail = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     click.echo(f"{'Removed' if clear else 'Generated'} demo data: {detail or 'nothing to do'}.")
     if accounts:
-        click.echo("Demo accounts (also shown on the sign-in page while demo data is loaded):")
-        for username, password, role in accounts:
-            click.echo(f"  {role:<13}  {username:<12}  {password}")
+        click.echo(
+            "Demo accounts (all but the administrator also shown on the sign-in page while demo data is loaded; "
+            "the administrator's password is shown only here, now):"
+        )
+        click.echo(tabulate([(role, username, password) for username, password, role in accounts], tablefmt="plain"))
 
 
 @cli.group()
 def framework() -> None:
     """Export and import the plan framework as a spreadsheet."""
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @framework.command("export")
@@ -253,6 +309,8 @@ def framework_export(out: Path) -> None:
     Example:
       python -m cyp framework export --out framework.xlsx
     """
+    from cyp.framework.workbook import export_framework
+
     with read_session() as session:
         data = export_framework(session)
     out.write_bytes(data)
@@ -272,9 +330,6 @@ def framework_import(path: Path, user: str) -> None:
     Example:
       python -m cyp framework import framework.xlsx
     """
-    from dataclasses import replace
-
-    from cyp.access.permissions import SYSTEM
     from cyp.admin import import_framework_as
 
     with write_session() as session, path.open("rb") as stream:
@@ -293,28 +348,17 @@ def user() -> None:
     """Manage accounts: roles, teams, passwords. Runs as the system (shell access is already full access)."""
 
 
-def _user_engine():  # type: ignore[no-untyped-def]
-    from cyp.storage.config import get_settings
-
-    return get_engine(get_settings().database_url)
-
-
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        import sys
-
         return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 def _change_user(change, *args):  # type: ignore[no-untyped-def]
     """Run one account change as the system in its own transaction; account errors become clean messages."""
-    from cyp.access.accounts import AccountError
-    from cyp.access.permissions import SYSTEM, PermissionDenied
-
     try:
-        with write_session(_user_engine()) as session:
-            changed = change(session, SYSTEM, *args)
+        with write_session(get_engine()) as session:
+            changed = change(session, _command_line_system(), *args)
             return changed.username, changed.role, sorted(team.ref for team in changed.teams)
     except (AccountError, PermissionDenied) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -344,8 +388,6 @@ def user_add(
       python -m cyp user add --role administrator j.smith
       python -m cyp user add --role lead --team family-services --email a.lee@barnet.gov.uk a.lee
     """
-    from cyp.access.accounts import create_user
-
     password = None if no_password else _read_password(password_stdin)
     name, role, refs = _change_user(
         lambda session, actor: create_user(
@@ -363,11 +405,8 @@ def user_list() -> None:
     Example:
       python -m cyp user list
     """
-    from cyp.access.accounts import list_users
-    from cyp.storage.models import utcnow
-
     now = utcnow()
-    with read_session(_user_engine()) as session:
+    with read_session(get_engine()) as session:
         rows = [
             (
                 account.username,
@@ -383,10 +422,10 @@ def user_list() -> None:
             )
             for account in list_users(session)
         ]
-    header = ("username", "role", "state", "teams", "email", "")
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * width for width in widths), *rows]:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    headers = ["username", "role", "state", "teams", "email", ""]
+    if not any(row[-1] for row in rows):  # the demo marker's column only while demo accounts exist
+        headers, rows = headers[:-1], [row[:-1] for row in rows]
+    click.echo(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
 
 
 @user.command("disable")
@@ -398,8 +437,6 @@ def user_disable(username: str) -> None:
     Example:
       python -m cyp user disable a.lee
     """
-    from cyp.access.accounts import disable_user
-
     click.echo(f"Disabled {_change_user(disable_user, username)[0]}.")
 
 
@@ -412,8 +449,6 @@ def user_enable(username: str) -> None:
     Example:
       python -m cyp user enable a.lee
     """
-    from cyp.access.accounts import enable_user
-
     click.echo(f"Enabled {_change_user(enable_user, username)[0]}.")
 
 
@@ -427,8 +462,6 @@ def user_set_password(username: str, password_stdin: bool) -> None:
     Example:
       python -m cyp user set-password a.lee
     """
-    from cyp.access.accounts import set_password
-
     password = _read_password(password_stdin)
     click.echo(f"Password set for {_change_user(set_password, username, password)[0]}.")
 
@@ -444,8 +477,6 @@ def user_set_teams(username: str, teams: tuple[str, ...], no_teams: bool) -> Non
     Example:
       python -m cyp user set-teams a.lee family-services "Public Health"
     """
-    from cyp.access.accounts import set_teams
-
     if not teams and not no_teams:
         raise click.UsageError("give one or more team refs, or --none to remove every team")
     name, _, refs = _change_user(set_teams, username, () if no_teams else teams)
@@ -462,10 +493,92 @@ def user_set_role(username: str, role: str) -> None:
     Example:
       python -m cyp user set-role a.lee viewer
     """
-    from cyp.access.accounts import set_role
-
     name, role, _ = _change_user(set_role, username, role)
     click.echo(f"{name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
+
+
+@cli.group()
+def token() -> None:
+    """Issue, list and revoke data API tokens (Power BI, Excel Power Query, R). Runs as the system."""
+
+
+def _token_change(change, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run one token change as the system in its own transaction; token errors become clean messages."""
+    from cyp.access.tokens import TokenError
+
+    try:
+        with write_session(get_engine()) as session:
+            return change(session, _command_line_system(), *args, **kwargs)
+    except TokenError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@token.command("issue")
+@click.argument("name")
+@click.option("--plan", "plans", multiple=True, help="Plan ref the token may read (repeatable; default: every plan).")
+@click.option("--commentary/--no-commentary", default=False, show_default=True, help="Include teams' commentary.")
+@click.option("--days", default=90, show_default=True, help="Days until the token expires (at most 366).")
+def token_issue(name: str, plans: tuple[str, ...], commentary: bool, days: int) -> None:
+    """Issue a token; its secret is printed once and never stored (only its SHA-256 is).
+
+    \b
+    Example:
+      python -m cyp token issue "Power BI performance team" --plan 2023-27 --days 180
+      python -m cyp token issue "R analysis" --commentary
+    """
+    from cyp.access.tokens import issue_token
+
+    issued, secret = _token_change(issue_token, name, plans=plans, include_commentary=commentary, days=days)
+    click.echo(
+        f"Issued token {issued.id} ({issued.name}): plans {issued.plans.replace(',', ', ') or 'all'}; commentary "
+        f"{'included' if issued.include_commentary else 'left out'}; expires {issued.expires_at:%Y-%m-%d}."
+    )
+    click.echo(f"Secret (shown only now; send it as 'Authorization: Bearer ...'):\n  {secret}")
+
+
+@token.command("list")
+def token_list() -> None:
+    """List every token with its scope, expiry, state and last use (never the secrets).
+
+    \b
+    Example:
+      python -m cyp token list
+    """
+    from cyp.access.tokens import list_tokens, token_state
+
+    with read_session(get_engine()) as session:
+        rows = [
+            (
+                str(item.id),
+                item.prefix + "...",
+                item.name,
+                item.plans.replace(",", " ") or "all",
+                "yes" if item.include_commentary else "no",
+                f"{item.expires_at:%Y-%m-%d}",
+                token_state(item),
+                f"{item.last_used_at:%Y-%m-%d %H:%M}" if item.last_used_at else "-",
+            )
+            for item in list_tokens(session)
+        ]
+    header = ("id", "token", "name", "plans", "commentary", "expires", "state", "last used")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token (by the id or prefix `token list` shows); it is refused from its next request.
+
+    \b
+    Example:
+      python -m cyp token revoke 3
+    """
+    from cyp.access.tokens import revoke_token
+
+    revoked = _token_change(revoke_token, token_id)
+    click.echo(f"Revoked token {revoked.id} ({revoked.name}).")
 
 
 @cli.command()
@@ -482,11 +595,6 @@ def check(clean: bool) -> None:
     Example:
       python -m cyp check --clean
     """
-    import sys
-
-    from cyp.storage.config import get_settings
-    from cyp.storage.maintenance import check_database, check_uploads, remove_stray
-
     uploads_dir = get_settings().uploads_dir
     with read_session(get_engine()) as session:
         problems = check_database(session)
@@ -523,8 +631,6 @@ def backup(out_path: Path, force: bool) -> None:
     Example:
       python -m cyp backup --out backups/cyp-2026-11-23.db
     """
-    from cyp.storage.maintenance import BackupError, backup_database
-
     try:
         click.echo(backup_database(get_engine(), out_path, force=force))
     except BackupError as exc:
@@ -543,9 +649,236 @@ def restore(file: Path, force: bool) -> None:
     Example:
       python -m cyp restore backups/cyp-2026-11-23.db --force
     """
-    from cyp.storage.maintenance import BackupError, restore_database
-
     try:
         click.echo(restore_database(get_engine(), file, force=force))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; claim and send nothing.")
+def remind(dry_run: bool) -> None:
+    """Send the reminders, digests and sent-back notices that are due (for cron or a systemd timer).
+
+    Each email goes once only, even when several instances or runs overlap; one the mail server refused is
+    tried again on the next run. The schedule is data/reminders.yaml; the mail server is CYP_SMTP_HOST.
+
+    \b
+    Example:
+      python -m cyp remind --dry-run
+    """
+    from cyp.cycle.mail import MailNotConfigured
+    from cyp.cycle.reminders import run_reminders
+
+    try:
+        report = run_reminders(dry_run=dry_run)
+    except MailNotConfigured as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines:
+        click.echo(line)
+    click.echo(report.summary())
+    if report.failed:
+        raise SystemExit(1)
+
+
+@user.command("opt-out")
+@click.argument("username")
+@click.option("--undo", is_flag=True, help="Start sending them reminder emails again.")
+def user_opt_out(username: str, undo: bool) -> None:
+    """Stop (or with --undo restart) reminder and digest emails to one person.
+
+    \b
+    Example:
+      python -m cyp user opt-out a.lee
+    """
+    from cyp.cycle.recipients import NoSuchUser, set_opt_out
+
+    try:
+        with write_session(get_engine()) as session:
+            changed = set_opt_out(session, _command_line_system(), username, not undo)
+    except NoSuchUser as exc:
+        raise click.ClickException(str(exc)) from exc
+    state = "receives reminder emails" if undo else "receives no reminder emails"
+    click.echo(f"{username.strip().lower()} {'now ' if changed else 'already '}{state}.")
+
+
+@cli.group()
+def signoff() -> None:
+    """Sign off returns, or send them back with a reason (when CYP_SIGNOFF=1)."""
+
+
+@signoff.command("list")
+@click.option("--quarter", default=None, help="Only this quarter, e.g. '2025-26 Q3'.")
+@click.option("--awaiting", is_flag=True, help="Only returns awaiting sign-off.")
+def signoff_list(quarter: str | None, awaiting: bool) -> None:
+    """List current returns and where each stands: awaiting sign-off, signed off, or returned.
+
+    \b
+    Example:
+      python -m cyp signoff list --quarter "2025-26 Q3"
+    """
+    from cyp.cycle.signoff import AWAITING, signoff_enabled, signoff_rows
+    from cyp.quarters import QuarterError
+
+    if not signoff_enabled():
+        click.echo("Sign-off is switched off (CYP_SIGNOFF=0): every accepted return counts as it arrives.")
+    try:
+        with read_session() as session:
+            rows = signoff_rows(session, quarter, state=AWAITING if awaiting else None)
+    except QuarterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for row in rows:
+        decided = f" by {row.decided_by}" + (f": {row.reason}" if row.reason else "") if row.decided_by else ""
+        click.echo(f"{row.quarter}  {row.team} v{row.version} (uploaded by {row.uploaded_by}): {row.state}{decided}")
+    click.echo(f"{len(rows)} return(s).")
+
+
+def _decide(decision, *args, **kwargs):  # type: ignore[no-untyped-def]
+    from cyp.access.permissions import PermissionDenied
+    from cyp.cycle.signoff import SignoffError
+    from cyp.quarters import QuarterError
+    from cyp.returns.lines import UnknownTeam
+
+    try:
+        with write_session() as session:
+            return decision(session, *args, **kwargs)
+    except (SignoffError, PermissionDenied, QuarterError, UnknownTeam) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@signoff.command("approve")
+@click.option("--team", required=True, help="Team name or ref.")
+@click.option("--quarter", required=True, help="Quarter, e.g. '2025-26 Q3'.")
+@click.option("--version", type=int, default=None, help="Refuse unless this is the current version.")
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def signoff_approve(team: str, quarter: str, version: int | None, user: str | None, as_system: bool) -> None:
+    """Sign off a team's current return for a quarter.
+
+    \b
+    Example:
+      python -m cyp signoff approve --team "Family Services" --quarter "2025-26 Q3" --user d.okafor
+    """
+    from cyp.cycle.signoff import sign_off
+
+    decision = _decide(sign_off, _acting_principal(user, as_system), team, quarter, version=version)
+    click.echo(f"Signed off return {decision.return_id} ({team}, {quarter}).")
+
+
+@signoff.command("return")
+@click.option("--team", required=True, help="Team name or ref.")
+@click.option("--quarter", required=True, help="Quarter, e.g. '2025-26 Q3'.")
+@click.option("--reason", required=True, help="What the team should change; emailed to its leads.")
+@click.option("--version", type=int, default=None, help="Refuse unless this is the current version.")
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def signoff_return(
+    team: str, quarter: str, reason: str, version: int | None, user: str | None, as_system: bool
+) -> None:
+    """Send a team's current return back with a reason; its leads are emailed by the next `remind` run.
+
+    \b
+    Example:
+      python -m cyp signoff return --team "Family Services" --quarter "2025-26 Q3" --reason "Line 1.2 needs an update" \
+        --user d.okafor
+    """
+    from cyp.cycle.signoff import return_to_team
+
+    decision = _decide(return_to_team, _acting_principal(user, as_system), team, quarter, reason, version=version)
+    click.echo(f"Sent back return {decision.return_id} ({team}, {quarter}): {decision.reason}")
+
+
+@cli.group()
+def question() -> None:
+    """Board questions and actions on a line, carried into the team's next template until answered."""
+
+
+def _question_step(step, *args, **kwargs):  # type: ignore[no-untyped-def]
+    from cyp.access.permissions import PermissionDenied
+    from cyp.cycle.questions import QuestionError
+
+    try:
+        with write_session() as session:
+            return step(session, *args, **kwargs)
+    except (QuestionError, PermissionDenied) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@question.command("add")
+@click.option("--line", "line_ref", required=True, help="The line's ref, e.g. 23-FB-1.1.")
+@click.option("--quarter", required=True, help="The quarter the board was reviewing, e.g. '2025-26 Q3'.")
+@click.option("--text", required=True, help="What the board asks (or the action it sets).")
+@click.option("--action", "is_action", is_flag=True, help="An action for the team rather than a question.")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Due by (YYYY-MM-DD).")
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def question_add(  # type: ignore[no-untyped-def]
+    line_ref: str, quarter: str, text: str, is_action: bool, due, user: str | None, as_system: bool
+) -> None:
+    """Record a board question or action against a line for a quarter.
+
+    \b
+    Example:
+      python -m cyp question add --line 23-FB-1.1 --quarter "2025-26 Q3" --text "Why is the hub late?" --user chair
+    """
+    from cyp.cycle.questions import ask_question
+
+    kind = "action" if is_action else "question"
+    asked = _question_step(
+        ask_question,
+        _acting_principal(user, as_system),
+        line_ref,
+        quarter,
+        text,
+        kind=kind,
+        due_by=due.date() if due else None,
+    )
+    click.echo(f"Recorded board {kind} {asked.id} on {line_ref} for {asked.quarter}.")
+
+
+@question.command("list")
+@click.option("--quarter", default=None, help="Only questions asked about this quarter.")
+@click.option("--line", "line_ref", default=None, help="Only this line.")
+@click.option("--team", "team_ref", default=None, help="Only lines this team (ref) reports.")
+@click.option("--all", "show_all", is_flag=True, help="Closed questions too.")
+def question_list(quarter: str | None, line_ref: str | None, team_ref: str | None, show_all: bool) -> None:
+    """List board questions (open ones, unless --all), in plan order.
+
+    \b
+    Example:
+      python -m cyp question list --quarter "2025-26 Q3"
+    """
+    from cyp.cycle.questions import list_questions
+    from cyp.quarters import QuarterError
+
+    try:
+        with read_session() as session:
+            rows = list_questions(
+                session, open_only=not show_all, quarter=quarter, line_ref=line_ref, team_ref=team_ref
+            )
+    except QuarterError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for row in rows:
+        due = f", due by {row.due_by.isoformat()}" if row.due_by else ""
+        state = "open" if row.is_open else f"closed: {row.answer or row.close_reason}"
+        who = f"{row.line_ref} ({row.team or 'no team'}) {row.quarter}{due}, {row.kind} by {row.asked_by}"
+        click.echo(f"#{row.id} {who}: {row.text} [{state}]")
+    click.echo(f"{len(rows)} question(s).")
+
+
+@question.command("close")
+@click.argument("question_id", type=int)
+@click.option("--reason", required=True, help="Why it is closed without an answer in a return.")
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def question_close(question_id: int, reason: str, user: str | None, as_system: bool) -> None:
+    """Close an open board question with a reason (an answer in the team's return closes it by itself).
+
+    \b
+    Example:
+      python -m cyp question close 3 --reason "Answered at the meeting" --user j.smith
+    """
+    from cyp.cycle.questions import close_question
+
+    _question_step(close_question, _acting_principal(user, as_system), question_id, reason)
+    click.echo(f"Closed board question {question_id}.")

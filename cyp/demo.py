@@ -15,18 +15,17 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from typing import Any
 
-import yaml
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, current_quarter, plan_quarters, today
 from cyp.read.tracker import deadlines
+from cyp.status import POLARITIES, STATUSES
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import (
-    STATUSES,
     Action,
     Indicator,
     IndicatorValue,
@@ -60,10 +59,8 @@ _DRIFT: dict[str, dict[str, float]] = {
 _START = {"Green": 0.72, "Amber": 0.2, "Red": 0.06, "Blue": 0.02}
 
 
-@cache
 def _texts() -> dict[str, dict[str, list[str]]]:
-    with TEXT_PATH.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return load_data_file(TEXT_PATH)
 
 
 def demo_present(session: Session) -> bool:
@@ -246,7 +243,7 @@ def _demo_target(indicator: Indicator) -> float | None:
     """
     if indicator.target is not None:
         return indicator.target
-    if indicator.polarity not in {"higher", "lower"} or indicator.baseline_value is None:
+    if indicator.polarity not in POLARITIES or indicator.baseline_value is None:
         return None
     baseline, better = float(indicator.baseline_value), 1 if indicator.polarity == "higher" else -1
     unit = (indicator.unit or "").lower()
@@ -403,7 +400,15 @@ def clear_demo(session: Session) -> dict[str, int]:
     # Child rows first, explicitly, so this holds without relying on ON DELETE CASCADE being enforced.
     removed_values = session.execute(delete(IndicatorValue).where(IndicatorValue.return_id.in_(demo_returns))).rowcount
     removed_updates = session.execute(delete(LineUpdate).where(LineUpdate.return_id.in_(demo_returns))).rowcount
+    # A demo account's upload may have superseded a real version: that version becomes current again.
+    demo_current = select(Return.partner_id, Return.quarter).where(Return.is_demo, Return.is_current)
+    superseded = set(session.execute(demo_current))
     removed_returns = session.execute(delete(Return).where(Return.is_demo)).rowcount
+    for partner_id, quarter in superseded:
+        versions = select(Return).where(Return.partner_id == partner_id, Return.quarter == quarter)
+        latest = session.scalar(versions.order_by(Return.version.desc()))
+        if latest is not None:
+            latest.is_current = True
     # A real return may have reported a demo line (a lead uploading against the demo framework): keep the
     # line then, rather than lose real data; it stays flagged as demo for an administrator to deal with.
     used = select(LineUpdate.action_id)
@@ -428,14 +433,16 @@ DEMO_ACCOUNTS_KEY = "demo_accounts"
 def set_up_demo(session: Session, seed: int = DEFAULT_SEED) -> tuple[dict[str, int], list[tuple[str, str, str]]]:
     """Demo returns plus one demo account per role; returns the counts and (username, password, role) of each account.
 
-    The demo passwords are random and kept (as demo data) only so the sign-in page can show them while demo data is
-    loaded; :func:`tear_down_demo` removes them with everything else.
+    The demo passwords are random; those of the accounts that are not administrators are kept (as demo data) only
+    so the sign-in page can show them while demo data is loaded, and :func:`tear_down_demo` removes them with
+    everything else. The administrator's is never kept: the caller shows it once, to whoever loaded the demo.
     """
     from cyp.access.accounts import create_demo_accounts
 
     counts = generate_demo(session, seed=seed)
     accounts = create_demo_accounts(session)
-    session.merge(Meta(key=DEMO_ACCOUNTS_KEY, value=json.dumps(accounts)))
+    shown = [account for account in accounts if account[2] != "administrator"]
+    session.merge(Meta(key=DEMO_ACCOUNTS_KEY, value=json.dumps(shown)))
     return counts, accounts
 
 

@@ -11,40 +11,40 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, Final, Literal, get_args
 
 from cyp.framework.model import POLARITIES
 from cyp.spelling import closest
 from cyp.storage.config import PROJECT_ROOT
-from cyp.storage.models import NO_RETURN, STATUSES
+from cyp.storage.datafiles import SCHEMA_DIR, DataFileError, load_data_file
 
 RULES_PATH = PROJECT_ROOT / "data" / "status-rules.yaml"
-ALL_STATUSES: tuple[str, ...] = STATUSES + (NO_RETURN,)
+# The statuses a team reports, best first, as data/status-rules.yaml lists them (its schema requires the same four).
+Status = Literal["Blue", "Green", "Amber", "Red"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+# What a line shows for a quarter its team did not report: never something a team writes.
+NO_RETURN: Final = "No return"
+LineStatus = Literal[Status, "No return"]
+ALL_STATUSES: tuple[LineStatus, ...] = (*STATUSES, NO_RETURN)
 # Best first; a move towards the front is an improvement.
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
+# A status between two quarters, and an indicator's direction of travel.
+StatusChange = Literal["Improved", "Worse", "Same"]
+Direction = Literal["Improving", "Worsening", "No change"]
 _CANONICAL = frozenset(ALL_STATUSES)
 
 
-class StatusRulesError(ValueError):
+class StatusRulesError(DataFileError):
     """The status rules file is missing something or says something impossible."""
 
 
-_file_cache: dict[tuple[Path, int], dict[str, Any]] = {}
-
-
 def _read_rules(path: Path | None = None) -> dict[str, Any]:
-    """The parsed rules file, re-read only when it changes on disk."""
+    """The parsed rules file (checked against ``data/schemas/status-rules.schema.json``), re-read when it changes."""
     path = Path(path or RULES_PATH)
-    key = (path, path.stat().st_mtime_ns)
-    if key not in _file_cache:
-        with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-        if not isinstance(data, dict):
-            raise StatusRulesError(f"{path}: expected a mapping at the top level")
-        _file_cache[key] = data
-    return _file_cache[key]
+    try:
+        return load_data_file(path, SCHEMA_DIR / "status-rules.schema.json")
+    except DataFileError as exc:
+        raise StatusRulesError(str(exc)) from exc
 
 
 def _normalise(text: str) -> str:
@@ -173,7 +173,7 @@ def indicator_status(
     return "Amber" if shortfall <= band + 1e-12 * max(1.0, abs(target)) else "Red"
 
 
-def direction_of_travel(current: float | None, previous: float | None, polarity: str | None) -> str | None:
+def direction_of_travel(current: float | None, previous: float | None, polarity: str | None) -> Direction | None:
     """ "Improving", "Worsening" or "No change" from the previous period's value; None when not computable."""
     current, previous, direction = _number(current), _number(previous), _polarity(polarity)
     if current is None or previous is None or direction is None:
@@ -184,7 +184,19 @@ def direction_of_travel(current: float | None, previous: float | None, polarity:
     return "Improving" if better else "Worsening"
 
 
-def status_change(current: str | None, previous: str | None) -> str | None:
+def direction_text(current: float | None, previous: float | None, polarity: str | None) -> str:
+    """The direction of travel in words, or the real reason there is none, checked in this order: "no better
+    direction set" (no polarity), "no value this quarter", "no earlier value"."""
+    if _polarity(polarity) is None:
+        return "no better direction set"
+    if _number(current) is None:
+        return "no value this quarter"
+    if _number(previous) is None:
+        return "no earlier value"
+    return str(direction_of_travel(current, previous, polarity))
+
+
+def status_change(current: str | None, previous: str | None) -> StatusChange | None:
     """ "Improved", "Worse" or "Same" between two quarters' statuses (Blue best, Red worst).
 
     Two "No return"s are the Same; a change to or from "No return" (or an unknown status) is None, since there is

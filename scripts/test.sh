@@ -19,8 +19,10 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # Without any font Chromium renders boxes; Liberation gives readable screenshots.
 compgen -G "/usr/share/fonts/truetype/liberation*/*.ttf" >/dev/null || missing+=(fonts-liberation)
-# The board pack PDF uses DejaVu Sans for the status icons (✓ ● ▲ ✖) and £ – ’; without it icons are left out.
+# The board pack PDF (Typst, PDF/UA-1) is set in DejaVu Sans, which has the status icons (✓ ● ▲ ✖) and £ – ’.
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+# pdftoppm, to look at every page of a pack as PNG.
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 
 if ((${#missing[@]})); then
   echo "test: installing Debian packages: ${missing[*]}"

@@ -47,6 +47,13 @@ BOTH_DATABASES = {
     "test_maintenance",
     "test_concurrency",
     "test_crash",
+    "test_tokens",
+    "test_api",
+    "test_cycle_prefill",
+    "test_cycle_questions",
+    "test_cycle_signoff",
+    "test_cycle_reminders",
+    "test_cycle_changes",
 }
 
 

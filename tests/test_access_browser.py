@@ -1,9 +1,12 @@
 """Access in a real browser: sign-in with a local account, role-aware menu, a page reached by URL without the role."""
 
+from sqlalchemy import select
+
 from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
-from cyp.storage.db import write_session
+from cyp.storage.db import read_session, write_session
+from cyp.storage.models import AuditEvent
 from tests.fixtures_browser import screenshot, wait_for_streamlit
 
 PASSWORD = "correct horse battery staple"
@@ -29,6 +32,10 @@ def test_viewer_signs_in_and_is_refused_the_upload_page_by_url(engine, app_serve
     assert menu.get_by_text("Overview").is_visible()
     assert menu.get_by_text("Submit a return").count() == 0
     screenshot(page, "access-viewer-overview")
+    # The sign-in is counted against the browser's address (data/access.yaml, sign_in): here this machine.
+    with read_session(engine) as session:
+        signed_in = session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.signin"))
+    assert (signed_in.outcome, signed_in.detail) == ("ok", "from localhost")
 
 
 def test_shared_link_asks_for_sign_in_then_shows_a_clear_refusal_to_a_viewer(engine, app_server, page):

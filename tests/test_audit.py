@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from cyp.access.audit import AuditTrailIsAppendOnly, export_events_csv, list_events, record
+from cyp.access.audit import AuditTrailIsAppendOnly, export_events_csv, list_events, record, record_now
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent
 
@@ -139,3 +139,27 @@ def test_the_check_finds_each_kind_of_change():
     assert changes_to_audit_events("sa.update(AuditEvent)") == ["line 1"]
     assert changes_to_audit_events("conn.exec_driver_sql('DELETE FROM audit_events')") == ["SQL on audit_events"]
     assert changes_to_audit_events("session.execute(delete(User))\nselect(AuditEvent)") == []
+
+
+def test_a_nul_typed_by_someone_is_stored_escaped_by_both_ways_of_writing(engine: Engine):
+    # PostgreSQL refuses NUL in text: the event is still written, with the NUL as an escape.
+    with write_session(engine) as session:
+        record(session, "a\x00b", "auth.signin", "failed", "user:a\x00b", "typed \x00")
+        record_now(session, "c\x00d", "return.ingest", "rejected", "x\x00.xlsx", "typed \x00")
+    with read_session(engine) as session:
+        stored = [(e.actor, e.target, e.detail) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.actor))]
+    assert stored == [("a\\x00b", "user:a\\x00b", "typed \\x00"), ("c\\x00d", "x\\x00.xlsx", "typed \\x00")]
+
+
+# Still writes its own ORM event: the framework code is being re-laid by another change, which moves it to record().
+NOT_YET_THROUGH_AUDIT = {"cyp/framework/workbook.py"}
+
+
+def test_events_are_written_only_through_the_audit_module():
+    writers = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "cyp").rglob("*.py")
+        if path.name != "models.py"
+        and re.search(r"AuditEvent\(|AuditEvent\.__table__|insert\(AuditEvent", path.read_text(encoding="utf-8"))
+    }
+    assert writers - NOT_YET_THROUGH_AUDIT == {"cyp/access/audit.py"}

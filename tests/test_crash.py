@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.cli import cli
 from cyp.returns.ingest import CRASH_ENV
 from cyp.storage.db import dispose_engines, read_session, write_session
@@ -29,6 +30,7 @@ NAMED_POINTS = ["transaction-open", "stored", "file-written", "file-kept", "comm
 STORED_BEFORE = {"transaction-open": 0, "stored": 0, "file-written": 0, "file-kept": 0, "committed": 1}
 TIMED_KILLS_MS = [0, 10, 20, 35, 50, 70, 90, 120, 160, 220]
 QUARTERS = ["2025-26 Q2", "2025-26 Q3"]
+CRASH_TEST = system_acting_for("crash test")
 
 
 def workbooks(run: str) -> list[bytes]:
@@ -51,7 +53,7 @@ def ingest_load(url: str, uploads_dir: str, load: list[bytes], crash_at: str | N
     engine = make_engine(url)
     ready.set()
     for number, data in enumerate(load):
-        ingest_return(data, f"return-{number}.xlsx", "crash-test", engine=engine, uploads_dir=Path(uploads_dir))
+        ingest_return(data, f"return-{number}.xlsx", CRASH_TEST, engine=engine, uploads_dir=Path(uploads_dir))
 
 
 def run_killed(

@@ -230,7 +230,7 @@ def test_demo_command_generates_and_clears(seeded, fresh_cli_engine):
 
 
 def test_demo_accounts_come_and_go_with_the_demo_data(seeded: Engine):
-    from cyp.access.signin import authenticate
+    from cyp.access.signin import sign_in_with_password
     from cyp.demo import DEMO_ACCOUNTS_KEY, set_up_demo, tear_down_demo
     from tests.readside_factory import table_counts
 
@@ -240,8 +240,8 @@ def test_demo_accounts_come_and_go_with_the_demo_data(seeded: Engine):
         _, accounts = set_up_demo(session)
     assert sorted(role for _, _, role in accounts) == ["administrator", "display", "lead", "viewer"]
     username, password, _ = accounts[0]
-    with write_session(seeded) as session:
-        assert authenticate(session, username, password).ok
+    assert sign_in_with_password(seeded, username, password, client="192.0.2.1").ok
+    with read_session(seeded) as session:
         assert session.get(Meta, DEMO_ACCOUNTS_KEY) is not None
     with write_session(seeded) as session:
         tear_down_demo(session)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import Engine, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.returns.ingest import IngestResult, ingest_return
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent
@@ -154,7 +155,12 @@ class Uploads:
         with read_session(self.engine) as session:
             before = table_counts(session)
         result = ingest_return(
-            data, filename, "fuzzer", engine=self.engine, uploads_dir=self.uploads_dir, acknowledge_queries=False
+            data,
+            filename,
+            system_acting_for("fuzzer"),
+            engine=self.engine,
+            uploads_dir=self.uploads_dir,
+            acknowledge_queries=False,
         )
         self.examples += 1
         self.statuses[result.status] = self.statuses.get(result.status, 0) + 1

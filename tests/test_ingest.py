@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 
+from cyp.access.accounts import create_user
+from cyp.access.permissions import SYSTEM, Principal, system_acting_for
 from cyp.returns.ingest import ingest_return
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
@@ -20,7 +22,12 @@ from tests.returns_factory import build_framework, build_return, clean_lines, wi
 def framework(engine: Engine) -> Engine:
     with write_session(engine) as session:
         build_framework(session)
+        # The uploader: a lead of the team every test return is for (no password: these tests never sign in).
+        create_user(session, SYSTEM, LEAD.username, "lead", teams=sorted(LEAD.teams))
     return engine
+
+
+LEAD = Principal("lead@example.org", "lead", frozenset({"family-services"}))
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
@@ -30,7 +37,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
 
 def ingest(engine: Engine, data: bytes, uploads: Path, **options: Any):
-    return ingest_return(data, "My return.xlsx", "lead@example.org", engine=engine, uploads_dir=uploads, **options)
+    return ingest_return(data, "My return.xlsx", LEAD, engine=engine, uploads_dir=uploads, **options)
 
 
 def test_clean_return_is_stored_with_every_line_value_file_and_audit(framework: Engine, tmp_path: Path) -> None:
@@ -53,7 +60,7 @@ def test_clean_return_is_stored_with_every_line_value_file_and_audit(framework: 
             ("T23-1.2", "2025-26 Q3", "Amber", "Second hub delayed by building works."),
         ]
         assert [(v.indicator.ref, v.value, v.target) for v in stored.indicator_values] == [("T23-I1", 161.0, 150.0)]
-        event = session.scalars(select(AuditEvent)).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "return.ingest")).one()
         assert (event.actor, event.action, event.target, event.outcome) == (
             "lead@example.org", "return.ingest", "Family Services 2025-26 Q3 v1", "accepted"
         )  # fmt: skip
@@ -81,7 +88,9 @@ def test_rejection_stores_nothing_but_an_audit_event(framework: Engine, tmp_path
     after = row_counts(framework)
     assert after == before | {"audit_events": before["audit_events"] + 1}
     with read_session(framework) as session:
-        assert session.scalars(select(AuditEvent.outcome)).all() == ["rejected"]
+        assert session.scalars(select(AuditEvent.outcome).where(AuditEvent.action == "return.ingest")).all() == [
+            "rejected"
+        ]
     assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
 
 
@@ -216,3 +225,41 @@ def test_demo_returns_are_marked(framework: Engine, tmp_path: Path) -> None:
     result = ingest(framework, build_return(), tmp_path / "uploads", is_demo=True)
     with read_session(framework) as session:
         assert session.get(Return, result.return_id).is_demo is True
+
+
+def test_a_bare_name_is_refused_before_anything_is_read_or_stored(framework: Engine, tmp_path: Path) -> None:
+    # A name once meant "trusted, no permission check"; now only a Principal says who is uploading.
+    before = row_counts(framework)
+    with pytest.raises(TypeError, match="ingest_return needs a Principal, not str"):
+        ingest_return(build_return(), "r.xlsx", "housing.lead", engine=framework, uploads_dir=tmp_path / "u")  # type: ignore[arg-type]
+    assert row_counts(framework) == before
+    assert not (tmp_path / "u").exists()
+
+
+def test_a_lead_of_another_team_is_refused_and_the_refusal_is_audited(framework: Engine, tmp_path: Path) -> None:
+    with write_session(framework) as session:
+        create_user(session, SYSTEM, "housing.lead", "lead", teams=["housing"])
+    before = row_counts(framework)
+    housing = Principal("housing.lead", "lead", frozenset({"housing"}))
+    result = ingest_return(build_return(), "r.xlsx", housing, engine=framework, uploads_dir=tmp_path / "u")
+    assert (result.status, result.version) == ("refused", None)
+    assert result.summary == (
+        "Refused: You may not submit a return for team family-services: "
+        "housing.lead is not a member of team family-services."
+    )
+    after = row_counts(framework)
+    assert after["returns"] == before["returns"] and after["audit_events"] == before["audit_events"] + 1
+    with read_session(framework) as session:
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (event.actor, event.action, event.outcome, event.target) == (
+            "housing.lead", "return.submit", "refused", "Family Services 2025-26 Q3"
+        )  # fmt: skip
+    assert list((tmp_path / "u").iterdir()) == []
+
+
+def test_the_system_acting_for_someone_is_named_as_the_uploader(framework: Engine, tmp_path: Path) -> None:
+    system = system_acting_for("command line, login ops")
+    result = ingest_return(build_return(), "r.xlsx", system, engine=framework, uploads_dir=tmp_path / "u")
+    assert result.status == "accepted"
+    with read_session(framework) as session:
+        assert session.get(Return, result.return_id).uploaded_by == "system (command line, login ops)"

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select
 
+from cyp.access.permissions import system_acting_for
 from cyp.cli import cli
 from cyp.returns.ingest import ingest_return
 from cyp.storage.db import dispose_engines, make_engine, read_session, write_session
@@ -26,6 +27,8 @@ from tests.returns_factory import build_framework, build_return, clean_lines
 REPORTED = "2025-26 Q3"
 LOADING = "2025-26 Q2"
 LOAD = 40
+# Who uploads does not matter here: the tests are about the files and the database.
+TESTS = system_acting_for("maintenance tests")
 
 
 def versions_of(quarter: str, count: int, label: str) -> list[bytes]:
@@ -43,7 +46,7 @@ def framework(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     with write_session(engine) as session:
         build_framework(session)
     for data in versions_of(REPORTED, 2, "reported"):
-        assert ingest_return(data, "r.xlsx", "lead", engine=engine, uploads_dir=tmp_path / "uploads").accepted
+        assert ingest_return(data, "r.xlsx", TESTS, engine=engine, uploads_dir=tmp_path / "uploads").accepted
     yield engine
     dispose_engines()
 
@@ -92,7 +95,7 @@ def test_check_sees_broken_version_numbering(framework: Engine) -> None:
 def ingest_in_child(url: str, uploads_dir: str, load: list[bytes]) -> None:
     engine = make_engine(url)
     for data in load:
-        ingest_return(data, "loading.xlsx", "loader", engine=engine, uploads_dir=Path(uploads_dir))
+        ingest_return(data, "loading.xlsx", TESTS, engine=engine, uploads_dir=Path(uploads_dir))
 
 
 def test_backup_while_ingesting_then_restore_gives_the_same_report(framework: Engine, tmp_path: Path) -> None:

@@ -30,11 +30,16 @@ from cyp.access.accounts import (
     set_teams,
 )
 from cyp.access.permissions import SYSTEM, PermissionDenied, Principal
+from cyp.access.tokens import issue_token, revoke_token
+from cyp.cycle.questions import ask_question, close_question
+from cyp.cycle.recipients import set_opt_out
+from cyp.cycle.signoff import return_to_team, sign_off
 from cyp.framework.workbook import export_framework
 from cyp.returns.ingest import ingest_return
 from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import AuditEvent, Base, Objective, Outcome, QuarterDeadline
 from cyp.storage.schema import upgrade_schema
+from tests.readside_factory import add_return
 from tests.returns_factory import build_framework, build_return
 
 TEAM = "family-services"  # the team whose return is uploaded and whose line is reassigned
@@ -44,6 +49,7 @@ ROLES = {
     "lead of another team": Principal("lead.ph", "lead", frozenset({"public-health"})),
     "viewer": Principal("viewer.one", "viewer"),
     "display": Principal("display.one", "display"),
+    "approver of that team": Principal("approver.fs", "approver", frozenset({TEAM})),
     # Signed in while still an administrator, disabled since: require judges the account as it is now.
     "disabled administrator": Principal("admin.gone", "administrator"),
 }
@@ -69,6 +75,10 @@ def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         create_user(session, SYSTEM, "lead.ph", "lead", teams=["public-health"])
         create_user(session, SYSTEM, "viewer.one", "viewer")
         create_user(session, SYSTEM, "display.one", "display")
+        create_user(session, SYSTEM, "approver.fs", "approver", teams=[TEAM])
+        # A return to sign off or send back, and a board question to close.
+        add_return(session, TEAM, "2025-26 Q2", {"T23-1.1": "Green"})
+        ask_question(session, SYSTEM, "T23-1.2", "2025-26 Q2", "Why is the hub late?")
         create_user(session, SYSTEM, "some.one", "viewer", email="some.one@example.org")
     with write_session(engine) as session:
         disable_user(session, SYSTEM, "admin.gone")
@@ -173,6 +183,33 @@ WRITES: dict[str, tuple[str, Callable[[Engine, Principal], Any], set[str]]] = {
     "clear demo data": ("demo.manage", in_session(admin.clear_demo_data), ADMIN_ONLY),
     "create demo accounts": ("demo.manage", in_session(create_demo_accounts), ADMIN_ONLY),
     "remove demo accounts": ("demo.manage", in_session(remove_demo_accounts), ADMIN_ONLY),
+    "issue an API token": ("token.manage", in_session(lambda s, p: issue_token(s, p, "Power BI")), ADMIN_ONLY),
+    "revoke an API token": (
+        "token.manage",
+        in_session(lambda s, p: revoke_token(s, p, issue_token(s, SYSTEM, "Excel")[0].id)),
+        ADMIN_ONLY,
+    ),
+    "sign off a return": (
+        "return.signoff",
+        in_session(lambda s, p: sign_off(s, p, TEAM, "2025-26 Q2")),
+        {"administrator", "approver of that team"},
+    ),
+    "send a return back": (
+        "return.signoff",
+        in_session(lambda s, p: return_to_team(s, p, TEAM, "2025-26 Q2", "Add a date")),
+        {"administrator", "approver of that team"},
+    ),
+    "ask a board question": (
+        "question.ask",
+        in_session(lambda s, p: ask_question(s, p, "T23-1.2", "2025-26 Q2", "And the second hub?")),
+        {"administrator", "viewer", "approver of that team"},
+    ),
+    "close a board question": ("question.close", in_session(lambda s, p: close_question(s, p, 1, "Done")), ADMIN_ONLY),
+    "opt someone out of emails": (
+        "mail.opt_out",
+        in_session(lambda s, p: set_opt_out(s, p, "some.one")),
+        ADMIN_ONLY,
+    ),
 }
 
 

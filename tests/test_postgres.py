@@ -50,7 +50,7 @@ def filled(template: bytes) -> bytes:
 
 
 def round_trip(url: str, folder: Path) -> dict:
-    """init (twice), template, ingest and report on the database at ``url``; returns the report."""
+    """init (twice), template, user add, ingest and report on the database at ``url``; returns the report."""
     folder.mkdir(parents=True, exist_ok=True)
     first = cyp(url, folder / "uploads", "init")
     assert first.returncode == 0, first.stderr
@@ -62,6 +62,11 @@ def round_trip(url: str, folder: Path) -> dict:
     assert made.returncode == 0, made.stderr
     upload = folder / "public-health.xlsx"
     upload.write_bytes(filled(template.read_bytes()))
+    # The command line files the return as the team's lead, with the lead's permissions.
+    lead = cyp(
+        url, folder / "uploads", "user", "add", "--role", "lead", "--team", "public-health", "--no-password", "lead.ph"
+    )
+    assert lead.returncode == 0, lead.stderr
     stored = cyp(url, folder / "uploads", "ingest", str(upload), "--user", "lead.ph")
     assert stored.returncode == 0, stored.stdout + stored.stderr
     assert "Accepted Public Health 2022-23 Q2 version 1" in stored.stdout

@@ -10,12 +10,15 @@ import yaml
 
 from cyp.status import (
     ALL_STATUSES,
+    NO_RETURN,
     RULES_PATH,
     STATUS_MEANINGS,
+    STATUSES,
     RollupRule,
     StatusRulesError,
     describe_rule,
     direction_of_travel,
+    direction_text,
     indicator_status,
     line_status,
     load_rollup_rule,
@@ -25,7 +28,6 @@ from cyp.status import (
     status_counts,
     suggest_status,
 )
-from cyp.storage.models import NO_RETURN, STATUSES
 
 RANK = {status: rank for rank, status in enumerate(STATUSES)}  # Blue best
 
@@ -331,7 +333,7 @@ def test_rollup_default_rule_comes_from_the_file_and_can_be_edited(tmp_path: Pat
         ({"amber_share": "a lot"}, "amber_share"),
         ({"no_return_counts_as": "Purple"}, "no_return_counts_as"),
         ({"any_red_is_amber": "yes"}, "any_red_is_amber"),
-        ({"red_shares": 0.2}, "unknown rollup setting"),
+        ({"red_shares": 0.2}, "at rollup.red_shares: unknown key 'red_shares'"),
     ],
 )
 def test_invalid_rule_files_are_rejected_with_the_setting_named(
@@ -361,3 +363,18 @@ def test_describe_rule_states_the_thresholds_in_use() -> None:
     assert "at least 40% of lines are Red" in other
     assert "Amber when at least 10% are Red or Amber" in other
     assert "Lines with no return count as Amber" in other
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "polarity", "expected"),
+    [
+        (155.0, 160.0, None, "no better direction set"),  # 16 quarters of values, but no polarity: the real reason
+        (155.0, 160.0, "unknown", "no better direction set"),
+        (None, 160.0, "lower", "no value this quarter"),
+        (155.0, None, "lower", "no earlier value"),
+        (155.0, 160.0, "lower", "Improving"),
+        (155.0, 155.0, "higher", "No change"),
+    ],
+)
+def test_direction_text_names_the_real_reason_when_there_is_no_direction(current, previous, polarity, expected):
+    assert direction_text(current, previous, polarity) == expected

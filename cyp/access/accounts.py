@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
-from cyp.access.permissions import SYSTEM, Principal, require, sign_in_rules
-from cyp.storage.models import ROLES, Action, Partner, User
+from cyp.access.permissions import ROLES, SYSTEM, Principal, principal_for_user, require, sign_in_rules
+from cyp.read.teams import find_team, suggest_team
+from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.models import Action, Partner, SignInCounter, User
 
 FIRST_ADMIN_COMMAND = "python -m cyp user add --role administrator YOUR-NAME"
 
@@ -31,19 +35,46 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,99}$")
 PASSWORD_HASHER = PasswordHasher()
 
 
+COMMON_PASSWORDS_FILE = PROJECT_ROOT / "data" / "common-passwords.txt"
+
+
+# Stripped from both ends before the common-password check: "Password2026!" is "password" with extras.
+_PADDING = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
 class AccountError(ValueError):
     """An account change that cannot be made as asked (unknown user or team, weak password, ...)."""
 
 
+@cache
+def common_passwords(path: Path = COMMON_PASSWORDS_FILE) -> frozenset[str]:
+    """The refused common passwords of ``data/common-passwords.txt``, in lower case."""
+    lines = (line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
 def check_password(password: str, username: str | None = None) -> None:
-    """Raise AccountError, saying why, if ``password`` is too weak to set."""
+    """Raise AccountError, saying why, if ``password`` is too weak to set.
+
+    Refused: shorter than the minimum (``data/access.yaml``), only spaces, one character repeated, containing
+    the username, or a common password (``data/common-passwords.txt``), also with digits or symbols around it.
+    """
     minimum = sign_in_rules()["min_password_length"]
     if len(password) < minimum:
         raise AccountError(f"A password needs at least {minimum} characters; this one has {len(password)}.")
     if not password.strip():
         raise AccountError("A password cannot be only spaces.")
-    if username and password.strip().lower() == username.lower():
-        raise AccountError("A password cannot be the same as the username.")
+    folded = password.strip().lower()
+    if len(set(folded)) == 1:
+        raise AccountError("A password cannot be one character repeated; use a few words you will remember.")
+    if username and username.strip() and username.strip().lower() in folded:
+        raise AccountError("A password cannot contain the username.")
+    common = common_passwords()
+    core = _PADDING.sub("", folded)
+    if folded in common or (len(core) >= 4 and core in common):
+        raise AccountError(
+            "That password is one of the most common ones, which are tried first; use a few words you will remember."
+        )
 
 
 def hash_password(password: str) -> str:
@@ -56,24 +87,47 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).options(selectinload(User.teams)).order_by(User.username)))
 
 
-def has_active_administrator(session: Session) -> bool:
-    """Whether at least one enabled administrator account exists."""
-    query = select(User.id).where(User.role == "administrator", User.is_active.is_(True)).limit(1)
-    return session.scalar(query) is not None
+def has_active_administrator(session: Session, *, count_demo: bool = True) -> bool:
+    """Whether at least one enabled administrator account exists (a demo one only with ``count_demo``)."""
+    query = select(User.id).where(User.role == "administrator", User.is_active.is_(True))
+    if not count_demo:
+        query = query.where(User.is_demo.is_(False))
+    return session.scalar(query.limit(1)) is not None
 
 
 def first_admin_instruction(session: Session) -> str | None:
-    """What to do on a fresh install with no administrator (for the sign-in page), or None once one exists.
+    """What to do while no real administrator exists (for the sign-in page), or None once one does.
 
     There is no default password: the first administrator is created on the
-    server with the command line, which asks for a password of their own.
+    server with the command line, which asks for a password of their own. A
+    demo administrator does not count: it goes with the demo data.
     """
-    if has_active_administrator(session):
+    if has_active_administrator(session, count_demo=False):
         return None
+    if has_active_administrator(session):
+        return (
+            "Only the demo administrator exists, and it goes with the demo data. Someone with access to the server "
+            f"creates a real administrator with `{FIRST_ADMIN_COMMAND}` (it asks for a password)."
+        )
     return (
         "No administrator account exists yet. Someone with access to the server creates the first one with "
         f"`{FIRST_ADMIN_COMMAND}` (it asks for a password), then signs in here."
     )
+
+
+def is_demo_account(session: Session, username: str) -> bool:
+    """Whether ``username`` is a demo account: what it creates is demo data, removed with the demo data."""
+    return bool(session.scalar(select(User.is_demo).where(User.username == username.strip().lower())))
+
+
+def lift_sign_in_lock(session: Session, username: str) -> None:
+    """Forget the failed sign-ins of ``username`` (its lock and slow-down); the caller audits why."""
+    name = username.strip().lower()
+    session.execute(delete(SignInCounter).where(SignInCounter.scope == "name", SignInCounter.key == name))
+    user = session.scalar(select(User).where(User.username == name))
+    if user is not None:
+        user.failed_attempts = 0
+        user.locked_until = None
 
 
 def _clean_username(username: str) -> str:
@@ -100,10 +154,16 @@ def _get_user(session: Session, username: str) -> User:
     return user
 
 
+def principal_for_account(session: Session, username: str) -> Principal:
+    """The principal of the enabled account ``username``, to act as it (``ingest --user``); AccountError otherwise."""
+    user = _get_user(session, username)
+    if not user.is_active:
+        raise AccountError(f"The account {user.username!r} is disabled; an administrator can enable it.")
+    return principal_for_user(user)
+
+
 def _teams(session: Session, names: Iterable[str]) -> list[Partner]:
     """The teams named (by name, ref or a recorded variant), or AccountError naming every unknown one."""
-    from cyp.returns.lines import find_team, suggest_team  # here, so cyp.returns may import cyp.access.auth
-
     found: dict[int, Partner] = {}
     unknown = []
     for name in (name.strip() for name in names):
@@ -148,8 +208,12 @@ def create_user(
     teams: Iterable[str] = (),
     is_demo: bool = False,
 ) -> User:
-    """Add an account (``teams`` are partner names or refs); without a password it can sign in only through OIDC."""
+    """Add an account (``teams`` are partner names or refs); without a password it can sign in only through OIDC.
+
+    An account made by a demo account is demo data too (it goes with ``python -m cyp demo --clear``).
+    """
     require(session, actor, "user.manage", target=f"user:{username.strip().lower()}")
+    is_demo = is_demo or (not actor.is_system and is_demo_account(session, actor.username))
     name = _clean_username(username)
     _check_role(role)
     if session.scalar(select(User.id).where(User.username == name)) is not None:
@@ -185,8 +249,7 @@ def set_password(session: Session, actor: Principal, username: str, password: st
     user = _get_user(session, username)
     check_password(password, user.username)
     user.password_hash = hash_password(password)
-    user.failed_attempts = 0
-    user.locked_until = None
+    lift_sign_in_lock(session, user.username)
     audit.record(session, actor.username, "user.set_password", "ok", target=f"user:{user.username}")
     return user
 
@@ -206,8 +269,7 @@ def enable_user(session: Session, actor: Principal, username: str) -> User:
     require(session, actor, "user.manage", target=f"user:{username.strip().lower()}")
     user = _get_user(session, username)
     user.is_active = True
-    user.failed_attempts = 0
-    user.locked_until = None
+    lift_sign_in_lock(session, user.username)
     audit.record(session, actor.username, "user.enable", "ok", target=f"user:{user.username}")
     return user
 
@@ -274,6 +336,7 @@ def remove_demo_accounts(session: Session, actor: Principal = SYSTEM) -> int:
     require(session, actor, "demo.manage", target="demo accounts")
     removed = 0
     for user in session.scalars(select(User).where(User.is_demo.is_(True))):
+        lift_sign_in_lock(session, user.username)
         session.delete(user)
         audit.record(session, actor.username, "user.remove", "ok", target=f"user:{user.username}", detail="demo")
         removed += 1

@@ -15,33 +15,38 @@ caller's transaction ends without committing it. The second transaction
 starts only after the first has released its connection, so it does not wait
 on SQLite's write lock held by the caller.
 
-The command line runs as :data:`SYSTEM`: whoever can run ``python -m cyp`` on
-the server can already read and replace the database file, so asking them to
-sign in would add no protection. The app never builds a system principal.
+The command line's account commands run as the system: whoever can run
+``python -m cyp`` on the server can already read and replace the database
+file, so asking them to sign in would add no protection. Acting as the system
+is always explicit and named (:func:`system_acting_for`, e.g. ``ingest
+--as-system``); ``ingest --user NAME`` acts as that account with its
+permissions. The app never builds a system principal.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-import yaml
 from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
 from cyp.storage.config import PROJECT_ROOT
-from cyp.storage.db import write_session
+from cyp.storage.datafiles import SCHEMA_DIR, load_data_file
+from cyp.storage.db import with_write_retries, write_session
 from cyp.storage.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
 
 
 ACCESS_FILE = PROJECT_ROOT / "data" / "access.yaml"
+# The roles of data/access.yaml (its schema, data/schemas/access.schema.json, allows exactly these).
+Role = Literal["administrator", "lead", "viewer", "display", "approver"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 _PENDING = "cyp.auth.pending_refusals"
@@ -65,17 +70,9 @@ class Principal:
     """Who is acting: a signed-in user (role and team refs from the user table) or the system."""
 
     username: str
-    role: str
+    role: Role
     teams: frozenset[str] = frozenset()
     is_system: bool = False
-
-    def is_admin(self) -> bool:
-        """Whether this principal is an administrator."""
-        return self.role == "administrator"
-
-    def can_view(self) -> bool:
-        """Whether this principal may read anything at all (any known role)."""
-        return _refusal_reason(self, "view", None) is None
 
     def can_submit_for(self, team_ref: str) -> bool:
         """Whether this principal may submit a return for the team ``team_ref``."""
@@ -85,10 +82,14 @@ class Principal:
 SYSTEM = Principal("system", "administrator", frozenset(), True)
 
 
-@cache
-def load_access_rules(path: Path = ACCESS_FILE) -> dict[str, Any]:
-    """The permissions, page access and sign-in limits of ``data/access.yaml``."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+def system_acting_for(on_behalf_of: str) -> Principal:
+    """The system principal, named in the audit trail for whom it acts, e.g. "system (command line, login root)"."""
+    return Principal(f"system ({on_behalf_of})", "administrator", frozenset(), True)
+
+
+def load_access_rules(path: Path | None = None) -> dict[str, Any]:
+    """The permissions, page access and sign-in limits of ``data/access.yaml`` (checked against its schema)."""
+    return load_data_file(path or ACCESS_FILE, SCHEMA_DIR / "access.schema.json")
 
 
 def sign_in_rules() -> dict[str, int]:
@@ -188,11 +189,15 @@ def _keep_lost_refusals(session: Session, transaction: Any) -> None:
     pending.clear()
     if not lost:
         return
+
     # The caller's transaction has ended and released its connection: this one does not wait on it.
-    try:
+    def write() -> None:
         with write_session(session.get_bind()) as own:
             for item in lost:
                 audit.record(own, item.actor, item.action, item.outcome, item.target, item.detail, at=item.at)
+
+    try:
+        with_write_retries(write)
     except SQLAlchemyError:
         # Raising here would hide the PermissionDenied on its way to the user; the log keeps the refusal.
         for item in lost:

@@ -32,6 +32,10 @@ PDF_MIME = "application/pdf"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+class BoardPackError(Exception):
+    """A board pack could not be built; the message says why in words a page can show as it is."""
+
+
 @dataclass(frozen=True)
 class BoardData:
     """Everything a board meeting sees for one plan and quarter (plain data, so a page can cache it).
@@ -185,10 +189,18 @@ def clean_text(value: Any) -> str:
 
 
 def number_text(value: Any, unit: Any) -> str:
+    """A value for people with its unit: ``1,234`` (a count), ``71.6%``, ``rank 12``, ``123.4 per 100,000``."""
     if value is None or pd.isna(value):
         return ""
-    number = f"{float(value):,.0f}" if float(value).is_integer() else f"{float(value):,.2f}".rstrip("0").rstrip(".")
-    return f"{number} {clean_text(unit)}".strip() if clean_text(unit) not in ("", "number") else number
+    from cyp.read.charts import format_number, value_text
+
+    unit_text = clean_text(unit)
+    lowered = unit_text.lower()
+    if lowered in ("", "number", "count", "percent", "%"):
+        return value_text(float(value), lowered)
+    if lowered == "rank":
+        return f"rank {format_number(float(value))}"
+    return f"{format_number(float(value))} {unit_text.removeprefix('rate ')}"
 
 
 def day_text(value: Any) -> str:

@@ -1,9 +1,22 @@
-"""The board pack as a PDF: cover, contents, overview, a section per outcome with charts, exceptions, submissions."""
+"""The board pack as a tagged PDF (PDF/UA-1): cover, contents, overview, a section per outcome with charts,
+exceptions and submissions.
+
+Python decides what the pack says, as a list of plain blocks (headings, paragraphs, lists, tables, figures);
+Typst (the ``typst`` wheel, compiler included) lays them out with ``cyp/board/pack.typ`` and writes PDF/UA-1: a
+structure tree with H1-H3, P, L/LI, Table/TH/TD and Figure with alt text, the language (en-GB), the displayed
+title, bookmarks and reading order. The blocks travel as JSON in ``sys.inputs``, so nothing anyone typed is ever
+read as Typst markup. Fonts are Debian's DejaVu and Liberation, given to Typst explicitly (nothing is fetched).
+"""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
+import json
+import re
+import subprocess
+import sys
+import time
+import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from cyp.board.data import (
     BoardData,
+    BoardPackError,
     board_data,
     clean_text,
     counts_sentence,
@@ -21,240 +35,184 @@ from cyp.board.data import (
     outcome_chart_frame,
     when_text,
 )
-from cyp.read.charts import STATUS_ICONS, indicator_chart, status_distribution_chart, status_label
+from cyp.board.figures import Figure, distribution_figure, indicator_figure
+from cyp.read.charts import STATUS_COLOURS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES
 
+TEMPLATE = Path(__file__).with_name("pack.typ")
+TYPESETTER = Path(__file__).with_name("typeset.py")
+# A 4,000-line council pack typesets in a few seconds; far beyond that something is wrong, and the page should say so.
+TYPESET_TIMEOUT_S = 120.0
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core: has ✓ ● ▲ ✖, £, – and ’
+FONT_DIRS = (FONT_DIR, Path("/usr/share/fonts/truetype/liberation"))
+# A run of letters longer than this with no space (a pasted URL, a 20,000-character word) gets break points, so it
+# wraps inside its cell instead of running off the page.
+LONGEST_UNBROKEN = 30
+# Table type and cell padding, as pack.typ sets them; a fitted column wider than this stays Typst's ``auto``.
+TABLE_TEXT_PT = 8.5
+CELL_INSET_PT = 4.0
+MAX_FIXED_COLUMN_PT = 200.0
+REPLACEMENT = "\ufffd"  # in DejaVu Sans: shown for any character no installed font can draw
+# Characters that draw nothing and need no glyph: format controls (joiners, marks of direction), spaces, separators.
+_INVISIBLE_CATEGORIES = {"Cf", "Zs", "Zl", "Zp"}
 
 
-def chart_png(chart: Any, scale: float = 2) -> bytes:
-    """An Altair chart as PNG bytes, rendered by vl-convert (no browser)."""
-    import vl_convert
+@lru_cache(maxsize=1)
+def _drawable() -> frozenset[int]:
+    """Code points some font given to Typst can draw (PDF/UA refuses text shown with a missing glyph)."""
+    from fontTools.ttLib import TTFont
 
-    return vl_convert.vegalite_to_png(chart.to_json(), scale=scale)
-
-
-def _unicode_font() -> Path | None:
-    regular = FONT_DIR / "DejaVuSans.ttf"
-    return regular if regular.exists() and (FONT_DIR / "DejaVuSans-Bold.ttf").exists() else None
-
-
-def _latin1(text: str) -> str:
-    """Fallback for the core fonts (no DejaVu installed): icons dropped, typography simplified, never an error."""
-    for icon in STATUS_ICONS.values():
-        text = text.replace(f"{icon} ", "")
-    table = {"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "·": "-"}
-    text = "".join(table.get(char, char) for char in text)
-    return text.encode("latin-1", "replace").decode("latin-1")
+    points: set[int] = set()
+    for folder in FONT_DIRS:
+        for path in sorted(folder.glob("*.ttf")):
+            with TTFont(path, lazy=True) as font:
+                points.update(font.getBestCmap() or {})
+    if not points:
+        raise BoardPackError("No fonts for the PDF: install Debian's fonts-dejavu-core (scripts/test.sh installs it).")
+    return frozenset(points)
 
 
-class _Pack:
-    """A small wrapper over fpdf2 with the pack's type scale and text fallback."""
-
-    def __init__(self, data: BoardData) -> None:
-        from fpdf import FPDF
-
-        self.data = data
-        footer_text = f"CYP Plan {data.plan_ref} · Board pack {data.quarter}"
-
-        class Document(FPDF):
-            def footer(inner) -> None:  # type: ignore[no-untyped-def]
-                inner.set_y(-12)
-                inner.set_font(self.font, size=8)
-                inner.set_text_color(60, 60, 60)
-                inner.cell(0, 6, self.text(f"{footer_text} · page {inner.page_no()} of {{nb}}"), align="C")
-                inner.set_text_color(0, 0, 0)
-
-        self.pdf = Document(orientation="P", unit="mm", format="A4")
-        font = _unicode_font()
-        if font is not None:
-            self.pdf.add_font("DejaVu", "", str(font))
-            self.pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-            self.font = "DejaVu"
-            self.text: Callable[[str], str] = lambda text: text
-        else:
-            self.font = "Helvetica"
-            self.text = _latin1
-        self.pdf.set_title(f"CYP Plan {data.plan_ref} board pack, {data.quarter}")
-        self.pdf.set_subject(f"Children and Young People's Plan: {data.plan_title}")
-        self.pdf.set_author("CYP Plan Monitor")
-        self.pdf.set_creator("CYP Plan Monitor (python -m cyp export)")
-        self.pdf.set_lang("en-GB")
-        self.pdf.set_auto_page_break(auto=True, margin=16)
-        self.pdf.set_margins(15, 15, 15)
-
-    def heading(self, text: str, level: int = 0) -> None:
-        """A heading that is also an outline entry (a PDF bookmark and a line in the contents)."""
-        size = {0: 18, 1: 14, 2: 12}[level]
-        if level == 0 or self.pdf.get_y() > self.pdf.h - 50:
-            self.pdf.add_page()
-        self.pdf.set_font(self.font, "B", size)
-        self.pdf.start_section(self.text(text), level=level, strict=False)
-        self.pdf.multi_cell(0, size * 0.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
-        self.pdf.ln(2)
-
-    def subheading(self, text: str) -> None:
-        """A bold run-in heading that is not in the outline."""
-        if self.pdf.get_y() > self.pdf.h - 40:
-            self.pdf.add_page()
-        self.pdf.set_font(self.font, "B", 11)
-        self.pdf.multi_cell(0, 6, self.text(text), new_x="LMARGIN", new_y="NEXT")
-
-    def para(self, text: str, size: float = 10, bold: bool = False) -> None:
-        """A paragraph of real text."""
-        self.pdf.set_font(self.font, "B" if bold else "", size)
-        self.pdf.multi_cell(0, size * 0.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
-        self.pdf.ln(1)
-
-    def table(self, headings: list[str], rows: list[list[str]], widths: tuple[float, ...], size: float = 8.5) -> None:
-        """A table with a repeated heading row; statuses go in as text (icon and word)."""
-        if not rows:
-            self.para("None.", size=9)
-            return
-        from fpdf import FontFace
-
-        self.pdf.set_font(self.font, "", size)
-        with self.pdf.table(
-            col_widths=widths,
-            line_height=size * 0.5,
-            text_align="LEFT",
-            headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)),
-            repeat_headings=1,
-            borders_layout="HORIZONTAL_LINES",
-        ) as table:
-            table.row([self.text(h) for h in headings])
-            for row in rows:
-                table.row([self.text(cell) for cell in row])
-        self.pdf.ln(3)
-
-    def image(self, png: bytes, width: float = 180) -> None:
-        """A chart image, scaled to ``width`` mm, on a new page if it would not fit."""
-        from PIL import Image
-
-        with Image.open(io.BytesIO(png)) as picture:
-            height = width * picture.height / picture.width
-        if self.pdf.get_y() + height > self.pdf.h - 18:
-            self.pdf.add_page()
-        self.pdf.image(io.BytesIO(png), w=width)
-        self.pdf.ln(2)
-
-    def images(self, pngs: list[bytes], per_row: int = 2) -> None:
-        """Charts side by side, ``per_row`` to a row, each row on a new page if it would not fit."""
-        from PIL import Image
-
-        gap = 4
-        width = (self.pdf.epw - gap * (per_row - 1)) / per_row
-        for start in range(0, len(pngs), per_row):
-            row = pngs[start : start + per_row]
-            heights = []
-            for png in row:
-                with Image.open(io.BytesIO(png)) as picture:
-                    heights.append(min(width * picture.height / picture.width, 90))
-            if self.pdf.get_y() + max(heights) > self.pdf.h - 18:
-                self.pdf.add_page()
-            top = self.pdf.get_y()
-            for position, png in enumerate(row):
-                x = self.pdf.l_margin + position * (width + gap)
-                self.pdf.image(io.BytesIO(png), x=x, y=top, w=width, h=heights[position], keep_aspect_ratio=True)
-            self.pdf.set_y(top + max(heights) + gap)
+def printable(value: Any) -> str:
+    """Text as the PDF can show it, whatever it holds: white space collapsed, control characters and lone
+    surrogates dropped, characters no font can draw (emoji, scripts without a font here) shown as �, and break
+    points (zero-width spaces) in very long unbroken runs. Combining marks and right-to-left text stay as typed."""
+    return _printable_text(clean_text(value))
 
 
-def _render_contents(pack: _Pack) -> Callable[[Any, list[Any]], None]:
-    def render(pdf, outline) -> None:  # type: ignore[no-untyped-def]
-        pdf.set_font(pack.font, "B", 18)
-        pdf.cell(0, 10, "Contents", new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(2)
-        for section in outline:
-            pdf.set_font(pack.font, "B" if section.level == 0 else "", 11 if section.level == 0 else 10)
-            indent = 8 * section.level
-            link = pdf.add_link(page=section.page_number)
-            pdf.set_x(pdf.l_margin + indent)
-            pdf.cell(pdf.epw - indent - 15, 6.5, section.name, link=link)
-            pdf.cell(15, 6.5, str(section.page_number), align="R", link=link, new_x="LMARGIN", new_y="NEXT")
-
-    return render
-
-
-def _status_cell(status: Any) -> str:
-    return status_label(str(status)) if isinstance(status, str) and status else ""
+@lru_cache(maxsize=65536)
+def _printable_text(text: str) -> str:
+    # Most text is plain ASCII (and the same team names and statuses recur thousands of times at council scale).
+    if text.isascii() and text.isprintable():
+        return _breakable(text)
+    drawable = _drawable()
+    out: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs"):
+            continue
+        if ord(char) in drawable or category in _INVISIBLE_CATEGORIES:
+            out.append(char)
+        elif not out or out[-1] != REPLACEMENT:
+            out.append(REPLACEMENT)
+    return _breakable("".join(out))
 
 
-def _cover(pack: _Pack) -> None:
-    data, pdf = pack.data, pack.pdf
-    pdf.add_page()
-    pdf.ln(40)
-    pack.para("Barnet Children and Young People's Plan", size=14)
-    pack.para(f"Board pack: {data.quarter}", size=26, bold=True)
-    pack.para(data.plan_title, size=16)
-    pdf.ln(6)
-    pack.para(f"Generated {data.generated_at.strftime('%d %B %Y at %H:%M')} (UTC) by CYP Plan Monitor.", size=11)
-    latest = when_text(data.latest_return_at)
-    pack.para(
-        f"Latest return for this quarter accepted {latest} (UTC)." if latest else "No return has been accepted yet.",
-        size=11,
-    )
-    pack.para(f"Status rules: {data.rule}", size=9)
-    if data.demo:
-        pdf.ln(4)
-        pdf.set_fill_color(255, 243, 205)
-        pdf.set_font(pack.font, "B", 12)
-        pdf.multi_cell(
-            0,
-            7,
-            pack.text(
-                "Demonstration data: the returns in this pack are generated for demonstration, not real reports "
-                "from Barnet's partners."
-            ),
-            fill=True,
-            border=1,
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+def _breakable(text: str) -> str:
+    def split(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return "\u200b".join(run[i : i + 20] for i in range(0, len(run), 20))
+
+    return re.sub(rf"\S{{{LONGEST_UNBROKEN + 1},}}", split, text)
 
 
-def _overview(pack: _Pack) -> None:
-    data = pack.data
-    pack.heading("Overview")
-    totals = data.totals()
-    pack.para(f"All lines in {data.quarter}: {counts_sentence(totals)}.", size=10)
+def _heading(text: str, level: int, outlined: bool = True) -> dict[str, Any]:
+    return {"kind": "heading", "level": level, "text": printable(text), "outlined": outlined}
+
+
+def _para(text: str, size: str = "normal", strong: bool = False) -> dict[str, Any]:
+    return {"kind": "para", "text": printable(text), "size": size, "strong": strong}
+
+
+def _status_cell(status: Any, suffix: str = "") -> dict[str, str] | str:
+    if not isinstance(status, str) or not status:
+        return printable(suffix)
+    return {"status": status, "text": printable(status_label(status) + suffix)}
+
+
+@lru_cache(maxsize=2)
+def _advances(bold: bool) -> dict[int, float]:
+    """Advance width in em of every character of DejaVu Sans (or its bold)."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"), lazy=True) as font:
+        metrics, per_em = font["hmtx"], font["head"].unitsPerEm
+        return {point: metrics[glyph][0] / per_em for point, glyph in font.getBestCmap().items()}
+
+
+@lru_cache(maxsize=65536)
+def text_width_pt(text: str, bold: bool = False, size: float = TABLE_TEXT_PT) -> float:
+    """How wide ``text`` sets in DejaVu Sans at ``size`` pt, from the font's own advance widths (no kerning, so never
+    less than Typst's own measure)."""
+    advances = _advances(bold)
+    return sum(advances.get(ord(char), 1.0) for char in text) * size
+
+
+def _column_widths(header: list[str], rows: list[list[Any]], columns: list[float]) -> list[Any]:
+    """Fixed widths in pt for the columns asked to fit their widest cell (``0``): measured here from the font, as
+    Typst would measure them, because asking Typst for ``auto`` columns doubles the time of a 5,000-row council
+    pack. A column too wide to fix (or with no font to measure by) stays ``auto``."""
+    if not FONT_DIR.joinpath("DejaVuSans.ttf").exists():
+        return columns
+    widths: list[Any] = []
+    for index, fraction in enumerate(columns):
+        if fraction != 0:
+            widths.append(fraction)
+            continue
+        texts = [row[index]["text"] if isinstance(row[index], dict) else row[index] for row in rows]
+        widest = max([text_width_pt(header[index], bold=True), *(text_width_pt(text) for text in texts)])
+        width = widest + 2 * CELL_INSET_PT + 1.5  # a hair of slack for rounding
+        widths.append({"pt": round(width, 2)} if width <= MAX_FIXED_COLUMN_PT else 0)
+    return widths
+
+
+def _table(header: list[str], rows: list[list[Any]], columns: list[float]) -> dict[str, Any]:
+    """A table; ``columns`` are fractions of the free width, 0 for a column as wide as its widest cell."""
+    if not rows:
+        return _para("None.", size="small")
+    cells = [[cell if isinstance(cell, dict) else printable(cell) for cell in row] for row in rows]
+    heads = [printable(h) for h in header]
+    return {"kind": "table", "header": heads, "rows": cells, "columns": _column_widths(heads, cells, columns)}
+
+
+def _figure(figure: Figure, width: int = 100) -> dict[str, Any]:
+    return {
+        "kind": "figure",
+        "svg": figure.svg,
+        "alt": printable(figure.alt),
+        "caption": printable(figure.caption),
+        "width": width,
+    }
+
+
+def _overview(data: BoardData) -> list[dict[str, Any]]:
     rows = [
         [
             f"{o['ref']} {o['name']}",
             _status_cell(o["status"]),
-            *(str(int(o["counts"].get(s, 0))) for s in ALL_STATUSES),
-            str(sum(int(v) for v in o["counts"].values())),
+            *(format(int(o["counts"].get(s, 0)), ",") for s in ALL_STATUSES),
+            format(sum(int(v) for v in o["counts"].values()), ","),
         ]
         for o in data.outcomes
     ]
-    pack.table(["Outcome", "Status", *ALL_STATUSES, "Lines"], rows, (52, 24, 15, 15, 15, 15, 20, 14))
-    pack.para(f"How the overall status is worked out: {data.rule}", size=8.5)
-    pack.image(chart_png(status_distribution_chart(outcome_chart_frame(data), "Lines by status, per outcome")))
-
-
-def _indicator_charts(indicators: pd.DataFrame) -> list[bytes]:
-    """One PNG per indicator of an outcome (rendered one by one: a concatenated chart is many times slower)."""
     return [
-        chart_png(indicator_chart(frame, title=f"{ref} {frame['name'].iloc[0]}"[:70]))
-        for ref, frame in indicators.groupby("ref", sort=False)
+        _heading("Overview", 1),
+        _para(f"All lines in {data.quarter}: {counts_sentence(data.totals())}."),
+        _table(["Outcome", "Status", *ALL_STATUSES, "Lines"], rows, [1, 0, 0, 0, 0, 0, 0, 0]),
+        _para(f"How the overall status is worked out: {data.rule}", size="small"),
+        _figure(distribution_figure(outcome_chart_frame(data), "Lines by status, per outcome")),
     ]
 
 
-def _outcome_section(pack: _Pack, outcome: dict[str, Any]) -> None:
-    data = pack.data
+def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str, Any]]:
     ref = outcome["ref"]
-    pack.heading(f"{ref} {outcome['name']}")
-    pack.para(
-        f"Overall status: {status_label(outcome['status'])}. Lines: {counts_sentence(outcome['counts'])}.", bold=True
-    )
-    pack.image(chart_png(status_distribution_chart(objective_chart_frame(data, ref), "Lines by status, per objective")))
-
+    blocks = [
+        {"kind": "pagebreak"},
+        _heading(f"{ref} {outcome['name']}", 1),
+        _para(
+            f"Overall status: {status_label(outcome['status'])}. Lines: {counts_sentence(outcome['counts'])}.",
+            strong=True,
+        ),
+        _figure(distribution_figure(objective_chart_frame(data, ref), f"{ref}: lines by status, per objective")),
+        _heading("Objectives and lines", 2),
+    ]
     lines = data.lines[data.lines["outcome_ref"] == ref]
-    objectives = data.objectives[data.objectives["outcome_ref"] == ref]
-    pack.heading("Objectives and lines", level=1)
-    for _i, objective in objectives.iterrows():
+    by_objective: dict[str, list[dict[str, Any]]] = {}
+    for line in lines.to_dict("records"):
+        by_objective.setdefault(line["objective_ref"], []).append(line)
+    for objective in data.objectives[data.objectives["outcome_ref"] == ref].to_dict("records"):
         counts = {status: int(objective[status]) for status in ALL_STATUSES}
-        pack.subheading(f"{objective['objective_ref']} {clean_text(objective['objective'])}")
-        pack.para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size=9)
+        blocks.append(_heading(f"{objective['objective_ref']} {clean_text(objective['objective'])}", 3, False))
+        blocks.append(_para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size="small"))
         rows = [
             [
                 line["ref"],
@@ -262,26 +220,28 @@ def _outcome_section(pack: _Pack, outcome: dict[str, Any]) -> None:
                 clean_text(line["action"]) or "(the whole objective)",
                 line["teams"],
             ]
-            for _j, line in lines[lines["objective_ref"] == objective["objective_ref"]].iterrows()
+            for line in by_objective.get(objective["objective_ref"], [])
         ]
-        pack.table(["Line", "Status", "Action", "Teams"], rows, (22, 24, 88, 46))
+        blocks.append(_table(["Line", "Status", "Action", "Teams"], rows, [0, 0, 3, 1.4]))
 
-    pack.heading("Commentary on Red and Amber lines", level=1)
+    blocks.append(_heading("Commentary on Red and Amber lines", 2))
     flagged = lines[lines["status"].isin(["Red", "Amber"])]
     if flagged.empty:
-        pack.para("No line is Red or Amber this quarter.", size=9)
-    for _i, line in flagged.iterrows():
-        pack.subheading(f"{line['ref']} {status_label(line['status'])} · {line['teams']}")
-        pack.para(clean_text(line["action"]) or clean_text(line["objective"]), size=9)
-        for label, column in (("Progress", "progress"), ("Next steps", "next_steps"), ("Risks", "risks")):
-            text = clean_text(line[column])
-            pack.para(f"{label}: {text or 'none given'}", size=9)
+        blocks.append(_para("No line is Red or Amber this quarter.", size="small"))
+    for line in flagged.to_dict("records"):
+        blocks.append(_heading(f"{line['ref']} {status_label(line['status'])} · {line['teams']}", 3, False))
+        blocks.append(_para(clean_text(line["action"]) or clean_text(line["objective"]), size="small"))
+        items = [
+            [label, printable(line[column]) or "none given"]
+            for label, column in (("Progress", "progress"), ("Next steps", "next_steps"), ("Risks", "risks"))
+        ]
+        blocks.append({"kind": "list", "items": items})
 
-    pack.heading("Indicators", level=1)
+    blocks.append(_heading("Indicators", 2))
     indicators = data.indicators[data.indicators["outcome_ref"] == ref]
     if indicators.empty:
-        pack.para("No indicator values have been reported for this outcome up to this quarter.", size=9)
-        return
+        blocks.append(_para("No indicator values have been reported for this outcome up to this quarter.", "small"))
+        return blocks
     latest = indicators.groupby("ref", sort=False).tail(1)
     rows = [
         [
@@ -290,61 +250,71 @@ def _outcome_section(pack: _Pack, outcome: dict[str, Any]) -> None:
             row["quarter"],
             number_text(row["value"], row["unit"]),
             number_text(row["target"], row["unit"]),
-            _status_cell(row["status"]) or "no target",
-            clean_text(row["direction"]),
+            _status_cell(row["status"]) if isinstance(row["status"], str) else "no target",
+            row["direction_text"],
         ]
-        for _i, row in latest.iterrows()
+        for row in latest.to_dict("records")
     ]
-    pack.table(
-        ["Indicator", "Name", "Latest", "Value", "Target", "Status", "Direction"], rows, (20, 62, 20, 20, 20, 22, 16)
+    blocks.append(
+        _table(["Indicator", "Name", "Latest", "Value", "Target", "Status", "Direction"], rows, [0, 3, 0, 1, 1, 0, 1.2])
     )
-    pack.images(_indicator_charts(indicators))
+    figures = [
+        indicator_figure(frame, f"{ref} {clean_text(frame['name'].iloc[0])}")
+        for ref, frame in indicators.groupby("ref", sort=False)
+    ]
+    blocks.append(
+        {
+            "kind": "figures",
+            "items": [{"svg": f.svg, "alt": printable(f.alt), "caption": printable(f.caption)} for f in figures],
+        }
+    )
+    return blocks
 
 
-def _exceptions(pack: _Pack) -> None:
-    found = pack.data.exceptions
-    pack.heading("Exceptions")
+def _exceptions(data: BoardData) -> list[dict[str, Any]]:
+    found = data.exceptions
 
-    def line_rows(frame: pd.DataFrame, with_change: bool = False) -> list[list[str]]:
+    def line_rows(frame: pd.DataFrame, with_change: bool = False) -> list[list[Any]]:
         return [
             [
                 line["ref"],
-                _status_cell(line["status"]) + (f" (was {line['previous_status']})" if with_change else ""),
+                _status_cell(line["status"], f" (was {line['previous_status']})" if with_change else ""),
                 line["teams"],
                 clean_text(line["progress"]) or "no update",
             ]
-            for _i, line in frame.iterrows()
+            for line in frame.to_dict("records")
         ]
 
-    sections = (
+    blocks: list[dict[str, Any]] = [{"kind": "pagebreak"}, _heading("Exceptions", 1)]
+    for title, frame, with_change in (
         ("Red lines", found["red"], False),
         ("Worse than last quarter", found["worse"], True),
         ("No return this quarter", found["no_return"], False),
-    )
-    for title, frame, with_change in sections:
-        pack.heading(f"{title} ({len(frame)})", level=1)
-        pack.table(["Line", "Status", "Teams", "Progress"], line_rows(frame, with_change), (22, 34, 44, 80))
+    ):
+        blocks.append(_heading(f"{title} ({len(frame):,})", 2))
+        blocks.append(_table(["Line", "Status", "Teams", "Progress"], line_rows(frame, with_change), [0, 0, 1.2, 3]))
     late = found["late"]
-    pack.heading(f"Teams late or missing ({len(late)})", level=1)
-    pack.table(
-        ["Team", "State", "Due", "Submitted"],
-        [
-            [row["team"], row["state"], day_text(row["deadline"]), when_text(row["submitted_at"])]
-            for _i, row in late.iterrows()
-        ],
-        (80, 30, 30, 40),
+    blocks.append(_heading(f"Teams late or missing ({len(late):,})", 2))
+    blocks.append(
+        _table(
+            ["Team", "State", "Due", "Submitted (UTC)"],
+            [
+                [row["team"], row["state"], day_text(row["deadline"]), when_text(row["submitted_at"])]
+                for row in late.to_dict("records")
+            ],
+            [2, 0, 1, 1],
+        )
     )
+    return blocks
 
 
-def _submissions(pack: _Pack) -> None:
-    tracker = pack.data.tracker
-    pack.heading("Submission status")
+def _submissions(data: BoardData) -> list[dict[str, Any]]:
+    tracker = data.tracker
     states = tracker["state"].value_counts()
-    pack.para(
+    summary = (
         f"{len(tracker)} teams expected: " + ", ".join(f"{int(states.get(s, 0))} {s.lower()}" for s in states.index)
         if len(tracker)
-        else "No team is expected to report this quarter.",
-        size=10,
+        else "No team is expected to report this quarter."
     )
     rows = [
         [
@@ -356,27 +326,92 @@ def _submissions(pack: _Pack) -> None:
             clean_text(row["submitted_by"]),
             "" if pd.isna(row["version"]) else str(int(row["version"])),
         ]
-        for _i, row in tracker.iterrows()
+        for row in tracker.to_dict("records")
     ]
-    pack.table(
-        ["Team", "State", "Lines", "Due", "Submitted (UTC)", "By", "Version"], rows, (50, 20, 18, 24, 30, 26, 12)
-    )
+    return [
+        {"kind": "pagebreak"},
+        _heading("Submission status", 1),
+        _para(summary),
+        _table(["Team", "State", "Lines", "Due", "Submitted (UTC)", "By", "Version"], rows, [2, 0, 0, 1, 1.3, 1, 0]),
+    ]
+
+
+def pack_document(data: BoardData) -> dict[str, Any]:
+    """What the pack says, as the JSON-ready document ``pack.typ`` lays out (also what the benchmark renders
+    with another engine to compare them)."""
+    latest = when_text(data.latest_return_at)
+    title = f"CYP Plan {data.plan_ref} board pack, {data.quarter}"
+    blocks = _overview(data)
+    for outcome in data.outcomes:
+        blocks.extend(_outcome_section(data, outcome))
+    blocks.extend(_exceptions(data))
+    blocks.extend(_submissions(data))
+    return {
+        "title": printable(title),
+        "subject": printable(f"Board pack for the {data.plan_title}, {data.quarter}"),
+        "footer": printable(f"CYP Plan {data.plan_ref} · Board pack {data.quarter}"),
+        "statuses": {s: {"fill": STATUS_COLOURS[s], "ink": STATUS_TEXT_COLOURS[s]} for s in ALL_STATUSES},
+        "cover": {
+            "kicker": "Barnet Children and Young People's Plan",
+            "headline": printable(f"Board pack: {data.quarter}"),
+            "plan": printable(data.plan_title),
+            "lines": [
+                printable(f"Generated {data.generated_at.strftime('%d %B %Y at %H:%M')} (UTC) by CYP Plan Monitor."),
+                printable(
+                    f"Latest return for this quarter accepted {latest} (UTC)."
+                    if latest
+                    else "No return has been accepted yet."
+                ),
+                printable(f"Status rules: {data.rule}"),
+            ],
+            "notice": "Demonstration data: the returns in this pack are generated for demonstration, not real "
+            "reports from Barnet's partners."
+            if data.demo
+            else None,
+        },
+        "blocks": blocks,
+    }
+
+
+def typeset_job(document: dict[str, Any]) -> bytes:
+    """What :mod:`cyp.board.typeset` reads on standard input for a :func:`pack_document`."""
+    job = {
+        "template": str(TEMPLATE),
+        "root": str(TEMPLATE.parent),
+        "fonts": [str(folder) for folder in FONT_DIRS],
+        "pack": json.dumps(document, ensure_ascii=False),
+        "timestamp": int(time.time()),
+    }
+    return json.dumps(job, ensure_ascii=False).encode("utf-8")
+
+
+def typeset(document: dict[str, Any], timeout: float = TYPESET_TIMEOUT_S) -> bytes:
+    """PDF/UA-1 bytes for a :func:`pack_document`, typeset in a child process (:mod:`cyp.board.typeset`);
+    :class:`BoardPackError` with the reason if Typst cannot lay it out or takes longer than ``timeout`` seconds."""
+    try:
+        done = subprocess.run(
+            [sys.executable, str(TYPESETTER)],
+            input=typeset_job(document),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise BoardPackError(f"the PDF took longer than {timeout:.0f} seconds to typeset and was stopped.") from error
+    except OSError as error:
+        raise BoardPackError(f"the PDF typesetter could not be started ({error.strerror}).") from error
+    if done.returncode != 0 or not done.stdout.startswith(b"%PDF"):
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise BoardPackError(f"the PDF could not be typeset ({reason[-1] if reason else 'no reason given'}).")
+    return done.stdout
 
 
 def board_pack_pdf(session: Session, quarter: str, plan_ref: str | None = None) -> bytes:
-    """The board pack for a quarter as PDF bytes: cover, contents, overview, a section per outcome, the exceptions
-    and the submission status. Raises :class:`cyp.read.reports.UnknownPlan` or ``QuarterError`` for bad input."""
+    """The board pack for a quarter as PDF bytes (PDF/UA-1). Raises :class:`cyp.read.reports.UnknownPlan` or
+    ``QuarterError`` for bad input and :class:`BoardPackError` when the pack cannot be built."""
     return render_pack_pdf(board_data(session, quarter, plan_ref))
 
 
 def render_pack_pdf(data: BoardData) -> bytes:
     """The board pack PDF from already gathered :class:`BoardData` (the app reuses what it has cached)."""
-    pack = _Pack(data)
-    _cover(pack)
-    pack.pdf.insert_toc_placeholder(_render_contents(pack), pages=1, allow_extra_pages=True)
-    _overview(pack)
-    for outcome in data.outcomes:
-        _outcome_section(pack, outcome)
-    _exceptions(pack)
-    _submissions(pack)
-    return bytes(pack.pdf.output())
+    return typeset(pack_document(data))

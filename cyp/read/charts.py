@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from cyp.quarters import QuarterError, parse_quarter, quarter_range
 from cyp.status import ALL_STATUSES, NO_RETURN
 
 # Okabe–Ito colours (Okabe & Ito 2008, "Color Universal Design"), chosen to stay apart under colour-blindness:
@@ -46,16 +47,66 @@ ACTUAL_COLOUR = "#1A1A1A"
 TARGET_COLOUR = "#595959"
 # Outline of every status shape (bars, squares, legend swatches): 17:1 on white.
 OUTLINE_COLOUR = "#1A1A1A"
+# Every word a chart draws (axis labels and titles, legend, chart title): 17:1 on white. Streamlit's theme would
+# otherwise draw them #808495, 3.72:1, below WCAG AA.
+CHART_TEXT_COLOUR = "#1A1A1A"
+# Grid and axis lines: decoration, but kept visible (3:1 on white is not required of them, 2.3:1 is what this gives).
+GRID_COLOUR = "#A6A6A6"
 NO_DATA = "No data for this selection"
-# Width and height size the plot itself, with axes, title and legend added around it. Streamlit otherwise fits the
-# whole chart into them, which squashes a short bar or strip chart to nothing.
-PLOT_SIZED = alt.AutoSizeParams(type="pad")
+# The whole chart (axes, title and legend too) fits the width it is given, so a chart never spills out of its column;
+# the height sizes the plot alone, so a short bar or strip chart keeps its height. With no width, Streamlit gives the
+# chart its container's width (``st.altair_chart(chart, width="stretch")``).
+FITS_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+# An indicator chart never assumes more room than a phone's column (320 CSS px less the page's padding) when it
+# decides which value labels fit without overlapping.
+NARROWEST_PLOT_PX = 230
+# Average advance of a digit or letter in the chart font, as a share of the font size (Vega measures text in
+# Helvetica/Arial-like fonts; DejaVu Sans is wider, so 0.62 errs on the side of room).
+CHAR_WIDTH_EM = 0.62
+UNIT_TITLES = {"count": "Number", "percent": "Per cent (%)", "rank": "Rank (1 = best)"}
 
 
 def status_label(status: str) -> str:
     """Icon and text for a status, e.g. ``▲ Amber``; an unknown status is returned unchanged."""
     icon = STATUS_ICONS.get(status)
     return f"{icon} {status}" if icon else str(status)
+
+
+def format_number(value: float) -> str:
+    """A number for people: thousands separators, no exponent, at most two decimals (``1,234``, ``12.5``)."""
+    number = float(value)
+    if number.is_integer():
+        return f"{number:,.0f}"
+    return f"{number:,.2f}".rstrip("0").rstrip(".")
+
+
+def value_text(value: float, unit: str | None) -> str:
+    """A value with its unit where the unit is a symbol: ``45%`` for percent, ``1,234`` for a count."""
+    text = format_number(value)
+    return f"{text}%" if str(unit or "").strip().lower() in ("percent", "%") else text
+
+
+def unit_title(unit: str | None) -> str:
+    """The axis title for a unit: ``Per cent (%)`` for percent, ``Number`` for count, the unit itself otherwise."""
+    cleaned = " ".join(str(unit or "").split())
+    return UNIT_TITLES.get(cleaned.lower(), cleaned[:1].upper() + cleaned[1:] if cleaned else "Value")
+
+
+def readable(chart: alt.TopLevelMixin, width: int | None = None) -> alt.TopLevelMixin:
+    """Apply the text colours and the fit-to-width sizing every chart shares; ``width`` in CSS px, else the container's.
+
+    A caller may still ``.configure_*`` the result (the board display sets larger type).
+    """
+    sized = chart.properties(autosize=FITS_WIDTH, **({"width": int(width)} if width else {}))
+    return (
+        sized.configure_axis(
+            labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR, gridColor=GRID_COLOUR, tickColor=GRID_COLOUR
+        )
+        .configure_legend(labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
+        .configure_title(color=CHART_TEXT_COLOUR, subtitleColor=CHART_TEXT_COLOUR, anchor="start")
+        .configure_text(color=CHART_TEXT_COLOUR)
+        .configure_view(stroke=GRID_COLOUR)
+    )
 
 
 def _channel(value: int) -> float:
@@ -114,19 +165,22 @@ def _check_statuses(statuses: pd.Series, builder: str) -> None:
         raise ValueError(f"{builder}: unknown status(es) {', '.join(unknown)}; expected {', '.join(ALL_STATUSES)}")
 
 
-def _no_data_chart(title: str) -> alt.LayerChart:
+def _no_data_chart(title: str, width: int | None = None) -> alt.TopLevelMixin:
     """A chart that says there is nothing to show, rather than an empty frame."""
     message = alt.Chart(pd.DataFrame({"text": [NO_DATA]})).mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
-    return alt.layer(message).properties(
-        title=title, description=f"{title}: {NO_DATA.lower()}.", height=60, autosize=PLOT_SIZED
+    return readable(
+        alt.layer(message).properties(title=title, description=f"{title}: {NO_DATA.lower()}.", height=60), width
     )
 
 
-def status_distribution_chart(df: pd.DataFrame, title: str = "Lines by status") -> alt.LayerChart:
-    """Horizontal stacked bar per group (columns ``group``, ``status``, ``count``), each segment labelled icon + count.
+def text_width_px(text: str, font_px: float) -> float:
+    """A generous estimate of how wide ``text`` draws at ``font_px`` (used to keep labels from overlapping)."""
+    return len(str(text)) * font_px * CHAR_WIDTH_EM
 
-    Groups keep their first-appearance order (top to bottom); statuses stack Blue, Green, Amber, Red, No return.
-    """
+
+def distribution_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The segments of :func:`status_distribution_chart` (group, status, count, start, end, middle, total, label,
+    text), empty ones dropped, with the groups in first-appearance order. Shared with the printed pack's charts."""
     _check_columns(df, ("group", "status", "count"), "status_distribution_chart")
     _check_statuses(df["status"], "status_distribution_chart")
     groups = list(dict.fromkeys(df["group"].astype(str)))
@@ -134,7 +188,7 @@ def status_distribution_chart(df: pd.DataFrame, title: str = "Lines by status") 
     data = data.groupby(["group", "status"], as_index=False, sort=False)["count"].sum()
     data = data[data["count"] > 0]
     if data.empty:
-        return _no_data_chart(title)
+        return data.assign(start=0, end=0, middle=0.0, total=0, label="", text="", order=0), []
     data = data.assign(order=data["status"].map(ALL_STATUSES.index))
     data["group_order"] = data["group"].map(groups.index)
     data = data.sort_values(["group_order", "order"]).reset_index(drop=True)
@@ -143,97 +197,149 @@ def status_distribution_chart(df: pd.DataFrame, title: str = "Lines by status") 
     data["middle"] = (data["start"] + data["end"]) / 2
     data["total"] = data.groupby("group")["count"].transform("sum")
     data["label"] = data["status"].map(status_label)
-    data["text"] = data["status"].map(STATUS_ICONS) + " " + data["count"].astype(str)
+    data["text"] = data["status"].map(STATUS_ICONS) + " " + data["count"].map(format_number)
+    present = set(data["group"])
+    return data.drop(columns="group_order"), [group for group in groups if group in present]
 
-    y = alt.Y("group:N", sort=groups, title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13))
+
+def distribution_description(rows: pd.DataFrame, groups: list[str], title: str) -> str:
+    """The words for a status distribution chart: every group's count per status."""
+    if rows.empty:
+        return f"{title}: {NO_DATA.lower()}."
+    summary = "; ".join(
+        f"{group}: " + ", ".join(f"{row.count} {row.status}" for row in rows[rows["group"] == group].itertuples())
+        for group in groups
+    )
+    return f"{title}, a stacked bar per group. {summary}."
+
+
+def segment_label_fits(count: float, largest_total: float, plot_px: float, text: str, font_px: float = 13) -> bool:
+    """Whether a segment of ``count`` lines is wide enough for its label at the given plot width."""
+    if largest_total <= 0:
+        return False
+    return count / largest_total * plot_px >= text_width_px(text, font_px) + 6
+
+
+def status_distribution_chart(
+    df: pd.DataFrame, title: str = "Lines by status", width: int | None = None
+) -> alt.TopLevelMixin:
+    """Horizontal stacked bar per group (columns ``group``, ``status``, ``count``), each segment labelled icon + count
+    where it is wide enough for the label (the tooltip, the description and the data table carry every count).
+
+    Groups keep their first-appearance order (top to bottom); statuses stack Blue, Green, Amber, Red, No return.
+    ``width`` is the whole chart's width in CSS px; without it the chart takes its container's width.
+    """
+    data, groups = distribution_rows(df)
+    if data.empty:
+        return _no_data_chart(title, width)
+    # Labels are decided for the narrowest plot the chart may get (a phone), so they can never overlap.
+    plot_px = max(NARROWEST_PLOT_PX, (width or 0) - 200) - 60
+    largest = float(data["total"].max())
+    data = data.assign(shown=[segment_label_fits(row.count, largest, plot_px, row.text) for row in data.itertuples()])
+    y = alt.Y("group:N", sort=groups, title=None, axis=alt.Axis(labelLimit=200, labelFontSize=13))
     x_title = "Number of lines"
     base = alt.Chart(data)
     # A dark outline gives every segment 3:1 against the page (WCAG 1.4.11), even the light Amber and grey fills.
     bars = base.mark_bar(stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         y=y,
-        x=alt.X("start:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d")),
+        x=alt.X("start:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format=",d")),
         x2="end:Q",
         color=_status_scale("label"),
         order=alt.Order("order:Q"),
         tooltip=[
             alt.Tooltip("group:N", title="Group"),
             alt.Tooltip("label:N", title="Status"),
-            alt.Tooltip("count:Q", title="Lines"),
-            alt.Tooltip("total:Q", title="All lines"),
+            alt.Tooltip("count:Q", title="Lines", format=",d"),
+            alt.Tooltip("total:Q", title="All lines", format=",d"),
         ],
     )
-    labels = base.mark_text(fontSize=13, fontWeight="bold").encode(
-        y=y, x=alt.X("middle:Q", title=x_title), text="text:N", color=_text_scale("label")
-    )
-    summary = "; ".join(
-        f"{group}: " + ", ".join(f"{row.count} {row.status}" for row in data[data["group"] == group].itertuples())
-        for group in groups
-        if group in set(data["group"])
+    labels = (
+        base.transform_filter(alt.datum.shown)
+        .mark_text(fontSize=13, fontWeight="bold")
+        .encode(y=y, x=alt.X("middle:Q", title=x_title), text="text:N", color=_text_scale("label"))
     )
     # Independent colour scales: the labels' scale maps the same statuses to black/white text, not to the fills.
-    return (
+    chart = (
         alt.layer(bars, labels)
         .resolve_scale(color="independent")
         .properties(
             title=title,
-            description=f"{title}, a stacked bar per group. {summary}.",
-            height=34 * len(set(data["group"])),
-            autosize=PLOT_SIZED,
+            description=distribution_description(data, groups, title),
+            height=34 * len(groups),
         )
     )
+    return readable(chart, width)
 
 
-def status_trend_chart(df: pd.DataFrame, title: str = "Status by quarter", legend: bool = True) -> alt.LayerChart:
-    """Compact strip of squares, one per quarter (columns ``quarter``, ``status``), each with its status icon.
+def status_trend_chart(
+    df: pd.DataFrame, title: str = "Status by quarter", legend: bool = True, width: int | None = None
+) -> alt.TopLevelMixin:
+    """Compact strip, one cell per quarter (columns ``quarter``, ``status``), each with its status icon.
 
-    An optional ``line`` column gives one row per line. Quarters are ordered by label (labels sort in time order).
+    An optional ``line`` column gives one row per line. Quarters are ordered by label (labels sort in time order),
+    and every quarter is labelled (no label is dropped to make room: they turn upright when there are many).
     ``legend=False`` drops the legend for a strip inside a table, where the icons already name each status.
     """
     _check_columns(df, ("quarter", "status"), "status_trend_chart")
     _check_statuses(df["status"], "status_trend_chart")
     data = df.assign(quarter=df["quarter"].astype(str), status=df["status"].fillna(NO_RETURN).astype(str))
     if data.empty:
-        return _no_data_chart(title)
+        return _no_data_chart(title, width)
     data = data.sort_values("quarter", kind="stable")
     data["label"] = data["status"].map(status_label)
     data["icon"] = data["status"].map(STATUS_ICONS)
     quarters = sorted(data["quarter"].unique())
-    x = alt.X("quarter:O", sort=quarters, title=None, axis=alt.Axis(labelAngle=-45, labelFontSize=11))
+    x = alt.X(
+        "quarter:O",
+        sort=quarters,
+        title=None,
+        scale=alt.Scale(paddingInner=0.12),
+        axis=alt.Axis(labelAngle=-90 if len(quarters) > 6 else -45, labelFontSize=11, labelOverlap=False),
+    )
     encodings: dict[str, object] = {"x": x}
     tooltip = [alt.Tooltip("quarter:N", title="Quarter"), alt.Tooltip("label:N", title="Status")]
     if "line" in data.columns:
         data["line"] = data["line"].astype(str)
-        encodings["y"] = alt.Y("line:N", title=None, sort=list(dict.fromkeys(data["line"])))
+        encodings["y"] = alt.Y(
+            "line:N", title=None, sort=list(dict.fromkeys(data["line"])), scale=alt.Scale(paddingInner=0.12)
+        )
         tooltip.insert(0, alt.Tooltip("line:N", title="Line"))
     base = alt.Chart(data)
-    squares = base.mark_square(size=360, opacity=1, stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
+    # Cells fill their band, so the strip narrows with its column instead of spilling out of it.
+    cells = base.mark_rect(opacity=1, stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         **encodings, color=_status_scale("label", "Status" if legend else None), tooltip=tooltip
     )
     icons = base.mark_text(fontSize=12, fontWeight="bold").encode(
         **encodings, text="icon:N", color=_text_scale("label")
     )
     summary = ", ".join(f"{row.quarter} {row.status}" for row in data.itertuples())
-    return (
-        alt.layer(squares, icons)
+    chart = (
+        alt.layer(cells, icons)
         .resolve_scale(color="independent")
         .properties(
             title=title,
             description=f"{title}: {summary}.",
-            width=alt.Step(28),
-            height=alt.Step(28) if "line" in data.columns else 28,
-            autosize=PLOT_SIZED,
+            height=alt.Step(26) if "line" in data.columns else 26,
         )
     )
+    return readable(chart, width)
 
 
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+def _every_quarter(labels: list[str]) -> list[str]:
+    """Every quarter from the first label to the last, so a quarter without a value shows as a gap in time."""
+    if not labels:
+        return labels
+    try:
+        span = [q.label for q in quarter_range(parse_quarter(labels[0]), parse_quarter(labels[-1]))]
+    except QuarterError:
+        return labels
+    return span if set(labels) <= set(span) else labels
 
 
-def indicator_chart(df: pd.DataFrame, title: str = "Actual against target") -> alt.LayerChart:
-    """Actual values (line, points and value labels) against the target (dashed), by quarter.
+def indicator_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
+    """Long rows (quarter, series Actual/Target, amount, text) of an indicator, its unit and its quarters in order.
 
-    Columns ``quarter``, ``value``, ``target`` (may be empty) and ``unit``; the unit titles the y axis.
+    Shared by :func:`indicator_chart` and the printed pack's charts, so both draw and describe the same numbers.
     """
     _check_columns(df, ("quarter", "value", "target", "unit"), "indicator_chart")
     data = df.assign(
@@ -242,11 +348,9 @@ def indicator_chart(df: pd.DataFrame, title: str = "Actual against target") -> a
         target=pd.to_numeric(df["target"], errors="coerce"),
     )
     data = data.dropna(subset=["value", "target"], how="all").sort_values("quarter", kind="stable")
-    if data.empty:
-        return _no_data_chart(title)
     units = [str(unit) for unit in dict.fromkeys(data["unit"].dropna()) if str(unit).strip()]
-    unit = units[0] if units else "Value"
-    quarters = sorted(data["quarter"].unique())
+    unit = units[0] if units else ""
+    quarters = _every_quarter(sorted(data["quarter"].unique()))
     long = pd.concat(
         [
             pd.DataFrame({"quarter": data["quarter"], "series": "Actual", "amount": data["value"]}),
@@ -254,45 +358,120 @@ def indicator_chart(df: pd.DataFrame, title: str = "Actual against target") -> a
         ],
         ignore_index=True,
     ).dropna(subset=["amount"])
-    long["text"] = long["amount"].map(_number)
-    x = alt.X("quarter:O", sort=quarters, title="Quarter", axis=alt.Axis(labelAngle=-45))
-    y = alt.Y("amount:Q", title=unit, scale=alt.Scale(zero=False, padding=24), axis=alt.Axis(format=",~g"))
+    long["text"] = [value_text(amount, unit) for amount in long["amount"]]
+    return long.reset_index(drop=True), unit, quarters
+
+
+def indicator_description(long: pd.DataFrame, unit: str, title: str) -> str:
+    """The words for an indicator chart: every actual value by quarter and the latest target."""
+    if long.empty:
+        return f"{title}: {NO_DATA.lower()}."
+    actual = long[long["series"] == "Actual"]
+    targets = long[long["series"] == "Target"]
+    described = ", ".join(f"{row.quarter} {row.text}" for row in actual.itertuples()) or "no actual values"
+    target_text = f"; target {targets['text'].iloc[-1]}" if not targets.empty else "; no target set"
+    return f"{title} ({unit_title(unit)}): {described}{target_text}."
+
+
+def labelled_points(positions: list[float], texts: list[str], font_px: float, gap: float = 4) -> list[bool]:
+    """Which value labels to draw so that none overlaps another: the latest value always, then each earlier one
+    whose label clears the last one kept. ``positions`` are label centres in px, in time order."""
+    keep = [False] * len(positions)
+    last: tuple[float, float] | None = None
+    for index in range(len(positions) - 1, -1, -1):
+        half = text_width_px(texts[index], font_px) / 2
+        if last is None or last[0] - positions[index] >= last[1] + half + gap:
+            keep[index] = True
+            last = (positions[index], half)
+    return keep
+
+
+def indicator_chart(
+    df: pd.DataFrame, title: str = "Actual against target", width: int | None = None
+) -> alt.TopLevelMixin:
+    """Actual values (line, points and value labels) against the target (dashed), by quarter.
+
+    Columns ``quarter``, ``value``, ``target`` (may be empty) and ``unit``; the unit titles the y axis. Value labels
+    are thinned so none overlaps another at the narrowest width the chart may get (every value is in the tooltip,
+    the description and the data table). ``width`` is the whole chart's width in CSS px, else the container's.
+    """
+    long, unit, quarters = indicator_rows(df)
+    if long.empty:
+        return _no_data_chart(title, width)
+    plot_px = max(NARROWEST_PLOT_PX, (width or 0) - 120)
+    step = plot_px / len(quarters)
+    actual_rows = long[long["series"] == "Actual"]
+    positions = [(quarters.index(q) + 0.5) * step for q in actual_rows["quarter"]]
+    shown = labelled_points(positions, list(actual_rows["text"]), font_px=12)
+    long = long.assign(shown=False)
+    long.loc[actual_rows.index, "shown"] = shown
+    x = alt.X(
+        "quarter:O",
+        sort=quarters,
+        scale=alt.Scale(domain=quarters),
+        title="Quarter",
+        axis=alt.Axis(labelAngle=-90 if len(quarters) > 6 else -45, labelOverlap=False, labelFontSize=11),
+    )
+    # ",~f": fixed notation at the precision the tick step needs (never "3.6e+2"), with thousands separators.
+    y = alt.Y("amount:Q", title=unit_title(unit), scale=alt.Scale(zero=False, padding=24), axis=alt.Axis(format=",~f"))
+    # The target is named in the legend ("Target 150"), where it can never sit on a value label. The text is a
+    # formatted number (digits, commas, a point, %), so it is safe inside the quoted Vega expression.
+    targets = long[long["series"] == "Target"]
+    target_name = f"Target {targets['text'].iloc[-1]}" if not targets.empty else "Target"
+    drawn = ["Actual", "Target"] if not targets.empty else ["Actual"]  # no target, no target in the legend
+    legend = alt.Legend(
+        orient="bottom",
+        labelFontSize=13,
+        symbolStrokeWidth=2.5,
+        labelExpr=f"datum.label == 'Target' ? '{target_name}' : datum.label",
+    )
     series = alt.StrokeDash(
+        "series:N", title=None, scale=alt.Scale(domain=drawn, range=[[1, 0], [6, 4]][: len(drawn)]), legend=legend
+    )
+    # The same legend on colour and dash, so Vega merges them into one (a legend-less colour hid both).
+    colour = alt.Color(
         "series:N",
         title=None,
-        scale=alt.Scale(domain=["Actual", "Target"], range=[[1, 0], [6, 4]]),
-        legend=alt.Legend(orient="bottom", labelFontSize=13, symbolStrokeWidth=2.5),
-    )
-    colour = alt.Color(
-        "series:N", scale=alt.Scale(domain=["Actual", "Target"], range=[ACTUAL_COLOUR, TARGET_COLOUR]), legend=None
+        scale=alt.Scale(domain=drawn, range=[ACTUAL_COLOUR, TARGET_COLOUR][: len(drawn)]),
+        legend=legend,
     )
     tooltip = [
         alt.Tooltip("quarter:N", title="Quarter"),
         alt.Tooltip("series:N", title="Series"),
-        alt.Tooltip("text:N", title=unit),
+        alt.Tooltip("text:N", title=unit_title(unit)),
     ]
     base = alt.Chart(long)
     lines = base.mark_line(strokeWidth=2.5).encode(x=x, y=y, strokeDash=series, color=colour, tooltip=tooltip)
     actual = base.transform_filter(alt.datum.series == "Actual")
     points = actual.mark_point(filled=True, size=70, color=ACTUAL_COLOUR).encode(x=x, y=y, tooltip=tooltip)
-    labels = actual.mark_text(dy=-12, fontSize=12, color=ACTUAL_COLOUR).encode(x=x, y=y, text="text:N")
-    layers = [lines, points, labels]
-    targets = long[long["series"] == "Target"]
-    if not targets.empty:
-        # Name the target at its last point so the dashed line is labelled in the chart itself, not only the legend.
-        last = targets.iloc[[-1]].assign(text=lambda frame: "Target " + frame["text"])
-        layers.append(
-            alt.Chart(last)
-            .mark_text(align="left", dx=6, dy=10, fontSize=12, color=TARGET_COLOUR)
-            .encode(x=x, y=y, text="text:N")
-        )
-    actual_rows = long[long["series"] == "Actual"]
-    described = ", ".join(f"{row.quarter} {row.text}" for row in actual_rows.itertuples()) or "no actual values"
-    target_text = f"; target {targets['text'].iloc[-1]}" if not targets.empty else "; no target set"
-    return alt.layer(*layers).properties(
-        title=title,
-        description=f"{title} ({unit}): {described}{target_text}.",
-        height=220,
-        width=max(260, 70 * len(quarters)),
-        autosize=PLOT_SIZED,
+    labels = (
+        actual.transform_filter(alt.datum.shown)
+        .mark_text(dy=-12, fontSize=12, color=ACTUAL_COLOUR)
+        .encode(x=x, y=y, text="text:N")
     )
+    layers = [lines, points, labels]
+    chart = alt.layer(*layers).properties(title=title, description=indicator_description(long, unit, title), height=220)
+    return readable(chart, width)
+
+
+def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """A chart's data as a table for people (the "show the data" view beside a chart): ``kind`` is
+    ``"distribution"``, ``"trend"`` or ``"indicator"``, ``df`` the frame the chart was built from."""
+    if kind == "distribution":
+        rows, groups = distribution_rows(df)
+        table = rows.pivot_table(index="group", columns="status", values="count", aggfunc="sum", fill_value=0)
+        table = table.reindex(index=groups, columns=[s for s in ALL_STATUSES if s in table.columns], fill_value=0)
+        table["All lines"] = table.sum(axis=1)
+        return table.rename_axis(index="Group", columns=None).reset_index()
+    if kind == "trend":
+        _check_columns(df, ("quarter", "status"), "status_trend_chart")
+        columns = [c for c in ("line", "quarter", "status") if c in df.columns]
+        table = df[columns].assign(status=df["status"].fillna(NO_RETURN).map(status_label))
+        table = table.sort_values([c for c in ("line", "quarter") if c in columns], kind="stable")
+        return table.rename(columns={"line": "Line", "quarter": "Quarter", "status": "Status"}).reset_index(drop=True)
+    if kind == "indicator":
+        long, unit, _quarters = indicator_rows(df)
+        wide = long.pivot_table(index="quarter", columns="series", values="text", aggfunc="last").reset_index()
+        wide = wide.reindex(columns=["quarter", "Actual", "Target"]).astype(object).fillna("").rename_axis(columns=None)
+        return wide.rename(columns={"quarter": "Quarter", "Actual": f"Actual ({unit_title(unit)})", "Target": "Target"})
+    raise ValueError(f"chart_table: unknown kind {kind!r}; expected distribution, trend or indicator")

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from cyp.cycle.signoff import counted_return
+from cyp.status import NO_RETURN
 from cyp.storage.models import (
-    NO_RETURN,
     Action,
     AuditEvent,
     Driver,
@@ -37,16 +38,17 @@ from cyp.storage.models import (
 )
 
 
-def current_update_ids(quarter: str) -> Select:
+def current_update_ids(quarter: str, *, signed_off_only: bool = False) -> Select:
     """The id of the one update that counts per line in a quarter: the latest in a current return.
 
     A line normally appears in one team's return; if two current returns both hold it (a line moved
-    between teams mid-quarter), the most recently stored update wins.
+    between teams mid-quarter), the most recently stored update wins. ``signed_off_only`` counts each
+    team's latest signed-off version instead (sign-off switched on: see :mod:`cyp.cycle.signoff`).
     """
     return (
         select(LineUpdate.action_id, func.max(LineUpdate.id).label("update_id"))
         .join(Return, Return.id == LineUpdate.return_id)
-        .where(LineUpdate.quarter == quarter, Return.is_current)
+        .where(LineUpdate.quarter == quarter, counted_return(signed_off_only))
         .group_by(LineUpdate.action_id)
     )
 
@@ -77,12 +79,14 @@ def plan_lines(plan_ref: str) -> Select:
     )
 
 
-def line_status_rows(plan_ref: str, quarter: str, status: str | None = None) -> Select:
+def line_status_rows(
+    plan_ref: str, quarter: str, status: str | None = None, *, signed_off_only: bool = False
+) -> Select:
     """Every line of a plan with the update that counts for the quarter (status "No return" when none).
 
     ``status`` keeps only lines with that status ("No return" included).
     """
-    counted = current_update_ids(quarter).subquery()
+    counted = current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
     line_status = func.coalesce(LineUpdate.status, literal(NO_RETURN))
     query = (
         plan_lines(plan_ref)
@@ -98,9 +102,9 @@ def line_status_rows(plan_ref: str, quarter: str, status: str | None = None) -> 
     return query.where(line_status == status) if status else query
 
 
-def status_counts_by_outcome(plan_ref: str, quarter: str) -> Select:
+def status_counts_by_outcome(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
     """(outcome ref, status, lines) for a plan and quarter, counted in the database."""
-    counted = current_update_ids(quarter).subquery()
+    counted = current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
     status = func.coalesce(LineUpdate.status, literal(NO_RETURN))
     return (
         select(Outcome.ref.label("outcome_ref"), status.label("status"), func.count(Action.id).label("lines"))
@@ -115,9 +119,9 @@ def status_counts_by_outcome(plan_ref: str, quarter: str) -> Select:
     )
 
 
-def status_counts_by_domain(plan_ref: str, quarter: str) -> Select:
+def status_counts_by_domain(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
     """(domain ref, status, lines) for the lines whose objective maps to each index domain."""
-    counted = current_update_ids(quarter).subquery()
+    counted = current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
     status = func.coalesce(LineUpdate.status, literal(NO_RETURN))
     return (
         select(IndexDomain.ref.label("domain_ref"), status.label("status"), func.count(Action.id).label("lines"))
@@ -268,13 +272,13 @@ def line_history(action_ref: str) -> Select:
     )
 
 
-def line_status_by_quarter(plan_ref: str, quarters: Iterable[str]) -> Select:
+def line_status_by_quarter(plan_ref: str, quarters: Iterable[str], *, signed_off_only: bool = False) -> Select:
     """(action ref, quarter, status) for the updates that count, across several quarters (no row = No return)."""
     labels = list(quarters)
     latest = (
         select(LineUpdate.action_id, LineUpdate.quarter, func.max(LineUpdate.id).label("update_id"))
         .join(Return, Return.id == LineUpdate.return_id)
-        .where(Return.is_current, LineUpdate.quarter.in_(labels))
+        .where(counted_return(signed_off_only), LineUpdate.quarter.in_(labels))
         .group_by(LineUpdate.action_id, LineUpdate.quarter)
         .subquery()
     )
@@ -287,12 +291,14 @@ def line_status_by_quarter(plan_ref: str, quarters: Iterable[str]) -> Select:
     )
 
 
-def indicator_values(indicator_refs: Iterable[str] | None = None, outcome_ref: str | None = None) -> Select:
+def indicator_values(
+    indicator_refs: Iterable[str] | None = None, outcome_ref: str | None = None, *, signed_off_only: bool = False
+) -> Select:
     """The value that counts per indicator and quarter (latest in a current return), with the indicator's facts."""
     latest = (
         select(IndicatorValue.indicator_id, IndicatorValue.quarter, func.max(IndicatorValue.id).label("value_id"))
         .join(Return, Return.id == IndicatorValue.return_id)
-        .where(Return.is_current)
+        .where(counted_return(signed_off_only))
         .group_by(IndicatorValue.indicator_id, IndicatorValue.quarter)
         .subquery()
     )

@@ -15,14 +15,17 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tabulate import tabulate
 
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
+from cyp.returns.lines import plan_covering, plan_covers
 from cyp.status import (
     ALL_STATUSES,
     NO_RETURN,
     describe_rule,
     direction_of_travel,
+    direction_text,
     indicator_status,
     rollup_status,
     status_change,
@@ -81,18 +84,10 @@ def resolve_plan(session: Session, quarter: Quarter, plan_ref: str | None = None
             known = ", ".join(session.scalars(select(Plan.ref).order_by(Plan.first_year)))
             raise UnknownPlan(f"There is no plan '{plan_ref}'; plans are: {known or 'none loaded'}.")
         return plan
-    plan = session.scalar(
-        select(Plan)
-        .where(Plan.first_year <= quarter.year, Plan.last_year >= quarter.year)
-        .order_by(Plan.first_year.desc())
-    )
+    plan = plan_covering(session.scalars(select(Plan)), quarter)
     if plan is None:
         raise UnknownPlan(f"No plan covers {quarter.label}; give a plan with --plan.")
     return plan
-
-
-def _in_plan(plan: Plan, quarter: Quarter) -> bool:
-    return plan.first_year <= quarter.year <= plan.last_year
 
 
 def _empty_counts() -> dict[str, int]:
@@ -121,15 +116,18 @@ def _outcomes(session: Session, plan: Plan) -> list[tuple[str, str]]:
     )
 
 
-def status_report(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> dict[str, Any]:
+def status_report(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> dict[str, Any]:
     """Every line's status for a quarter, and every outcome's rolled-up status and distribution.
 
     The public JSON interface of ``python -m cyp report --format json``; see ``docs/report-json.md``.
-    The plan defaults to the plan covering the quarter.
+    The plan defaults to the plan covering the quarter. ``signed_off_only`` counts signed-off versions only
+    (sign-off switched on; see :mod:`cyp.cycle.signoff`), as do the other functions here that take it.
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    counts = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label))
+    counts = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label, signed_off_only=signed_off_only))
     teams = _names(session, queries.line_teams(plan.ref))
     outcomes = []
     for ref, name in _outcomes(session, plan):
@@ -146,27 +144,25 @@ def status_report(session: Session, quarter: Quarter | str, plan_ref: str | None
             "status": row.status,
             "progress": row.progress,
         }
-        for row in session.execute(queries.line_status_rows(plan.ref, q.label))
+        for row in session.execute(queries.line_status_rows(plan.ref, q.label, signed_off_only=signed_off_only))
     ]
     return {"quarter": q.label, "plan": plan.ref, "rule": describe_rule(), "outcomes": outcomes, "lines": lines}
 
 
-def _table(headings: list[str], rows: list[list[str]], widths: dict[int, int] | None = None) -> list[str]:
-    """Fixed-width text columns; ``widths`` caps a column, cutting longer text with an ellipsis."""
-    widths = widths or {}
-    cells = [[str(cell) for cell in row] for row in rows]
-    for row in cells:
-        for column, cap in widths.items():
-            if len(row[column]) > cap:
-                row[column] = row[column][: cap - 1] + "…"
-    sizes = [max([len(headings[i]), *(len(row[i]) for row in cells)]) for i in range(len(headings))]
-    numeric = [all(row[i].isdigit() for row in cells) and bool(cells) for i in range(len(headings))]
+def _cut(cell: Any, cap: int | None) -> Any:
+    text = str(cell)
+    return text[: cap - 1] + "…" if cap is not None and len(text) > cap else cell
 
-    def render(row: list[str]) -> str:
-        parts = [cell.rjust(sizes[i]) if numeric[i] else cell.ljust(sizes[i]) for i, cell in enumerate(row)]
-        return "  ".join(parts).rstrip()
 
-    return [render(headings), "  ".join("-" * size for size in sizes), *(render(row) for row in cells)]
+def _table(headings: list[str], rows: list[list[Any]], caps: dict[int, int] | None = None) -> list[str]:
+    """Text columns (counts right-aligned); ``caps`` limits a column's width, cutting longer text with an ellipsis."""
+    caps = caps or {}
+    cells = [[_cut(cell, caps.get(i)) for i, cell in enumerate(row)] for row in rows]
+    # Cells are never read as numbers (a ref such as 2019-23 stays as written); only counts are right-aligned.
+    align = [
+        "right" if cells and all(isinstance(row[i], int) for row in cells) else "left" for i in range(len(headings))
+    ]
+    return tabulate(cells, headers=headings, tablefmt="simple", disable_numparse=True, colalign=align).splitlines()
 
 
 def format_report_table(report: Mapping[str, Any]) -> str:
@@ -177,8 +173,8 @@ def format_report_table(report: Mapping[str, Any]) -> str:
             o["ref"],
             o["name"],
             o["status"],
-            *(str(o["counts"].get(s, 0)) for s in ALL_STATUSES),
-            str(sum(o["counts"].values())),
+            *(o["counts"].get(s, 0) for s in ALL_STATUSES),
+            sum(o["counts"].values()),
         ]
         for o in report["outcomes"]
     ]
@@ -196,15 +192,20 @@ def format_report_table(report: Mapping[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _previous_statuses(session: Session, plan: Plan, quarter: Quarter) -> dict[str, str] | None:
+def _previous_statuses(
+    session: Session, plan: Plan, quarter: Quarter, signed_off_only: bool = False
+) -> dict[str, str] | None:
     """{line ref: status} for the quarter before, or None when it is before the plan began."""
     previous = quarter.previous()
-    if not _in_plan(plan, previous):
+    if not plan_covers(plan, previous):
         return None
-    return {row.ref: row.status for row in session.execute(queries.line_status_rows(plan.ref, previous.label))}
+    statement = queries.line_status_rows(plan.ref, previous.label, signed_off_only=signed_off_only)
+    return {row.ref: row.status for row in session.execute(statement)}
 
 
-def outcome_summary(session: Session, quarter: Quarter | str, plan_ref: str | None = None) -> pd.DataFrame:
+def outcome_summary(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> pd.DataFrame:
     """One row per outcome: counts per status, lines, rolled-up status, last quarter's rolled-up status and change.
 
     Columns: outcome_ref, outcome, Blue, Green, Amber, Red, No return, lines, status, previous_status, change
@@ -212,10 +213,12 @@ def outcome_summary(session: Session, quarter: Quarter | str, plan_ref: str | No
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    now = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label))
+    now = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label, signed_off_only=signed_off_only))
     before = (
-        _counts(session, queries.status_counts_by_outcome(plan.ref, q.previous().label))
-        if _in_plan(plan, q.previous())
+        _counts(
+            session, queries.status_counts_by_outcome(plan.ref, q.previous().label, signed_off_only=signed_off_only)
+        )
+        if plan_covers(plan, q.previous())
         else None
     )
     rows = []
@@ -266,6 +269,8 @@ def line_statuses(
     quarter: Quarter | str,
     plan_ref: str | None = None,
     filters: ViewFilters | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> pd.DataFrame:
     """One row per line (narrowed by ``filters``): framework context, status and commentary, last quarter's status.
 
@@ -276,7 +281,7 @@ def line_statuses(
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
     statement = queries.filter_lines(
-        queries.line_status_rows(plan.ref, q.label, status=filters.status),
+        queries.line_status_rows(plan.ref, q.label, status=filters.status, signed_off_only=signed_off_only),
         outcome=filters.outcome,
         objective=filters.objective,
         team=filters.team,
@@ -289,7 +294,7 @@ def line_statuses(
     bodies = _names(session, queries.line_bodies(plan.ref))
     drivers = _names(session, queries.line_drivers(plan.ref))
     domains = _names(session, queries.line_domains(plan.ref))
-    previous = _previous_statuses(session, plan, q)
+    previous = _previous_statuses(session, plan, q, signed_off_only)
     # Column by column rather than a dict per row: a quarter at council scale has thousands of lines.
     frame = pd.DataFrame([tuple(row.values()) for row in rows], columns=list(rows[0].keys()) if rows else None)
     if frame.empty:
@@ -333,12 +338,16 @@ def line_history(session: Session, action_ref: str) -> pd.DataFrame:
     return pd.DataFrame([dict(row) for row in rows], columns=columns)
 
 
-def line_trends(session: Session, plan_ref: str, quarters: Iterable[Quarter | str]) -> pd.DataFrame:
+def line_trends(
+    session: Session, plan_ref: str, quarters: Iterable[Quarter | str], *, signed_off_only: bool = False
+) -> pd.DataFrame:
     """Each line's status in each quarter given (long form: ref, quarter, status; "No return" filled in)."""
     labels = [parse_quarter(q).label for q in quarters]
     reported = {
         (ref, quarter): status
-        for ref, quarter, status in session.execute(queries.line_status_by_quarter(plan_ref, labels))
+        for ref, quarter, status in session.execute(
+            queries.line_status_by_quarter(plan_ref, labels, signed_off_only=signed_off_only)
+        )
     }
     refs = [row.ref for row in session.execute(queries.plan_lines(plan_ref))]
     return pd.DataFrame(
@@ -352,7 +361,12 @@ def line_trends(session: Session, plan_ref: str, quarters: Iterable[Quarter | st
 
 
 def domain_summary(
-    session: Session, quarter: Quarter | str, plan_ref: str | None = None, domain: str | None = None
+    session: Session,
+    quarter: Quarter | str,
+    plan_ref: str | None = None,
+    domain: str | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> pd.DataFrame:
     """The nine Family Friendly Index domains (or the one ``domain`` names by ref, short name or name, ignoring case,
     as every view filter matches): status distribution of mapped lines, roll-up, indicators and gaps.
@@ -362,7 +376,7 @@ def domain_summary(
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    counts = _counts(session, queries.status_counts_by_domain(plan.ref, q.label))
+    counts = _counts(session, queries.status_counts_by_domain(plan.ref, q.label, signed_off_only=signed_off_only))
     rows = []
     for row in session.execute(queries.domain_coverage(plan.ref, q.label)).mappings():
         domain_counts = counts.get(row["domain_ref"], _empty_counts())
@@ -406,15 +420,21 @@ def domain_summary(
 
 
 def indicator_series(
-    session: Session, indicator_refs: Iterable[str] | None = None, outcome_ref: str | None = None
+    session: Session,
+    indicator_refs: Iterable[str] | None = None,
+    outcome_ref: str | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> pd.DataFrame:
     """Reported values per indicator and quarter, oldest first, with status against target and direction of travel.
 
     Give indicator refs, an outcome ref, or both. Columns: ref, name, unit, polarity, quarter, value, target,
-    baseline, status, direction, commentary.
+    baseline, status, direction, direction_text (the direction or why there is none), commentary.
     """
     statement = queries.indicator_values(
-        list(indicator_refs) if indicator_refs is not None else None, outcome_ref=outcome_ref
+        list(indicator_refs) if indicator_refs is not None else None,
+        outcome_ref=outcome_ref,
+        signed_off_only=signed_off_only,
     )
     records = []
     previous_value: dict[str, float | None] = {}
@@ -433,6 +453,7 @@ def indicator_series(
                 "baseline": row["baseline_value"],
                 "status": indicator_status(row["value"], row["target"], row["polarity"], row["tolerance"]),
                 "direction": direction_of_travel(row["value"], before, row["polarity"]),
+                "direction_text": direction_text(row["value"], before, row["polarity"]),
                 "commentary": row["commentary"],
             }
         )
@@ -448,13 +469,19 @@ def indicator_series(
         "baseline",
         "status",
         "direction",
+        "direction_text",
         "commentary",
     ]
     return pd.DataFrame(records, columns=columns)
 
 
 def exceptions(
-    session: Session, quarter: Quarter | str, plan_ref: str | None = None, filters: ViewFilters | None = None
+    session: Session,
+    quarter: Quarter | str,
+    plan_ref: str | None = None,
+    filters: ViewFilters | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The board's agenda for a quarter: ``red`` lines, lines ``worse`` than last quarter, ``no_return`` lines,
     and ``late`` teams (tracker rows whose state is Late or Missing).
@@ -469,7 +496,7 @@ def exceptions(
     plan = resolve_plan(session, q, plan_ref)
     narrowed = (filters or ViewFilters()).replace(quarter=None, plan=None, objective=None, status=None)
     tracker = for_team(tracker_frame(submission_tracker(session, q)), narrowed.team)
-    return exceptions_from(line_statuses(session, q, plan.ref, narrowed), tracker)
+    return exceptions_from(line_statuses(session, q, plan.ref, narrowed, signed_off_only=signed_off_only), tracker)
 
 
 def exceptions_from(lines: pd.DataFrame, tracker: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -10,19 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal, get_args
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cyp.cycle.signoff import signoff_states
 from cyp.quarters import Quarter, parse_quarter, today
 from cyp.read import queries
 from cyp.storage.config import get_settings
 from cyp.storage.models import Partner, Plan, QuarterDeadline, Return
 
-TRACKER_STATES = ("On time", "Late", "Missing", "Not due yet")
+# Where a team's return for a quarter stands: in by the deadline, in after it, not in and overdue, not due yet.
+TrackerState = Literal["On time", "Late", "Missing", "Not due yet"]
+TRACKER_STATES: tuple[TrackerState, ...] = get_args(TrackerState)
 # A return counts as received once its first version is in, on time or not.
-RECEIVED_STATES = ("On time", "Late")
+RECEIVED_STATES: tuple[TrackerState, ...] = ("On time", "Late")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class TrackerRow:
     deadline: date
     state: str
     is_demo: bool = False
+    # Where sign-off is switched on: "awaiting sign-off", "signed-off" or "returned" (blank otherwise).
+    signoff: str = ""
 
 
 TRACKER_COLUMNS = [field.name for field in fields(TrackerRow)]
@@ -97,6 +103,7 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
         row.id: (row.ref, row.name)
         for row in session.execute(select(Partner.id, Partner.ref, Partner.name).where(Partner.id.in_(partner_ids)))
     }
+    signoff = {label: signoff_states(session, label) for label in labels}
     rows: list[TrackerRow] = []
     for q in quarters:
         plan_ref = next((ref for ref, first, last in plans if first <= q.year <= last), None)
@@ -122,6 +129,7 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
                     deadline=due[q.label],
                     state=_state(first if ret else None, due[q.label], now),
                     is_demo=bool(ret.is_demo) if ret else False,
+                    signoff=signoff[q.label].get(team_ref, "") if ret else "",
                 )
             )
     return rows

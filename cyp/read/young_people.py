@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml
 from sqlalchemy.orm import Session
 
 from cyp.read.browse import plan_choices
 from cyp.read.reports import UnknownPlan, indicator_series, line_statuses, outcome_summary
 from cyp.status import ALL_STATUSES, NO_RETURN, RollupRule, load_rollup_rule, rollup_status
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 
 YOUNG_PEOPLE_TEXT = PROJECT_ROOT / "data" / "young-people.yaml"
 ON_TRACK = ("Green", "Blue")
@@ -29,8 +29,7 @@ NOT_GOING_WELL = ("Red", "Amber")
 
 def young_people_words() -> dict[str, Any]:
     """The plain words for the summary, from ``data/young-people.yaml``."""
-    with YOUNG_PEOPLE_TEXT.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return load_data_file(YOUNG_PEOPLE_TEXT)
 
 
 def publishable_count(count: int, words: Mapping[str, Any]) -> str:

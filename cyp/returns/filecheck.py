@@ -26,11 +26,11 @@ from functools import cache
 from operator import itemgetter
 from xml.etree.ElementTree import Element
 
-import yaml
 from defusedxml import ElementTree
 
 from cyp.problems import Problem
 from cyp.storage.config import PROJECT_ROOT, get_settings
+from cyp.storage.datafiles import load_data_file
 
 LIMITS_FILE = PROJECT_ROOT / "data" / "upload-checks.yaml"
 MB = 1024 * 1024
@@ -90,7 +90,7 @@ class UploadLimits:
 @cache
 def upload_limits() -> UploadLimits:
     """Read ``data/upload-checks.yaml`` once."""
-    raw = yaml.safe_load(LIMITS_FILE.read_text(encoding="utf-8"))
+    raw = load_data_file(LIMITS_FILE)
     return UploadLimits(
         max_unpacked_bytes=int(raw["max_unpacked_mb"] * MB),
         max_compression_ratio=float(raw["max_compression_ratio"]),

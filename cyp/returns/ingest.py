@@ -16,30 +16,29 @@ import json
 import os
 import signal
 import tempfile
-import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from sqlalchemy import Engine, bindparam, insert, select, text, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from cyp.access import audit
+from cyp.access.accounts import is_demo_account
 from cyp.access.permissions import PermissionDenied, Principal, require
+from cyp.cycle.prefill import line_changes
+from cyp.cycle.questions import record_answers
 from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
 from cyp.returns.reader import ParsedReturn, read_return
 from cyp.returns.validate import CheckedReturn, check_return
+from cyp.status import STATUSES
 from cyp.storage.config import get_settings
-from cyp.storage.db import write_session
-from cyp.storage.models import STATUSES, Action, AuditEvent, IndicatorValue, LineUpdate, Return, utcnow
+from cyp.storage.db import with_write_retries, write_session
+from cyp.storage.models import IndicatorValue, LineUpdate, Return, utcnow
 
 KEPT_SUFFIXES = (".xlsx", ".xlsm")
-# A transaction that lost a race (SQLite still locked after its busy timeout, a PostgreSQL deadlock or
-# serialization failure) is run again from the start this many times before the error reaches the caller.
-WRITE_ATTEMPTS = 5
-RETRYABLE_SQLSTATES = {"40001", "40P01"}
 CRASH_ENV = "CYP_TEST_CRASH_AT"
 
 
@@ -62,12 +61,6 @@ def crash_point(name: str) -> None:
 _crash_counts: dict[str, int] = {}
 
 
-def _is_retryable(error: OperationalError) -> bool:
-    if "database is locked" in str(error.orig):
-        return True
-    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
 def serialise_versions(session: Session, partner_id: int, quarter: str) -> None:
     """Hold, until the transaction ends, the lock on numbering one team's versions for one quarter.
 
@@ -81,11 +74,16 @@ def serialise_versions(session: Session, partner_id: int, quarter: str) -> None:
         )
 
 
+# What can happen to an upload: stored; not stored for problems in the file; waiting for its queries to be
+# acknowledged; the same file already stored; not allowed for the uploader.
+IngestStatus = Literal["accepted", "rejected", "needs-acknowledgement", "duplicate", "refused"]
+
+
 @dataclass
 class IngestResult:
-    """What happened to an upload: ``status`` is accepted, rejected, needs-acknowledgement or duplicate."""
+    """What happened to an upload (an :data:`IngestStatus`), its problems, and what was stored."""
 
-    status: str
+    status: IngestStatus
     problems: list[Problem] = field(default_factory=list)
     team: str | None = None
     quarter: str | None = None
@@ -107,12 +105,16 @@ class Upload:
 
     data: bytes
     filename: str
-    uploaded_by: str
-    principal: Principal | None
+    principal: Principal
     acknowledge_queries: bool
     is_demo: bool
     sha256: str
     stored_name: str
+
+    @property
+    def uploaded_by(self) -> str:
+        """The name stored with the return and in the audit trail."""
+        return self.principal.username
 
 
 def _count(number: int, noun: str) -> str:
@@ -144,17 +146,10 @@ _STORED_VERSIONS = (
 )
 _CURRENT_VERSION = select(Return.id, Return.version).where(*_SAME_TEAM_AND_QUARTER, Return.is_current)
 _NO_LONGER_CURRENT = update(Return).where(*_SAME_TEAM_AND_QUARTER, Return.is_current).values(is_current=False)
-_LINES_OF_RETURN = (
-    select(LineUpdate.action_id, LineUpdate.status, Action.ref)
-    .join(Action, Action.id == LineUpdate.action_id)
-    .where(LineUpdate.return_id == bindparam("return_id"))
-    .order_by(LineUpdate.id)
-)
 # Core table inserts: the ORM's bulk path costs more than the write itself.
 _INSERT_RETURN = insert(Return.__table__).returning(Return.__table__.c.id)
 _INSERT_LINE_UPDATES = insert(LineUpdate.__table__)
 _INSERT_INDICATOR_VALUES = insert(IndicatorValue.__table__)
-_INSERT_AUDIT_EVENT = insert(AuditEvent.__table__)
 
 
 def stored_versions(session: Session, partner_id: int, quarter_label: str) -> list[StoredVersion]:
@@ -169,7 +164,7 @@ def _current_of(versions: list[StoredVersion]) -> StoredVersion | None:
 
 
 def describe_changes(session: Session, checked: CheckedReturn, earlier: list[StoredVersion]) -> list[str]:
-    """Lines whose status changed, and lines new or removed, since the team's previous version or quarter.
+    """Lines whose status or text changed, and lines new or removed, since the team's previous version or quarter.
 
     ``earlier`` is :func:`stored_versions` for the return's team and quarter, read in the same transaction.
     """
@@ -184,22 +179,9 @@ def describe_changes(session: Session, checked: CheckedReturn, earlier: list[Sto
         against = previous_label if before else None
     if before is None:
         return []
-    old = {
-        action_id: (status, ref)
-        for action_id, status, ref in session.connection().execute(_LINES_OF_RETURN, {"return_id": before[0]})
-    }
-    new = {line.action.id: line for line in checked.lines}
-    changes = []
-    for line in checked.lines:
-        previous = old.get(line.action.id)
-        if previous is None:
-            changes.append(f"{line.action.ref}: new line ({line.status})")
-        elif previous[0] != line.status:
-            changes.append(f"{line.action.ref}: {previous[0]} → {line.status} (was {previous[0]} in {against})")
-    for action_id, (status, ref) in old.items():
-        if action_id not in new:
-            changes.append(f"{ref}: not in this return (was {status} in {against})")
-    return changes
+    lines = [(line.action.id, line.action.ref, line) for line in checked.lines]
+    # Against this quarter's current version every edit counts; against last quarter, status changes.
+    return line_changes(session, before[0], against or "", lines, compare_text=current is not None)
 
 
 def _current_version(session: Session, partner_id: int, quarter_label: str) -> tuple[int, int] | None:
@@ -284,39 +266,21 @@ def store_return(
         "indicator_values": len(checked.indicators),
         "queries_acknowledged": [str(p) for p in queries(checked.problems)] if upload.acknowledge_queries else [],
     }
-    connection.execute(
-        _INSERT_AUDIT_EVENT,
-        {
-            "at": utcnow(),
-            "actor": upload.uploaded_by[:200],
-            "action": "return.ingest",
-            "target": f"{checked.team.name} {label} v{version}"[:200],
-            "outcome": "accepted",
-            "detail": json.dumps(detail, ensure_ascii=False),
-        },
+    target = f"{checked.team.name} {label} v{version}"
+    audit.record_now(
+        session, upload.uploaded_by, "return.ingest", "accepted", target, json.dumps(detail, ensure_ascii=False)
     )
     return return_id, version
 
 
-def _record_refusal(engine: Engine | None, uploaded_by: str, target: str, problems: list[Problem]) -> None:
+def _record_rejection(engine: Engine | None, uploaded_by: str, target: str, problems: list[Problem]) -> None:
     detail = json.dumps({"problems": [str(p) for p in problems]}, ensure_ascii=False)
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            with write_session(engine) as session:
-                session.add(
-                    AuditEvent(
-                        actor=uploaded_by,
-                        action="return.ingest",
-                        target=target[:200],
-                        outcome="rejected",
-                        detail=detail,
-                    )
-                )
-            return
-        except OperationalError as error:
-            if attempt == WRITE_ATTEMPTS or not _is_retryable(error):
-                raise
-            time.sleep(0.05 * attempt)
+
+    def write() -> None:
+        with write_session(engine) as session:
+            audit.record(session, uploaded_by, "return.ingest", "rejected", target=target, detail=detail)
+
+    with_write_retries(write)
 
 
 def _write_synced(data: bytes, folder: Path) -> Path:
@@ -387,7 +351,7 @@ def _summary(checked: CheckedReturn, version: int, changes: list[str]) -> str:
 def ingest_return(
     data: bytes,
     filename: str,
-    uploaded_by: str | Principal,
+    principal: Principal,
     *,
     acknowledge_queries: bool = False,
     engine: Engine | None = None,
@@ -396,12 +360,15 @@ def ingest_return(
 ) -> IngestResult:
     """Check, validate and store an uploaded return as a new version; nothing is stored unless it is all valid.
 
-    ``uploaded_by`` is a signed-in :class:`~cyp.access.permissions.Principal` (the upload page): it must be allowed to
-    submit for the workbook's team, or the result is "refused", audited, and nothing is stored. A plain name is a
-    trusted caller on the server (the command line, demo data), recorded as the uploader.
+    ``principal`` is who is uploading (a signed-in account, or the command line's account given by ``--user``): it
+    must be allowed to submit for the workbook's team, or the result is "refused", audited, and nothing is stored.
+    Only a system principal (:func:`~cyp.access.permissions.system_acting_for`, ``--as-system``) skips the check; its
+    name, stored as the uploader, says on whose behalf it acted.
     """
-    principal = uploaded_by if isinstance(uploaded_by, Principal) else None
-    uploaded_by = uploaded_by.username if isinstance(uploaded_by, Principal) else uploaded_by
+    if not isinstance(principal, Principal):
+        # A bare name once meant "trusted, no check": refuse it loudly rather than store under an unchecked name.
+        raise TypeError(f"ingest_return needs a Principal, not {type(principal).__name__}")
+    uploaded_by = principal.username
     settings = get_settings()
     uploads_dir = uploads_dir or settings.uploads_dir
     target = PurePath(filename).name or "upload"
@@ -410,31 +377,22 @@ def ingest_return(
     except Exception as exc:  # noqa: BLE001 - a hostile file must give a message, never a traceback
         file_problems = [Problem("unreadable", f"the file could not be checked ({type(exc).__name__})")]
     if file_problems:
-        _record_refusal(engine, uploaded_by, target, file_problems)
+        _record_rejection(engine, uploaded_by, target, file_problems)
         return IngestResult(
             "rejected", file_problems, summary=f"Rejected {target}: {_count(len(file_problems), 'problem')}"
         )
     sha256 = sha256_hex(data)
-    upload = Upload(
-        data, filename, uploaded_by, principal, acknowledge_queries, is_demo, sha256, _stored_name(sha256, filename)
-    )
+    upload = Upload(data, filename, principal, acknowledge_queries, is_demo, sha256, _stored_name(sha256, filename))
     keeper = _FileKeeper(data, uploads_dir)
     try:
         parsed = read_return(io.BytesIO(data))
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                result = _store_in_one_transaction(engine, parsed, upload, keeper)
-                break
-            except OperationalError as error:
-                if attempt == WRITE_ATTEMPTS or not _is_retryable(error):
-                    raise
-                time.sleep(0.05 * attempt)
+        result = with_write_retries(lambda: _store_in_one_transaction(engine, parsed, upload, keeper))
     finally:
         keeper.discard()
     crash_point("committed")
     if result.status == "rejected":
         who = " ".join(x for x in (result.team, result.quarter) if x) or target
-        _record_refusal(engine, uploaded_by, who, result.problems)
+        _record_rejection(engine, uploaded_by, who, result.problems)
     return result
 
 
@@ -473,14 +431,15 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
         result.summary = f"Rejected {what}: {_count(len(errors(checked.problems)), 'error')}"
         return result
     assert checked.team is not None and checked.quarter is not None
-    if upload.principal is not None:
-        try:
-            require(session, upload.principal, "return.submit", team_ref=checked.team.ref, target=f"{team} {quarter}")
-        except PermissionDenied as refusal:
-            result.status = "refused"
-            result.problems = [Problem("not-permitted", str(refusal))]
-            result.summary = f"Refused: {refusal}"
-            return result
+    try:
+        require(session, upload.principal, "return.submit", team_ref=checked.team.ref, target=f"{team} {quarter}")
+    except PermissionDenied as refusal:
+        result.status = "refused"
+        result.problems = [Problem("not-permitted", str(refusal))]
+        result.summary = f"Refused: {refusal}"
+        return result
+    if is_demo_account(session, upload.principal.username):
+        upload = replace(upload, is_demo=True)  # what a demo account uploads goes with the demo data
     serialise_versions(session, checked.team.id, checked.quarter.label)
     earlier = stored_versions(session, checked.team.id, checked.quarter.label)
     same = next((stored for stored in earlier if stored.sha256 == upload.sha256), None)
@@ -493,12 +452,14 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
         return result
     if queries(checked.problems) and not upload.acknowledge_queries:
         result.status = "needs-acknowledgement"
-        result.summary = (
-            f"{team} {quarter}: {len(queries(checked.problems))} queries need acknowledging; nothing stored"
-        )
+        count = len(queries(checked.problems))
+        need = "query needs" if count == 1 else "queries need"
+        result.summary = f"{team} {quarter}: {count} {need} acknowledging; nothing stored"
         return result
     changes = describe_changes(session, checked, earlier)
     return_id, version = store_return(session, checked, upload, earlier)
+    answers = ((line.action.id, line.board_answer) for line in checked.lines)
+    record_answers(session, return_id, checked.quarter.label, answers, upload.uploaded_by)
     result.status, result.version, result.return_id, result.changes = "accepted", version, return_id, changes
     result.summary = _summary(checked, version, changes)
     return result

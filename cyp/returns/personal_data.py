@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-import yaml
-
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 
 PERSONAL_DATA_FILE = PROJECT_ROOT / "data" / "personal-data.yaml"
 
@@ -82,7 +81,7 @@ _GAP = r"[^\d.;!?\n]{0,25}?"
 
 @cache
 def _date_of_birth_patterns() -> tuple[re.Pattern[str], ...]:
-    words = yaml.safe_load(PERSONAL_DATA_FILE.read_text(encoding="utf-8"))["date_of_birth_words"]
+    words = load_data_file(PERSONAL_DATA_FILE)["date_of_birth_words"]
 
     def alternatives(key: str) -> str:
         # Longest first so "D.O.B." wins over "D.O.B"; \b only where the word starts or ends with a letter.
@@ -112,7 +111,7 @@ def _date_of_birth_fragments() -> frozenset[str]:
 
     Every match of a date pattern contains one of them literally, so text without any needs no regex at all.
     """
-    words = yaml.safe_load(PERSONAL_DATA_FILE.read_text(encoding="utf-8"))["date_of_birth_words"]
+    words = load_data_file(PERSONAL_DATA_FILE)["date_of_birth_words"]
     return frozenset(max(word.lower().split(), key=len) for key in words for word in words[key])
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import python_calamine
-import yaml
 from openpyxl.utils import get_column_letter
 
 from cyp.problems import Problem
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import SCHEMA_DIR, load_data_file
 
 HEADERS_FILE = PROJECT_ROOT / "data" / "return-headers.yaml"
 HEADER_SEARCH_ROWS = 20
@@ -45,6 +45,8 @@ class ParsedLine:
     progress: Cell
     next_steps: Cell
     risks: Cell
+    # Only in a template that carried a board question (cyp.cycle.questions).
+    board_answer: Cell = Cell(None, "")
 
 
 @dataclass
@@ -77,7 +79,7 @@ class ParsedReturn:
 @cache
 def header_vocabulary(path: Path = HEADERS_FILE) -> dict[str, Any]:
     """The sheet, column and label synonyms of ``data/return-headers.yaml``."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_data_file(path, SCHEMA_DIR / "return-headers.schema.json")
 
 
 @lru_cache(maxsize=4096)  # headings and labels repeat in every upload
@@ -307,6 +309,7 @@ def _read_return_sheet(table: _Table, parsed: ParsedReturn) -> None:
                 progress=table.cell(row_index, columns.get("progress")),
                 next_steps=table.cell(row_index, columns.get("next_steps")),
                 risks=table.cell(row_index, columns.get("risks")),
+                board_answer=table.cell(row_index, columns.get("board_answer")),
             )
         )
 

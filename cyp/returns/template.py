@@ -18,10 +18,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from cyp.cycle.prefill import prefill_source
+from cyp.cycle.questions import questions_for_template, write_board_columns
 from cyp.quarters import Quarter, parse_quarter
 from cyp.returns.lines import (
     NothingToReport,
-    current_return,
     deadline_for,
     line_text,
     plan_for_quarter,
@@ -31,8 +32,8 @@ from cyp.returns.lines import (
     team_lines,
 )
 from cyp.returns.reader import display_name, header_vocabulary
-from cyp.status import STATUS_MEANINGS
-from cyp.storage.models import STATUSES, Action, Indicator, Partner, Plan
+from cyp.status import STATUS_MEANINGS, STATUSES
+from cyp.storage.models import Action, Indicator, Partner, Plan
 
 TEMPLATE_VERSION = "1"
 HEADER_ROW = 8
@@ -72,13 +73,21 @@ def write_template(session: Session, team: str, quarter: Quarter | str) -> bytes
             f"{partner.name} has no lines or indicators to report in {plan.title} for {quarter.label}; "
             "ask the plan administrator to assign the actions or objectives your team reports on"
         )
-    previous = current_return(session, partner, quarter.previous().label)
+    # This quarter's current version if there is one, so a re-download never undoes an answer.
+    source = prefill_source(session, partner, quarter)
+    previous = source.return_
     deadline = deadline_for(session, quarter)
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = display_name("sheets", "return")
     _write_return_sheet(sheet, partner, quarter, plan, deadline, lines, previous)
+    sheet["A2"] = source.note
+    sheet["A2"].font = Font(italic=True)
+    board_questions = questions_for_template(session, partner.id, quarter.label)
+    write_board_columns(
+        sheet, board_questions, lines, HEADER_ROW, len(RETURN_WIDTHS) + 1, (HEADER_FONT, HEADER_FILL), _input
+    )
     _write_indicators_sheet(workbook.create_sheet(display_name("sheets", "indicators")), indicators, previous)
     _write_instructions(workbook.create_sheet("Instructions"), partner, quarter, deadline, bool(indicators))
     _write_about(workbook.create_sheet(display_name("sheets", "about")), partner, quarter, plan)
@@ -134,7 +143,8 @@ def _write_return_sheet(
     sheet.cell(row=HEADER_ROW - 1, column=1, value="Fill in the yellow cells. See the Instructions sheet.").font = Font(
         italic=True
     )
-    keys = list(header_vocabulary()["return_columns"])
+    # The board's columns are added after these by cyp.cycle.questions, only when a question is open.
+    keys = [key for key in header_vocabulary()["return_columns"] if key in RETURN_WIDTHS]
     _header(sheet, HEADER_ROW, "return_columns", keys, RETURN_WIDTHS)
     answers = {u.action_id: u for u in previous.line_updates} if previous else {}
     for row, action in enumerate(lines, start=HEADER_ROW + 1):
@@ -200,7 +210,11 @@ def _write_instructions(
             False,
         ),
         ("Next steps and risks and issues are optional but help the board.", False),
-        ("Last quarter's answers are already filled in: change what has changed.", False),
+        (
+            "The latest answers are already filled in (the line under the title says from which return): "
+            "change what has changed.",
+            False,
+        ),
         ("Do not change the Ref column or delete rows; extra columns of your own are ignored.", False),
     ]
     if has_indicators:

@@ -23,8 +23,8 @@ from cyp.quarters import Quarter, QuarterError, parse_quarter, today
 from cyp.returns.lines import TeamRow, find_team_row, plan_covering, plan_period, suggest_team
 from cyp.returns.personal_data import PersonalDataHit, find_personal_data
 from cyp.returns.reader import Cell, ParsedReturn, display_name
-from cyp.status import parse_status, suggest_status
-from cyp.storage.models import STATUSES, Action, Indicator, Objective, Outcome, Partner, Plan
+from cyp.status import STATUSES, parse_status, suggest_status
+from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, Plan
 
 NEEDS_UPDATE = ("Red", "Amber")
 CHOOSE_STATUS = "choose " + ", ".join(STATUSES[:-1]) + f" or {STATUSES[-1]}"
@@ -48,6 +48,7 @@ class CheckedLine:
     progress: str | None
     next_steps: str | None
     risks: str | None
+    board_answer: str | None = None
 
 
 @dataclass
@@ -300,10 +301,14 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
                     cell=line.progress.address,
                 )
             )
-        for cell in (line.progress, line.next_steps, line.risks):
+        for cell in (line.progress, line.next_steps, line.risks, line.board_answer):
             _check_personal_data(cell, sheet, problems)
         if action is not None and status is not None:
-            checked.lines.append(CheckedLine(action, status, line.progress.text, line.next_steps.text, line.risks.text))
+            checked.lines.append(
+                CheckedLine(
+                    action, status, line.progress.text, line.next_steps.text, line.risks.text, line.board_answer.text
+                )
+            )
     if any(p.code in ("no-header-row", "missing-column", "ambiguous-column") for p in problems if p.sheet == sheet):
         return
     if checked.team is None or checked.plan is None:

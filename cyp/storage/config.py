@@ -58,6 +58,45 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Pretend today is this ISO date (YYYY-MM-DD); for demonstrations and tests. Empty means the real date.",
     ),
+    Setting(
+        "CYP_PUBLIC_URL",
+        "http://localhost:8501",
+        "The app's public base URL, used for links in emails (e.g. `https://cyp.barnet.gov.uk`).",
+    ),
+    Setting(
+        "CYP_SMTP_HOST",
+        "",
+        "Mail server for reminders and digests; empty means no email is sent (`python -m cyp remind` says so).",
+    ),
+    Setting("CYP_SMTP_PORT", "587", "Mail server port (587 for STARTTLS, 465 for TLS, 25 for neither)."),
+    Setting(
+        "CYP_SMTP_SECURITY",
+        "starttls",
+        "How the connection to the mail server is secured: `starttls`, `tls` or `none` (a relay on loopback only).",
+    ),
+    Setting("CYP_SMTP_USER", "", "User name for the mail server; empty means no authentication."),
+    Setting(
+        "CYP_SMTP_PASSWORD",
+        "",
+        "Password for the mail server (prefer `CYP_SMTP_PASSWORD_FILE`, so it is not in the environment).",
+    ),
+    Setting(
+        "CYP_SMTP_PASSWORD_FILE",
+        "",
+        "File holding the mail server's password (a container or systemd secret); read when mail is sent.",
+    ),
+    Setting("CYP_MAIL_FROM", "cyp-plan@localhost", "From address of reminder and digest emails."),
+    Setting("CYP_MAIL_REPLY_TO", "", "Reply-To address of emails (e.g. the performance team's mailbox); empty: none."),
+    Setting(
+        "CYP_REMIND_EVERY_MINUTES",
+        "0",
+        "When above 0, the app runs the reminders itself this often (one instance at a time); 0 leaves it to cron.",
+    ),
+    Setting(
+        "CYP_SIGNOFF",
+        "0",
+        "When 1, an accepted return awaits an approver's sign-off and views show signed-off data by default.",
+    ),
 )
 
 
@@ -77,6 +116,17 @@ class Settings:
     deadline_days: int = field(default_factory=lambda: int(_env("CYP_DEADLINE_DAYS")))
     demo_on_empty: bool = field(default_factory=lambda: _env("CYP_DEMO_ON_EMPTY") == "1")
     today_override: str = field(default_factory=lambda: _env("CYP_TODAY"))
+    public_url: str = field(default_factory=lambda: _env("CYP_PUBLIC_URL").rstrip("/"))
+    smtp_host: str = field(default_factory=lambda: _env("CYP_SMTP_HOST"))
+    smtp_port: int = field(default_factory=lambda: int(_env("CYP_SMTP_PORT")))
+    smtp_security: str = field(default_factory=lambda: _env("CYP_SMTP_SECURITY").strip().lower())
+    smtp_user: str = field(default_factory=lambda: _env("CYP_SMTP_USER"))
+    smtp_password: str = field(default_factory=lambda: _env("CYP_SMTP_PASSWORD"))
+    smtp_password_file: str = field(default_factory=lambda: _env("CYP_SMTP_PASSWORD_FILE"))
+    mail_from: str = field(default_factory=lambda: _env("CYP_MAIL_FROM"))
+    mail_reply_to: str = field(default_factory=lambda: _env("CYP_MAIL_REPLY_TO"))
+    remind_every_minutes: int = field(default_factory=lambda: int(_env("CYP_REMIND_EVERY_MINUTES")))
+    signoff: bool = field(default_factory=lambda: _env("CYP_SIGNOFF") == "1")
 
 
 def get_settings() -> Settings:

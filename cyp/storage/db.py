@@ -9,17 +9,26 @@ instead of failing half-way with "database is locked".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from cyp.storage.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A transaction that lost a race (SQLite still locked after its busy timeout, a PostgreSQL deadlock or
+# serialization failure) is run again from the start this many times before the error reaches the caller.
+WRITE_ATTEMPTS = 5
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+T = TypeVar("T")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -82,6 +91,29 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def is_retryable(error: OperationalError) -> bool:
+    """Whether ``error`` means the transaction lost a race and may succeed if run again from the start."""
+    if "database is locked" in str(error.orig):
+        return True
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def with_write_retries(transaction: Callable[[], T], *, attempts: int = WRITE_ATTEMPTS) -> T:
+    """Run ``transaction`` (which opens and commits its own write session), again when it loses a race.
+
+    ``transaction`` must be safe to run again from the start: everything it wrote was rolled back with the
+    failed attempt. Other errors, and the last attempt's, reach the caller.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return transaction()
+        except OperationalError as error:
+            if attempt == attempts or not is_retryable(error):
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def dispose_engines() -> None:

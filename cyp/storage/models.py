@@ -29,10 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-STATUSES = ("Blue", "Green", "Amber", "Red")
-NO_RETURN = "No return"
-ROLES = ("administrator", "lead", "viewer", "display")
-
 
 def utcnow() -> datetime:
     """Timezone-aware now, for timestamps."""
@@ -398,3 +394,129 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SignInCounter(Base):
+    """Recent failed sign-ins of one username (``scope`` "name") or one client address (``scope`` "client").
+
+    Names with and without an account are counted the same way (so the lockout does not tell which names
+    exist); updated with ``failures = failures + 1`` in one statement, so parallel attempts are all counted.
+    The rules are in the ``sign_in`` section of ``data/access.yaml``.
+    """
+
+    __tablename__ = "sign_in_counters"
+
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A data API token: who issued it, what it may read, until when; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # The secret's first characters, shown in lists and the audit trail so a token can be recognised.
+    prefix: Mapped[str] = mapped_column(String(20))
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Plan refs separated by "," ("" means every plan).
+    plans: Mapped[str] = mapped_column(Text, default="")
+    include_commentary: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Signoff(Base):
+    """An approver's decision on one accepted return version: signed off, or returned to the team with a reason.
+
+    A return with no row is awaiting sign-off (when sign-off is switched on); a later decision on the same
+    version replaces the row, and every decision is in the audit trail.
+    """
+
+    __tablename__ = "signoffs"
+
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), primary_key=True)
+    # "signed-off" or "returned".
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    return_: Mapped[Return] = relationship()
+
+
+class BoardQuestion(Base):
+    """A question or action the board recorded against a line for a quarter, open until answered or closed."""
+
+    __tablename__ = "board_questions"
+    __table_args__ = (Index("ix_board_questions_action_open", "action_id", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"))
+    # The quarter the board was reviewing; the answer comes in a later quarter's return.
+    quarter: Mapped[str] = mapped_column(String(10), index=True)
+    # "question" or "action".
+    kind: Mapped[str] = mapped_column(String(20), default="question")
+    text: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[str] = mapped_column(String(200))
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_by: Mapped[date | None] = mapped_column(Date)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answer_return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id", ondelete="SET NULL"))
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+
+    action: Mapped[Action] = relationship()
+
+
+class MailSend(Base):
+    """One email the cycle means to send, claimed by its unique key before it is sent so it goes once only.
+
+    ``sent_at`` is set only after the mail server accepted the message; a failed attempt leaves it empty with
+    the error, and the next run tries again. ``dropped`` records why it will never be sent (the return arrived,
+    the account was disabled, the person opted out).
+    """
+
+    __tablename__ = "mail_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id", ondelete="SET NULL"))
+    quarter: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    dropped: Mapped[str | None] = mapped_column(String(200))
+
+
+class MailOptOut(Base):
+    """A person who asked not to receive reminder and digest emails."""
+
+    __tablename__ = "mail_opt_outs"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Lease(Base):
+    """A named lock held by one process until it releases it or ``expires_at`` passes (one reminder run at a time)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

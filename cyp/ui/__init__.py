@@ -14,7 +14,7 @@ Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~
 from __future__ import annotations
 
 from cyp.quarters import current_quarter, parse_quarter
-from cyp.read.charts import indicator_chart, status_label, status_trend_chart
+from cyp.read.charts import chart_table, indicator_chart, status_label, status_trend_chart
 from cyp.read.tracker import returns_received
 from cyp.status import describe_rule, rollup_status
 from cyp.ui.data import (
@@ -81,6 +81,7 @@ from cyp.ui.widgets import (
     LINE_LINK_COLUMN,
     board_pack_downloads,
     change_note,
+    chart_with_data,
     distribution_text,
     index_mapping_note,
     labelled_statuses,
@@ -114,6 +115,8 @@ __all__ = [
     "attempt_write",
     "board_pack_downloads",
     "change_note",
+    "chart_table",
+    "chart_with_data",
     "clear_caches",
     "current_filters",
     "current_principal",

@@ -250,14 +250,21 @@ def load_board_data(quarter: str, plan_ref: str) -> BoardData:
     return _board_data(data_tag(), quarter, plan_ref, load_latest_return_at(quarter, plan_ref))
 
 
-def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
-    """The board pack as ``pdf`` or ``xlsx`` bytes, built when asked for (a download button's deferred data)."""
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def _board_pack_bytes(tag: str, quarter: str, plan_ref: str, suffix: str, latest_return: str) -> bytes:
     from cyp.board.excel import board_pack_xlsx
-    from cyp.board.pdf import board_pack_pdf
+    from cyp.board.pdf import render_pack_pdf
 
-    build = board_pack_pdf if suffix == "pdf" else board_pack_xlsx
-    with session() as db_session:
-        return build(db_session, quarter, plan_ref)
+    if suffix == "pdf":
+        return render_pack_pdf(_board_data(tag, quarter, plan_ref, latest_return))
+    with tagged_session(tag) as db_session:
+        return board_pack_xlsx(db_session, quarter, plan_ref)
+
+
+def board_pack_bytes(quarter: str, plan_ref: str, suffix: str) -> bytes:
+    """The board pack as ``pdf`` or ``xlsx`` bytes, cached until the data changes. Raises
+    :class:`cyp.board.data.BoardPackError` with a message the page can show."""
+    return _board_pack_bytes(data_tag(), quarter, plan_ref, suffix, load_latest_return_at(quarter, plan_ref))
 
 
 def framework_workbook() -> bytes:

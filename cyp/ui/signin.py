@@ -44,7 +44,7 @@ def sign_in() -> Principal | None:
     if principal is not None:
         return principal
     # Imported here: cyp.access.signin hashes a dummy password at import (0.3 s), which a signed-in run never needs.
-    from cyp.access.signin import authenticate, principal_for_oidc
+    from cyp.access.signin import client_address, principal_for_oidc, sign_in_with_password
 
     if _oidc_configured():
         if getattr(st.user, "is_logged_in", False):
@@ -72,8 +72,8 @@ def sign_in() -> Principal | None:
         password = st.text_input("Password", type="password", autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        with write_session(engine()) as db_session:
-            result = authenticate(db_session, username, password)
+        client = client_address(st.context.ip_address, st.context.headers.get("X-Forwarded-For"))
+        result = sign_in_with_password(engine(), username, password, client=client)
         if result.ok and result.principal is not None:
             st.session_state[PRINCIPAL_KEY] = result.principal
             st.rerun()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cyp.board.data import PDF_MIME, XLSX_MIME, board_pack_filename
+from cyp.board.data import PDF_MIME, XLSX_MIME, BoardPackError, board_pack_filename
 from cyp.problems import Problem
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
@@ -165,18 +166,36 @@ def table_height(rows: int) -> int:
 
 
 def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
-    """Download buttons for the board pack (PDF and Excel); each is built only when clicked."""
+    """Download buttons for the board pack (PDF and Excel), built here rather than on click: a file that cannot be
+    built says why on the page instead of failing unseen in the download."""
     columns = st.columns(2)
     for column, suffix, mime, label in (
         (columns[0], "pdf", PDF_MIME, "Board pack (PDF)"),
         (columns[1], "xlsx", XLSX_MIME, "Board data (Excel)"),
     ):
+        try:
+            with column, st.spinner(f"Preparing the {label}…"):
+                content = board_pack_bytes(quarter, plan_ref, suffix)
+        except BoardPackError as error:
+            column.error(f"The {label} could not be built: {escape_markdown(error)}", icon=":material/error:")
+            continue
         column.download_button(
             label,
-            data=lambda suffix=suffix: board_pack_bytes(quarter, plan_ref, suffix),
+            data=content,
             file_name=board_pack_filename(plan_ref, quarter, suffix),
             mime=mime,
             key=f"{key}_{suffix}",
             on_click="ignore",
             icon=":material/download:",
         )
+
+
+def chart_with_data(chart: Any, table: pd.DataFrame, name: str, nested: bool = False) -> None:
+    """A chart that fills its column, with its data one click away as a table (``nested=True`` inside an
+    expander, where Streamlit allows no second expander: the table then follows the chart)."""
+    st.altair_chart(chart, width="stretch")
+    if nested:
+        st.dataframe(table, hide_index=True, width="stretch")
+        return
+    with st.expander(f"Data for {escape_markdown(name)}", icon=":material/table:"):
+        st.dataframe(table, hide_index=True, width="stretch")

@@ -1,0 +1,291 @@
+"""Board pack benchmarks: seconds and peak memory of the PDF for every quarter of both plans at demo scale and the
+busiest quarters at council scale, and the same pack laid out by WeasyPrint (PDF/UA-1) to compare the engines.
+
+Every figure comes from a fresh Python process that gathers the board data and builds the pack, so memory is what a
+pack costs on its own: ``peak_rss_mb`` is that process's peak resident set (pandas, pyarrow, SQLAlchemy and Altair
+alone take about 190 MB of it: ``baseline_rss_mb``), ``typesetter_peak_rss_mb`` the Typst child's
+(:mod:`cyp.board.typeset`). ``seconds`` is wall time from opening the database to the PDF bytes (imports excluded);
+``cpu_s`` the processor time of both processes, which other work on a shared machine does not inflate.
+
+    python bench/pack.py              # everything (a few minutes; WeasyPrint's council pack is the slow part)
+    python bench/pack.py --quick      # two demo quarters per plan, one council quarter, WeasyPrint on demo only
+
+WeasyPrint is not a dependency of the app: install it (``pip install weasyprint==70.0``, with Debian's Pango) to
+get its figures; without it the Typst figures are printed alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import importlib.util
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGETS = {"demo_seconds": 2.0, "demo_peak_rss_mb": 250, "council_seconds": 5.0}
+COUNCIL_QUARTERS = ("2022-23 Q4", "2021-22 Q2")  # the 2019-23 plan carries the scale data: its last and a middle one
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def weasyprint_html(document: dict[str, Any]) -> str:
+    """The same pack document as HTML for WeasyPrint: headings, paragraphs, lists, tables with header cells and the
+    same SVG charts with the same alt text, a contents page with page numbers and the same footer."""
+    escape = html.escape
+    parts: list[str] = []
+    contents: list[str] = []
+    for number, block in enumerate(document["blocks"]):
+        kind = block["kind"]
+        if kind == "heading":
+            level, text = block["level"], escape(block["text"])
+            parts.append(f'<h{level} id="h{number}">{text}</h{level}>')
+            if block.get("outlined", True) and level <= 2:
+                contents.append(f'<li class="l{level}"><a href="#h{number}">{text}</a></li>')
+        elif kind == "para":
+            body = escape(block["text"])
+            parts.append(
+                f'<p class="{block["size"]}">{"<strong>" + body + "</strong>" if block["strong"] else body}</p>'
+            )
+        elif kind == "list":
+            items = "".join(
+                f"<li><strong>{escape(label)}</strong>: {escape(text)}</li>" for label, text in block["items"]
+            )
+            parts.append(f"<ul>{items}</ul>")
+        elif kind == "table":
+
+            def cell(value: Any) -> str:
+                if isinstance(value, dict):
+                    colours = document["statuses"][value["status"]]
+                    return (
+                        f'<td style="background:{colours["fill"]};color:{colours["ink"]}">{escape(value["text"])}</td>'
+                    )
+                return f"<td>{escape(value)}</td>"
+
+            head = "".join(f"<th>{escape(h)}</th>" for h in block["header"])
+            rows = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in block["rows"])
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind in ("figure", "figures"):
+            items = block["items"] if kind == "figures" else [block]
+            figures = "".join(
+                f'<figure><img src="data:image/svg+xml;base64,{base64.b64encode(item["svg"].encode()).decode()}" '
+                f'alt="{escape(item["alt"])}"><figcaption>{escape(item["caption"])}</figcaption></figure>'
+                for item in items
+            )
+            parts.append(f'<div class="{"pair" if kind == "figures" else "one"}">{figures}</div>')
+        elif kind == "pagebreak":
+            parts.append('<div class="break"></div>')
+    cover = document["cover"]
+    notice = f'<p class="notice">{escape(cover["notice"])}</p>' if cover["notice"] else ""
+    footer = escape(document["footer"]).replace('"', "")
+    return f"""<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>{escape(document["title"])}</title>
+<style>
+@page {{ size: A4; margin: 16mm 16mm 20mm; @bottom-center {{ content: "{footer} · page " counter(page) " of "
+  counter(pages); font: 8pt "DejaVu Sans"; color: #4D4D4D; }} }}
+body {{ font: 9.5pt/1.35 "DejaVu Sans", "Liberation Sans"; color: #1A1A1A; }}
+h1 {{ font-size: 17pt; }} h2 {{ font-size: 13pt; }} h3 {{ font-size: 10.5pt; }}
+.small {{ font-size: 8.5pt; }} .notice {{ background: #FFF3CD; border: 1pt solid #1A1A1A; padding: 8pt; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 8.5pt; }}
+th {{ background: #E6E6E6; text-align: left; }} th, td {{ border: 0.5pt solid #8C8C8C; padding: 3pt 4pt; }}
+figure {{ margin: 0 0 4mm; }} img {{ width: 100%; }} figcaption {{ font-size: 8.5pt; color: #4D4D4D; }}
+.pair {{ display: grid; grid-template-columns: 1fr 1fr; gap: 5mm 6mm; }}
+.break, .cover {{ break-after: page; }} .cover {{ padding-top: 30mm; }} .title {{ font-size: 26pt; font-weight: bold; }}
+nav li {{ list-style: none; }} nav .l2 {{ margin-left: 1.2em; }}
+nav a {{ color: inherit; text-decoration: none; }}
+nav a::after {{ content: leader(".") target-counter(attr(href), page); }}
+</style></head><body>
+<section class="cover"><p class="large">{escape(cover["kicker"])}</p><p class="title">{escape(cover["headline"])}</p>
+<p class="large">{escape(cover["plan"])}</p>{"".join(f"<p>{escape(line)}</p>" for line in cover["lines"])}{notice}
+</section>
+<nav class="break"><h1>Contents</h1><ul>{"".join(contents)}</ul></nav>
+{"".join(parts)}</body></html>"""
+
+
+def typeset_watched(document: dict[str, Any]) -> tuple[bytes, int]:
+    """What :func:`cyp.board.pdf.typeset` does, with the typesetter's own peak memory read from /proc while it runs
+    (the kernel's figure for a child counts the parent's pages it was forked with)."""
+    from cyp.board.pdf import TYPESETTER, typeset_job
+
+    with tempfile.TemporaryFile() as job, tempfile.TemporaryFile() as out:
+        job.write(typeset_job(document))
+        job.seek(0)
+        child = subprocess.Popen([sys.executable, str(TYPESETTER)], stdin=job, stdout=out)
+        peak = 0
+        while child.poll() is None:
+            try:
+                status = Path(f"/proc/{child.pid}/status").read_text(encoding="ascii")
+                peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+            except (OSError, IndexError, ValueError):
+                pass
+            time.sleep(0.005)
+        out.seek(0)
+        return out.read(), round(peak / 1024)
+
+
+def measure_one(url: str, quarter: str, plan: str, engine: str) -> dict[str, Any]:
+    """Build one pack in this process and report its figures (run by :func:`run_one` in a fresh process)."""
+    import cyp.board.pdf  # noqa: F401 - imported before the baseline is read, as the app has it loaded
+    from cyp.board.data import board_data
+    from cyp.board.pdf import pack_document
+    from cyp.storage.db import make_engine, read_session
+
+    if engine == "weasyprint":
+        import weasyprint
+    baseline = _rss_mb()
+    started, cpu = time.perf_counter(), time.process_time()
+    database = make_engine(url)
+    with read_session(database) as session:
+        data = board_data(session, quarter, plan)
+    document = pack_document(data)
+    typesetter_peak = None
+    if engine == "typst":
+        pdf, typesetter_peak = typeset_watched(document)
+    else:
+        pdf = weasyprint.HTML(string=weasyprint_html(document)).write_pdf(pdf_variant="pdf/ua-1")
+    seconds = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    import io
+
+    from pypdf import PdfReader
+
+    return {
+        "engine": engine,
+        "plan": plan,
+        "quarter": quarter,
+        "lines": len(data.lines),
+        "pages": len(PdfReader(io.BytesIO(pdf)).pages),
+        "bytes": len(pdf),
+        "seconds": round(seconds, 2),
+        "cpu_s": round(time.process_time() - cpu + children.ru_utime + children.ru_stime, 2),
+        "baseline_rss_mb": round(baseline),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "typesetter_peak_rss_mb": typesetter_peak,
+    }
+
+
+def run_one(url: str, quarter: str, plan: str, engine: str, timeout: float = 900) -> dict[str, Any]:
+    """:func:`measure_one` in a fresh process, so each figure's memory is its own."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--one", url, quarter, plan, engine],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        return {"engine": engine, "plan": plan, "quarter": quarter, "error": done.stderr.strip().splitlines()[-1:]}
+    return json.loads(done.stdout)
+
+
+def quarters_with_returns(url: str) -> dict[str, list[str]]:
+    """Every quarter with a current return, per plan."""
+    from sqlalchemy import select
+
+    from cyp.storage.db import make_engine, read_session
+    from cyp.storage.models import Plan, Return
+
+    with read_session(make_engine(url)) as session:
+        rows = session.execute(
+            select(Plan.ref, Return.quarter).join(Plan, Return.plan_id == Plan.id).where(Return.is_current).distinct()
+        ).all()
+    found: dict[str, list[str]] = {}
+    for plan, quarter in sorted(rows):
+        found.setdefault(plan, []).append(quarter)
+    return found
+
+
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [run for run in runs if "error" not in run]
+    if not ok:
+        return {"runs": len(runs), "errors": len(runs)}
+    slowest = max(ok, key=lambda run: run["seconds"])
+    return {
+        "runs": len(runs),
+        "errors": len(runs) - len(ok),
+        "max_seconds": slowest["seconds"],
+        "slowest": f"{slowest['plan']} {slowest['quarter']}",
+        "max_cpu_s": max(run["cpu_s"] for run in ok),
+        "max_peak_rss_mb": max(run["peak_rss_mb"] for run in ok),
+        "max_peak_above_baseline_mb": max(run["peak_rss_mb"] - run["baseline_rss_mb"] for run in ok),
+        "max_typesetter_peak_rss_mb": max((run["typesetter_peak_rss_mb"] or 0) for run in ok) or None,
+        "max_pages": max(run["pages"] for run in ok),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Build the demo and council databases, measure, and print one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer quarters; no WeasyPrint council pack")
+    parser.add_argument("--one", nargs=4, metavar=("URL", "QUARTER", "PLAN", "ENGINE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure_one(*args.one)))
+        return {}
+    from bench.scale import ScaleSpec, generate_scale
+    from cyp.bootstrap import initialise_database
+    from cyp.demo import generate_demo
+    from cyp.storage.db import make_engine, write_session
+
+    figures: dict[str, Any] = {"targets": TARGETS}
+    with tempfile.TemporaryDirectory(prefix="cyp-bench-pack-") as folder:
+        demo = Path(folder) / "demo.db"
+        engine = make_engine(f"sqlite:///{demo}")
+        initialise_database(engine)
+        with write_session(engine) as session:
+            generate_demo(session)
+        engine.dispose()
+        council = Path(folder) / "council.db"
+        shutil.copyfile(demo, council)
+        engine = make_engine(f"sqlite:///{council}")
+        with write_session(engine) as session:
+            generate_scale(session, ScaleSpec())
+        engine.dispose()
+        demo_url, council_url = f"sqlite:///{demo}", f"sqlite:///{council}"
+
+        plans = quarters_with_returns(demo_url)
+        if args.quick:
+            plans = {plan: quarters[-2:] for plan, quarters in plans.items()}
+        demo_runs = [run_one(demo_url, q, plan, "typst") for plan, quarters in plans.items() for q in quarters]
+        council_quarters = COUNCIL_QUARTERS[:1] if args.quick else COUNCIL_QUARTERS
+        council_runs = [run_one(council_url, q, "2019-23", "typst") for q in council_quarters]
+        largest = {plan: quarters[-1] for plan, quarters in plans.items()}
+        if importlib.util.find_spec("weasyprint") is None:
+            figures["weasyprint"] = "not installed (pip install weasyprint==70.0; it needs Debian's Pango)"
+            print(json.dumps(figures | {"typst": {"demo": summary(demo_runs), "council": summary(council_runs)}}))
+            return figures
+        weasy_demo = [run_one(demo_url, q, plan, "weasyprint") for plan, q in largest.items()]
+        typst_demo_same = [run for run in demo_runs if run.get("quarter") == largest.get(run.get("plan"))]
+        figures["typst"] = {
+            "demo": summary(demo_runs),
+            "demo_runs": demo_runs,
+            "council": summary(council_runs),
+            "council_runs": council_runs,
+        }
+        figures["weasyprint"] = {"demo_runs": weasy_demo, "demo": summary(weasy_demo)}
+        if not args.quick:
+            weasy_council = [run_one(council_url, COUNCIL_QUARTERS[0], "2019-23", "weasyprint", timeout=1800)]
+            figures["weasyprint"] |= {"council_runs": weasy_council, "council": summary(weasy_council)}
+        figures["same_quarters_typst"] = typst_demo_same
+    print(json.dumps(figures, indent=2))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
