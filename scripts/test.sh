@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what is needed and run the whole test suite: ruff, then pytest (browser and PostgreSQL tests included).
+# Install what is needed and run the whole test suite: ruff, pytest (browser and PostgreSQL tests included), mypy.
 #
 #   bash scripts/test.sh                      # everything
 #   bash scripts/test.sh -k quarters -x       # extra arguments go to pytest
@@ -7,7 +7,7 @@
 # Installs Debian's chromium (the browser tests drive /usr/bin/chromium; nothing downloads a browser) and postgresql
 # (the tests start a throwaway cluster of their own) when they are missing.
 # CYP_TEST_WORKERS sets the number of pytest-xdist workers (default 2; 0 runs in one process).
-# Exits with pytest's status, or ruff's when the tests pass but the lint does not.
+# Exits with pytest's status, or, when the tests pass, ruff's or mypy's when either found problems.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -44,8 +44,18 @@ xdist=()
 [[ $workers != 0 ]] && xdist=(-n "$workers")
 status=0
 .venv/bin/pytest "${xdist[@]}" "$@" || status=$?
+
+# After the tests, so a type error never hides a test result; the files and settings are in pyproject.toml.
+echo "test: mypy"
+type_status=0
+.venv/bin/mypy || type_status=$?
+
 if ((status == 0 && lint_status != 0)); then
   echo "test: tests passed but ruff found problems (see above)" >&2
   exit "$lint_status"
+fi
+if ((status == 0 && type_status != 0)); then
+  echo "test: tests passed but mypy found type errors (see above)" >&2
+  exit "$type_status"
 fi
 exit "$status"

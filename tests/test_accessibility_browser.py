@@ -20,7 +20,7 @@ from cyp.demo import generate_demo
 from cyp.read.charts import STATUS_ICONS
 from cyp.storage.db import make_engine, write_session
 from tests.axe import describe, serious_violations
-from tests.fixtures_browser import ARTIFACTS, ROOT, screenshot, start_app_server, wait_for_streamlit
+from tests.fixtures_browser import ARTIFACTS, ROOT, new_context, screenshot, start_app_server, wait_for_streamlit
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +29,17 @@ ADMIN = "access.admin"
 # Streamlit elements the app cannot make pass, each recorded in docs/accessibility.md: (axe rule, selector part).
 STREAMLIT_EXCLUSIONS: tuple[tuple[str, str], ...] = ()
 SIZES = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
+# Laid out at a new size: the viewport has it, and the boxes of the page's elements and charts are the same in two
+# polls (one animation frame apart), so columns and charts have finished re-laying out for the screenshot.
+LAID_OUT_AT = """([width, height]) => {
+    if (window.innerWidth !== width || window.innerHeight !== height) return false;
+    const boxes = [...document.querySelectorAll('[data-testid="stElementContainer"], canvas, svg.marks')]
+        .map((element) => { const box = element.getBoundingClientRect(); return `${box.width}x${box.height}`; })
+        .join(",");
+    const same = window.__cypLayout === boxes;
+    window.__cypLayout = boxes;
+    return same;
+}"""
 
 
 def page_paths() -> list[str]:
@@ -107,7 +118,7 @@ def scan(page, label: str) -> str:
 
 
 def test_every_page_loaded_passes_axe_and_is_screenshotted_at_both_sizes(browser, loaded_site):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(30_000)
     page = context.new_page()
     failures = []
@@ -118,7 +129,7 @@ def test_every_page_loaded_passes_axe_and_is_screenshotted_at_both_sizes(browser
                 failures.append(failure)
             for size, (width, height) in SIZES.items():
                 page.set_viewport_size({"width": width, "height": height})
-                page.wait_for_timeout(300)  # let Streamlit re-lay out columns and charts at the new width
+                page.wait_for_function(LAID_OUT_AT, arg=[width, height])
                 screenshot(page, f"page-{_name(path)}-{size}", full_page=False)
             page.set_viewport_size({"width": 1366, "height": 768})
     finally:
@@ -127,7 +138,7 @@ def test_every_page_loaded_passes_axe_and_is_screenshotted_at_both_sizes(browser
 
 
 def test_every_page_empty_passes_axe(browser, empty_site):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(30_000)
     page = context.new_page()
     failures = []
@@ -154,7 +165,7 @@ def _bad_return() -> bytes:
 
 
 def test_error_states_pass_axe(browser, empty_site, tmp_path: Path):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(30_000)
     page = context.new_page()
     failures = []
@@ -192,7 +203,7 @@ def test_error_states_pass_axe(browser, empty_site, tmp_path: Path):
 
 
 def test_every_status_badge_carries_its_word_and_icon_in_greyscale(browser, loaded_site):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(30_000)
     page = context.new_page()
     try:
@@ -218,7 +229,7 @@ REFLOW_PAGES = ("", "outcome", "line_history", "upload", "tracker", "young_peopl
     [("320px", {"width": 320, "height": 640}, 1), ("zoom200", {"width": 683, "height": 384}, 2)],
 )
 def test_pages_reflow_at_320px_and_200_percent_zoom(browser, loaded_site, label, viewport, scale):
-    context = browser.new_context(viewport=viewport, device_scale_factor=scale)
+    context = new_context(browser, viewport=viewport, device_scale_factor=scale)
     context.set_default_timeout(30_000)
     page = context.new_page()
     width = viewport["width"]
@@ -237,7 +248,7 @@ def test_pages_reflow_at_320px_and_200_percent_zoom(browser, loaded_site, label,
 
 
 def test_accessibility_statement_is_public_and_says_what_the_regulations_ask(browser, empty_site):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = new_context(browser, viewport={"width": 1366, "height": 768})
     page = context.new_page()
     try:
         page.goto(f"{empty_site}/accessibility")

@@ -33,6 +33,8 @@ from cyp.cli import cli
 from cyp.storage.db import dispose_engines, read_session, write_session
 from cyp.storage.models import AuditEvent, Partner, SignInCounter, User
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

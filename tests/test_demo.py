@@ -30,6 +30,8 @@ from cyp.storage.models import (
 )
 from tests.readside_factory import add_return, table_counts
 
+pytestmark = pytest.mark.both_databases
+
 
 def seed_test_framework(session: Session) -> None:
     """The real framework when its loader is present, else a small stand-in with the same shape:

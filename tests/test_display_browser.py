@@ -12,7 +12,7 @@ from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
 from cyp.storage.db import make_engine, write_session
-from tests.fixtures_browser import screenshot, wait_for_streamlit
+from tests.fixtures_browser import new_context, screenshot, wait_for_streamlit
 from tests.readside_factory import add_return
 
 QUARTER = "2022-23 Q4"
@@ -44,7 +44,7 @@ def display_url(app_server, db_url):
 
 
 def test_board_display_slides_at_1920x1080_with_keyboard_navigation(browser, display_url):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    context = new_context(browser, viewport={"width": 1920, "height": 1080})
     context.set_default_timeout(90_000)  # generous: other tests share the two cores
     page = context.new_page()
     try:

@@ -22,6 +22,8 @@ from cyp.read.browse import (
 from cyp.read.reports import UnknownPlan
 from cyp.storage.db import read_session, write_session
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def loaded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:

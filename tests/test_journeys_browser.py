@@ -21,7 +21,7 @@ from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
 from cyp.returns.template import HEADER_ROW
 from cyp.storage.db import make_engine, write_session
-from tests.fixtures_browser import ARTIFACTS, screenshot, start_app_server, wait_for_streamlit
+from tests.fixtures_browser import ARTIFACTS, new_context, screenshot, start_app_server, wait_for_streamlit
 from tests.readside_factory import add_return
 
 pytestmark = pytest.mark.browser
@@ -65,7 +65,7 @@ def fresh_context(browser):
     contexts = []
 
     def make():
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+        context = new_context(browser, viewport={"width": 1366, "height": 768}, accept_downloads=True)
         context.set_default_timeout(30_000)
         contexts.append(context)
         return context.new_page()

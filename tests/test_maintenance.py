@@ -24,6 +24,8 @@ from cyp.storage.models import Return
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework, build_return, clean_lines
 
+pytestmark = pytest.mark.both_databases
+
 REPORTED = "2025-26 Q3"
 LOADING = "2025-26 Q2"
 LOAD = 40

@@ -13,6 +13,8 @@ from cyp.returns.validate import check_return, parse_number, validate_return
 from cyp.storage.db import read_session, write_session
 from tests.returns_factory import RETURN_HEADERS, build_framework, build_return, clean_lines, with_line
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import yaml
 from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
@@ -13,6 +12,7 @@ from cyp.quarters import Quarter, current_quarter, quarter_range
 from cyp.read import queries
 from cyp.read.reports import UnknownPlan, quarters_with_returns
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import (
     Action,
     Driver,
@@ -29,13 +29,12 @@ from cyp.storage.models import (
     action_partners,
 )
 
-PLAN_TERMS = PROJECT_ROOT / "data" / "plan-terms.yaml"
+OUTCOME_TERMS = PROJECT_ROOT / "data" / "outcome-terms.yaml"
 
 
 def outcomes_label(plan_ref: str) -> str:
-    """What the pages call the top level of this plan ("Outcomes", "Outcomes / themes"), from data/plan-terms.yaml."""
-    with PLAN_TERMS.open(encoding="utf-8") as handle:
-        labels = yaml.safe_load(handle)["outcomes"]
+    """What the pages call the top level of this plan ("Outcomes" or "Outcomes / themes"): data/outcome-terms.yaml."""
+    labels = load_data_file(OUTCOME_TERMS)["outcomes"]
     return str(labels.get(plan_ref, labels["default"]))
 
 
