@@ -10,7 +10,6 @@ rewritten in place (no history entry per slide), so it can be bookmarked and the
 A timed fragment re-reads the data, so a return accepted during the meeting appears without a reload.
 """
 
-import html
 import json
 import math
 import time
@@ -127,7 +126,14 @@ def _clean(text: object) -> str:
 
 
 def _esc(text: object) -> str:
-    return html.escape(_clean(text))
+    # The slides are raw HTML blocks: the one escaping function, in its HTML form.
+    return ui.escape_markdown(_clean(text), inside_html=True)
+
+
+def _teams(line) -> str:  # type: ignore[no-untyped-def]
+    # A team the demo made up for a 2023-27 line is never shown as the plan's.
+    teams = _clean(line.get("teams"))
+    return f"{teams} ({ui.DEMO_ASSIGNMENT})" if bool(line.get("is_demo")) and teams else teams
 
 
 def _short(text: object, limit: int = 230) -> str:
@@ -221,7 +227,7 @@ def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-d
         items.append(
             (
                 f'<div class="row">{_badge(o["status"])}<span class="ref">{_esc(o["objective_ref"])}</span>'
-                f"<span>{html.escape(text)}</span></div>",
+                f"<span>{_esc(text)}</span></div>",
                 _lines(f"{o['status']} xx {o['objective_ref']} {text}"),
             )
         )
@@ -233,8 +239,8 @@ def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-d
         items.append(
             (
                 f'<div class="row">{_badge("Red")}<span class="ref">{_esc(line["ref"])}</span>'
-                f"<span>{_esc(line['teams'])}</span></div>"
-                f'<div class="quote">{html.escape(quote)}</div>',
+                f"<span>{_esc(_teams(line))}</span></div>"
+                f'<div class="quote">{_esc(quote)}</div>',
                 _lines(f"Red xx {line['ref']} {_clean(line['teams'])}") + _lines(quote, 0.85) + 0.3,
             )
         )
@@ -255,9 +261,9 @@ def _exceptions_slides(data) -> list[Slide]:  # type: ignore[no-untyped-def]
     items: list[tuple[str, float]] = []
 
     def section(heading: str, rows: list[tuple[str, str]], empty: str) -> None:
-        items.append((f"<h2>{html.escape(heading)} ({len(rows)})</h2>", 1.5))
+        items.append((f"<h2>{_esc(heading)} ({len(rows)})</h2>", 1.5))
         if not rows:
-            items.append((f'<p class="note">{html.escape(empty)}</p>', 1.0))
+            items.append((f'<p class="note">{_esc(empty)}</p>', 1.0))
         for row_html, plain in rows[:limit]:
             items.append((row_html, _lines(plain)))
         if len(rows) > limit:
@@ -267,12 +273,12 @@ def _exceptions_slides(data) -> list[Slide]:  # type: ignore[no-untyped-def]
         rows = []
         for _i, line in frame.iterrows():
             previous = f"was {_clean(line['previous_status'])}" if with_previous else ""
-            teams = _short(line["teams"], 60)
+            teams = _short(_teams(line), 60)
             rows.append(
                 (
                     f'<div class="row">{_badge(line["status"])}<span class="ref">{_esc(line["ref"])}</span>'
-                    + (f"<span>{html.escape(previous)}</span>" if previous else "")
-                    + f"<span>{html.escape(teams)}</span></div>",
+                    + (f"<span>{_esc(previous)}</span>" if previous else "")
+                    + f"<span>{_esc(teams)}</span></div>",
                     f"{line['status']} xx {line['ref']} {previous} {teams}",
                 )
             )

@@ -125,14 +125,14 @@ def load_plan_actions(plan_ref: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _domain_mappings(tag: str) -> pd.DataFrame:
+def _domain_mappings(tag: str, plan_ref: str | None) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return browse.domain_mappings(db_session)
+        return browse.domain_mappings(db_session, plan_ref)
 
 
-def load_domain_mappings() -> pd.DataFrame:
-    """Every Family Friendly Index mapping (:func:`cyp.read.browse.domain_mappings`)."""
-    return _domain_mappings(data_tag())
+def load_domain_mappings(plan_ref: str | None = None) -> pd.DataFrame:
+    """The Family Friendly Index mappings, of one plan given ``plan_ref`` (:func:`cyp.read.browse.domain_mappings`)."""
+    return _domain_mappings(data_tag(), plan_ref)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -373,6 +373,11 @@ def load_young_people_summary(quarter: str, plan_ref: str) -> list[OutcomeNews]:
 
 
 @st.cache_data(show_spinner=False)
+def young_people_rule() -> list[str]:
+    """The roll-up rule in the summary's plain words (:func:`cyp.read.young_people.rule_sentences`)."""
+    return young_people.rule_sentences(young_people.young_people_words())
+
+
 def young_people_words() -> dict[str, Any]:
     """The plain words for the young people's summary (:func:`cyp.read.young_people.young_people_words`)."""
     return young_people.young_people_words()

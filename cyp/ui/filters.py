@@ -11,6 +11,7 @@ from cyp.read.charts import status_label
 from cyp.read.reports import ViewFilters
 from cyp.status import ALL_STATUSES
 from cyp.ui.data import load_filter_options, load_plans
+from cyp.ui.escaping import escape_markdown
 
 FILTER_FIELDS = ("quarter", "plan", "outcome", "objective", "team", "body", "domain", "driver", "status")
 FILTER_LABELS = {
@@ -101,7 +102,7 @@ def outcome_switcher(filters: ViewFilters, options: FilterOptions) -> ViewFilter
     picked = st.pills(
         "Outcome",
         list(names),
-        format_func=lambda ref: names[ref],
+        format_func=lambda ref: escape_markdown(names[ref]),
         label_visibility="collapsed",
         key=key,
     )
@@ -176,7 +177,9 @@ def filter_caption(
     filters: ViewFilters, names: tuple[str, ...] = ("team", "body", "domain", "driver", "status")
 ) -> str:
     """A sentence naming the narrowing filters that are set, e.g. "Showing only: Team family-services."""
-    parts = [f"{FILTER_LABELS[name]} {getattr(filters, name)}" for name in names if getattr(filters, name)]
+    parts = [
+        f"{FILTER_LABELS[name]} {escape_markdown(getattr(filters, name))}" for name in names if getattr(filters, name)
+    ]
     return ("Showing only lines matching: " + "; ".join(parts) + ".") if parts else ""
 
 

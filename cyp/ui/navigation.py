@@ -8,6 +8,7 @@ import streamlit as st
 
 from cyp.access.permissions import Principal, can_view_page
 from cyp.ui.engine import refresh_data_tag
+from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import current_principal, sign_in, sign_out
 
 DEFAULT_PAGE_KEY = "overview"
@@ -126,5 +127,5 @@ def _sidebar_menu(principal: Principal | None, allowed: dict[str, list[st.Page]]
                 st.page_link(page)
         if principal is not None:
             st.divider()
-            st.caption(f"Signed in as **{principal.username}** ({principal.role})")
+            st.caption(f"Signed in as **{escape_markdown(principal.username)}** ({escape_markdown(principal.role)})")
             st.button("Sign out", on_click=sign_out, icon=":material/logout:")

@@ -10,6 +10,7 @@ from cyp.access.permissions import Principal
 from cyp.storage.db import write_session
 from cyp.ui.data import load_demo_accounts, load_first_admin_instruction
 from cyp.ui.engine import engine
+from cyp.ui.escaping import escape_markdown
 
 PRINCIPAL_KEY = "cyp_principal"
 OIDC_REFUSAL_AUDITED = "cyp_oidc_refusal_audited"
@@ -66,7 +67,7 @@ def sign_in() -> Principal | None:
     st.title("Sign in to CYP Plan Monitor")
     instruction = load_first_admin_instruction()
     if instruction:
-        st.info(instruction)
+        st.info(escape_markdown(instruction))
     demo_accounts_notice()
     with st.form("sign_in"):
         username = st.text_input("Username", autocomplete="username")
@@ -80,7 +81,7 @@ def sign_in() -> Principal | None:
 
             websession.start(result.principal, "password")  # in a browser: the cookie, via /session/claim
             st.rerun()
-        st.error(result.message)
+        st.error(escape_markdown(result.message))
     return None
 
 
@@ -108,7 +109,10 @@ def demo_accounts_notice() -> None:
     accounts = load_demo_accounts()
     if not accounts:
         return
-    rows = "\n".join(f"| {role} | `{username}` | `{password}` |" for username, password, role in accounts)
+    rows = "\n".join(
+        f"| {escape_markdown(role)} | {escape_markdown(username)} | {escape_markdown(password)} |"
+        for username, password, role in accounts
+    )
     st.info(
         "**Demonstration accounts**, shown only while demo data is loaded:\n\n"
         "| role | username | password |\n| --- | --- | --- |\n" + rows,
