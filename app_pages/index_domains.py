@@ -66,7 +66,7 @@ for domain in domains.to_dict("records"):
         )
         st.page_link(
             "app_pages/exceptions.py",
-            label=f"Exceptions in {domain['name']}",
+            label=f"Exceptions in {ui.escape_markdown(domain['name'])}",
             icon=":material/priority_high:",
             query_params=filters.replace(domain=domain["domain_ref"]).to_query_params(),
         )

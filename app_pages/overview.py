@@ -29,7 +29,8 @@ else:
                 )
                 tile.page_link(
                     "app_pages/outcome.py",
-                    label=f"Open {outcome['outcome']}",  # a link's name says where it goes (WCAG 2.4.4)
+                    # A link's name says where it goes (WCAG 2.4.4).
+                    label=f"Open {ui.escape_markdown(outcome['outcome'])}",
                     icon=":material/arrow_forward:",
                     query_params=filters.replace(outcome=outcome["outcome_ref"]).to_query_params(),
                 )

@@ -125,13 +125,9 @@ pending = st.session_state.get("reinstate")
 offered = upload is not None and pending is not None and pending[0] == upload.file_id
 if offered and st.button(f"Make version {pending[1]} current again", key="make_current_again"):
     del st.session_state["reinstate"]
-    from cyp.returns.ingest import make_current_again  # imported when asked for, as ui.submit_return does
-    from cyp.ui.engine import engine
-
     with st.spinner("Checking every cell…"):
-        again = make_current_again(upload.getvalue(), upload.name, principal, engine=engine())
+        again = ui.make_current_again(upload.getvalue(), upload.name, principal)
     if again.accepted:
-        ui.clear_caches()
-        st.success(again.summary, icon=":material/check_circle:")
+        st.success(ui.escape_markdown(again.summary), icon=":material/check_circle:")
     else:
-        st.error(again.summary, icon=":material/error:")
+        st.error(ui.escape_markdown(again.summary), icon=":material/error:")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
+from cyp.access.permissions import SYSTEM
 from cyp.returns.ingest import IngestResult, ingest_return
 from cyp.returns.template import write_template
 from cyp.storage.db import read_session, write_session
@@ -26,7 +28,9 @@ def framework(engine: Engine) -> Engine:
 
 
 def ingest(engine: Engine, data: bytes, tmp_path: Path, who: str = "a.lee") -> IngestResult:
-    result = ingest_return(data, "return.xlsx", who, engine=engine, uploads_dir=tmp_path / "uploads")
+    # The uploader's name is what the template's pre-fill note quotes; the system acts under it.
+    uploader = replace(SYSTEM, username=who)
+    result = ingest_return(data, "return.xlsx", uploader, engine=engine, uploads_dir=tmp_path / "uploads")
     assert result.status == "accepted", result.problems
     return result
 

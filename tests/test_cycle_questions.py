@@ -74,7 +74,8 @@ def test_the_answer_in_the_return_is_stored_and_closes_the_question(framework: E
     sheet["J10"] = "The builder went bust; a new one starts in April."
     buffer = io.BytesIO()
     workbook.save(buffer)
-    result = ingest_return(buffer.getvalue(), "q4.xlsx", "a.lee", engine=framework, uploads_dir=tmp_path)
+    lead = Principal("a.lee", "lead", frozenset({"family-services"}))
+    result = ingest_return(buffer.getvalue(), "q4.xlsx", lead, engine=framework, uploads_dir=tmp_path)
     assert result.status == "accepted", result.problems
     with read_session(framework) as session:
         question = session.get(BoardQuestion, asked)
@@ -126,6 +127,9 @@ def test_questions_are_listed_for_a_line_a_team_an_outcome_and_a_quarter(framewo
 
 
 def test_question_commands(framework: Engine) -> None:
+    # The commands act as the account --user names: the chair (a viewer) asks, an administrator closes.
+    with write_session(framework) as session:
+        create_user(session, SYSTEM, "j.smith", "administrator")
     runner = CliRunner()
     added = runner.invoke(
         cli,
@@ -144,11 +148,15 @@ def test_question_commands(framework: Engine) -> None:
         in (listed.output)
     )
     assert listed.output.endswith("1 question(s).\n")
-    closed = runner.invoke(cli, ["question", "close", number, "--reason", "Answered at the meeting"])
+    closed = runner.invoke(
+        cli, ["question", "close", number, "--reason", "Answered at the meeting", "--user", "j.smith"]
+    )
     assert (closed.exit_code, closed.output) == (0, f"Closed board question {number}.\n")
     assert runner.invoke(cli, ["question", "list"]).output == "0 question(s).\n"
     assert "[closed: Answered at the meeting]" in runner.invoke(cli, ["question", "list", "--all"]).output
-    again = runner.invoke(cli, ["question", "close", number, "--reason", "twice"])
+    again = runner.invoke(cli, ["question", "close", number, "--reason", "twice", "--as-system"])
     assert again.exit_code == 1 and "already closed" in again.output
-    unknown = runner.invoke(cli, ["question", "add", "--line", "NOPE", "--quarter", "2025-26 Q3", "--text", "x"])
+    unknown = runner.invoke(
+        cli, ["question", "add", "--line", "NOPE", "--quarter", "2025-26 Q3", "--text", "x", "--as-system"]
+    )
     assert unknown.exit_code == 1 and "There is no line 'NOPE'" in unknown.output

@@ -140,6 +140,7 @@ def test_the_tracker_state_follows_the_setting(framework: Engine, monkeypatch: p
 
 
 def test_signoff_commands(framework: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The commands act as the account --user names, with its permissions: d.okafor approves Family Services only.
     runner = CliRunner()
     listed = runner.invoke(cli, ["signoff", "list", "--quarter", "2025-26 Q3"])
     assert listed.exit_code == 0
@@ -163,7 +164,11 @@ def test_signoff_commands(framework: Engine, monkeypatch: pytest.MonkeyPatch) ->
     )
     assert sent_back.exit_code == 0, sent_back.output
     assert sent_back.output.endswith("(family-services, 2025-26 Q3): Add dates\n")
-    again = runner.invoke(cli, ["signoff", "approve", "--team", "family-services", "--quarter", "2025-26 Q3"])
+    bare = runner.invoke(cli, ["signoff", "approve", "--team", "family-services", "--quarter", "2025-26 Q3"])
+    assert bare.exit_code == 2 and "give --user NAME" in bare.output
+    again = runner.invoke(
+        cli, ["signoff", "approve", "--team", "family-services", "--quarter", "2025-26 Q3", "--user", "d.okafor"]
+    )
     assert again.exit_code == 1 and "already returned to the team by d.okafor" in again.output
     with write_session(framework) as session:
         add_return(session, "family-services", "2025-26 Q3", {"T23-1.1": "Green", "T23-1.2": "Green"})
@@ -189,7 +194,9 @@ def test_signoff_commands(framework: Engine, monkeypatch: pytest.MonkeyPatch) ->
         == "2025-26 Q3  Family Services v2 (uploaded by test lead): signed-off by d.okafor\n1 return(s).\n"
     )
     assert runner.invoke(cli, ["signoff", "list", "--awaiting"]).output == "0 return(s).\n"
-    unknown = runner.invoke(cli, ["signoff", "approve", "--team", "Famly Servces", "--quarter", "2025-26 Q3"])
+    unknown = runner.invoke(
+        cli, ["signoff", "approve", "--team", "Famly Servces", "--quarter", "2025-26 Q3", "--as-system"]
+    )
     assert unknown.exit_code == 1 and "did you mean Family Services?" in unknown.output
 
 

@@ -59,6 +59,7 @@ from cyp.ui.data import (
 from cyp.ui.engine import (
     attempt_write,
     clear_caches,
+    make_current_again,
     refreshing_fragment,
     submit_return,
 )
@@ -167,6 +168,7 @@ __all__ = [
     "load_tracker_grid",
     "load_tracker_rows",
     "load_young_people_summary",
+    "make_current_again",
     "may_submit_for",
     "menu_link",
     "navigation",

@@ -28,8 +28,8 @@ from cyp.storage.config import get_settings
 from cyp.storage.db import read_session, write_session
 from cyp.ui.engine import attempt_write, clear_caches, engine
 from cyp.ui.engine import session as ui_session
+from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import PRINCIPAL_KEY, _oidc_configured, current_principal
-from cyp.ui.widgets import escape_markdown
 from cyp.web.lifespan import serving
 from cyp.web.routes import DISPLAY_LINK_PATH, claim_url, signout_url
 
@@ -122,7 +122,7 @@ def start(principal: Principal, method: str) -> None:
         with write_session(engine()) as db_session:
             ticket = sessions.issue_ticket(db_session, principal, method, _cookie(sessions.BROWSER_COOKIE) or "")
     except sessions.SessionError as error:
-        st.error(str(error), icon=":material/cookie:")
+        st.error(escape_markdown(str(error)), icon=":material/cookie:")
         st.stop()
     st.info("Signing you in…", icon=":material/login:")
     redirect(claim_url(ticket, _this_page()))
@@ -157,7 +157,7 @@ def sessions_section(principal: Principal, username: str) -> None:
         with ui_session() as db_session:
             found = sessions.list_sessions(db_session, principal, username)
     except (PermissionDenied, sessions.SessionError) as refusal:
-        st.error(str(refusal), icon=":material/block:")
+        st.error(escape_markdown(str(refusal)), icon=":material/block:")
         return
     if not found:
         st.caption("No live sessions.")
@@ -178,7 +178,10 @@ def sessions_section(principal: Principal, username: str) -> None:
     if st.button(f"End every session of {username}", key="end_sessions"):
         done, ended = attempt_write(principal, sessions.end_sessions, username, expected=(sessions.SessionError,))
         if done:
-            st.success(f"Ended {ended} session{'s' if ended != 1 else ''} of {username}: they must sign in again.")
+            st.success(
+                f"Ended {ended} session{'s' if ended != 1 else ''} of {escape_markdown(username)}: "
+                "they must sign in again."
+            )
 
 
 def display_links_section(principal: Principal) -> None:
@@ -225,4 +228,4 @@ def display_links_section(principal: Principal) -> None:
                 principal, sessions.revoke_display_link, chosen, expected=(sessions.SessionError,)
             )
             if done:
-                st.success(f"Revoked display link {chosen}; {ended} screen(s) signed out.")
+                st.success(f"Revoked display link {escape_markdown(chosen)}; {ended} screen(s) signed out.")
