@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from cyp.cycle.questions import QuestionRow, list_questions
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
-from cyp.storage.models import NO_RETURN, BoardQuestion, Return
+from cyp.status import NO_RETURN
+from cyp.storage.models import BoardQuestion, Return
 
 RECOVERED_FROM = ("Red", "Amber")
 RECOVERED_TO = ("Green", "Blue")

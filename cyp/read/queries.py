@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, exists, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from cyp.cycle.signoff import counted_return
 from cyp.status import NO_RETURN
@@ -190,7 +190,7 @@ def line_domains(plan_ref: str) -> Select:
     )
 
 
-def _matches(column, value: str):  # type: ignore[no-untyped-def]
+def _matches(column: QueryableAttribute[str | None], value: str) -> ColumnElement[bool]:
     return func.lower(column) == value.strip().lower()
 
 
