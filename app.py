@@ -1,10 +1,18 @@
-"""CYP Plan Monitor: the Streamlit entrypoint. Page config, sign-in, navigation for the user's role, run."""
+"""CYP Plan Monitor: the Streamlit entrypoint. Page config, sign-in, navigation for the user's role, run.
+
+The web server around it (routes, middleware, lifespan) is serve.py / cyp/web/app.py.
+"""
 
 import streamlit as st
 
 from cyp import ui
+from cyp.storage.config import PROJECT_ROOT
 
-st.set_page_config(page_title="CYP Plan Monitor", page_icon=":material/child_care:", layout="wide")
+APP_TITLE = "CYP Plan Monitor"
+# Served by the app itself (a material-icon favicon is fetched from an outside font host).
+FAVICON = PROJECT_ROOT / "cyp" / "web" / "favicon.png"
+
+st.set_page_config(page_title=APP_TITLE, page_icon=str(FAVICON), layout="wide")
 
 # Every page, by section. Which of them a role sees is set in data/access.yaml (`pages:`).
 SECTIONS = {
@@ -36,4 +44,8 @@ PUBLIC: list[st.Page] = [
     st.Page("app_pages/accessibility.py", title="Accessibility statement", icon=":material/accessibility_new:"),
 ]
 
-ui.navigation(SECTIONS, PUBLIC).run()
+page = ui.navigation(SECTIONS, PUBLIC)
+# Each page its own document title (WCAG 2.4.2); signed out, a protected address shows the sign-in form.
+signed_out = ui.current_principal() is None and not any(page is public for public in PUBLIC)
+st.set_page_config(page_title=f"{'Sign in' if signed_out else page.title} – {APP_TITLE}")
+page.run()

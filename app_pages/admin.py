@@ -33,7 +33,7 @@ if not plans:
 framework_tab, lines_tab, deadlines_tab, demo_tab = st.tabs(["Framework", "Assignments", "Deadlines", "Demo data"])
 
 with framework_tab:
-    st.subheader("Export")
+    st.header("Export")
     st.caption("The whole framework as a workbook: edit it in Excel (its Read me sheet explains every column).")
     st.download_button(
         "Download the framework workbook",
@@ -43,21 +43,21 @@ with framework_tab:
         mime=XLSX,
         icon=":material/download:",
     )
-    st.subheader("Import")
+    st.header("Import")
     st.caption("The whole workbook is checked first; if anything is wrong nothing changes and every problem is listed.")
     upload = st.file_uploader("Edited framework workbook (.xlsx)", type=["xlsx"], key="framework_file")
     if upload is not None and st.button("Check and import", type="primary", key="framework_import"):
         result = write(admin.import_framework_as, upload, upload.name)
         if result is not None and result.ok:
-            st.success(result.summary(), icon=":material/check_circle:")
+            st.success(ui.escape_markdown(result.summary()), icon=":material/check_circle:")
         elif result is not None:
-            st.error(result.summary(), icon=":material/error:")
-            st.markdown("\n".join(f"- `{p.location or 'File'}` {p.message}" for p in result.problems))
+            st.error(ui.escape_markdown(result.summary()), icon=":material/error:")
+            st.markdown(ui.problem_list(result.problems))
 
 with lines_tab:
     plan_ref = st.selectbox("Plan", plans, key="assign_plan")
     team_refs = list(teams)
-    st.subheader("Assign a line to a team")
+    st.header("Assign a line to a team")
     lines = ui.load_line_assignments(plan_ref)
     objectives = ui.load_objective_choices(plan_ref)
     with st.form("assign_line"):
@@ -66,8 +66,8 @@ with lines_tab:
         line_team = st.selectbox("Reporting team", team_refs, format_func=teams.get, key="line_team")
         assign_clicked = st.form_submit_button("Assign line")
         if assign_clicked and line_ref and write(admin.assign_line, line_ref, line_team) is not None:
-            st.success(f"{line_ref} is now reported by {teams[line_team]}.")
-    st.subheader("Assign a whole objective to a team")
+            st.success(f"{ui.escape_markdown(line_ref)} is now reported by {ui.escape_markdown(teams[line_team])}.")
+    st.header("Assign a whole objective to a team")
     st.caption(
         "For objectives with no actions (the 2023–27 plan gives only objectives): the team reports on the objective "
         "itself, through a line whose ref ends in .W."
@@ -84,7 +84,10 @@ with lines_tab:
             objective_team = st.selectbox("Reporting team", team_refs, format_func=teams.get, key="objective_team")
             clicked = st.form_submit_button("Assign objective")
             if clicked and objective_ref and write(admin.assign_objective, objective_ref, objective_team) is not None:
-                st.success(f"{objective_ref} is now reported by {teams[objective_team]}.")
+                st.success(
+                    f"{ui.escape_markdown(objective_ref)} is now reported by "
+                    f"{ui.escape_markdown(teams[objective_team])}."
+                )
     else:
         st.info("Every objective of this plan has action lines: assign those above.")
     st.dataframe(ui.load_line_assignments(plan_ref), hide_index=True, width="stretch")
@@ -118,13 +121,22 @@ with demo_tab:
         loaded = write(admin.load_demo)
         if loaded is not None:
             counts, accounts = loaded
-            st.success("Generated demo data: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
+            st.success(
+                "Generated demo data: "
+                + ui.escape_markdown(", ".join(f"{count} {kind}" for kind, count in counts.items()))
+            )
             st.markdown(
                 "Demo accounts (also shown on the sign-in page while demo data is loaded):\n\n"
                 "| role | username | password |\n| --- | --- | --- |\n"
-                + "\n".join(f"| {role} | `{name}` | `{password}` |" for name, password, role in accounts)
+                + "\n".join(
+                    f"| {ui.escape_markdown(role)} | {ui.escape_markdown(name)} | {ui.escape_markdown(password)} |"
+                    for name, password, role in accounts
+                )
             )
     if clear_column.button("Clear demo data", key="demo_clear"):
         removed = write(admin.clear_demo_data)
         if removed is not None:
-            st.success("Removed demo data: " + ", ".join(f"{count} {kind}" for kind, count in removed.items()))
+            st.success(
+                "Removed demo data: "
+                + ui.escape_markdown(", ".join(f"{count} {kind}" for kind, count in removed.items()))
+            )

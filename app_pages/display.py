@@ -1,23 +1,35 @@
 """Board display: the quarter on the meeting-room screen, a slide at a time, with no app chrome.
 
-Slides: the quarter at a glance, one per outcome, then the exceptions. The address holds plan, quarter, slide and
-interval (``?plan=2019-23&quarter=2022-23 Q4&slide=2&interval=20``), so it can be bookmarked. ``interval`` (seconds)
-turns the timer on; without it the chair drives with the buttons or the keyboard (← previous, → next, space pause).
+Slides: the quarter at a glance, each outcome (continued on further slides when it does not fit one), its
+indicators, then the exceptions. Type is sized to the screen's height, and each slide is filled up to a budget of
+lines that fits a 1366×768 screen, so the same slides fit 1920×1080, 2560×1440 and 3840×2160 without scrolling.
+The address holds plan, quarter, slide and interval (``?plan=2019-23&quarter=2022-23 Q4&slide=2&interval=20``) and is
+rewritten in place (no history entry per slide), so it can be bookmarked and the browser's Back leaves the display.
+``interval`` (seconds) turns the timer on; without it the chair drives with the buttons or the keyboard (← previous,
+→ next, space pause) when no button has focus; on a focused button Space and Enter press that button.
 A timed fragment re-reads the data, so a return accepted during the meeting appears without a reload.
 """
 
-import html
+import json
+import math
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import altair as alt
 import streamlit as st
 
 from cyp import ui
-from cyp.read.reports import ViewFilters
 
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5
-MAX_ON_SLIDE = {"objectives": 8, "reds": 3, "indicators": 2, "exceptions": 6}
+# Lines of body text one slide holds below its heading: what fits at 1366×768 with the bar and the buttons.
+LINE_BUDGET = 16.0
+CHARS_PER_LINE = 90  # a full-width line of body text at the smallest screen, with room for wide letters
+CHART_LINES = 10.5  # an indicator chart (plot, axis labels, title) measured in lines of body text at 1366×768
+CHARTS_PER_SLIDE = 2  # side by side
+MAX_LISTED = {"reds": 6, "exceptions": 8}  # beyond these the slide points to the pack
+TREND_QUARTERS = 6
 
 CSS = """
 <style>
@@ -25,27 +37,70 @@ CSS = """
 [data-testid="stToolbar"], [data-testid="stHeader"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
 header { display: none !important; }
 [data-testid="stAppViewContainer"], [data-testid="stMain"] { background: #ffffff; color: #000000; }
-[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 24px 56px 16px 56px !important; }
-.board { font-size: 30px; line-height: 1.3; color: #000000; }
-.board h1 { font-size: 60px; line-height: 1.1; margin: 0 0 12px 0; padding: 0; font-weight: 700; }
-.board h2 { font-size: 38px; margin: 18px 0 10px 0; padding: 0; font-weight: 700; }
-.board .bar { font-size: 26px; color: #1a1a1a; border-bottom: 3px solid #1a1a1a; padding-bottom: 8px;
-  margin-bottom: 16px; display: flex; justify-content: space-between; gap: 24px; }
-.board .demo { background: #fff3cd; border: 2px solid #1a1a1a; padding: 0 12px; font-weight: 700; }
-.board .tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 18px; }
-.board .tile { border: 3px solid #1a1a1a; border-radius: 12px; padding: 14px 18px; }
-.board .tile .name { font-weight: 700; font-size: 30px; margin-bottom: 8px; }
-.board .dist { font-size: 26px; margin-top: 8px; }
-.board .row { display: flex; gap: 16px; align-items: baseline; margin: 6px 0; }
+/* Type follows the screen's height (all four room screens are 16:9), never below 16 px for phones and zoom. */
+:root { --board-font: clamp(16px, min(3.1vh, 1.75vw), 120px); }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important;
+  padding: calc(var(--board-font) * 0.5) calc(var(--board-font) * 1.2) calc(var(--board-font) * 0.3) !important; }
+[data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: calc(var(--board-font) * 0.35) !important; }
+/* Streamlit pulls a markdown block up by 1rem at its end: the padding keeps the last line clear of what follows. */
+.board { font-size: var(--board-font); line-height: 1.3; color: #000000; overflow-wrap: anywhere;
+  padding-bottom: 1rem; }
+.board h1 { font-size: 1.6em; line-height: 1.15; margin: 0 0 0.2em 0; padding: 0; font-weight: 700; }
+.board h2 { font-size: 1.1em; line-height: 1.2; margin: 0.35em 0 0.15em 0; padding: 0; font-weight: 700; }
+.board p { font-size: 1em; margin: 0; }
+.board .bar { font-size: 0.75em; border-bottom: 3px solid #1a1a1a; padding-bottom: 0.25em; margin-bottom: 0.3em;
+  display: flex; flex-wrap: wrap; justify-content: space-between; column-gap: 1.2em; row-gap: 0.1em; }
+.board .demo { background: #fff3cd; border: 2px solid #1a1a1a; padding: 0 0.4em; font-weight: 700; }
+.board .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 9.5em), 1fr));
+  gap: 0.5em; margin-top: 0.3em; }
+.board .tile { border: 3px solid #1a1a1a; border-radius: 0.4em; padding: 0.3em 0.5em; font-size: 0.8em; }
+.board .tile .name { font-weight: 700; margin-bottom: 0.2em; }
+.board .dist { font-size: 0.9em; margin-top: 0.2em; }
+.board .row { display: flex; flex-wrap: wrap; column-gap: 0.5em; align-items: baseline; margin: 0.1em 0; }
 .board .ref { font-weight: 700; white-space: nowrap; }
-.board .quote { font-size: 26px; margin: 2px 0 12px 0; padding-left: 16px; border-left: 6px solid #D55E00; }
-.board .note { font-size: 24px; color: #1a1a1a; }
-.board .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 40px; }
-[data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"] { font-size: 28px !important;
-  min-height: 64px; padding: 8px 28px !important; }
-[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p { font-size: 28px !important; }
+.board .quote { font-size: 0.85em; margin: 0 0 0.3em 0; padding-left: 0.5em; border-left: 0.2em solid #D55E00; }
+.board .note { font-size: 0.85em; color: #1a1a1a; }
+.st-key-board-controls button, .st-key-board-controls [data-testid="stPageLink"] a {
+  font-size: calc(var(--board-font) * 0.8) !important;
+  min-height: calc(var(--board-font) * 1.7); padding: 0.15em 0.8em !important; white-space: nowrap; }
+.st-key-board-controls button p, .st-key-board-controls [data-testid="stPageLink"] a p {
+  font-size: calc(var(--board-font) * 0.8) !important;
+  white-space: nowrap; overflow: visible; }
+.st-key-board-controls [data-testid="stPageLink"] a { border: 2px solid #1a1a1a; border-radius: 0.4em; }
 </style>
 """
+
+# Arrow keys and Space drive the slides, but only when no control has focus: on a focused button Space and Enter
+# press that button, as everywhere else (Streamlit's own shortcuts would fire on a focused button too).
+KEYS_SCRIPT = """
+<script>
+if (!window.cypBoardKeys) {
+  window.cypBoardKeys = true;
+  document.addEventListener("keydown", (event) => {
+    if (!document.querySelector(".board") || event.altKey || event.ctrlKey || event.metaKey) return;
+    const target = event.target;
+    const interactive = "button, a, input, select, textarea, summary, [contenteditable], [role=button], [role=link]";
+    if (target && target.closest && target.closest(interactive)) return;
+    const key = {ArrowLeft: "board_previous", ArrowRight: "board_next", " ": "board_pause"}[event.key];
+    const button = key && document.querySelector(".st-key-" + key + " button");
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    button.click();
+  });
+}
+</script>
+"""
+
+
+@dataclass
+class Slide:
+    """One screen: a heading, HTML blocks, and indicator charts (their data) drawn below the blocks."""
+
+    title: str
+    blocks: list[str] = field(default_factory=list)
+    charts: list[tuple[str, object]] = field(default_factory=list)
+    part: int = 1
+    parts: int = 1
 
 
 def _seconds(value: str | None) -> int:
@@ -66,17 +121,33 @@ def _slide_from_url(count: int) -> int | None:
         return None
 
 
+def _clean(text: object) -> str:
+    return " ".join(str(text).split()) if text is not None and str(text) != "nan" else ""
+
+
 def _esc(text: object) -> str:
-    return html.escape(" ".join(str(text).split())) if text is not None and str(text) != "nan" else ""
+    # The slides are raw HTML blocks: the one escaping function, in its HTML form.
+    return ui.escape_markdown(_clean(text), inside_html=True)
+
+
+def _teams(line) -> str:  # type: ignore[no-untyped-def]
+    # A team the demo made up for a 2023-27 line is never shown as the plan's.
+    teams = _clean(line.get("teams"))
+    return f"{teams} ({ui.DEMO_ASSIGNMENT})" if bool(line.get("is_demo")) and teams else teams
 
 
 def _short(text: object, limit: int = 230) -> str:
-    clean = " ".join(str(text).split()) if text is not None and str(text) != "nan" else ""
+    clean = _clean(text)
     return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
 
 
+def _lines(text: str, scale: float = 1.0) -> float:
+    """Lines of body text that ``text`` wraps to at the smallest room screen (``scale``: its size in ems)."""
+    return max(1, math.ceil(len(text) * scale / CHARS_PER_LINE)) * scale + 0.1
+
+
 def _badge(status: str) -> str:
-    return ui.status_badge_html(status, "28px")
+    return ui.status_badge_html(status, "0.85em")
 
 
 def _local(iso: str) -> str:
@@ -91,134 +162,180 @@ def _local(iso: str) -> str:
     return moment.strftime("%d %b %Y, %H:%M")
 
 
-def _summary_slide(data) -> str:  # type: ignore[no-untyped-def]
+def _paginate(title: str, items: list[tuple[str, float]], charts: list[tuple[str, object]] = ()) -> list[Slide]:
+    """Slides for one section: blocks (HTML, lines) filled up to the budget, then charts, two to a slide."""
+    slides = [Slide(title)]
+    used = 0.0
+    for block, cost in items:
+        if used and used + cost > LINE_BUDGET:
+            slides.append(Slide(title))
+            used = 0.0
+            # A heading left last on a slide moves over with what it heads.
+            if slides[-2].blocks and slides[-2].blocks[-1].startswith("<h2"):
+                heading = slides[-2].blocks.pop()
+                slides[-1].blocks.append(heading)
+                used = 1.5
+        slides[-1].blocks.append(block)
+        used += cost
+    for start in range(0, len(charts), CHARTS_PER_SLIDE):
+        if LINE_BUDGET - used < CHART_LINES + 1.5:
+            slides.append(Slide(title))
+        slides[-1].blocks.append("<h2>Indicators against target</h2>")
+        slides[-1].charts.extend(charts[start : start + CHARTS_PER_SLIDE])
+        used = LINE_BUDGET  # the rest of the slide holds charts only
+    slides = [slide for slide in slides if slide.blocks or slide.charts] or [Slide(title)]
+    for number, slide in enumerate(slides, start=1):
+        slide.part, slide.parts = number, len(slides)
+    return slides
+
+
+def _summary_slide(data) -> Slide:  # type: ignore[no-untyped-def]
     totals = data.totals()
     tiles = "".join(
         f'<div class="tile"><div class="name">{_esc(o["name"])}</div>{_badge(o["status"])}'
         f'<div class="dist">{_esc(ui.distribution_text(o["counts"]))}</div></div>'
         for o in data.outcomes
     )
-    tracker = data.tracker
-    received = ui.returns_received(tracker)
-    return (
-        f"<h1>{_esc(data.quarter)} at a glance</h1>"
-        f'<div class="row"><span>All {sum(totals.values())} lines:</span>'
-        f"<span>{_esc(ui.distribution_text(totals))}</span></div>"
-        f'<div class="row"><span>Returns received: {received} of {len(tracker)} teams</span></div>'
-        f'<div class="tiles">{tiles}</div>'
-        f'<p class="note">How the overall status is worked out: {_esc(data.rule)}</p>'
+    received = ui.returns_received(data.tracker)
+    return Slide(
+        f"{data.quarter} at a glance",
+        [
+            f'<div class="row"><span>All {sum(totals.values())} lines:</span>'
+            f"<span>{_esc(ui.distribution_text(totals))}</span></div>"
+            f'<div class="row"><span>Returns received: {received} of {len(data.tracker)} teams</span></div>'
+            f'<div class="tiles">{tiles}</div>'
+            f'<p class="note">How the overall status is worked out: {_esc(data.rule)}</p>'
+        ],
     )
 
 
-def _outcome_slide(data, ref: str) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-def]
     outcome = data.outcome(ref)
     objectives = data.objectives[data.objectives["outcome_ref"] == ref]
     lines = data.lines[data.lines["outcome_ref"] == ref]
     reds = lines[lines["status"] == "Red"]
-    rows = "".join(
-        f'<div class="row">{_badge(o["status"])}<span class="ref">{_esc(o["objective_ref"])}</span>'
-        f"<span>{_esc(_short(o['objective'], 90))}</span></div>"
-        for _i, o in objectives.head(MAX_ON_SLIDE["objectives"]).iterrows()
-    )
-    if len(objectives) > MAX_ON_SLIDE["objectives"]:
-        rows += f'<p class="note">and {len(objectives) - MAX_ON_SLIDE["objectives"]} more objectives in the pack</p>'
-    red_html = "".join(
-        f'<div class="row">{_badge("Red")}<span class="ref">{_esc(line["ref"])}</span>'
-        f"<span>{_esc(line['teams'])}</span></div>"
-        f'<div class="quote">{_esc(_short(line["progress"]) or "No progress update given.")}</div>'
-        for _i, line in reds.head(MAX_ON_SLIDE["reds"]).iterrows()
-    )
-    if reds.empty:
-        red_html = '<p class="note">No Red lines for this outcome.</p>'
-    elif len(reds) > MAX_ON_SLIDE["reds"]:
-        red_html += f'<p class="note">and {len(reds) - MAX_ON_SLIDE["reds"]} more Red lines on the exceptions slide</p>'
-    text = (
-        f"<h1>{_esc(outcome['name'])}</h1>"
-        f'<div class="row">{ui.status_badge_html(outcome["status"], "34px")}'
-        f"<span>{_esc(ui.distribution_text(outcome['counts']))}</span></div>"
-        f"<h2>Objectives</h2>{rows}<h2>Red lines: progress</h2>{red_html}"
-    )
-    indicators = data.indicators[data.indicators["outcome_ref"] == ref]
-    return text, indicators
-
-
-def _indicator_grid(indicators) -> None:  # type: ignore[no-untyped-def]
-    st.markdown('<div class="board"><h2>Indicators against target</h2></div>', unsafe_allow_html=True)
-    if indicators.empty:
-        st.markdown(
-            '<div class="board"><p class="note">No indicator values reported yet.</p></div>', unsafe_allow_html=True
+    distribution = ui.distribution_text(outcome["counts"])
+    items: list[tuple[str, float]] = [
+        (
+            f'<div class="row">{ui.status_badge_html(outcome["status"], "1em")}<span>{_esc(distribution)}</span></div>',
+            _lines(distribution + "  status  "),
+        ),
+        ("<h2>Objectives</h2>", 1.5),
+    ]
+    for _i, o in objectives.iterrows():
+        text = _clean(o["objective"])
+        items.append(
+            (
+                f'<div class="row">{_badge(o["status"])}<span class="ref">{_esc(o["objective_ref"])}</span>'
+                f"<span>{_esc(text)}</span></div>",
+                _lines(f"{o['status']} xx {o['objective_ref']} {text}"),
+            )
         )
-        return
-    groups = list(indicators.groupby("ref", sort=False))
-    shown = groups[: MAX_ON_SLIDE["indicators"]]
-    for ref, frame in shown:
+    items.append(("<h2>Red lines: progress</h2>", 1.5))
+    if reds.empty:
+        items.append(('<p class="note">No Red lines for this outcome.</p>', 1.0))
+    for _i, line in reds.head(MAX_LISTED["reds"]).iterrows():
+        quote = _short(line["progress"]) or "No progress update given."
+        items.append(
+            (
+                f'<div class="row">{_badge("Red")}<span class="ref">{_esc(line["ref"])}</span>'
+                f"<span>{_esc(_teams(line))}</span></div>"
+                f'<div class="quote">{_esc(quote)}</div>',
+                _lines(f"Red xx {line['ref']} {_clean(line['teams'])}") + _lines(quote, 0.85) + 0.3,
+            )
+        )
+    if len(reds) > MAX_LISTED["reds"]:
+        items.append(
+            (f'<p class="note">and {len(reds) - MAX_LISTED["reds"]} more Red lines on the exceptions slide</p>', 1.0)
+        )
+    indicators = data.indicators[data.indicators["outcome_ref"] == ref]
+    charts = [(str(name), frame) for name, frame in indicators.groupby("ref", sort=False)]
+    if not charts:
+        items.append(('<p class="note">No indicator values reported yet.</p>', 1.0))
+    return _paginate(str(outcome["name"]), items, charts)
+
+
+def _exceptions_slides(data) -> list[Slide]:  # type: ignore[no-untyped-def]
+    found = data.exceptions
+    limit = MAX_LISTED["exceptions"]
+    items: list[tuple[str, float]] = []
+
+    def section(heading: str, rows: list[tuple[str, str]], empty: str) -> None:
+        items.append((f"<h2>{_esc(heading)} ({len(rows)})</h2>", 1.5))
+        if not rows:
+            items.append((f'<p class="note">{_esc(empty)}</p>', 1.0))
+        for row_html, plain in rows[:limit]:
+            items.append((row_html, _lines(plain)))
+        if len(rows) > limit:
+            items.append((f'<p class="note">and {len(rows) - limit} more in the pack</p>', 1.0))
+
+    def line_rows(frame, with_previous: bool = False) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+        rows = []
+        for _i, line in frame.iterrows():
+            previous = f"was {_clean(line['previous_status'])}" if with_previous else ""
+            teams = _short(_teams(line), 60)
+            rows.append(
+                (
+                    f'<div class="row">{_badge(line["status"])}<span class="ref">{_esc(line["ref"])}</span>'
+                    + (f"<span>{_esc(previous)}</span>" if previous else "")
+                    + f"<span>{_esc(teams)}</span></div>",
+                    f"{line['status']} xx {line['ref']} {previous} {teams}",
+                )
+            )
+        return rows
+
+    section("Red lines", line_rows(found["red"]), "No Red lines.")
+    section("Worse than last quarter", line_rows(found["worse"], True), "No line is worse than last quarter.")
+    section("No return", line_rows(found["no_return"]), "Every line has an update.")
+    late = [
+        (
+            f'<div class="row"><span class="ref">{_esc(r["state"])}</span><span>{_esc(r["team"])}</span></div>',
+            f"{r['state']} {r['team']}",
+        )
+        for _i, r in found["late"].iterrows()
+    ]
+    section("Teams late or missing", late, "Every team due has returned.")
+    return _paginate("Exceptions", items)
+
+
+def build_slides(data) -> list[Slide]:  # type: ignore[no-untyped-def]
+    """Every slide of the meeting, in order: summary, each outcome's slides, the exceptions."""
+    slides = [_summary_slide(data)]
+    for outcome in data.outcomes:
+        slides.extend(_outcome_slides(data, outcome["ref"]))
+    return [*slides, *_exceptions_slides(data)]
+
+
+def _indicator_charts(charts: list[tuple[str, object]]) -> None:
+    columns = st.columns(len(charts), gap="medium")
+    for column, (ref, frame) in zip(columns, charts, strict=True):
+        recent = frame.sort_values("quarter").tail(TREND_QUARTERS)  # type: ignore[attr-defined]
         chart = (
-            ui.indicator_chart(frame, title=_short(f"{ref} {frame['name'].iloc[0]}", 60))
-            .properties(height=230, width=720)
-            .configure_axis(labelFontSize=22, titleFontSize=22, labelColor="#000000", titleColor="#000000")
-            .configure_title(fontSize=24, color="#000000", limit=820)
-            .configure_legend(labelFontSize=22, labelColor="#000000")
-            .configure_text(fontSize=22)
+            ui.indicator_chart(recent, title=_short(f"{ref} {recent['name'].iloc[0]}", 70))
+            # fit-x with the padding inside: the axis labels stay within the column instead of spilling over.
+            .properties(height=200, width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+            .configure_axis(labelFontSize=16, titleFontSize=16, labelColor="#000000", titleColor="#000000")
+            .configure_title(fontSize=18, color="#000000")
+            .configure_legend(labelFontSize=16, labelColor="#000000")
+            .configure_text(fontSize=16)
         )
         # theme=None: Streamlit's chart theme would shrink and grey the text set here for the room.
-        st.altair_chart(chart, use_container_width=False, theme=None)
-    if len(groups) > len(shown):
-        st.markdown(
-            f'<div class="board"><p class="note">and {len(groups) - len(shown)} more indicators in the pack</p></div>',
-            unsafe_allow_html=True,
-        )
-
-
-def _exceptions_slide(data) -> str:  # type: ignore[no-untyped-def]
-    found = data.exceptions
-    limit = MAX_ON_SLIDE["exceptions"]
-
-    def lines(frame, empty: str, with_previous: bool = False) -> str:  # type: ignore[no-untyped-def]
-        if frame.empty:
-            return f'<p class="note">{empty}</p>'
-        out = "".join(
-            f'<div class="row">{_badge(line["status"])}<span class="ref">{_esc(line["ref"])}</span>'
-            + (f"<span>was {_esc(line['previous_status'])}</span>" if with_previous else "")
-            + f"<span>{_esc(_short(line['teams'], 60))}</span></div>"
-            for _i, line in frame.head(limit).iterrows()
-        )
-        return out + (f'<p class="note">and {len(frame) - limit} more in the pack</p>' if len(frame) > limit else "")
-
-    late = found["late"]
-    late_html = (
-        "".join(
-            f'<div class="row"><span class="ref">{_esc(r["state"])}</span><span>{_esc(r["team"])}</span></div>'
-            for _i, r in late.head(limit).iterrows()
-        )
-        if not late.empty
-        else '<p class="note">Every team due has returned.</p>'
-    )
-    return (
-        "<h1>Exceptions</h1>"
-        '<div class="cols"><div>'
-        f"<h2>Red lines ({len(found['red'])})</h2>{lines(found['red'], 'No Red lines.')}"
-        f"<h2>Worse than last quarter ({len(found['worse'])})</h2>"
-        f"{lines(found['worse'], 'No line is worse than last quarter.', with_previous=True)}"
-        "</div><div>"
-        f"<h2>No return ({len(found['no_return'])})</h2>{lines(found['no_return'], 'Every line has an update.')}"
-        f"<h2>Teams late or missing ({len(late)})</h2>{late_html}"
-        "</div></div>"
-    )
+        with column:
+            st.altair_chart(chart, use_container_width=True, theme=None)
 
 
 st.markdown(CSS, unsafe_allow_html=True)
+st.html(KEYS_SCRIPT, unsafe_allow_javascript=True)
 filters, options = ui.resolved_filters()
-ui.write_filters(ViewFilters(plan=filters.plan, quarter=filters.quarter))
 interval = _seconds(st.query_params.get("interval"))
-if interval:
-    st.query_params["interval"] = str(interval)
 state = st.session_state
 state.setdefault("board_paused", False)
 state.setdefault("board_shown_at", time.time())
+SLIDE_KEY = f"board_slide:{filters.plan}:{filters.quarter}"
 
 
 def _go(to: int, count: int) -> None:
-    state["board_slide"] = to % count
+    state[SLIDE_KEY] = to % count
     state["board_shown_at"] = time.time()
 
 
@@ -227,77 +344,83 @@ def _toggle_pause() -> None:
     state["board_shown_at"] = time.time()
 
 
+def _address(current: int) -> None:
+    """Rewrite the address in place (no history entry), so a bookmark reopens this slide and Back leaves."""
+    params = {"plan": filters.plan, "quarter": filters.quarter, "slide": str(current + 1)}
+    if interval:
+        params["interval"] = str(interval)
+    st.html(
+        "<script>(() => {const url = new URL(window.location.href);"
+        f"for (const [name, value] of Object.entries({json.dumps(params)})) url.searchParams.set(name, value);"
+        "if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);"
+        "})();</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 @ui.refreshing_fragment(run_every=interval or REFRESH_SECONDS)
 def board() -> None:
     """One slide and the controls; reruns on its own to advance the timer and re-read the data."""
     if filters.quarter is None:
         st.info("This plan has no quarters to show yet.")
+        ui.menu_link()
         return
     stamp = ui.load_latest_return_at(filters.quarter, filters.plan)
     data = ui.load_board_data(filters.quarter, filters.plan)
-    slides = ["summary", *(o["ref"] for o in data.outcomes), "exceptions"]
+    slides = build_slides(data)
     count = len(slides)
-    from_url = _slide_from_url(count)
-    # The address wins when it changed since the display last wrote it (a bookmark, a pasted link).
-    if from_url is not None and st.query_params.get("slide") != state.get("board_slide_url"):
-        _go(from_url, count)
-    current = min(state.get("board_slide", 0), count - 1)
+    if SLIDE_KEY not in state:  # the address counts when the display opens (a bookmark, a pasted link)
+        state[SLIDE_KEY] = _slide_from_url(count) or 0
+    current = min(state[SLIDE_KEY], count - 1)
     if interval and not state["board_paused"] and time.time() - state["board_shown_at"] >= interval - 0.5:
         _go(current + 1, count)
-        current = state["board_slide"]
-    state["board_slide"] = current
-    state["board_slide_url"] = str(current + 1)
-    if st.query_params.get("slide") != state["board_slide_url"]:
-        st.query_params["slide"] = state["board_slide_url"]
+        current = state[SLIDE_KEY]
+    state[SLIDE_KEY] = current
+    _address(current)
 
+    slide = slides[current]
     fresh = f"latest return accepted {_local(stamp)}" if stamp else "no return accepted yet"
     timer = ("paused" if state["board_paused"] else f"next in {interval} s") if interval else "chair's control"
     demo = '<span class="demo">Demonstration data</span>' if data.demo else ""
-    bar = (
-        f'<div class="bar"><span><b>CYP Plan {_esc(data.plan_ref)}</b> · <b>{_esc(data.quarter)}</b></span>{demo}'
+    title = _esc(slide.title) + (f" <small>({slide.part} of {slide.parts})</small>" if slide.parts > 1 else "")
+    st.markdown(
+        f'<div class="board"><div class="bar"><span><b>CYP Plan {_esc(data.plan_ref)}</b> · '
+        f"<b>{_esc(data.quarter)}</b></span>{demo}"
         f"<span>Data: {_esc(fresh)} · checked {datetime.now().strftime('%H:%M:%S')}</span>"
         f"<span>Slide {current + 1} of {count} · {timer}</span></div>"
+        f"<h1>{title}</h1>{''.join(slide.blocks)}</div>",
+        unsafe_allow_html=True,
     )
-    st.markdown(f'<div class="board">{bar}</div>', unsafe_allow_html=True)
-    slide = slides[current]
-    if slide == "summary":
-        st.markdown(f'<div class="board">{_summary_slide(data)}</div>', unsafe_allow_html=True)
-    elif slide == "exceptions":
-        st.markdown(f'<div class="board">{_exceptions_slide(data)}</div>', unsafe_allow_html=True)
-    else:
-        text, indicators = _outcome_slide(data, slide)
-        left, right = st.columns([1, 1], gap="large")
-        with left:
-            st.markdown(f'<div class="board">{text}</div>', unsafe_allow_html=True)
-        with right:
-            _indicator_grid(indicators)
+    if slide.charts:
+        _indicator_charts(slide.charts)
 
-    controls = st.columns([1, 1, 1, 3])
-    controls[0].button(
-        "← Previous",
-        key="board_previous",
-        on_click=_go,
-        args=(current - 1, count),
-        shortcut="ArrowLeft",
-        help="Previous slide (← key)",
-    )
-    controls[1].button(
-        "▶ Play" if state["board_paused"] else "❚❚ Pause",
-        key="board_pause",
-        on_click=_toggle_pause,
-        shortcut="Space",
-        help="Pause or resume the timer (space bar)",
-        disabled=not interval,
-    )
-    controls[2].button(
-        "Next →",
-        key="board_next",
-        on_click=_go,
-        args=(current + 1, count),
-        shortcut="ArrowRight",
-        help="Next slide (→ key)",
-        type="primary",
-    )
+    with st.container(horizontal=True, gap="small", key="board-controls"):
+        st.button(
+            "← Previous",
+            key="board_previous",
+            on_click=_go,
+            args=(current - 1, count),
+            width="content",
+            help="Previous slide (← key when no button has focus)",
+        )
+        st.button(
+            "▶ Play" if state["board_paused"] else "❚❚ Pause",
+            key="board_pause",
+            on_click=_toggle_pause,
+            help="Pause or resume the timer (space bar when no button has focus)",
+            disabled=not interval,
+            width="content",
+        )
+        st.button(
+            "Next →",
+            key="board_next",
+            on_click=_go,
+            args=(current + 1, count),
+            type="primary",
+            width="content",
+            help="Next slide (→ key when no button has focus)",
+        )
+        ui.menu_link()
 
 
 board()

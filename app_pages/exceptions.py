@@ -35,7 +35,7 @@ def line_table(frame: pd.DataFrame, with_change: bool = False) -> None:
             **({"Last quarter": ui.labelled_statuses(frame["previous_status"])} if with_change else {}),
             "Outcome": frame["outcome"],
             "Line": frame["action"].where(frame["action"].astype(bool), frame["objective"]),
-            "Responsible": frame["teams"],
+            "Responsible": ui.responsible_column(frame["teams"], frame["is_demo"]),
             "Progress": frame["progress"].fillna(""),
             "Risks and issues": frame["risks"].fillna(""),
         }

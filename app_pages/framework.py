@@ -19,25 +19,32 @@ assert plan is not None
 actions = ui.load_plan_actions(plan_ref)
 actions_of = {ref: frame for ref, frame in actions.groupby("objective_ref", sort=False)}
 
-st.header(plan.title)
+st.header(ui.escape_markdown(plan.title))
 st.caption(f"Financial years {plan.first_year}-{plan.first_year + 1} to {plan.last_year}-{plan.last_year + 1}")
 if plan.vision:
-    st.markdown(f"**Vision.** {plan.vision}")
+    st.markdown(f"**Vision.** {ui.escape_markdown(plan.vision)}")
 if plan.drivers:
     st.subheader("Cross-cutting drivers")
-    st.markdown("\n".join(f"- **{name}** ({ref})" for ref, name in plan.drivers))
+    st.markdown(
+        "\n".join(f"- **{ui.escape_markdown(name)}** ({ui.escape_markdown(ref)})" for ref, name in plan.drivers)
+    )
 
 for outcome in plan.outcomes:
-    group = f" · {outcome.group}" if outcome.group else ""
-    with st.expander(f"{outcome.ref} · {outcome.name}{group}", expanded=False):
+    group = f" · {ui.escape_markdown(outcome.group)}" if outcome.group else ""
+    with st.expander(f"{ui.escape_markdown(outcome.ref)} · {ui.escape_markdown(outcome.name)}{group}", expanded=False):
         if outcome.description:
-            st.markdown(f"*{outcome.description}*")
+            st.markdown(f"*{ui.escape_markdown(outcome.description)}*")
         for objective_ref, objective_text in outcome.objectives:
-            st.markdown(f"**{objective_ref} · {objective_text}**")
+            st.markdown(f"**{ui.escape_markdown(objective_ref)} · {ui.escape_markdown(objective_text)}**")
             if objective_ref in actions_of:
+                objective_actions = actions_of[objective_ref]
                 st.dataframe(
-                    actions_of[objective_ref]
-                    .drop(columns="objective_ref")
+                    objective_actions.assign(
+                        responsible=ui.responsible_column(
+                            objective_actions["responsible"], objective_actions["is_demo"]
+                        )
+                    )
+                    .drop(columns=["objective_ref", "is_demo"])
                     .rename(
                         columns={
                             "ref": "Ref",
@@ -56,15 +63,26 @@ for outcome in plan.outcomes:
             st.dataframe(pd.DataFrame(outcome.indicators), hide_index=True, width="stretch")
 
 st.header("Family Friendly Index")
-mappings = ui.load_domain_mappings()
+ui.index_mapping_note()
+# This plan's mappings only: the counts and lists are of the plan chosen above.
+mappings = ui.load_domain_mappings(plan_ref)
 for domain_ref, domain_name in ui.load_index_domains():
     mapped = mappings[mappings.domain_ref == domain_ref]
-    with st.expander(f"{domain_ref} · {domain_name} ({len(mapped)} mapped)"):
+    label = f"{ui.escape_markdown(domain_ref)} · {ui.escape_markdown(domain_name)}"
+    with st.expander(f"{label} ({len(mapped)} mapped in {ui.escape_markdown(plan_ref)})"):
         if mapped.empty:
-            st.caption("Nothing is mapped to this domain yet.")
+            st.caption("Nothing of this plan is mapped to this domain yet.")
         else:
             st.dataframe(
-                mapped[["plan", "kind", "ref", "text", "reason"]].rename(columns=str.capitalize),
+                mapped[["plan", "kind", "ref", "text", "reason"]].rename(
+                    columns={
+                        "plan": "Plan",
+                        "kind": "Kind",
+                        "ref": "Ref",
+                        "text": "Text",
+                        "reason": "Why it is mapped (the project's judgement)",
+                    }
+                ),
                 hide_index=True,
                 width="stretch",
             )

@@ -22,6 +22,7 @@ if filters.quarter is None:
 domains = ui.load_domain_summary(filters.quarter, filters.plan, filters.domain)
 
 st.header(f"Mapped lines by domain, {filters.quarter}")
+ui.index_mapping_note()
 ui.rollup_rule_note()
 columns = st.columns(3)
 for position, domain in enumerate(domains.to_dict("records")):
@@ -36,7 +37,9 @@ if gaps.empty:
 else:
     st.markdown(
         "\n".join(
-            f"- **{row['domain_ref']} · {row['domain']}**: {', '.join(row['gaps'])}" for row in gaps.to_dict("records")
+            f"- **{ui.escape_markdown(row['domain_ref'])} · {ui.escape_markdown(row['domain'])}**: "
+            f"{ui.escape_markdown(', '.join(row['gaps']))}"
+            for row in gaps.to_dict("records")
         )
     )
 
@@ -48,7 +51,7 @@ charts_left = CHART_BUDGET
 for domain in domains.to_dict("records"):
     counts = {status: domain[status] for status in ALL_STATUSES}
     with st.container(border=True):
-        st.subheader(f"{domain['domain_ref']} · {domain['name']}")
+        st.subheader(f"{ui.escape_markdown(domain['domain_ref'])} · {ui.escape_markdown(domain['name'])}")
         status = domain["status"]
         if isinstance(status, str):
             st.markdown(
@@ -59,11 +62,11 @@ for domain in domains.to_dict("records"):
             st.markdown("*No lines mapped to this domain.*")
         st.caption(
             f"{domain['indicators']} indicator(s) mapped, {domain['indicators_with_data']} with data this quarter."
-            + (f" Gaps: {', '.join(domain['gaps'])}." if domain["gaps"] else "")
+            + (f" Gaps: {ui.escape_markdown(', '.join(domain['gaps']))}." if domain["gaps"] else "")
         )
         st.page_link(
             "app_pages/exceptions.py",
-            label="Exceptions in this domain",
+            label=f"Exceptions in {domain['name']}",
             icon=":material/priority_high:",
             query_params=filters.replace(domain=domain["domain_ref"]).to_query_params(),
         )
@@ -94,7 +97,8 @@ for domain in domains.to_dict("records"):
                 width="stretch",
             )
             if st.toggle(
-                f"Chart all {len(groups)} indicators of {domain['domain_ref']}", key=f"charts_{domain['domain_ref']}"
+                f"Chart all {len(groups)} indicators of {ui.escape_markdown(domain['domain_ref'])}",
+                key=f"charts_{domain['domain_ref']}",
             ):
                 charted = groups
         charts_left -= len(charted)

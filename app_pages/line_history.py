@@ -34,19 +34,19 @@ if not line_ref:
 
 info = ui.load_line_info(line_ref)
 if info is None:
-    st.error(f"There is no line '{line_ref}'. Check the link, or choose a line above.")
+    st.error(f"There is no line '{ui.escape_markdown(line_ref)}'. Check the link, or choose a line above.")
     st.stop()
-st.header(f"{info['ref']} · {info['action']}")
+st.header(f"{ui.escape_markdown(info['ref'])} · {ui.escape_markdown(info['action'])}")
 st.markdown(
     f"**Plan:** {ui.escape_markdown(info['plan_title'])}  \n"
     f"**Outcome:** {ui.escape_markdown(info['outcome_ref'])} · {ui.escape_markdown(info['outcome'])}  \n"
     f"**Objective:** {ui.escape_markdown(info['objective_ref'])} · {ui.escape_markdown(info['objective'])}  \n"
-    f"**Responsible:** {ui.escape_markdown(info['teams']) or 'not assigned'}  \n"
+    f"**Responsible:** {ui.responsible_text(info['teams'], info['is_demo'])}  \n"
     f"**Monitored by:** {ui.escape_markdown(info['bodies']) or 'not recorded'}"
 )
 st.page_link(
     "app_pages/outcome.py",
-    label=f"Back to {info['outcome']}",
+    label=f"Back to {ui.escape_markdown(info['outcome'])}",
     icon=":material/arrow_back:",
     query_params={
         **ui.line_filters(ui.current_filters()).replace(objective=None).to_query_params(),
@@ -74,7 +74,7 @@ for row in history.iloc[::-1].to_dict("records"):
         )
         when = pd.Timestamp(row["uploaded_at"]).strftime("%d %B %Y %H:%M") if row["uploaded_at"] is not None else ""
         st.markdown(
-            f"**{row['quarter']}** &nbsp; {ui.status_badge_html(row['status'])} &nbsp; "
+            f"**{ui.escape_markdown(row['quarter'])}** &nbsp; {ui.status_badge_html(row['status'])} &nbsp; "
             f"{ui.escape_markdown(row['team'])}, {version}, uploaded by {ui.escape_markdown(row['uploaded_by'])} {when}"
             + (" · demo data" if row["is_demo"] else ""),
             unsafe_allow_html=True,

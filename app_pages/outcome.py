@@ -28,7 +28,7 @@ filters = ui.outcome_switcher(filters, options)
 
 summary = ui.load_outcome_summary(filters.quarter, filters.plan)
 outcome = summary[summary["outcome_ref"] == filters.outcome].to_dict("records")[0]
-st.header(f"{outcome['outcome_ref']} · {outcome['outcome']}")
+st.header(f"{ui.escape_markdown(outcome['outcome_ref'])} · {ui.escape_markdown(outcome['outcome'])}")
 counts = {status: outcome[status] for status in ALL_STATUSES}
 change = ui.change_note(outcome["status"], outcome["previous_status"])
 st.markdown(
@@ -64,7 +64,7 @@ def show_line(line: dict) -> None:
             unsafe_allow_html=True,
         )
         who = st.columns([2, 2, 3])
-        who[0].markdown(f"**Responsible:** {ui.escape_markdown(line['teams']) or 'not assigned'}")
+        who[0].markdown(f"**Responsible:** {ui.responsible_text(line['teams'], line['is_demo'])}")
         who[1].markdown(f"**Monitored by:** {ui.escape_markdown(line['bodies']) or 'not recorded'}")
         who[2].markdown(f"**Trend:** {ui.trend_icons(trend_by_line.get(line['ref'], no_trend))}")
         if line["status"] == "No return":
@@ -75,7 +75,7 @@ def show_line(line: dict) -> None:
             st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
         st.page_link(
             "app_pages/line_history.py",
-            label=f"History of {line['ref']}",
+            label=f"History of {ui.escape_markdown(line['ref'])}",
             icon=":material/history:",
             # Every filter rides along, so the history's address (and its way back) keeps the whole view.
             query_params={**filters.to_query_params(), "line": line["ref"]},
@@ -84,7 +84,7 @@ def show_line(line: dict) -> None:
 
 for objective_ref, objective_text in objectives:
     objective_lines = lines[lines["objective_ref"] == objective_ref]
-    st.subheader(f"{objective_ref} · {objective_text}")
+    st.subheader(f"{ui.escape_markdown(objective_ref)} · {ui.escape_markdown(objective_text)}")
     if objective_lines.empty:
         st.caption("No lines match the filters for this objective." if ui.filter_caption(filters) else "No lines yet.")
         continue
@@ -99,7 +99,8 @@ for objective_ref, objective_text in objectives:
     attention = objective_lines["status"].isin(ATTENTION_STATUSES)
     ordered = pd.concat([objective_lines[attention], objective_lines[~attention]])
     show_all = len(ordered) <= CARD_LIMIT or st.toggle(
-        f"Show all {len(ordered)} lines of {objective_ref} in full", key=f"all_lines_{objective_ref}"
+        f"Show all {len(ordered)} lines of {ui.escape_markdown(objective_ref)} in full",
+        key=f"all_lines_{objective_ref}",
     )
     carded = ordered if show_all else ordered.head(CARD_LIMIT)
     for line in carded.to_dict("records"):
@@ -107,19 +108,19 @@ for objective_ref, objective_text in objectives:
     if not show_all:
         rest = ordered.iloc[CARD_LIMIT:]
         st.markdown(
-            f"**{len(rest)} more lines** in {objective_ref}, listed below. Narrow them with the Team or Status "
-            "filter above, or show them all in full with the switch."
+            f"**{len(rest)} more lines** in {ui.escape_markdown(objective_ref)}, listed below. Narrow them with the "
+            "Team or Status filter above, or show them all in full with the switch."
         )
         st.dataframe(
-            rest[["ref", "status", "teams", "progress"]].rename(
-                columns={"ref": "Line", "status": "Status", "teams": "Responsible", "progress": "Progress"}
-            ),
+            rest.assign(teams=ui.responsible_column(rest["teams"], rest["is_demo"]))[
+                ["ref", "status", "teams", "progress"]
+            ].rename(columns={"ref": "Line", "status": "Status", "teams": "Responsible", "progress": "Progress"}),
             hide_index=True,
             width="stretch",
         )
     strip = trends[trends["ref"].isin(carded["ref"])].rename(columns={"ref": "line"})
     if len(quarters) > 1 and not strip.empty:
-        with st.expander(f"Status by quarter for {objective_ref}'s lines"):
+        with st.expander(f"Status by quarter for {ui.escape_markdown(objective_ref)}'s lines"):
             title = f"{objective_ref}: status by quarter"
             trend = ui.status_trend_chart(strip, title=title)
             ui.chart_with_data(trend, ui.chart_table(strip, "trend"), title, nested=True)

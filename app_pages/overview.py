@@ -29,12 +29,13 @@ else:
                 )
                 tile.page_link(
                     "app_pages/outcome.py",
-                    label="Open outcome",
+                    label=f"Open {outcome['outcome']}",  # a link's name says where it goes (WCAG 2.4.4)
                     icon=":material/arrow_forward:",
                     query_params=filters.replace(outcome=outcome["outcome_ref"]).to_query_params(),
                 )
 
     st.header("Family Friendly Index at a glance")
+    ui.index_mapping_note()
     domains = ui.load_domain_summary(filters.quarter, filters.plan)
     columns = st.columns(3)
     for position, domain in enumerate(domains.to_dict("records")):
@@ -71,12 +72,14 @@ plans = ui.load_plan_summaries()
 for plan in plans.itertuples():
     with st.container(border=True):
         current = " (current plan)" if plan.is_current else ""
-        st.markdown(f"#### {plan.title}{current}")
+        st.markdown(f"### {ui.escape_markdown(plan.title)}{current}")  # h3 under the h2 "Plans": no skipped level
         columns = st.columns(4)
         columns[0].metric(plan.outcomes_label, plan.outcomes)
         columns[1].metric("Objectives", plan.objectives)
         columns[2].metric("Actions", plan.actions)
         columns[3].metric("Indicators", plan.indicators)
         st.page_link(
-            "app_pages/framework.py", label=f"Browse the {plan.period} framework", query_params={"plan": plan.ref}
+            "app_pages/framework.py",
+            label=f"Browse the {ui.escape_markdown(plan.period)} framework",
+            query_params={"plan": plan.ref},
         )

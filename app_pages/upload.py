@@ -30,7 +30,7 @@ with left:
     try:
         quarter = ui.parse_quarter(quarter_label)
     except QuarterError as error:
-        st.error(str(error))
+        st.error(ui.escape_markdown(error))
         st.stop()
     st.query_params["quarter"] = quarter.label
 with right:
@@ -51,13 +51,16 @@ team = st.selectbox(
 st.query_params["team"] = team
 row = teams[team]
 state = f"version {row.version} submitted by {row.submitted_by}" if row.version else "nothing submitted yet"
-st.markdown(f"**{team}**, {quarter.label}: {row.lines_expected} lines to report; {state} (**{row.state}**).")
+st.markdown(
+    f"**{ui.escape_markdown(team)}**, {quarter.label}: {row.lines_expected} lines to report; "
+    f"{ui.escape_markdown(state)} (**{ui.escape_markdown(row.state)}**)."
+)
 
-st.subheader("1. Download your template")
+st.header("1. Download your template")
 try:
     template = ui.load_template(row.team_ref, quarter.label)
     st.download_button(
-        f"Download the {quarter.label} template for {team}",
+        f"Download the {quarter.label} template for {ui.escape_markdown(team)}",
         data=template,
         file_name=f"CYP return {row.team_ref} {quarter.label}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -65,9 +68,9 @@ try:
     )
     st.caption("Last quarter's accepted answers are already filled in: change what has changed.")
 except (NothingToReport, UnknownTeam) as error:
-    st.info(str(error))
+    st.info(ui.escape_markdown(error))
 
-st.subheader("2. Upload the completed workbook")
+st.header("2. Upload the completed workbook")
 upload = st.file_uploader("Completed return (.xlsx)", type=["xlsx", "xlsm"], key="return_file")
 acknowledged = st.checkbox(
     "I have checked the queries listed below and want to submit anyway",
@@ -79,13 +82,19 @@ if upload is not None and st.button("Check and submit", type="primary"):
     with st.spinner("Checking every cell…"):
         result = ui.submit_return(data, upload.name, principal, acknowledged)
     if result.status == "accepted":
-        st.success(f"Accepted. {result.summary}", icon=":material/check_circle:")
+        st.success(f"Accepted. {ui.escape_markdown(result.summary)}", icon=":material/check_circle:")
         if result.changes:
-            st.markdown("**What changed since your previous version:**\n" + "\n".join(f"- {c}" for c in result.changes))
+            st.markdown(
+                "**What changed since your previous version:**\n"
+                + "\n".join(f"- {ui.escape_markdown(c)}" for c in result.changes)
+            )
     elif result.status == "duplicate":
-        st.info(result.summary, icon=":material/content_copy:")
+        st.info(ui.escape_markdown(result.summary), icon=":material/content_copy:")
+        if result.reinstatable_version is not None:
+            # Offered, not done: storing an earlier version again needs the uploader's confirmation below.
+            st.session_state["reinstate"] = (upload.file_id, result.reinstatable_version)
     elif result.status == "refused":
-        st.error(result.summary, icon=":material/block:")
+        st.error(ui.escape_markdown(result.summary), icon=":material/block:")
     else:
         errors = [p for p in result.problems if p.severity == "error"]
         queries = [p for p in result.problems if p.severity == "query"]
@@ -95,14 +104,14 @@ if upload is not None and st.button("Check and submit", type="primary"):
                 "Fix them in your workbook and upload it again.",
                 icon=":material/error:",
             )
-            st.markdown("\n".join(f"- `{p.location or 'File'}` {p.message}" for p in errors))
+            st.markdown(ui.problem_list(errors))
         if queries:
             st.warning(
                 f"{len(queries)} quer{'ies' if len(queries) != 1 else 'y'} to check"
                 + (": tick the box above and submit again if they are right." if not errors else "."),
                 icon=":material/help:",
             )
-            st.markdown("\n".join(f"- `{p.location or 'File'}` {p.message}" for p in queries))
+            st.markdown(ui.problem_list(queries))
         if any(p.cell for p in result.problems):
             st.download_button(
                 "Download your workbook with the problems marked",
@@ -111,3 +120,18 @@ if upload is not None and st.button("Check and submit", type="primary"):
                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 icon=":material/download:",
             )
+
+pending = st.session_state.get("reinstate")
+offered = upload is not None and pending is not None and pending[0] == upload.file_id
+if offered and st.button(f"Make version {pending[1]} current again", key="make_current_again"):
+    del st.session_state["reinstate"]
+    from cyp.returns.ingest import make_current_again  # imported when asked for, as ui.submit_return does
+    from cyp.ui.engine import engine
+
+    with st.spinner("Checking every cell…"):
+        again = make_current_again(upload.getvalue(), upload.name, principal, engine=engine())
+    if again.accepted:
+        ui.clear_caches()
+        st.success(again.summary, icon=":material/check_circle:")
+    else:
+        st.error(again.summary, icon=":material/error:")

@@ -48,7 +48,7 @@ with add_tab, st.form("add_user", clear_on_submit=True):
             teams=new_teams,
         )
         if added:
-            st.success(f"Added {username.strip().lower()} ({role}).")
+            st.success(f"Added {ui.escape_markdown(username.strip().lower())} ({role}).")
 
 
 # Read after the add form: a write forgets the cached reads, so an account added above is listed at once.
@@ -66,23 +66,27 @@ with change_tab:
         with role_column.form("set_role"):
             new_role = st.selectbox("Role", ROLES, index=ROLES.index(role_now), key="change_role")
             if st.form_submit_button("Change role") and write(accounts.set_role, chosen, new_role):
-                st.success(f"{chosen} is now a {new_role}.")
+                st.success(f"{ui.escape_markdown(chosen)} is now a {new_role}.")
         with teams_column.form("set_teams"):
             chosen_teams = st.multiselect(
                 "Teams", list(teams), default=[t for t in teams_now if t in teams], format_func=teams.get
             )
             if st.form_submit_button("Set teams") and write(accounts.set_teams, chosen, chosen_teams):
-                st.success(f"{chosen} now belongs to {', '.join(chosen_teams) or 'no team'}.")
+                joined = ui.escape_markdown(", ".join(chosen_teams)) or "no team"
+                st.success(f"{ui.escape_markdown(chosen)} now belongs to {joined}.")
         with st.form("set_password", clear_on_submit=True):
             new_password = st.text_input("New password", type="password", key="change_password")
             clicked = st.form_submit_button("Set password")
             if clicked and new_password and write(accounts.set_password, chosen, new_password):
-                st.success(f"Password set for {chosen}.")
+                st.success(f"Password set for {ui.escape_markdown(chosen)}.")
         disable_column, enable_column = st.columns(2)
         if disable_column.button("Disable account", key="disable_user") and write(accounts.disable_user, chosen):
-            st.success(f"Disabled {chosen}: it can no longer sign in or change anything.")
+            st.success(f"Disabled {ui.escape_markdown(chosen)}: it can no longer sign in or change anything.")
         if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
-            st.success(f"Enabled {chosen}.")
+            st.success(f"Enabled {ui.escape_markdown(chosen)}.")
+        ui.sessions_section(principal, chosen)
 
-st.subheader("Accounts")
+st.header("Accounts")
 st.dataframe(pd.DataFrame(ui.load_accounts()), hide_index=True, width="stretch")
+
+ui.display_links_section(principal)

@@ -187,6 +187,40 @@ def ingest(file: str, user: str | None, as_system: bool, acknowledge_queries: bo
     if result.status == "needs-acknowledgement":
         click.echo(f"{result.summary}. Re-run with --acknowledge-queries to store it.", err=True)
         sys.exit(1)
+    if result.reinstatable_version is not None:
+        who = f"--user {user}" if user else "--as-system"
+        click.echo(f"{result.summary} (python -m cyp make-current {file} {who}).")
+        sys.exit(0)
+    click.echo(result.summary, err=not result.accepted)
+    sys.exit(0 if result.accepted else 1)
+
+
+@cli.command("make-current")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def make_current(file: str, user: str | None, as_system: bool) -> None:
+    """Make an earlier version current again: store its file (already stored, not current) as a new version.
+
+    What `ingest` offers when the file is an earlier version of the team's return. The file is checked
+    again; exit status 0 when stored, 1 when not.
+
+    \b
+    Example:
+      python -m cyp make-current ph-version-1.xlsx --user a.lee
+    """
+    import sys
+
+    from cyp.returns.ingest import make_current_again
+
+    path = Path(file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from exc
+    result = make_current_again(data, path.name, _acting_principal(user, as_system), engine=get_engine())
+    for problem in [] if result.accepted else result.problems:
+        click.echo(f"{problem.severity}: {problem}", err=True)
     click.echo(result.summary, err=not result.accepted)
     sys.exit(0 if result.accepted else 1)
 
@@ -497,6 +531,145 @@ def user_set_role(username: str, role: str) -> None:
     click.echo(f"{name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
 
 
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * width for width in widths), *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _minute(moment) -> str:  # type: ignore[no-untyped-def]
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _as_system(change, *args):  # type: ignore[no-untyped-def]
+    """Run one session or display-link change as the system in its own transaction; errors become clean messages."""
+    from cyp.access.accounts import AccountError
+    from cyp.access.permissions import SYSTEM, PermissionDenied
+    from cyp.access.sessions import SessionError
+
+    try:
+        with write_session(get_engine()) as session:
+            return change(session, SYSTEM, *args)
+    except (AccountError, PermissionDenied, SessionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@user.command("sessions")
+@click.argument("username")
+def user_sessions(username: str) -> None:
+    """List an account's live signed-in sessions (times in UTC; never the cookie itself).
+
+    \b
+    Example:
+      python -m cyp user sessions a.lee
+    """
+    from cyp.access.sessions import list_sessions
+
+    found = _as_system(list_sessions, username)
+    if not found:
+        click.echo(f"{username.strip().lower()} has no live sessions.")
+        return
+    rows = [
+        (
+            str(item.id),
+            _minute(item.created_at),
+            _minute(item.last_seen_at),
+            _minute(item.expires_at),
+            item.method,
+            item.client_address or "-",
+            item.user_agent[:40] or "-",
+        )
+        for item in found
+    ]
+    _table(("session", "signed in", "last seen", "ends by", "how", "from", "browser"), rows)
+
+
+@user.command("end-sessions")
+@click.argument("username")
+@click.option("--session", "session_id", type=int, default=None, help="End only this session (from `user sessions`).")
+def user_end_sessions(username: str, session_id: int | None) -> None:
+    """Sign an account out everywhere (or end one session): its browsers show the sign-in form at their next click.
+
+    \b
+    Example:
+      python -m cyp user end-sessions a.lee
+    """
+    from cyp.access.sessions import end_sessions
+
+    ended = _as_system(lambda session, actor: end_sessions(session, actor, username, session_id=session_id))
+    click.echo(f"Ended {ended} session{'' if ended == 1 else 's'} of {username.strip().lower()}.")
+
+
+@cli.group("display-link")
+def display_link() -> None:
+    """Links that sign a meeting-room screen in with the display role, until revoked."""
+
+
+@display_link.command("issue")
+@click.argument("label")
+@click.option("--base-url", default=None, help="The app's address as the screen reaches it (default: CYP_PUBLIC_URL).")
+def display_link_issue(label: str, base_url: str | None) -> None:
+    """Issue a display link for a screen; the address is printed once (only its hash is stored).
+
+    \b
+    Example:
+      python -m cyp display-link issue "Committee room 2" --base-url https://cyp.barnet.gov.uk
+    """
+    from cyp.access.sessions import issue_display_link
+    from cyp.storage.config import get_settings
+    from cyp.web.routes import DISPLAY_LINK_PATH
+
+    token = _as_system(issue_display_link, label)
+    base_url = base_url or get_settings().public_url
+    click.echo(f"Display link for {' '.join(label.split())} (open it once on the screen; it is not shown again):")
+    click.echo(f"{base_url.rstrip('/')}{DISPLAY_LINK_PATH}{token}")
+
+
+@display_link.command("list")
+def display_link_list() -> None:
+    """List the display links: screen, state, screens signed in, who issued it and when (UTC).
+
+    \b
+    Example:
+      python -m cyp display-link list
+    """
+    from cyp.access.sessions import list_display_links
+
+    with read_session(get_engine()) as session:
+        links = list_display_links(session)
+    if not links:
+        click.echo("No display links.")
+        return
+    rows = [
+        (
+            str(link.id),
+            link.label,
+            link.state,
+            str(link.live_sessions),
+            link.created_by,
+            _minute(link.created_at),
+            _minute(link.last_used_at),
+        )
+        for link in links
+    ]
+    _table(("link", "screen", "state", "screens", "issued by", "issued", "last used"), rows)
+
+
+@display_link.command("revoke")
+@click.argument("link_id", type=int)
+def display_link_revoke(link_id: int) -> None:
+    """Revoke a display link: every screen it signed in shows the sign-in form at its next refresh.
+
+    \b
+    Example:
+      python -m cyp display-link revoke 3
+    """
+    from cyp.access.sessions import revoke_display_link
+
+    ended = _as_system(revoke_display_link, link_id)
+    click.echo(f"Revoked display link {link_id}; {ended} screen{'' if ended == 1 else 's'} signed out.")
+
+
 @cli.group()
 def token() -> None:
     """Issue, list and revoke data API tokens (Power BI, Excel Power Query, R). Runs as the system."""
@@ -579,6 +752,45 @@ def token_revoke(token_id: str) -> None:
 
     revoked = _token_change(revoke_token, token_id)
     click.echo(f"Revoked token {revoked.id} ({revoked.name}).")
+
+
+@cli.command()
+@click.option("--line", "line_ref", required=True, help="The line's ref, e.g. 19-FB-1.2.")
+@click.option("--quarter", required=True, help="The quarter of the update, e.g. '2025-26 Q3'.")
+@click.option("--reason", required=True, help="Why, for the notice and the audit trail (never the text itself).")
+@_USER_OPTION
+@_AS_SYSTEM_OPTION
+def redact(line_ref: str, quarter: str, reason: str, user: str | None, as_system: bool) -> None:
+    """Redact a stored update's text (every version of the quarter) and the kept files that hold it.
+
+    The text becomes "[redacted by USER on DATE: REASON]" in the database and every later export; each kept
+    file is replaced by a copy with those cells redacted. Audited.
+
+    \b
+    Example:
+      python -m cyp redact --line 19-FB-1.2 --quarter "2025-26 Q3" --reason "child's NHS number"
+    """
+    from cyp.access.permissions import PermissionDenied
+    from cyp.quarters import QuarterError
+    from cyp.returns.redact import RedactionError, redact_update, remove_replaced_files
+    from cyp.storage.config import get_settings
+
+    engine = get_engine()
+    try:
+        with write_session(engine) as session:
+            done = redact_update(
+                session,
+                _acting_principal(user, as_system),
+                line_ref=line_ref,
+                quarter=quarter,
+                reason=reason,
+                uploads_dir=get_settings().uploads_dir,
+            )
+    except (RedactionError, QuarterError, PermissionDenied) as exc:
+        raise click.ClickException(str(exc)) from exc
+    with read_session(engine) as session:
+        remove_replaced_files(session, done)
+    click.echo(done.summary)
 
 
 @cli.command()

@@ -107,15 +107,19 @@ def _assign_2023_lines(session: Session, rng: random.Random) -> int:
     The team chosen is the one whose existing lines (objective and action wording) share the most words with
     the objective, counting lines under an outcome of similar name (e.g. "Family and belonging" and
     "Family & Belonging") half as much again, scaled down gently for teams with many lines so that one
-    team does not take every objective; ties are broken by the seeded random generator.
+    team does not take every objective; ties are broken by the seeded random generator. Partners listed under
+    ``not_demo_assignable_from_2023`` in data/demo-text.yaml (e.g. Barnet CCG, abolished in 2022) are never chosen.
     """
+    # Partners that no longer existed when the 2023–27 plan began (data/demo-text.yaml says which and why).
+    gone = set(_texts().get("not_demo_assignable_from_2023") or {})
     known_lines = [
         (partner_id, _words(outcome_name), _words(f"{objective_text} {action_text}"))
         for partner_id, outcome_name, objective_text, action_text in session.execute(
             select(Action.reporting_partner_id, Outcome.name, Objective.text, Action.text)
             .join(Objective, Objective.id == Action.objective_id)
             .join(Outcome, Outcome.id == Objective.outcome_id)
-            .where(Action.reporting_partner_id.is_not(None), Action.is_demo.is_(False))
+            .join(Partner, Partner.id == Action.reporting_partner_id)
+            .where(Action.is_demo.is_(False), Partner.ref.not_in(gone))
             .order_by(Action.ref)
         )
     ]
@@ -225,14 +229,32 @@ def _next_value(rng: random.Random, indicator: Indicator, previous: float) -> fl
     return round(max(value, 0.0), 1)
 
 
+# How far a demo target is from the baseline, by unit: a few points for a percentage, one place for a rank, else 5%.
+DEMO_TARGET_POINTS = 3.0
+DEMO_TARGET_SHARE = 0.05
+
+
 def _demo_target(indicator: Indicator) -> float | None:
-    """The indicator's own target, else a demo target 5% better than baseline (stored only on demo values)."""
+    """The indicator's own target, else a plausible demo target a little better than baseline (stored only on
+    demo values).
+
+    A rank's target is a whole place better (never above 1st); a percentage's a few points better, capped below
+    100% (or above 0%) unless the baseline is already there; a count's a whole number; other units 5% better.
+    """
     if indicator.target is not None:
         return indicator.target
     if indicator.polarity not in POLARITIES or indicator.baseline_value is None:
         return None
-    target = indicator.baseline_value * (1.05 if indicator.polarity == "higher" else 0.95)
-    return round(min(target, 100.0) if (indicator.unit or "") == "percent" else target, 1)
+    baseline, better = float(indicator.baseline_value), 1 if indicator.polarity == "higher" else -1
+    unit = (indicator.unit or "").lower()
+    if unit == "rank":
+        return float(max(round(baseline) + better, 1))
+    if unit == "percent":
+        # 100% (or 0%) only when the baseline is there already: nobody sets a target of every single child.
+        ceiling, floor = max(baseline, 99.0), min(baseline, 1.0)
+        return round(min(max(baseline + better * DEMO_TARGET_POINTS, floor), ceiling), 1)
+    target = baseline * (1 + better * DEMO_TARGET_SHARE)
+    return float(round(target)) if unit == "count" else round(target, 1)
 
 
 def _fingerprint(seed: int, team_ref: str, quarter: Quarter, version: int) -> str:

@@ -89,12 +89,56 @@ def _meanings() -> dict[str, str]:
 STATUS_MEANINGS: dict[str, str] = _meanings()
 
 
+# Words that may stand beside a status without changing it ("Green and on track", "RAG status: Amber").
+_FILLER_WORDS = frozenset({"and", "is", "status", "rag", "overall", "currently", "now", "still"})
+# Words that turn a status round ("not green"): a cell holding one is never read as, or offered, a status.
+_NEGATIONS = frozenset({"not", "no", "never", "isnt", "nor"})
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _phrases() -> dict[tuple[str, ...], str]:
+    """Every spelling of more than one letter, as a tuple of words, mapped to its status ("on track" -> Green)."""
+    words = _vocabulary()
+    key = id(words)
+    if (cached := _phrase_cache.get(key)) is None:
+        cached = {tuple(_WORD.findall(word)): status for word, status in words.items() if len(word) > 1}
+        cached.pop((), None)
+        _phrase_cache.clear()
+        _phrase_cache[key] = cached
+    return cached
+
+
+_phrase_cache: dict[int, dict[tuple[str, ...], str]] = {}
+
+
+def status_words(text: str) -> tuple[set[str], list[str]]:
+    """The statuses that words of ``text`` name (longest spelling first, so "not on track" is Red) and the words
+    left over, in order."""
+    words = _WORD.findall(_normalise(text).replace("'", ""))
+    phrases = _phrases()
+    longest = max((len(phrase) for phrase in phrases), default=1)
+    named: set[str] = set()
+    left: list[str] = []
+    at = 0
+    while at < len(words):
+        for size in range(min(longest, len(words) - at), 0, -1):
+            status = phrases.get(tuple(words[at : at + size]))
+            if status is not None:
+                named.add(status)
+                at += size
+                break
+        else:
+            left.append(words[at])
+            at += 1
+    return named, left
+
+
 def parse_status(text: object) -> str | None:
     """The canonical reportable status (Blue, Green, Amber, Red) for what a team wrote; None when blank or unknown.
 
     Forgiving about case, spaces and synonyms (``G``, ``green ``, ``Complete``, ``On track``); a cell such as
-    ``Green - on track`` is accepted when every part names the same status. Never returns "No return", which is
-    not something a team reports.
+    ``Green - on track``, ``Green on track`` or ``Green & on track`` is accepted when every word names the same
+    status (joining words such as "and" aside). Never returns "No return", which is not something a team reports.
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return None
@@ -108,21 +152,37 @@ def parse_status(text: object) -> str | None:
     found = {words.get(part) for part in parts if part}
     if len(found) == 1 and None not in found:
         return found.pop()
+    named, left = status_words(str(text))
+    if len(named) == 1 and all(word in _FILLER_WORDS for word in left):
+        return named.pop()
     return None
 
 
 def suggest_status(text: str) -> str | None:
-    """The status a mistyped word most likely meant (``Ambr`` -> Amber), for "did you mean"; None if none is close."""
+    """The status a mistyped word most likely meant (``Ambr`` -> Amber), for "did you mean"; None if none is close.
+
+    Never a status contrary to words in the cell: a cell naming one status ("Green on track, hubs open") is offered
+    that status, one naming two ("Green but behind") or a negation ("not green") is offered none.
+    """
     if (exact := parse_status(text)) is not None:
         return exact
     key = _normalise(str(text))
     if len(key) < 2:
         return None
-    named = {_vocabulary().get(_normalise(part)) for part in re.split(r"[-\u2013\u2014:()/,]", str(text))} - {None}
-    if len(named) > 1:  # "Amber - on track" contradicts itself: there is nothing to suggest
+    named, left = status_words(str(text))
+    if _NEGATIONS.intersection(left):
         return None
     # One-letter synonyms would make every short typo look close to something.
     words = {word: status for word, status in _vocabulary().items() if len(word) > 1}
+    # A mistyped status word counts as naming its status too ("Grene, amber" names two: nothing to suggest).
+    single = [word for word in words if " " not in word]
+    for word in left:
+        if len(word) >= 3 and word not in _FILLER_WORDS and (close := closest(word, single)):
+            named.add(words[close])
+    if len(named) > 1:
+        return None
+    if named:
+        return named.pop()
     close = closest(key, words)
     return words[close] if close else None
 

@@ -1,17 +1,25 @@
-"""Shared fixtures: a fresh database per test, isolated settings."""
+"""Shared fixtures: a fresh database per test, isolated settings.
+
+A module that also runs on PostgreSQL says so itself, at the top: ``pytestmark = pytest.mark.both_databases``. Its
+tests that take ``engine`` then run twice, ``[sqlite]`` and ``[postgresql]``; every other module runs on SQLite only,
+to keep the suite quick.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from cyp.storage.db import make_engine
 from cyp.storage.schema import upgrade_schema
 
 pytest_plugins = ["tests.fixtures_postgres", "tests.fixtures_browser"]
+
+BOTH_DATABASES_MARKER = "both_databases"
 
 
 @pytest.fixture(autouse=True)
@@ -29,57 +37,48 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cyp.db'}"
 
 
-# Storage, ingest, report and permission tests run on both databases; the rest on SQLite only, to keep the suite quick.
-BOTH_DATABASES = {
-    "test_schema",
-    "test_ingest",
-    "test_reports",
-    "test_tracker",
-    "test_queries",
-    "test_auth",
-    "test_audit",
-    "test_framework_load",
-    "test_framework_browse",
-    "test_framework_workbook",
-    "test_demo",
-    "test_template",
-    "test_validate",
-    "test_maintenance",
-    "test_concurrency",
-    "test_crash",
-    "test_tokens",
-    "test_api",
-    "test_cycle_prefill",
-    "test_cycle_questions",
-    "test_cycle_signoff",
-    "test_cycle_reminders",
-    "test_cycle_changes",
-}
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Give ``engine`` the param ``sqlite``, and also ``postgresql`` in the modules named in BOTH_DATABASES."""
+    """Give ``engine`` the param ``sqlite``, and also ``postgresql`` in modules marked ``both_databases``."""
     if "engine" not in metafunc.fixturenames:
         return
-    module = metafunc.module.__name__.rsplit(".", 1)[-1]
     databases = [pytest.param("sqlite", id="sqlite")]
-    if module in BOTH_DATABASES:
+    if any(mark.name == BOTH_DATABASES_MARKER for mark in metafunc.definition.iter_markers()):
         databases.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
     metafunc.parametrize("engine", databases, indirect=True)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest schema once per test process (each xdist worker has its own)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    template = make_engine(f"sqlite:///{path}")
+    upgrade_schema(template)
+    with template.connect() as connection:
+        # Fold the write-ahead log into the file, so the file alone is the whole database.
+        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    template.dispose()
+    return path
+
+
 @pytest.fixture
-def engine(request: pytest.FixtureRequest, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, db_url: str, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
     """A fresh, migrated, empty database: this test's SQLite file, or a fresh PostgreSQL one (param ``postgresql``).
 
-    On PostgreSQL ``CYP_DATABASE_URL`` points at it too, so the commands and ``get_engine()`` use the same database.
+    Both are copies of a template migrated once per session (a file copy; ``CREATE DATABASE ... TEMPLATE``), so a
+    test pays milliseconds, not a migration run. On PostgreSQL ``CYP_DATABASE_URL`` points at it too, so the commands
+    and ``get_engine()`` use the same database.
     """
     url = db_url
     if getattr(request, "param", "sqlite") == "postgresql":
         # Only this param starts the cluster, so SQLite-only runs never need PostgreSQL.
         url = request.getfixturevalue("postgres_db_url")
         monkeypatch.setenv("CYP_DATABASE_URL", url)
+    else:
+        target = Path(db_url.split("///", 1)[1])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sqlite_template, target)
     engine = make_engine(url)
-    upgrade_schema(engine)
     yield engine
     engine.dispose()

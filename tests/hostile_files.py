@@ -245,6 +245,103 @@ def far_cell_xlsx_bytes() -> bytes:
     return _rebuild(source, replace={"xl/worksheets/sheet1.xml": sheet.encode("utf-8")})
 
 
+def sheet_xml(rows: str, dimension: str = "A1:C3", after: str = "") -> str:
+    """A worksheet part holding the valid workbook's header and two lines, then ``rows``, declaring ``dimension``."""
+    cells = "".join(
+        f'<row r="{number}">'
+        + "".join(
+            f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+            for letter, text in zip("ABC", row, strict=True)
+        )
+        + "</row>"
+        for number, row in enumerate(
+            [("Ref", "RAG status", "Progress update"), ("1.1", "Green", "On track"), ("1.2", "Amber", "Late")], start=1
+        )
+    )
+    return (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="{dimension}"/><sheetData>{cells}{rows}</sheetData>{after}</worksheet>'
+    )
+
+
+def with_return_sheet(xml: str) -> bytes:
+    """The valid workbook with its Return sheet's part replaced by ``xml``."""
+    return _rebuild(valid_xlsx_bytes(), replace={"xl/worksheets/sheet1.xml": xml.encode("utf-8")})
+
+
+def unaddressed_cells_after_last_row_xlsx_bytes(columns: int = 8) -> bytes:
+    """The 9 KB attack: an empty row numbered 1,048,576, then a row and cells without ``r``, so they fall beyond it.
+
+    The declared range is small and no cell carries a far address; a reader places the cells at row 1,048,577,
+    and one that allocates the grid (calamine) would build a million rows.
+    """
+    rows = '<row r="1048576"/><row>' + "<c><v>1</v></c>" * columns + "</row>"
+    return with_return_sheet(sheet_xml(rows, dimension="A1:C3"))
+
+
+def understated_dimension_xlsx_bytes() -> bytes:
+    """A sheet declaring a one-cell range while holding a cell at row 600,000 written without an address."""
+    rows = '<row r="599999"/><row><c t="inlineStr"><is><t>x</t></is></c></row>'
+    return with_return_sheet(sheet_xml(rows, dimension="A1"))
+
+
+def too_many_cells_xlsx_bytes(cells: int = 120_000) -> bytes:
+    """A sheet of ``cells`` empty cells, all within the first columns and rows: small, but a lot of work to read."""
+    rows = "".join("<row>" + "<c/>" * 100 + "</row>" for _ in range(cells // 100))
+    return with_return_sheet(sheet_xml(rows))
+
+
+def merge_bomb_xlsx_bytes() -> bytes:
+    """A sheet merging the whole grid: openpyxl would make a cell object for each of its 17 billion cells."""
+    return with_return_sheet(sheet_xml("", after='<mergeCells count="1"><mergeCell ref="A5:XFD1048576"/></mergeCells>'))
+
+
+def hyperlink_bomb_xlsx_bytes() -> bytes:
+    """A sheet with one link over the whole grid: openpyxl would make a cell object for each cell it covers."""
+    link = '<hyperlinks><hyperlink ref="A5:XFD1048576" location="Return!A1" display="x"/></hyperlinks>'
+    return with_return_sheet(sheet_xml("", after=link))
+
+
+def libreoffice_like_xlsx_bytes() -> bytes:
+    """What LibreOffice writes after a row is deleted: the whole height declared and an empty styled last row."""
+    rows = '<row r="1048576" s="1" customFormat="1" ht="12.8"><c r="A1048576" s="1"/><c r="H1048576" s="1"/></row>'
+    return with_return_sheet(sheet_xml(rows, dimension="A1:H1048576"))
+
+
+RETURN_ROWS = "".join(
+    f'<row r="{number}">'
+    + "".join(
+        f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>'
+        for letter, text in zip("ABC", row, strict=True)
+    )
+    + "</row>"
+    for number, row in enumerate(
+        [
+            ("Team", "Family Services", ""),
+            ("Quarter", "2025-26 Q3", ""),
+            ("Ref", "RAG status", "Progress update"),
+            ("T23-1.1", "Green", "Hubs open."),
+            ("T23-1.2", "Amber", "Second hub delayed."),
+        ],
+        start=1,
+    )
+)
+
+
+def fuzzed_sheet_xlsx_bytes(rows: str, dimension: str, whole_return: bool = False) -> bytes:
+    """The valid workbook's Return sheet with ``rows`` added (after a whole Family Services return, if asked)."""
+    if whole_return:
+        xml = (
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f'<dimension ref="{dimension or "A1"}"/><sheetData>{RETURN_ROWS}{rows}</sheetData></worksheet>'
+        )
+    else:
+        xml = sheet_xml(rows, dimension=dimension or "A1")
+    if not dimension:
+        xml = xml.replace('<dimension ref="A1"/>', "")
+    return with_return_sheet(xml)
+
+
 def _with_doctype(doctype: str, reference: str) -> bytes:
     source = valid_xlsx_bytes()
     sheet = _sheet1_xml(source)
@@ -289,3 +386,12 @@ def corrupted_part_xlsx_bytes() -> bytes:
 def random_bytes(seed: int, size: int = 2048) -> bytes:
     """``size`` random bytes, the same for the same seed."""
     return random.Random(seed).randbytes(size)
+
+
+def with_backslash_part_names(source: bytes) -> bytes:
+    """``source`` with every part named with backslashes ("xl\\workbook.xml"), as some tools write zips."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename.replace("/", "\\"), old.read(info))
+    return out.getvalue()

@@ -27,6 +27,8 @@ from cyp.web.api import api_app
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 FORMULA = '=HYPERLINK("http://example.org","click")'
 
 

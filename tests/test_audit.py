@@ -16,6 +16,8 @@ from cyp.access.audit import AuditTrailIsAppendOnly, export_events_csv, list_eve
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent
 
+pytestmark = pytest.mark.both_databases
+
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 

@@ -33,6 +33,8 @@ from cyp.cli import cli
 from cyp.storage.db import dispose_engines, read_session, write_session
 from cyp.storage.models import AuditEvent, Partner, SignInCounter, User
 
+pytestmark = pytest.mark.both_databases
+
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -670,7 +672,9 @@ def test_what_demo_accounts_create_is_demo_data_and_goes_with_it(engine: Engine)
     with write_session(engine) as session:
         build_framework(session)
         create_demo_accounts(session)
-    real = ingest_return(build_return(), "fs.xlsx", "a.lee", acknowledge_queries=True, engine=engine)
+    real = ingest_return(
+        build_return(), "fs.xlsx", system_acting_for("a real upload"), acknowledge_queries=True, engine=engine
+    )
     assert real.accepted
     demo_lead = Principal("demo-lead", "lead", frozenset({"family-services", "public-health"}))
     changed = build_return(lines=with_line(0, **{"Progress update": "Changed by the demo lead"}))

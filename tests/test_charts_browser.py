@@ -15,7 +15,7 @@ from cyp.bootstrap import initialise_database
 from cyp.demo import generate_demo
 from cyp.read.charts import contrast_ratio
 from cyp.storage.db import make_engine, write_session
-from tests.fixtures_browser import ARTIFACTS, screenshot, start_app_server, wait_for_streamlit
+from tests.fixtures_browser import ARTIFACTS, new_context, screenshot, start_app_server, wait_for_streamlit
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
@@ -40,7 +40,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.parametrize("width", [320, 1920])
 def test_outcome_charts_stay_inside_their_column(site, browser, width):
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = new_context(browser, viewport={"width": width, "height": 900})
     context.set_default_timeout(90_000)  # generous: other tests share the two cores
     page = context.new_page()
     try:

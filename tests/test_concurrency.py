@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 import traceback
+import types
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +23,7 @@ from cyp.storage.maintenance import check_database, check_uploads
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
 from tests.returns_factory import build_framework, build_return, clean_lines
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 PROCESSES = 8
 RETURNS_EACH = 25
@@ -90,6 +94,22 @@ def upload_all(url: str, uploads_dir: str, process: int, shared: bytes, barrier:
         results.put((process, 0.0, 0.0, [(None, None, "raised", None, None, traceback.format_exc())]))
 
 
+@contextmanager
+def _no_main_script() -> Iterator[None]:
+    """Start spawned children without re-running this process's ``__main__``.
+
+    A spawned child imports the parent's ``__main__`` module again. After an AppTest test in the same process that is
+    app.py (AppTest runs the script as ``__main__``), so the children would run the Streamlit app and fail. The
+    children need only this module's ``upload_all``, which they import by name.
+    """
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
+
+
 def run_processes(url: str, uploads_dir: Path) -> tuple[list[tuple], float]:
     """Start the processes, collect every outcome, and return them with the wall time of the uploads."""
     team, quarter, token = SHARED_JOB
@@ -102,8 +122,9 @@ def run_processes(url: str, uploads_dir: Path) -> tuple[list[tuple], float]:
         context.Process(target=upload_all, args=(url, str(uploads_dir), process, shared, barrier, results))
         for process in range(PROCESSES)
     ]
-    for child in children:
-        child.start()
+    with _no_main_script():
+        for child in children:
+            child.start()
     reports = [results.get(timeout=300) for _ in children]
     for child in children:
         child.join(timeout=60)

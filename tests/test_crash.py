@@ -22,7 +22,7 @@ from cyp.storage.maintenance import check_database, check_uploads
 from cyp.storage.models import AuditEvent, Return
 from tests.returns_factory import build_framework, build_return, clean_lines
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.both_databases, pytest.mark.slow]
 
 LOAD = 4
 NAMED_POINTS = ["transaction-open", "stored", "file-written", "file-kept", "committed"]

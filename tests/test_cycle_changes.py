@@ -16,6 +16,8 @@ from cyp.storage.models import Action
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:

@@ -15,6 +15,8 @@ from cyp.storage.db import read_session, write_session
 from cyp.storage.models import LineUpdate, Return
 from tests.returns_factory import build_framework, build_return, clean_lines, fill_template, with_line
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:

@@ -21,6 +21,8 @@ from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent, BoardQuestion
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 CHAIR = Principal("chair", "viewer")
 
 

@@ -38,6 +38,8 @@ from cyp.storage.models import Lease, MailSend, Partner, utcnow
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 # 2025-26 Q3 is due on 31 January 2026 (quarter end plus 31 days); 28 January is the "3 days before" step.
 THREE_DAYS_BEFORE = date(2026, 1, 28)  # a Wednesday
 

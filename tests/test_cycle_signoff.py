@@ -27,6 +27,8 @@ from cyp.storage.models import AuditEvent, MailSend, Partner
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 APPROVER = Principal("d.okafor", "approver", frozenset({"family-services"}))
 
 

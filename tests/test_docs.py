@@ -16,7 +16,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_only_ui_package_imports_streamlit():
     offenders = []
     for path in (ROOT / "cyp").rglob("*.py"):
-        if path.is_relative_to(ROOT / "cyp" / "ui"):
+        # cyp/web/app.py builds the st.App (Streamlit's ASGI app); the rest of cyp/web is plain Starlette.
+        if path.is_relative_to(ROOT / "cyp" / "ui") or path == ROOT / "cyp" / "web" / "app.py":
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

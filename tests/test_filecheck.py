@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 
 import openpyxl
 import openpyxl.xml
@@ -39,8 +40,12 @@ REFUSED: list[tuple[Callable[[], bytes], str, str]] = [
     (hostile.many_parts_xlsx_bytes, "too-many-parts", SAVE_AS),
     (hostile.nested_zip_xlsx_bytes, "nested-archive", "delete embedded files"),
     (hostile.path_traversal_xlsx_bytes, "unsafe-zip", SAVE_AS),
-    (hostile.huge_dimension_xlsx_bytes, "huge-dimensions", "delete them"),
     (hostile.far_cell_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.unaddressed_cells_after_last_row_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.understated_dimension_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.too_many_cells_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.merge_bomb_xlsx_bytes, "huge-dimensions", "delete them"),
+    (hostile.hyperlink_bomb_xlsx_bytes, "huge-dimensions", "delete them"),
     (hostile.xxe_xlsx_bytes, "xml-entities", SAVE_AS),
     (hostile.billion_laughs_xlsx_bytes, "xml-entities", SAVE_AS),
     (hostile.utf16_doctype_xlsx_bytes, "xml-entities", SAVE_AS),
@@ -159,10 +164,32 @@ def test_utf16_text_export_is_recognised_as_text() -> None:
     assert [p.code for p in check_upload(data, "return.txt")] == ["csv-file"]
 
 
-def test_dimension_problem_names_the_sheet() -> None:
-    (problem,) = check_upload(hostile.huge_dimension_xlsx_bytes(), "return.xlsx")
+def test_size_problem_names_the_sheet_and_where_the_cell_is() -> None:
+    (problem,) = check_upload(hostile.unaddressed_cells_after_last_row_xlsx_bytes(), "return.xlsx")
     assert problem.sheet == "Return"
-    assert str(problem).startswith("Return: this sheet declares a used range of A1:XFD1048576 (1,048,576 rows by")
+    # The row written without an address after row 1,048,576 is row 1,048,577, as the readers place it.
+    assert str(problem).startswith("Return: this sheet has a cell as far out as row 1,048,577, column")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [hostile.huge_dimension_xlsx_bytes, hostile.libreoffice_like_xlsx_bytes],
+    ids=["declares-the-whole-grid", "libreoffice-after-a-deleted-row"],
+)
+def test_a_declared_range_is_not_a_reason_to_refuse(build: Callable[[], bytes]) -> None:
+    data = build()
+    assert check_upload(data, "return.xlsx") == []
+    rows = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("Return").to_python()
+    assert len(rows) == 3  # the empty styled row 1,048,576 holds nothing, and readers skip it
+
+
+def test_cells_within_the_limits_pass_however_they_are_addressed() -> None:
+    # Rows without r after row 9,998 fall at 9,999 and 10,000: inside the limit, so accepted.
+    rows = '<row r="9998"/><row><c t="inlineStr"><is><t>x</t></is></c></row><row><c><v>2</v></c></row>'
+    assert check_upload(hostile.with_return_sheet(hostile.sheet_xml(rows)), "r.xlsx") == []
+    rows += "<row><c><v>3</v></c></row>"  # one row more, row 10,001
+    (problem,) = check_upload(hostile.with_return_sheet(hostile.sheet_xml(rows)), "r.xlsx")
+    assert "row 10,001" in problem.message
 
 
 def test_compound_file_directory_is_read_not_guessed() -> None:
@@ -177,7 +204,7 @@ def test_compound_file_directory_is_read_not_guessed() -> None:
 def test_limits_file_is_read() -> None:
     limits = upload_limits()
     assert limits.max_unpacked_bytes == 100 * MB
-    assert limits.max_rows == 10_000 and limits.max_columns == 200
+    assert limits.max_rows == 10_000 and limits.max_columns == 200 and limits.max_cells == 100_000
 
 
 def test_sha256_hex() -> None:
@@ -218,3 +245,45 @@ def test_damaged_workbooks_never_raise(flips: list[tuple[int, int]], keep: int) 
         data[position] = value
     problems = check_upload(bytes(data[:keep]), "return.xlsx")
     assert all(p.code and p.message for p in problems)
+
+
+def test_a_workbook_with_backslash_part_names_is_read_not_called_a_zip_archive() -> None:
+    data = hostile.with_backslash_part_names(hostile.valid_xlsx_bytes())
+    assert "xl\\workbook.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert check_upload(data, "return.xlsx") == []
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    assert workbook.get_sheet_by_name("Return").to_python()[1] == ["1.1", "Green", "On track"]
+
+
+def test_backslash_part_names_are_still_scanned() -> None:
+    # The unusual names only change how the workbook is recognised; every part is scanned as before.
+    data = hostile.with_backslash_part_names(hostile.unaddressed_cells_after_last_row_xlsx_bytes())
+    assert [p.code for p in check_upload(data, "return.xlsx")] == ["huge-dimensions"]
+
+
+@pytest.mark.parametrize(
+    ("build", "name"),
+    [
+        (hostile.xls_bytes, "return.xls"),
+        (hostile.csv_bytes, "return.csv"),
+        (lambda: (Path(__file__).parent / "data" / "libreoffice" / "saved-as.ods").read_bytes(), "return.ods"),
+    ],
+    ids=["xls", "csv", "ods"],
+)
+def test_advice_for_other_formats_names_libreoffices_menu_too(build: Callable[[], bytes], name: str) -> None:
+    (problem,) = check_upload(build(), name)
+    assert "File > Save As > Excel Workbook (.xlsx)" in problem.message
+    assert "in LibreOffice choose File > Save As > Excel 2007-365 (.xlsx)" in problem.message
+
+
+def test_a_formula_after_the_cells_belongs_to_no_cell() -> None:
+    # An empty, unclosed cell far down, then a formula in an extension after sheetData (as x14 data validations
+    # write <xm:f>): the formula is not that cell's value, so the sheet holds nothing far out.
+    rows = '<row r="1048576"><c r="H1048576" s="1"></c></row>'
+    after = '<extLst><ext uri="x"><x14:dataValidations><xm:f>L!$A$1</xm:f></x14:dataValidations></ext></extLst>'
+    assert check_upload(hostile.with_return_sheet(hostile.sheet_xml(rows, after=after)), "r.xlsx") == []
+    # The same cell with a value is far out.
+    rows = '<row r="1048576"><c r="H1048576"><v>1</v></c></row>'
+    assert [p.code for p in check_upload(hostile.with_return_sheet(hostile.sheet_xml(rows)), "r.xlsx")] == [
+        "huge-dimensions"
+    ]

@@ -22,6 +22,8 @@ from cyp.read.browse import (
 from cyp.read.reports import UnknownPlan
 from cyp.storage.db import read_session, write_session
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def loaded(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
@@ -68,7 +70,14 @@ def test_plan_actions_are_the_tree_actions_in_plan_order(loaded: Engine) -> None
             tree = load_plan_tree(session, plan_ref)
             assert tree is not None
             expected = [
-                (ob.ref, a.ref, a.text, "; ".join(p.name for p in a.partners), "; ".join(b.name for b in a.bodies))
+                (
+                    ob.ref,
+                    a.ref,
+                    a.text,
+                    "; ".join(p.name for p in a.partners),
+                    "; ".join(b.name for b in a.bodies),
+                    a.is_demo,
+                )
                 for o in tree.outcomes
                 for ob in o.objectives
                 for a in ob.actions

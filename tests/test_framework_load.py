@@ -25,6 +25,8 @@ from cyp.storage.models import (
     Plan,
 )
 
+pytestmark = pytest.mark.both_databases
+
 FRAMEWORK_DIR = PROJECT_ROOT / "data" / "framework"
 FIRST_LOAD = {
     "plans": 2,

@@ -36,6 +36,8 @@ from cyp.storage.models import (
 )
 from cyp.storage.schema import upgrade_schema
 
+pytestmark = pytest.mark.both_databases
+
 EXPECTED_SHEETS = [
     "Read me",
     "Plans",

@@ -108,7 +108,7 @@ def test_app_server_runs_a_script_with_the_given_environment(app_server, page, t
 def test_real_app_renders_in_chromium(app_server, page):
     page.goto(app_server())
     wait_for_streamlit(page)
-    assert page.title() == "CYP Plan Monitor"
+    assert page.title() == "Sign in – CYP Plan Monitor"  # signed out, every page is the sign-in form
     assert page.get_by_role("heading", name="CYP Plan Monitor").first.is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
     path = screenshot(page, "infra-overview-1366x768")

@@ -17,6 +17,8 @@ from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent, IndicatorValue, LineUpdate, Return
 from tests.returns_factory import build_framework, build_return, clean_lines, with_line
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:

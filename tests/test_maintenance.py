@@ -24,11 +24,15 @@ from cyp.storage.models import Return
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework, build_return, clean_lines
 
+pytestmark = pytest.mark.both_databases
+
 REPORTED = "2025-26 Q3"
 LOADING = "2025-26 Q2"
 LOAD = 40
 # Who uploads does not matter here: the tests are about the files and the database.
 TESTS = system_acting_for("maintenance tests")
+# The tests upload as the system, as the command line does with --as-system.
+UPLOADER = system_acting_for("tests")
 
 
 def versions_of(quarter: str, count: int, label: str) -> list[bytes]:
@@ -183,3 +187,31 @@ def test_postgres_backup_without_pg_dump_says_what_to_run(
     with pytest.raises(BackupError, match="pg_dump is not installed.*pg_dump --format=custom"):
         backup_database(framework, tmp_path / "cyp.dump")
     assert not os.path.exists(tmp_path / "cyp.dump")
+
+
+def test_no_numbering_alarm_after_demo_returns_are_cleared(framework: Engine, tmp_path: Path) -> None:
+    # Demo versions 1 and 2 of a quarter, then a real upload (version 3), then `demo --clear`: version 3 alone is
+    # sound, because no upload ever stored versions 1 and 2.
+    with write_session(framework) as session:
+        add_return(session, "family-services", LOADING, {"T23-1.1": "Green"}, is_demo=True)
+        add_return(session, "family-services", LOADING, {"T23-1.1": "Amber"}, is_demo=True)
+    (data,) = versions_of(LOADING, 1, "real after demo")
+    result = ingest_return(data, "r.xlsx", UPLOADER, engine=framework, uploads_dir=tmp_path / "uploads")
+    assert (result.status, result.version) == ("accepted", 3)
+    status, output = run("demo", "--clear")
+    assert status == 0, output
+    with read_session(framework) as session:
+        assert session.scalars(select(Return.version).where(Return.quarter == LOADING)).all() == [3]
+        assert check_database(session) == []
+    status, output = run("check")
+    assert "0 database problems" in output
+
+
+def test_a_missing_version_an_upload_stored_is_still_an_alarm(framework: Engine) -> None:
+    # Version 1 was stored by an upload (audited); deleting it leaves a gap that is data lost.
+    with write_session(framework) as session:
+        first = session.scalars(select(Return).where(Return.version == 1)).one()
+        session.delete(first)
+    with read_session(framework) as session:
+        problems = check_database(session)
+    assert any("versions 2..2 for 1 returns" in problem for problem in problems)

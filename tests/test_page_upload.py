@@ -1,6 +1,7 @@
 """The upload page in the real app (AppTest): template download, a good upload, a bad one."""
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -20,14 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 QUARTER = "2022-23 Q2"  # inside the 2019–23 plan, whose actions come from the source
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+pytestmark = pytest.mark.both_databases
 
-def open_upload_page(engine, principal: Principal) -> AppTest:
+
+def open_upload_page(engine, principal: Principal, quarter: str = QUARTER) -> AppTest:
     st.cache_data.clear()
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state[PRINCIPAL_KEY] = principal
     at.run()  # through app.py's navigation first, as a visit to the site does
-    at.query_params["quarter"] = QUARTER
+    at.query_params["quarter"] = quarter
     at.switch_page("app_pages/upload.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -140,3 +143,100 @@ def test_a_return_stored_by_another_process_is_read_fresh_without_clearing_cache
     returned = {line["ref"] for line in after["lines"] if line["status"] != "No return"}
     assert not {line["ref"] for line in before["lines"] if line["status"] != "No return"}
     assert returned and all(ref.startswith("19-HW") for ref in returned)
+
+
+FIXTURES = ROOT / "tests" / "data" / "libreoffice"
+
+
+@pytest.fixture
+def family_page(engine):
+    """The upload page for a Family Services lead, over the test framework (tests/returns_factory.py), 2025-26 Q3."""
+    from tests.returns_factory import build_framework
+
+    with write_session(engine) as session:
+        build_framework(session)
+        create_user(session, SYSTEM, "lead.fs", "lead", password="a long enough password", teams=["family-services"])
+    return open_upload_page(engine, Principal("lead.fs", "lead", frozenset({"family-services"})), "2025-26 Q3")
+
+
+def submit(at: AppTest, name: str, data: bytes, acknowledge: bool = False) -> AppTest:
+    at.file_uploader(key="return_file").set_value((name, data, XLSX))
+    at.checkbox(key="acknowledge").set_value(acknowledge)
+    at.run()
+    next(button for button in at.button if button.label == "Check and submit").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_libreoffice_return_after_a_deleted_row_is_accepted_on_the_page(family_page, engine):
+    at = submit(family_page, "deleted-row.xlsx", (FIXTURES / "deleted-row.xlsx").read_bytes())
+    assert any("Accepted Family Services 2025-26 Q3 version 1" in s.value for s in at.success), [
+        e.value for e in at.error
+    ]
+    assert stored_returns(engine) == 1
+
+
+def test_an_nhs_number_blocks_the_return_on_the_page_even_when_queries_are_acknowledged(family_page, engine):
+    from tests.returns_factory import build_return, with_line
+
+    data = build_return(lines=with_line(0, Progress_update="Referred, NHS no 943 4765919", RAG_status="Green on track"))
+    at = submit(family_page, "r.xlsx", data, acknowledge=True)
+    assert at.error and "Not stored: 1 problem" in at.error[0].value
+    problems = "\n".join(m.value for m in at.markdown)
+    assert "`Return!F7`" in problems and "NHS number '943 •••••••'" in problems
+    assert "4765919" not in problems  # the number is never echoed back
+    assert stored_returns(engine) == 0
+    labels = [button.label for button in at.get("download_button")]
+    assert "Download your workbook with the problems marked" in labels
+
+
+def test_a_huge_unaddressed_sheet_is_refused_on_the_page_quickly(family_page, engine):
+    import time
+
+    from tests import hostile_files as hostile
+
+    started = time.process_time()  # CPU time, so a busy shared machine does not count against the page
+    at = submit(family_page, "r.xlsx", hostile.unaddressed_cells_after_last_row_xlsx_bytes(40))
+    assert time.process_time() - started < 10  # the page round trip, not the 13 s the reader once took alone
+    problems = "\n".join(m.value for m in at.markdown)
+    assert "has a cell as far out as row 1,048,577" in problems
+    assert stored_returns(engine) == 0
+
+
+def test_an_earlier_version_is_made_current_again_after_confirmation(family_page, engine):
+    from tests.returns_factory import build_return, clean_lines
+
+    changed = clean_lines()
+    changed[1]["RAG status"] = "Red"
+    first, second = build_return(), build_return(lines=changed)
+    at = submit(family_page, "v1.xlsx", first)
+    at = submit(at, "v2.xlsx", second)
+    at = submit(at, "v1.xlsx", first)
+    assert any("make version 1 current again" in i.value for i in at.info)
+    assert stored_returns(engine) == 2  # offered, not done
+    next(button for button in at.button if button.label == "Make version 1 current again").click()
+    at.run()
+    assert not at.exception, [e.stack_trace for e in at.exception]
+    assert any("Accepted Family Services 2025-26 Q3 version 3" in s.value for s in at.success)
+    with read_session(engine) as session:
+        assert session.scalar(select(Return.version).where(Return.is_current)) == 3
+
+
+def test_a_workbook_with_a_malformed_style_still_gets_its_marked_copy(family_page, engine):
+    from tests.hostile_files import _rebuild
+    from tests.returns_factory import build_return, with_line
+
+    data = build_return(lines=with_line(0, RAG_status="Gren on track"))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    sheet = sheet.replace("<sheetPr>", '<sheetPr><tabColor rgb="not-a-colour"/>', 1)
+    bad = _rebuild(data, replace={"xl/worksheets/sheet1.xml": sheet.encode("utf-8")})
+    with pytest.raises(ValueError):
+        load_workbook(io.BytesIO(bad))  # what once lost the marked copy to an exception
+    at = submit(family_page, "r.xlsx", bad)
+    problems = "\n".join(m.value for m in at.markdown)
+    assert "'Gren on track' is not a RAG status; did you mean Green?" in problems
+    labels = [button.label for button in at.get("download_button")]
+    assert "Download your workbook with the problems marked" in labels
+    assert stored_returns(engine) == 0

@@ -23,7 +23,8 @@ from cyp.read.reports import exceptions, latest_quarter_with_returns, line_histo
 from cyp.read.tracker import submission_tracker
 from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import Objective, Outcome, Plan
-from cyp.ui import PRINCIPAL_KEY, distribution_text
+from cyp.ui import PRINCIPAL_KEY
+from cyp.ui.escaping import unescape_markdown as as_read
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWER = Principal("director", "viewer")
@@ -38,6 +39,13 @@ VIEW_PAGES = [
     "app_pages/young_people.py",
 ]
 BADGE = re.compile(r'aria-label="Status: ([^"]+)"')
+# How a distribution reads on screen: best to worst, each with its icon, statuses with no lines left out.
+DISTRIBUTION_ORDER = (("Blue", "✓"), ("Green", "●"), ("Amber", "▲"), ("Red", "✖"), ("No return", "?"))
+
+
+def expected_distribution(counts: dict[str, int]) -> str:
+    """E.g. {"Red": 3, "Amber": 5} reads "▲ 5 Amber · ✖ 3 Red" (written out here, not taken from cyp.ui)."""
+    return " · ".join(f"{icon} {counts[s]} {s}" for s, icon in DISTRIBUTION_ORDER if counts.get(s)) or "no lines"
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +101,14 @@ def param(at: AppTest, name: str) -> str | None:
 
 
 def markdown(at: AppTest) -> list[str]:
-    """Every markdown element's text, with the backslash escapes of team-typed text removed."""
-    return [re.sub(r"\\(.)", r"\1", element.value) for element in at.markdown]
+    """Every markdown element's text, with the escapes of data removed."""
+    return [as_read(element.value) for element in at.markdown]
 
 
 def page_text(at: AppTest) -> str:
     parts = markdown(at) + [e.value for e in at.title] + [e.value for e in at.header] + [e.value for e in at.subheader]
     parts += [e.value for e in at.caption] + [e.value for e in at.info] + [e.value for e in at.warning]
-    return "\n".join(str(part) for part in parts)
+    return "\n".join(as_read(str(part)) for part in parts)
 
 
 def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
@@ -127,9 +135,9 @@ def test_every_view_renders_quickly_without_exception(app, page):
 
 def test_defaults_are_the_current_plan_and_latest_quarter_with_returns_written_to_the_url(app, db):
     at = app("app_pages/overview.py")
-    latest = latest_quarter_with_returns(db, "2023-27")
+    # The demo fills every complete quarter: on 2026-11-23 (in 2026-27 Q3) the latest is 2026-27 Q2.
     assert param(at, "plan") == "2023-27"
-    assert param(at, "quarter") == latest.label
+    assert param(at, "quarter") == "2026-27 Q2"
 
 
 def test_overview_tiles_match_the_status_report(app, db):
@@ -139,7 +147,7 @@ def test_overview_tiles_match_the_status_report(app, db):
     for outcome in report["outcomes"]:
         status, distribution = shown[f"{outcome['ref']} · {outcome['name']}"]
         assert status == outcome["status"]
-        assert distribution == distribution_text(outcome["counts"])
+        assert distribution == expected_distribution(outcome["counts"])
     assert report["rule"] in page_text(at)
     assert ("Objectives", "19") in {(m.label, m.value) for m in at.metric}
     text = page_text(at)
@@ -161,7 +169,7 @@ def test_outcome_page_shows_each_line_with_its_reported_status(app, db):
     outcome = next(o for o in report["outcomes"] if o["ref"] == "19-SS")
     overall = next(value for value in markdown(at) if value.startswith("Overall in 2022-23 Q4"))
     assert BADGE.search(overall).group(1) == outcome["status"]
-    assert distribution_text(outcome["counts"]) in overall
+    assert expected_distribution(outcome["counts"]) in overall
     shown = {}
     for value in markdown(at):
         line = re.search(r"\*\*(19-SS-[^*]+)\*\*", value)
@@ -169,7 +177,7 @@ def test_outcome_page_shows_each_line_with_its_reported_status(app, db):
             shown[line.group(1).replace("\\", "")] = BADGE.search(value).group(1)
     expected = {line["ref"]: line["status"] for line in report["lines"] if line["outcome"] == "19-SS"}
     assert shown == expected
-    assert {link.label for link in at.get("page_link")} >= {f"History of {ref}" for ref in expected}
+    assert {as_read(link.label) for link in at.get("page_link")} >= {f"History of {ref}" for ref in expected}
     assert param(at, "outcome") == "19-SS" and param(at, "plan") == "2019-23"
 
 
@@ -194,7 +202,7 @@ def test_choosing_a_filter_writes_it_to_the_url(app):
 
 def test_a_quarter_outside_the_plan_falls_back_to_the_plans_latest_with_returns(app, db):
     at = app("app_pages/outcome.py", plan="2019-23", quarter="2026-27 Q1")
-    assert param(at, "quarter") == latest_quarter_with_returns(db, "2019-23").label
+    assert param(at, "quarter") == "2022-23 Q4"  # the 2019-23 plan's last quarter, which the demo filled
 
 
 def test_exceptions_page_matches_the_read_side(app, db):
@@ -232,32 +240,37 @@ def test_line_history_lists_every_update(app, db):
     at = app("app_pages/line_history.py", line="19-SS-1.1")
     updates = [value for value in markdown(at) if value.startswith("**20") and "cyp-status" in value]
     assert len(updates) == len(history) > 1
-    assert at.header[0].value.startswith("19-SS-1.1")
+    assert as_read(at.header[0].value).startswith("19-SS-1.1")
 
 
 def test_line_history_says_so_for_an_unknown_line(app):
     at = app("app_pages/line_history.py", line="NOPE-9")
-    assert any("There is no line 'NOPE-9'" in e.value for e in at.error)
+    assert any("There is no line 'NOPE-9'" in as_read(e.value) for e in at.error)
 
 
 def test_family_friendly_index_shows_nine_domains_with_gaps(app):
     at = app("app_pages/index_domains.py", quarter="2025-26 Q4", plan="2023-27")
-    shown = [h.value for h in at.subheader if h.value.startswith("FFI-")]
-    assert len(shown) == 9
+    domains = [as_read(h.value) for h in at.subheader if as_read(h.value).startswith("FFI-")]
+    assert len(domains) == 9
     assert "Gaps" in [h.value for h in at.header]
 
 
-def test_young_peoples_summary_has_no_commentary_and_no_small_counts(app, db):
+def test_young_peoples_summary_has_no_commentary_and_counts_work_as_it_is(app, db):
     at = app("app_pages/young_people.py", principal=None, quarter="2025-26 Q4", plan="2023-27")
     text = page_text(at)
     report = status_report(db, "2025-26 Q4", "2023-27")
     commentary = [line["progress"] for line in report["lines"] if line["progress"]]
     assert commentary, "the demo data should have commentary to leave out"
     assert not any(progress in text for progress in commentary)
-    counts = re.findall(r": \*\*([^*]+)\*\*", text)
-    assert counts and all(count in ("none", "fewer than 6") or int(count) >= 6 for count in counts)
-    assert "fewer than 6" in counts
     assert "Provide support to young carers in carrying out their roles" in text
+    # Per theme: how many promises are on track, and the plan lines counted as they are (never "fewer than 6").
+    for outcome in report["outcomes"]:
+        lines = sum(outcome["counts"].values())
+        assert f"Teams are doing {lines} pieces of work for this theme." in text or lines == 1
+    assert len(re.findall(r"We made \d+ promises here\.", text)) == len(report["outcomes"])
+    assert "Going well: " in text
+    assert "fewer than 6" not in text.replace('"fewer than 6"', "")
+    assert "Ctrl and P" in "\n".join(e.value for e in at.markdown)
 
 
 @pytest.fixture(scope="module")
@@ -346,3 +359,42 @@ def test_the_index_page_charts_six_indicators_and_tables_the_rest(crowded_url, m
     before = len(charts)
     toggle.set_value(True).run()
     assert len(at.get("vega_lite_chart")) > before
+
+
+def test_framework_page_counts_index_mappings_of_the_chosen_plan_only(app, db):
+    from cyp.read.browse import domain_mappings
+
+    everything = domain_mappings(db)
+    for plan_ref in ("2019-23", "2023-27"):
+        of_plan = domain_mappings(db, plan_ref)
+        assert set(of_plan["plan"]) <= {plan_ref}
+        at = app("app_pages/framework.py", plan=plan_ref)
+        labels = {as_read(e.label) for e in at.expander if as_read(e.label).startswith("FFI-")}
+        counts = of_plan.groupby("domain_ref").size().to_dict()
+        assert len(labels) == 9
+        for label in labels:
+            domain_ref = label.split(" · ")[0]
+            assert label.endswith(f"({counts.get(domain_ref, 0)} mapped in {plan_ref})"), label
+        assert any("project's judgement" in as_read(c.value) for c in at.caption)
+    assert len(everything) == len(domain_mappings(db, "2019-23")) + len(domain_mappings(db, "2023-27"))
+
+
+@pytest.mark.parametrize("page_file", ["app_pages/overview.py", "app_pages/index_domains.py", "app_pages/framework.py"])
+def test_the_index_mapping_is_labelled_as_the_projects_judgement(app, page_file):
+    at = app(page_file, plan="2023-27")
+    assert any("this project's judgement, not part of the plan" in as_read(c.value) for c in at.caption)
+
+
+def test_demo_teams_of_2023_lines_are_labelled_as_demo(app, db):
+    report = status_report(db, "2025-26 Q4", "2023-27")
+    outcome = report["outcomes"][0]["ref"]
+    at = app("app_pages/outcome.py", outcome=outcome, quarter="2025-26 Q4", plan="2023-27")
+    responsible = [as_read(m) for m in markdown(at) if m.startswith("**Responsible:**")]
+    assert responsible and all(line.endswith("(demo assignment)") for line in responsible)
+    at = app("app_pages/framework.py", plan="2023-27")
+    tables = [frame.value for frame in at.dataframe if "Responsible" in frame.value.columns]
+    assert tables and all(table["Responsible"].str.endswith("(demo assignment)").all() for table in tables)
+    # The 2019-23 plan's teams come from the plan: no demo label there.
+    at = app("app_pages/framework.py", plan="2019-23")
+    tables = [frame.value for frame in at.dataframe if "Responsible" in frame.value.columns]
+    assert tables and not any(table["Responsible"].str.contains("demo").any() for table in tables)

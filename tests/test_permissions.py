@@ -36,6 +36,7 @@ from cyp.cycle.recipients import set_opt_out
 from cyp.cycle.signoff import return_to_team, sign_off
 from cyp.framework.workbook import export_framework
 from cyp.returns.ingest import ingest_return
+from cyp.returns.redact import redact_update
 from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import AuditEvent, Base, Objective, Outcome, QuarterDeadline
 from cyp.storage.schema import upgrade_schema
@@ -67,6 +68,8 @@ def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         outcome = session.scalar(select(Outcome).where(Outcome.ref == "T23-O1"))
         session.add(Objective(ref="T23-3", text="Young carers are supported", position=3, outcome=outcome))
         session.add(QuarterDeadline(quarter="2025-26 Q2", due=date(2025, 11, 14)))
+        # A stored update to redact (a demo return: it has no kept file to replace).
+        add_return(session, "family-services", "2025-26 Q2", {"T23-1.1": ("Green", "Hubs open.")}, is_demo=True)
         assert refs
     with write_session(engine) as session:
         create_user(session, SYSTEM, "admin.one", "administrator")
@@ -208,6 +211,15 @@ WRITES: dict[str, tuple[str, Callable[[Engine, Principal], Any], set[str]]] = {
     "opt someone out of emails": (
         "mail.opt_out",
         in_session(lambda s, p: set_opt_out(s, p, "some.one")),
+        ADMIN_ONLY,
+    ),
+    "redact an update": (
+        "return.redact",
+        in_session(
+            lambda s, p: redact_update(
+                s, p, line_ref="T23-1.1", quarter="2025-26 Q2", reason="test", uploads_dir=Path("uploads")
+            )
+        ),
         ADMIN_ONLY,
     ),
 }

@@ -22,6 +22,13 @@ POSITIVE = [
     ("NHS number", "nhs 9434765919", "9434765919"),
     ("NHS number", "ref 943-476-5919.", "943-476-5919"),
     ("NHS number", "(401 023 2137)", "401 023 2137"),
+    # However grouped, mixed or hidden: irregular grouping, mixed separators, zero-width spaces, full-width digits.
+    ("NHS number", "NHS 943 4765919", "943 4765919"),
+    ("NHS number", "no. 943 476-5919", "943 476-5919"),
+    ("NHS number", "9\u200b4\u200b3\u200b4\u200b7\u200b6\u200b5\u200b9\u200b1\u200b9", "9434765919"),
+    ("NHS number", "nhs \uff19\uff14\uff13\uff14\uff17\uff16\uff15\uff19\uff11\uff19", "9434765919"),
+    ("NHS number", "9 4 3 4 7 6 5 9 1 9", "9 4 3 4 7 6 5 9 1 9"),
+    ("unique pupil number", "UPN B 8012 0000 5001", "B 8012 0000 5001"),
     # Unique pupil numbers: check letter computed by the DfE mod-23 rule.
     ("unique pupil number", "UPN B801200005001 moved school", "B801200005001"),
     ("unique pupil number", "pupil P302200025001 excluded", "P302200025001"),
@@ -34,12 +41,15 @@ POSITIVE = [
     ("date of birth", "born March 3, 2015", "March 3, 2015"),
     ("date of birth", "Date of birth - 2015-03-12", "2015-03-12"),
     ("date of birth", "12/03/2015 (DOB)", "12/03/2015"),
+    ("date of birth", "birthday 12/03/2015", "12/03/2015"),
+    ("date of birth", "Birthday: 3 March 2015", "3 March 2015"),
     # Full postcodes with their inward code.
     ("postcode", "family moved to EN5 4AB last month", "EN5 4AB"),
     ("postcode", "NW9 6LR", "NW9 6LR"),
     ("postcode", "lives in N3 1DL.", "N3 1DL"),
     ("postcode", "address EC1A 1BB", "EC1A 1BB"),
     ("postcode", "HA87AB", "HA87AB"),
+    ("postcode", "moved to en54ab", "en54ab"),
 ]
 
 NEGATIVE = [
@@ -50,7 +60,6 @@ NEGATIVE = [
     # Numbers that are not NHS numbers: phone numbers, money, longer numbers, mixed separators.
     "call 020 8359 2000",
     "budget £9434765919",
-    "943 476-5919",
     "19434765919",
     # UPN-shaped but with the wrong check letter, or a letter the DfE never uses.
     "A801200005001",
@@ -82,6 +91,12 @@ def test_personal_data_is_found(kind: str, text: str, found: str) -> None:
 @pytest.mark.parametrize("text", NEGATIVE)
 def test_ordinary_commentary_is_not_personal_data(text: str | None) -> None:
     assert find_personal_data(text) == []
+
+
+def test_hits_say_whether_they_block_and_are_shown_masked() -> None:
+    nhs, postcode = find_personal_data("NHS 943 476 5919 at EN5 4AB")
+    assert (nhs.blocks, nhs.masked) == (True, "943 ••• ••••")
+    assert (postcode.blocks, postcode.masked) == (False, "EN5 •••")
 
 
 def test_nhs_check_digit() -> None:

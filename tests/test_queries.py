@@ -10,6 +10,8 @@ from cyp.read import queries
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def session(engine):

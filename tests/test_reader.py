@@ -121,3 +121,49 @@ def test_lines_default_to_clean_lines() -> None:
 @pytest.mark.parametrize(("text", "expected"), [("R/A/G", "rag"), ("Risks & issues", "risksandissues")])
 def test_normalise_heading(text: str, expected: str) -> None:
     assert normalise_heading(text) == expected
+
+
+def test_an_exact_return_sheet_wins_over_a_synonym_placed_before_it() -> None:
+    workbook = Workbook()
+    decoy = workbook.active
+    decoy.title = "Quarterly return"
+    decoy.append(["Ref", "RAG status", "Progress update"])
+    decoy.append(["T23-9.9", "Red", "Not the return"])
+    real = workbook.create_sheet("Return")
+    real.append(["Ref", "RAG status", "Progress update"])
+    real.append(["T23-1.1", "Green", "The return"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    parsed = read(buffer.getvalue())
+    assert parsed.return_sheet == "Return"
+    assert [(line.ref.text, line.progress.text) for line in parsed.lines] == [("T23-1.1", "The return")]
+
+
+def test_a_synonym_sheet_is_still_read_when_there_is_no_return_sheet() -> None:
+    parsed = read(build_return(sheet_name="Quarterly return"))
+    assert parsed.return_sheet == "Quarterly return" and len(parsed.lines) == 2
+
+
+def test_a_header_below_row_20_is_reported_where_it_was_seen() -> None:
+    (problem,) = read(build_return(header_row=27)).problems
+    assert problem.code == "no-header-row"
+    assert "a row of headings was seen at row 27" in problem.message
+    assert "in row 20 or above" in problem.message
+
+
+def test_numbers_typed_in_text_fields_keep_what_the_sheet_shows() -> None:
+    # Typed into General cells, "50%" and "1,234" are stored by Excel as 0.5 (format 0%) and 1234 (format #,##0).
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Return"
+    sheet.append(RETURN_HEADERS)
+    sheet.append(["T23-1.1", None, None, None, "Green", 0.5, 1234, 0.125])
+    sheet["F2"].number_format = "0%"
+    sheet["G2"].number_format = "#,##0"
+    sheet["H2"].number_format = "0.0%"
+    sheet.append(["T23-1.2", None, None, None, "Green", 7, "50%", "1,234"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    first, second = read(buffer.getvalue()).lines
+    assert (first.progress.text, first.next_steps.text, first.risks.text) == ("50%", "1,234", "12.5%")
+    assert (second.progress.text, second.next_steps.text, second.risks.text) == ("7", "50%", "1,234")

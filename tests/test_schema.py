@@ -6,6 +6,8 @@ from sqlalchemy import inspect, text
 from cyp.storage.models import Base
 from cyp.storage.schema import upgrade_schema
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_migrations_match_models(engine):
     with engine.connect() as connection:

@@ -21,6 +21,7 @@ from tests.returns_factory import build_framework, fill_template
 
 # Who uploads does not matter here: the tests are about what the template carries.
 TESTS = system_acting_for("template tests")
+pytestmark = pytest.mark.both_databases
 
 
 @pytest.fixture

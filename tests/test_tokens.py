@@ -27,6 +27,8 @@ from cyp.storage.db import dispose_engines, read_session, write_session
 from cyp.storage.models import ApiToken, AuditEvent
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 

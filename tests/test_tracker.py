@@ -21,6 +21,8 @@ from cyp.storage.models import Action, Partner, QuarterDeadline
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 
+pytestmark = pytest.mark.both_databases
+
 
 def at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(hour=10, tzinfo=UTC)

@@ -13,6 +13,8 @@ from cyp.returns.validate import check_return, parse_number, validate_return
 from cyp.storage.db import read_session, write_session
 from tests.returns_factory import RETURN_HEADERS, build_framework, build_return, clean_lines, with_line
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def framework(engine: Engine) -> Engine:
@@ -208,15 +210,35 @@ def test_queries_need_acknowledgement_but_do_not_block(framework: Engine, overri
     assert {p.severity for p in problems} == {"query"}
 
 
-def test_personal_data_in_commentary_is_a_query_located_by_cell(framework: Engine) -> None:
+def test_a_postcode_in_commentary_is_a_query_located_by_cell(framework: Engine) -> None:
     data = build_return(lines=with_line(0, Next_steps="Visit the family at N3 1AB next week"))
     with read_session(framework) as session:
         problems = validate_return(session, read_return(io.BytesIO(data)))
     assert [(p.code, p.severity, p.location) for p in problems] == [("personal-data", "query", "Return!G7")]
     assert str(problems[0]) == (
-        "Return!G7: looks like personal data about a child (postcode starting 'N3 …'); remove it, or acknowledge if "
-        "it is not about a child"
+        "Return!G7: looks like personal data (postcode 'N3 1••'); remove it, or acknowledge if it is not about a "
+        "child or family (such as a service's address)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Child's NHS no 943 4765919 referred", "NHS number '943 •••••••'"),
+        ("NHS 9\u200b4\u200b3\u200b4\u200b7\u200b6\u200b5\u200b9\u200b1\u200b9", "NHS number '943•••••••'"),
+        ("UPN B801200005001 moved school", "unique pupil number 'B80••••••••••'"),
+        ("birthday 12/03/2015, doing well", "date of birth '12/0•/••••'"),
+    ],
+)
+def test_identifiers_and_dates_of_birth_are_errors_with_a_masked_excerpt(
+    framework: Engine, text: str, masked: str
+) -> None:
+    data = build_return(lines=with_line(1, Progress_update=text))
+    with read_session(framework) as session:
+        problems = validate_return(session, read_return(io.BytesIO(data)))
+    assert [(p.code, p.severity, p.location) for p in problems] == [("personal-data", "error", "Return!F8")]
+    assert f"({masked})" in problems[0].message
+    assert "remove it and upload again" in problems[0].message
 
 
 def test_check_resolves_team_quarter_plan_lines_and_values(framework: Engine) -> None:

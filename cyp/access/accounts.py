@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
 from cyp.access.permissions import ROLES, SYSTEM, Principal, principal_for_user, require, sign_in_rules
-from cyp.read.teams import find_team, suggest_team
+from cyp.framework.teams import find_team, suggest_team
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.models import Action, Partner, SignInCounter, User
 

@@ -10,16 +10,10 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cyp.board.data import FORMULA_STARTS, board_data, clean_text, counts_sentence
+from cyp.board.data import board_data, clean_text, counts_sentence
+from cyp.cells import append_row
 from cyp.read import queries
 from cyp.storage.models import Action, Partner, Plan, Return
-
-
-def escape_cell(value: Any) -> Any:
-    """A value safe to put in a spreadsheet cell: text that would start a formula gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _submissions_by_line(session: Session, plan_ref: str, quarter: str) -> dict[str, dict[str, Any]]:
@@ -115,11 +109,12 @@ def _sheet(workbook: Any, title: str, headings: list[str], rows: list[list[Any]]
     from openpyxl.utils import get_column_letter
 
     sheet = workbook.create_sheet(title)
-    sheet.append(headings)
+    append_row(sheet, headings)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([escape_cell(value) for value in row])
+        # Text goes in as text cells exactly as stored: never a formula, and no apostrophe in front.
+        append_row(sheet, row)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headings))}{max(1, len(rows) + 1)}"
     for position, heading in enumerate(headings, start=1):
@@ -147,7 +142,7 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
     """Every line's update and every indicator value for the quarter, one row each with its framework context.
 
     Sheets "Lines" (every line of the plan, "No return" where none came in), "Indicators" and "About"; header
-    frozen, autofilter on; text that would start a formula is escaped with a leading ``'``.
+    frozen, autofilter on; text is written as text cells (:mod:`cyp.cells`), so none becomes a formula.
     """
     from openpyxl import Workbook
 

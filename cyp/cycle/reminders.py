@@ -32,7 +32,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import CursorResult, Engine, Result, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -49,6 +48,7 @@ from cyp.read.tracker import submission_tracker
 from cyp.returns.lines import deadline_for, plan_for_quarter, team_indicators, team_lines
 from cyp.returns.template import write_template
 from cyp.storage.config import PROJECT_ROOT, get_settings
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.db import get_engine, read_session, write_session
 from cyp.storage.models import (
     Action,
@@ -103,7 +103,7 @@ class Schedule:
 @cache
 def load_schedule(path: Path = REMINDERS_FILE) -> Schedule:
     """Read and check the schedule file."""
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data: dict[str, Any] = load_data_file(path) or {}
     try:
         steps = tuple(sorted((Step(int(s["days"]), str(s["subject"])) for s in data["steps"]), key=lambda s: s.days))
         weekday = str(data["digest"]["weekday"]).strip().lower()

@@ -8,7 +8,6 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -16,6 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cyp.cells import append_row
 from cyp.framework.layout import (
     ACTIONS,
     BODIES,
@@ -57,27 +57,18 @@ from cyp.storage.models import (
 )
 
 
-def _display(value: Any) -> Any:
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
-
-
 def _write_sheet(workbook: Workbook, spec: SheetSpec, rows: list[list[Any]], lookups: dict[str, str]) -> None:
     sheet = workbook.create_sheet(spec.name)
-    sheet.append([column.header for column in spec.columns])
+    append_row(sheet, [column.header for column in spec.columns])
     for cell in sheet[1]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = CELL_ALIGNMENT
     for row in rows:
-        sheet.append([_display(value) for value in row])
+        append_row(sheet, row)  # text stays text: a wording starting "=" is not a formula
     for row_cells in sheet.iter_rows(min_row=2):
         for cell in row_cells:
             cell.alignment = CELL_ALIGNMENT
-            # A wording that starts with "=" is text, not a formula.
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
     for index, column in enumerate(spec.columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = column.width
@@ -225,7 +216,7 @@ def export_framework(session: Session) -> bytes:
     assert isinstance(readme, Worksheet)  # a new workbook's one sheet
     readme.title = README_SHEET
     for line in readme_lines():
-        readme.append([line])
+        append_row(readme, [line])
     readme.column_dimensions["A"].width = 120
     for (cell,) in readme.iter_rows():
         cell.alignment = CELL_ALIGNMENT

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import yaml
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.quarters import Quarter, current_quarter, quarter_range
 from cyp.read import queries
 from cyp.read.reports import UnknownPlan, quarters_with_returns
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import (
     Action,
     Driver,
@@ -29,13 +29,12 @@ from cyp.storage.models import (
     action_partners,
 )
 
-PLAN_TERMS = PROJECT_ROOT / "data" / "plan-terms.yaml"
+OUTCOME_TERMS = PROJECT_ROOT / "data" / "outcome-terms.yaml"
 
 
 def outcomes_label(plan_ref: str) -> str:
-    """What the pages call the top level of this plan ("Outcomes", "Outcomes / themes"), from data/plan-terms.yaml."""
-    with PLAN_TERMS.open(encoding="utf-8") as handle:
-        labels = yaml.safe_load(handle)["outcomes"]
+    """What the pages call the top level of this plan ("Outcomes" or "Outcomes / themes"): data/outcome-terms.yaml."""
+    labels = load_data_file(OUTCOME_TERMS)["outcomes"]
     return str(labels.get(plan_ref, labels["default"]))
 
 
@@ -309,9 +308,11 @@ def load_plan_tree(session: Session, plan_ref: str, *, actions: bool = True) -> 
 
 
 def plan_actions(session: Session, plan_ref: str) -> pd.DataFrame:
-    """Every action of a plan in plan order, as plain rows: objective_ref, ref, action, responsible, monitored_by.
+    """Every action of a plan in plan order, as plain rows: objective_ref, ref, action, responsible, monitored_by,
+    is_demo.
 
-    Responsible and monitored_by are "; "-separated names in the order the plan gives them.
+    Responsible and monitored_by are "; "-separated names in the order the plan gives them; ``is_demo`` marks a line
+    (and so its team) made up by the demo generator, which pages must label as demo.
     """
 
     def names_by_line(statement: Select) -> dict[int, list[str]]:
@@ -330,15 +331,21 @@ def plan_actions(session: Session, plan_ref: str) -> pd.DataFrame:
                 line.action,
                 "; ".join(partners.get(line.action_id, [])),
                 "; ".join(bodies.get(line.action_id, [])),
+                bool(line.is_demo),
             )
             for line in session.execute(queries.plan_lines(plan_ref))
         ],
-        columns=["objective_ref", "ref", "action", "responsible", "monitored_by"],
+        columns=["objective_ref", "ref", "action", "responsible", "monitored_by", "is_demo"],
     )
 
 
-def domain_mappings(session: Session) -> pd.DataFrame:
-    """Every index-domain mapping: domain, kind (objective/indicator), ref, text, plan and reason."""
+def domain_mappings(session: Session, plan_ref: str | None = None) -> pd.DataFrame:
+    """Every index-domain mapping (of one plan's objectives and indicators, given ``plan_ref``): domain, kind
+    (objective/indicator), ref, text, plan and reason.
+
+    The mapping is the project's judgement (data/framework/index-mapping.csv), not part of either plan.
+    """
+    in_plan = (Plan.ref == plan_ref) if plan_ref is not None else true()
     objective_rows = session.execute(
         select(
             IndexDomain.ref.label("domain_ref"),
@@ -352,6 +359,7 @@ def domain_mappings(session: Session) -> pd.DataFrame:
         .join(Objective, Objective.id == ObjectiveDomain.objective_id)
         .join(Outcome, Outcome.id == Objective.outcome_id)
         .join(Plan, Plan.id == Outcome.plan_id)
+        .where(in_plan)
     ).mappings()
     indicator_rows = session.execute(
         select(
@@ -366,6 +374,7 @@ def domain_mappings(session: Session) -> pd.DataFrame:
         .join(Indicator, Indicator.id == IndicatorDomain.indicator_id)
         .join(Outcome, Outcome.id == Indicator.outcome_id)
         .join(Plan, Plan.id == Outcome.plan_id)
+        .where(in_plan)
     ).mappings()
     frame = pd.DataFrame(
         [{**row, "kind": "Objective"} for row in objective_rows]

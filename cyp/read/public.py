@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from cyp.quarters import parse_quarter
 from cyp.read.reports import UnknownPlan, latest_quarter_with_returns, outcome_summary, resolve_plan
 from cyp.status import ALL_STATUSES, describe_rule
 from cyp.storage.config import PROJECT_ROOT
+from cyp.storage.datafiles import load_data_file
 from cyp.storage.models import Objective, Outcome, Plan
 
 YOUNG_PEOPLE_TEXT = PROJECT_ROOT / "data" / "young-people.yaml"
@@ -27,7 +27,7 @@ YOUNG_PEOPLE_TEXT = PROJECT_ROOT / "data" / "young-people.yaml"
 @cache
 def young_people_words(path: Path = YOUNG_PEOPLE_TEXT) -> dict[str, Any]:
     """The plain words and the suppression rule of ``data/young-people.yaml``."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_data_file(path)
 
 
 def publishable_count(count: int) -> int | None:

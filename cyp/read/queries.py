@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select
-from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from cyp.cycle.signoff import counted_return
 from cyp.status import NO_RETURN
@@ -190,7 +190,7 @@ def line_domains(plan_ref: str) -> Select:
     )
 
 
-def _matches(column: QueryableAttribute[str | None], value: str) -> ColumnElement[bool]:
+def _matches(column: ColumnElement[str] | InstrumentedAttribute[str], value: str) -> ColumnElement[bool]:
     return func.lower(column) == value.strip().lower()
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from tabulate import tabulate
 
+from cyp.framework.plans import plan_covering, plan_covers
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
-from cyp.returns.lines import plan_covering, plan_covers
 from cyp.status import (
     ALL_STATUSES,
     NO_RETURN,

@@ -1,25 +1,30 @@
 """The young people's summary: what the plan promised and how it is going, in plain words.
 
-It carries no team commentary at all, and no small numbers: a count from 1 up to ``suppress_up_to`` (in
-data/young-people.yaml) is published as the words of ``suppressed`` ("fewer than 6"), so no child can be
-picked out from a count.
+It carries no team commentary and no board questions at all. Numbers of *people* (an indicator whose unit and
+name say it counts children, families...) from 1 up to ``suppress_up_to`` (in data/young-people.yaml) are published
+as the words of ``suppressed`` ("fewer than 6"), so no child can be picked out. Counts of plan lines and promises
+are about the council's work, so they are always shown as they are.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cyp.read.browse import plan_choices
-from cyp.read.reports import UnknownPlan, outcome_summary
-from cyp.status import ALL_STATUSES
+from cyp.read.reports import UnknownPlan, indicator_series, line_statuses, outcome_summary
+from cyp.status import ALL_STATUSES, NO_RETURN, RollupRule, load_rollup_rule, rollup_status
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import load_data_file
 
 YOUNG_PEOPLE_TEXT = PROJECT_ROOT / "data" / "young-people.yaml"
+ON_TRACK = ("Green", "Blue")
+NOT_GOING_WELL = ("Red", "Amber")
 
 
 def young_people_words() -> dict[str, Any]:
@@ -28,39 +33,166 @@ def young_people_words() -> dict[str, Any]:
 
 
 def publishable_count(count: int, words: Mapping[str, Any]) -> str:
-    """A count fit to publish: "none" for 0, the ``suppressed`` words from 1 to ``suppress_up_to``, else the count."""
+    """A count of people fit to publish: "none" for 0, ``suppressed`` from 1 to ``suppress_up_to``, else the count."""
     if count <= 0:
         return "none"
     return str(words["suppressed"]) if count <= int(words["suppress_up_to"]) else str(count)
 
 
+def counts_people(name: str, unit: str, words: Mapping[str, Any]) -> bool:
+    """Whether an indicator counts people (so small values are suppressed): its unit and a word in its name."""
+    if unit not in words["people_units"]:
+        return False
+    lowered = name.lower()
+    return any(re.search(rf"\b{re.escape(word.lower())}\b", lowered) for word in words["people_words"])
+
+
+@dataclass(frozen=True)
+class Promise:
+    """One objective of the plan ("what we promised") with the rolled-up status of its lines this quarter."""
+
+    text: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PublishedNumber:
+    """An indicator's latest value as the page may show it (people counts from 1 to 5 already suppressed)."""
+
+    name: str
+    value: str
+    quarter: str
+
+
 @dataclass(frozen=True)
 class OutcomeNews:
-    """One outcome for the summary: what was promised (its objectives) and publishable counts per status."""
+    """One outcome or theme for the summary: its promises and how they are going, its work, a few numbers."""
 
     ref: str
     name: str
     status: str
-    promises: tuple[str, ...]
-    counts: tuple[tuple[str, str], ...]  # (status, publishable count) in status order
+    promises: tuple[Promise, ...]
+    line_counts: tuple[tuple[str, int], ...]  # (status, number of plan lines): never suppressed
+    numbers: tuple[PublishedNumber, ...] = ()
+    headline: str = ""  # "We made 4 promises here. 3 of them are on track or done."
+    work: tuple[str, ...] = ()  # "Teams are doing 12 pieces of work…", then "Going well: 8" per status
+
+    @property
+    def on_track(self) -> int:
+        """How many promises are on track or done."""
+        return sum(promise.status in ON_TRACK for promise in self.promises)
+
+    @property
+    def lines(self) -> int:
+        """How many plan lines (pieces of work) the theme has."""
+        return sum(count for _status, count in self.line_counts)
+
+    def promises_with(self, statuses: tuple[str, ...]) -> tuple[str, ...]:
+        """The promises whose status is one of ``statuses``, in plan order."""
+        return tuple(promise.text for promise in self.promises if promise.status in statuses)
+
+
+def _value_text(value: float, unit: str, people: bool, words: Mapping[str, Any]) -> str | None:
+    template = words["units"].get(unit)
+    if template is None:
+        return None
+    if people:
+        return publishable_count(round(value), words)
+    return template.format(value=f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}")
+
+
+def _numbers(session: Session, outcome_ref: str, quarter: str, words: Mapping[str, Any]) -> tuple[PublishedNumber, ...]:
+    series = indicator_series(session, outcome_ref=outcome_ref)
+    series = series[series["quarter"] <= quarter]
+    published = []
+    for _ref, values in series.groupby("ref", sort=False):
+        latest = values.iloc[-1]
+        people = counts_people(str(latest["name"]), str(latest["unit"]), words)
+        text = _value_text(float(latest["value"]), str(latest["unit"]), people, words)
+        if text is not None:
+            published.append(PublishedNumber(str(latest["name"]), text, str(latest["quarter"])))
+    return tuple(published)
 
 
 def young_people_summary(
     session: Session, quarter: str, plan_ref: str, words: Mapping[str, Any] | None = None
 ) -> list[OutcomeNews]:
-    """Each outcome of the plan in the quarter, in plan order, with its objectives and its counts made publishable."""
+    """Each outcome of the plan in the quarter, in plan order: promises with their status, work counts, numbers."""
     words = words if words is not None else young_people_words()
     plan = plan_choices(session, plan_ref)
     if plan is None:
         raise UnknownPlan(f"There is no plan '{plan_ref}'.")
     summary = outcome_summary(session, quarter, plan_ref)
-    return [
-        OutcomeNews(
+    lines = line_statuses(session, quarter, plan_ref)
+    by_objective: dict[str, Counter[str]] = {}
+    for objective_ref, status in zip(lines["objective_ref"], lines["status"], strict=True):
+        by_objective.setdefault(objective_ref, Counter())[status] += 1
+    news = []
+    for row in summary.to_dict("records"):
+        promises = tuple(
+            Promise(text, rollup_status(by_objective.get(ref, Counter())))
+            for ref, text, parent in plan.objectives
+            if parent == row["outcome_ref"]
+        )
+        outcome = OutcomeNews(
             ref=row["outcome_ref"],
             name=row["outcome"],
             status=row["status"],
-            promises=tuple(text for _ref, text, parent in plan.objectives if parent == row["outcome_ref"]),
-            counts=tuple((status, publishable_count(int(row[status]), words)) for status in ALL_STATUSES),
+            promises=promises,
+            line_counts=tuple((status, int(row[status])) for status in ALL_STATUSES),
+            numbers=_numbers(session, row["outcome_ref"], quarter, words),
         )
-        for row in summary.to_dict("records")
+        news.append(
+            replace(outcome, headline=on_track_sentence(outcome, words), work=tuple(work_sentences(outcome, words)))
+        )
+    return news
+
+
+def on_track_sentence(outcome: OutcomeNews, words: Mapping[str, Any]) -> str:
+    """ "We made 4 promises here. 3 of them are on track or done." """
+    total, on_track = len(outcome.promises), outcome.on_track
+    key = "none" if on_track == 0 else "all" if on_track == total else "one" if on_track == 1 else "some"
+    return str(words["promises_on_track"][key]).format(total=total, on_track=on_track)
+
+
+def work_sentences(outcome: OutcomeNews, words: Mapping[str, Any]) -> list[str]:
+    """How many pieces of work the theme has, then one "going well: 8" per status that has any."""
+    first = str(words["work_count_one"]) if outcome.lines == 1 else str(words["work_count"]).format(lines=outcome.lines)
+    return [first] + [
+        str(words["work_status"]).format(status=str(words["statuses"][status]).capitalize(), count=count)
+        for status, count in outcome.line_counts
+        if count
     ]
+
+
+def rule_sentences(words: Mapping[str, Any], rule: RollupRule | None = None) -> list[str]:
+    """The roll-up rule (``data/status-rules.yaml``) in the summary's plain words."""
+    rule = rule or load_rollup_rule()
+    plain = words["rule"]
+
+    def share(value: float) -> str:
+        return f"{value * 100:g}%"
+
+    amber = plain["amber_any_red"] if rule.any_red_is_amber else plain["amber"]
+    sentences = [
+        str(plain["red"]).format(share=share(rule.red_share)),
+        str(amber).format(share=share(rule.amber_share)),
+        str(plain["blue"]),
+    ]
+    if rule.no_return_counts_as is None or rule.no_return_counts_as == NO_RETURN:
+        sentences.append(str(plain["no_news"]).format(share=share(rule.no_return_share)))
+    return sentences
+
+
+def summary_words(news: list[OutcomeNews], words: Mapping[str, Any]) -> list[str]:
+    """Every sentence the summary writes itself (not the plan's own promise texts), in page order.
+
+    The page shows exactly these; the readability test measures them.
+    """
+    sentences = [str(words["intro"]), str(words["print_hint"])]
+    for outcome in news:
+        sentences += [outcome.headline, *outcome.work]
+        sentences += [str(words[key]) for key in ("going_well", "not_going_well", "no_news")]
+        sentences += [str(words["number"]).format(**vars(n)) for n in outcome.numbers]
+    sentences += [str(words["rule_heading"]), *rule_sentences(words), str(words["privacy"])]
+    return sentences

@@ -5,10 +5,14 @@ macros are never run). The format is decided by the file's bytes, never its
 name. The zip is inspected in memory from its declared sizes first, so a zip bomb
 is refused without unpacking it; only then is each part streamed, never more
 than its declared size, to look for XML entity declarations (billion laughs,
-XXE) and worksheet ranges large enough to make a reader allocate a huge grid.
-The limits live in ``data/upload-checks.yaml``. openpyxl parses through
-defusedxml and python-calamine does not expand entities; this check is the
-first of those defences, not a replacement for them.
+XXE) and for worksheets whose cells would make a reader allocate a huge grid.
+A sheet is judged by the cells it holds, never by the used range it declares:
+rows and cells are followed in order as the readers place them, addressed or not
+(a cell without ``r`` comes after the one before it), so a small file cannot hide
+a million rows, and LibreOffice's declared whole height after a deleted row is
+no reason to refuse. The limits live in ``data/upload-checks.yaml``. openpyxl
+parses through defusedxml and python-calamine does not expand entities; this
+check is the first of those defences, not a replacement for them.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
-from operator import itemgetter
+from functools import cache, lru_cache
 from xml.etree.ElementTree import Element
 
+import python_calamine
 from defusedxml import ElementTree
 
 from cyp.problems import Problem
@@ -35,7 +39,10 @@ from cyp.storage.datafiles import load_data_file
 LIMITS_FILE = PROJECT_ROOT / "data" / "upload-checks.yaml"
 MB = 1024 * 1024
 
-SAVE_AS_XLSX = "open it in Excel, choose File > Save As > Excel Workbook (.xlsx) and upload that file"
+SAVE_AS_XLSX = (
+    "open it in Excel and choose File > Save As > Excel Workbook (.xlsx), or in LibreOffice choose File > Save As > "
+    "Excel 2007-365 (.xlsx), and upload that file"
+)
 OLE2_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 
@@ -64,12 +71,22 @@ SCAN_CHUNK = 1024 * 1024
 SCAN_OVERLAP = 1024
 
 WORKSHEET_ROOT = re.compile(rb"<(?:[\w.-]+:)?worksheet[\s>]")
-DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\s[^>]{0,200}?\bref=[\"']([^\"']{1,40})[\"']")
-# A cell's address attribute, r="B12" (a row's r holds digits only, so never matches). It is found by its literal
-# start "r=", which the regex engine can jump to, instead of trying every "<" of a large sheet; an attribute whose
-# name merely ends in "r" would also count, which can only make the sheet look bigger, never smaller.
-CELL_REF = re.compile(rb"r=[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"']")
-RANGE_CORNER = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
+# The tags the sheet-size scan follows in document order: rows, cells, a cell's value (v, inline string, formula),
+# and the two elements openpyxl expands into one object per cell of their range (merges and hyperlinks). A sheet's
+# declared <dimension> is deliberately not among them: what a file declares never decides, what it holds does.
+# The end of sheetData matches with both groups empty: values after it (formulas in extensions) belong to no cell.
+SHEET_TAG = re.compile(
+    rb"<(?:[\w.-]+:)?(row|c|v|is|f|mergeCell|hyperlink)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+    rb"|</(?:[\w.-]+:)?sheetData\s*>"
+)
+COMPLETE_TAG = re.compile(rb"<[^<>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^<>\"']*)*>")
+# A cell's address as its r attribute holds it; an r that is not an address leaves the cell placed by order.
+CELL_REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"']")
+REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']{0,40})[\"']")
+RANGE_ATTRIBUTE = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([^\"']{0,80})[\"']")
+CELL_ADDRESS = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
+# A tag longer than this is nothing a spreadsheet program writes; it is refused rather than carried on for ever.
+LONGEST_TAG = 64 * 1024
 
 OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -84,7 +101,7 @@ class UploadLimits:
     max_parts: int
     max_rows: int
     max_columns: int
-    dimension_scan_bytes: int
+    max_cells: int
 
 
 @cache
@@ -98,7 +115,7 @@ def upload_limits() -> UploadLimits:
         max_parts=int(raw["max_parts"]),
         max_rows=int(raw["max_rows"]),
         max_columns=int(raw["max_columns"]),
-        dimension_scan_bytes=int(raw["dimension_scan_bytes"]),
+        max_cells=int(raw["max_cells"]),
     )
 
 
@@ -274,7 +291,7 @@ def compound_file_stream_names(data: bytes) -> set[str]:
 def _check_zip(data: bytes, limits: UploadLimits) -> list[Problem]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return _check_archive(archive, limits)
+            return _check_archive(archive, data, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, struct.error):
         return [
             _problem(
@@ -285,7 +302,7 @@ def _check_zip(data: bytes, limits: UploadLimits) -> list[Problem]:
         ]
 
 
-def _check_archive(archive: zipfile.ZipFile, limits: UploadLimits) -> list[Problem]:
+def _check_archive(archive: zipfile.ZipFile, data: bytes, limits: UploadLimits) -> list[Problem]:
     infos = archive.infolist()
     if len(infos) > limits.max_parts:
         return [
@@ -308,10 +325,24 @@ def _check_archive(archive: zipfile.ZipFile, limits: UploadLimits) -> list[Probl
     if problems:
         return problems  # nothing is unpacked from a zip that fails these
     names = {info.filename for info in infos}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+    usual = "[Content_Types].xml" in names and "xl/workbook.xml" in names
+    if not usual and _other_kind(names) is not None:
         return [_describe_other_zip(names)]
     problems += _scan_parts(archive, infos, limits)
-    return problems
+    if problems or usual:
+        return problems
+    # Parts named unusually (such as with backslashes, as some tools write them): a workbook when the reader opens
+    # it, and only after every part has passed the scans above.
+    if _reader_opens(data):
+        return []
+    return [_describe_other_zip(names)]
+
+
+def _reader_opens(data: bytes) -> bool:
+    try:
+        return bool(python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
+    except Exception:  # noqa: BLE001 - any failure means "not a workbook the reader can open"
+        return False
 
 
 def _check_declared_sizes(infos: list[zipfile.ZipInfo], limits: UploadLimits) -> list[Problem]:
@@ -356,7 +387,8 @@ def _check_part_names(infos: list[zipfile.ZipInfo]) -> list[Problem]:
     return []
 
 
-def _describe_other_zip(names: set[str]) -> Problem:
+def _other_kind(names: set[str]) -> str | None:
+    """What a zip that is not a workbook is, when it is something else people upload by mistake."""
     if "word/document.xml" in names:
         kind = "a Word document (.docx)"
     elif "ppt/presentation.xml" in names:
@@ -366,7 +398,12 @@ def _describe_other_zip(names: set[str]) -> Problem:
     elif "mimetype" in names and "content.xml" in names:
         kind = "an OpenDocument file (such as .ods)"
     else:
-        kind = "a zip archive"
+        kind = None
+    return kind
+
+
+def _describe_other_zip(names: set[str]) -> Problem:
+    kind = _other_kind(names) or "a zip archive"
     return _problem(
         "zip-not-a-workbook",
         f"this is {kind}, not an Excel workbook (.xlsx); if the return is inside it, unpack it and upload the .xlsx "
@@ -436,9 +473,9 @@ class _PartScan:
 def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLimits) -> _PartScan:
     result = _PartScan()
     scan_entities = not info.filename.lower().endswith(NOT_XML_SUFFIXES)
-    is_worksheet = False
-    max_row = max_column = 0
+    sheet: _SheetScan | None = None
     tail = b""
+    carry = b""
     # ZipExtFile never returns more than the declared size, which _check_declared_sizes has already bounded.
     with archive.open(info) as stream:
         first = True
@@ -446,40 +483,127 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
             if first:
                 first = False
                 result.nested_archive = chunk.startswith(NESTED_ARCHIVE_SIGNATURES)
-                is_worksheet = WORKSHEET_ROOT.search(chunk[:4096]) is not None
-                if is_worksheet:
-                    result.too_big_range = _declared_range_problem(chunk[: limits.dimension_scan_bytes], limits)
+                if WORKSHEET_ROOT.search(chunk[:4096]) is not None:
+                    sheet = _SheetScan(limits)
             window = tail + chunk
             if scan_entities and not result.has_entities:
                 lowered = window.lower()
                 result.has_entities = any(marker in lowered for marker in ENTITY_MARKERS)
-            # Once a sheet is known to be too big there is no need to look at more of its cells.
-            if is_worksheet and not (max_row > limits.max_rows or max_column > limits.max_columns):
-                # A sheet repeats a few column letters and row numbers many times: each distinct one is read once.
-                refs = CELL_REF.findall(window)
-                # (max_row twice: max() of one argument would want an iterable when a chunk has no cells.)
-                max_row = max(max_row, max_row, *map(int, set(map(itemgetter(1), refs))))
-                columns = (_column_number(letters.decode("ascii")) for letters in set(map(itemgetter(0), refs)))
-                max_column = max(max_column, max_column, *columns)
             tail = window[-SCAN_OVERLAP:]
-    if is_worksheet and not result.too_big_range and (max_row > limits.max_rows or max_column > limits.max_columns):
-        result.too_big_range = f"has a cell as far out as row {max_row:,}, column {max_column:,}"
+            # Once a sheet is known to be too big there is no need to look at more of its cells.
+            if sheet is not None and not sheet.problem:
+                carry = sheet.feed(carry + chunk)
+    if sheet is not None and not sheet.problem:
+        sheet.finish(carry)
+    if sheet is not None:
+        result.too_big_range = sheet.problem
     return result
 
 
-def _declared_range_problem(head: bytes, limits: UploadLimits) -> str:
-    match = DIMENSION.search(head)
-    if match is None:
-        return ""
-    ref = match.group(1).decode("ascii", errors="replace")
-    corners = RANGE_CORNER.findall(ref)
-    if not corners:
-        return ""
-    rows = max(int(digits) for _, digits in corners) - min(int(digits) for _, digits in corners) + 1
-    columns = max(_column_number(c) for c, _ in corners) - min(_column_number(c) for c, _ in corners) + 1
-    if rows > limits.max_rows or columns > limits.max_columns:
-        return f"declares a used range of {_shown(ref)} ({rows:,} rows by {columns:,} columns)"
-    return ""
+class _SheetScan:
+    """Where a worksheet's cells really are, following its rows and cells in order as the readers do.
+
+    A row or cell without an ``r`` attribute comes right after the one before it (so a row without ``r`` after
+    ``<row r="1048576">`` is row 1,048,577), which is how calamine and openpyxl place it. Only cells holding
+    something (a value, an inline string or a formula) count towards the extent: readers skip empty cells, which
+    is why an empty styled row at 1,048,576 (LibreOffice, after a row was deleted) costs nothing and is accepted.
+    Every row and cell element counts towards the number of cells, which bounds the work of every reader.
+    """
+
+    def __init__(self, limits: UploadLimits) -> None:
+        self.limits = limits
+        self.row = 0  # the current row element's number
+        self.column = 0  # the last cell's column in the current row
+        self.last_cell_row = 0
+        self.open_cell: tuple[int, int] | None = None  # a cell element whose content is still being read
+        self.max_row = self.max_column = 0
+        self.elements = 0
+        self.problem = ""
+
+    def feed(self, data: bytes) -> bytes:
+        """Follow the complete tags in ``data``; returns the unfinished end to prepend to the next chunk."""
+        cut = data.rfind(b"<")
+        if cut < 0:
+            return b""
+        self._follow(data[:cut])
+        rest = data[cut:]
+        # "<" never appears inside a tag, so the last one starts the last tag; once that tag is complete, what
+        # follows it is text, which holds nothing the scan follows.
+        if COMPLETE_TAG.match(rest):
+            self._follow(rest)
+            return b""
+        if len(rest) > LONGEST_TAG:
+            self.problem = f"holds an element over {LONGEST_TAG // 1024} KB long, which no spreadsheet writes"
+        return rest
+
+    def finish(self, data: bytes) -> None:
+        """Follow what is left at the end of the part and decide."""
+        self._follow(data)
+        if not self.problem and (self.max_row > self.limits.max_rows or self.max_column > self.limits.max_columns):
+            self.problem = f"has a cell as far out as row {self.max_row:,}, column {self.max_column:,}"
+
+    def _follow(self, data: bytes) -> None:
+        limits = self.limits
+        # Closing tags are not followed: a value counts for the cell opened last, and a row or cell tag ends that.
+        for name, attributes in SHEET_TAG.findall(data):
+            if name == b"c":
+                self._cell(attributes)
+            elif name == b"row":
+                reference = REF_ATTRIBUTE.search(attributes)
+                implied = max(self.row, self.last_cell_row) + 1
+                self.row = int(reference.group(1)) if reference and reference.group(1).isdigit() else implied
+                self.column = 0
+                self.open_cell = None
+                self._count()
+            elif name in (b"v", b"is", b"f"):
+                if self.open_cell is None:
+                    continue
+                row, column = self.open_cell
+                self.open_cell = None  # one value is enough to place the cell
+                if row > self.max_row:
+                    self.max_row = row
+                if column > self.max_column:
+                    self.max_column = column
+                if self.max_row > limits.max_rows or self.max_column > limits.max_columns:
+                    self.problem = f"has a cell as far out as row {self.max_row:,}, column {self.max_column:,}"
+            elif name:
+                self._range(name.decode("ascii"), attributes)
+            else:
+                self.open_cell = None
+            if self.problem:
+                return
+
+    def _count(self) -> None:
+        self.elements += 1
+        if self.elements > self.limits.max_cells:
+            self.problem = f"holds more than {self.limits.max_cells:,} rows and cells"
+
+    def _cell(self, attributes: bytes) -> None:
+        self.elements += 1
+        if self.elements > self.limits.max_cells:
+            self.problem = f"holds more than {self.limits.max_cells:,} rows and cells"
+        address = CELL_REF_ATTRIBUTE.search(attributes)
+        if address:
+            row, column = int(address.group(2)), _column_of(address.group(1))
+        else:
+            row, column = max(self.row, 1), self.column + 1
+        self.column, self.last_cell_row = column, row
+        self.open_cell = None if attributes.rstrip().endswith(b"/") else (row, column)
+
+    def _range(self, element: str, attributes: bytes) -> None:
+        # openpyxl makes an object for every cell a merge or a hyperlink covers, so their ranges are bounded too.
+        reference = RANGE_ATTRIBUTE.search(attributes)
+        corners = CELL_ADDRESS.findall(reference.group(1).decode("ascii", "replace")) if reference else []
+        rows = max((int(digits) for _, digits in corners), default=0)
+        columns = max((_column_number(letters) for letters, _ in corners), default=0)
+        if rows > self.limits.max_rows or columns > self.limits.max_columns:
+            kind = "merged cells" if element == "mergeCell" else "a link"
+            self.problem = f"has {kind} reaching as far as row {rows:,}, column {columns:,}"
+
+
+@lru_cache(maxsize=1024)  # a sheet repeats a few column letters many times
+def _column_of(letters: bytes) -> int:
+    return _column_number(letters.decode("ascii"))
 
 
 def _column_number(letters: str) -> int:

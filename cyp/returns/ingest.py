@@ -31,7 +31,7 @@ from cyp.cycle.prefill import line_changes
 from cyp.cycle.questions import record_answers
 from cyp.problems import Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
-from cyp.returns.reader import ParsedReturn, read_return
+from cyp.returns.reader import ParsedReturn, normalise_text, read_return
 from cyp.returns.validate import CheckedReturn, check_return
 from cyp.status import STATUSES
 from cyp.storage.config import get_settings
@@ -92,6 +92,8 @@ class IngestResult:
     summary: str = ""
     # What changed since the team's previous version (or, for a first version, the previous quarter).
     changes: list[str] = field(default_factory=list)
+    # A duplicate of an earlier version that is no longer current: the version :func:`make_current_again` restores.
+    reinstatable_version: int | None = None
 
     @property
     def accepted(self) -> bool:
@@ -110,6 +112,8 @@ class Upload:
     is_demo: bool
     sha256: str
     stored_name: str
+    # Set only by make_current_again: an earlier version's file is stored again instead of reported as a duplicate.
+    reinstate: bool = False
 
     @property
     def uploaded_by(self) -> str:
@@ -371,6 +375,7 @@ def ingest_return(
     uploaded_by = principal.username
     settings = get_settings()
     uploads_dir = uploads_dir or settings.uploads_dir
+    filename = normalise_text(filename or "")  # a browser's file name may hold a NUL, which PostgreSQL refuses
     target = PurePath(filename).name or "upload"
     try:
         file_problems = check_upload(data, filename, settings.max_upload_bytes)
@@ -442,13 +447,22 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
         upload = replace(upload, is_demo=True)  # what a demo account uploads goes with the demo data
     serialise_versions(session, checked.team.id, checked.quarter.label)
     earlier = stored_versions(session, checked.team.id, checked.quarter.label)
-    same = next((stored for stored in earlier if stored.sha256 == upload.sha256), None)
-    if same is not None:
+    # The current version first: a file made current again is stored under two versions.
+    matching = sorted((stored for stored in earlier if stored.sha256 == upload.sha256), key=lambda s: not s.is_current)
+    same = matching[0] if matching else None
+    if same is not None and not (upload.reinstate and not same.is_current):
         result.status, result.version, result.return_id = "duplicate", same.version, same.id
         result.summary = (
             f"Already stored: this file is {team} {quarter} version {same.version}, uploaded by {same.uploaded_by}; "
             "nothing new stored"
         )
+        current = _current_of(earlier)
+        if not same.is_current and current is not None:
+            result.reinstatable_version = same.version
+            result.summary += (
+                f". Version {current.version} is current; make version {same.version} current again to store this "
+                f"file as version {earlier[-1].version + 1}"
+            )
         return result
     if queries(checked.problems) and not upload.acknowledge_queries:
         result.status = "needs-acknowledgement"
@@ -463,3 +477,37 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
     result.status, result.version, result.return_id, result.changes = "accepted", version, return_id, changes
     result.summary = _summary(checked, version, changes)
     return result
+
+
+def make_current_again(
+    data: bytes,
+    filename: str,
+    principal: Principal,
+    *,
+    engine: Engine | None = None,
+    uploads_dir: Path | None = None,
+) -> IngestResult:
+    """Store an earlier, no longer current version's file again as the team's new current version.
+
+    What the uploader confirms after :func:`ingest_return` answered "duplicate" with ``reinstatable_version`` set:
+    the file is checked and validated afresh (today's rules and the same permission check apply), its queries count
+    as acknowledged (they were when it was first stored, and the uploader has just confirmed it), and it is stored as
+    a new version, so the history keeps every version in order. A file that is the current version is still a
+    duplicate, and one never stored is stored as an ordinary new version. Never raises for anything wrong with the
+    file.
+    """
+    if not isinstance(principal, Principal):
+        raise TypeError(f"make_current_again needs a Principal, not {type(principal).__name__}")
+    settings = get_settings()
+    filename = normalise_text(filename or "")
+    problems = check_upload(data, filename, settings.max_upload_bytes)
+    if problems:
+        return IngestResult("rejected", problems, summary=f"Rejected: {_count(len(problems), 'problem')}")
+    sha256 = sha256_hex(data)
+    upload = Upload(data, filename, principal, True, False, sha256, _stored_name(sha256, filename), reinstate=True)
+    keeper = _FileKeeper(data, uploads_dir or settings.uploads_dir)
+    try:
+        parsed = read_return(io.BytesIO(data))
+        return with_write_retries(lambda: _store_in_one_transaction(engine, parsed, upload, keeper))
+    finally:
+        keeper.discard()

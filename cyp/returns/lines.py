@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from cyp.quarters import Quarter
-
-# Team lookup lives in cyp.read.teams (so cyp.access can use it without importing cyp.returns); the names stay
-# importable from here for the returns code that has always found them here.
-from cyp.read.teams import (  # noqa: F401
+# Team lookup and the plan covering a quarter are framework rules (cyp.framework.teams and .plans, so cyp.access
+# and cyp.read use them without importing cyp.returns); the names stay importable from here for the returns code.
+from cyp.framework.plans import plan_covering, plan_covers, plan_for_quarter, plan_period  # noqa: F401
+from cyp.framework.teams import (  # noqa: F401
     TeamRow,
     UnknownTeam,
     find_team,
@@ -21,34 +19,13 @@ from cyp.read.teams import (  # noqa: F401
     suggest_team,
     team_names,
 )
+from cyp.quarters import Quarter
 from cyp.storage.config import get_settings
 from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, Plan, QuarterDeadline, Return
 
 
 class NothingToReport(LookupError):
     """The team has no lines or indicators to report in that quarter's plan."""
-
-
-def plan_for_quarter(session: Session, quarter: Quarter) -> Plan | None:
-    """The plan whose period covers the quarter (the later one if two overlap)."""
-    return plan_covering(session.scalars(select(Plan)), quarter)
-
-
-def plan_covers(plan: Plan, quarter: Quarter) -> bool:
-    """Whether the plan's period (financial years ``first_year`` to ``last_year``) includes the quarter."""
-    return plan.first_year <= quarter.year <= plan.last_year
-
-
-def plan_covering(plans: Iterable[Plan], quarter: Quarter) -> Plan | None:
-    """Of ``plans`` already loaded, the one whose period covers the quarter (the later one if two overlap)."""
-    covering = [plan for plan in plans if plan_covers(plan, quarter)]
-    return max(covering, key=lambda plan: plan.first_year, default=None)
-
-
-def plan_period(plan: Plan) -> str:
-    """A plan's period as quarter labels, e.g. "2019-20 Q1 to 2022-23 Q4"."""
-    first, last = plan.first_year, plan.last_year
-    return f"{first}-{(first + 1) % 100:02d} Q1 to {last}-{(last + 1) % 100:02d} Q4"
 
 
 def team_lines(session: Session, partner: Partner, plan: Plan) -> list[Action]:

@@ -1,11 +1,16 @@
-"""Spot commentary that looks like personal data about a child, so the uploader is asked to remove it.
+"""Spot commentary that holds personal data about a child, so it is never stored.
 
-A hit is a *query*, not an error: the person uploading acknowledges it or edits
-the text. Each pattern is narrow on purpose, because a query on every deadline or
-phone number would teach people to tick the box without reading: NHS numbers and
-unique pupil numbers must carry a valid check digit or letter, a date counts only
-next to a date-of-birth word (``data/personal-data.yaml``), and a postcode must
-be a full one with its inward code.
+An NHS number, a unique pupil number or a date of birth is an *error*: the return
+is not stored until it is removed, because one tick of "I have checked the queries"
+must not be enough to put a child's identifiers on the board display. A full
+postcode is a *query* (a service's address is a postcode too). Each pattern is
+narrow on purpose, so that deadlines and phone numbers are never blocked: NHS
+numbers and unique pupil numbers must carry a valid check digit or letter, however
+their digits are spaced or separated; a date counts only next to a date-of-birth
+word (``data/personal-data.yaml``); a postcode must be a full one with its inward
+code. Text is normalised first (NFKC, invisible characters removed:
+:func:`cyp.returns.reader.normalise_text`), so digits hidden between zero-width
+spaces are still seen.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
+from cyp.returns.reader import normalise_text
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import load_data_file
 
@@ -41,6 +47,10 @@ _PLURAL = {
 }
 
 
+# Kinds that block a return (errors); the others (postcodes) are queries the uploader may acknowledge.
+BLOCKING_KINDS = frozenset({NHS_NUMBER, UPN, DATE_OF_BIRTH})
+
+
 @dataclass(frozen=True)
 class PersonalDataHit:
     """One piece of text that looks like personal data, and what kind it looks like."""
@@ -48,17 +58,52 @@ class PersonalDataHit:
     kind: str
     text: str
 
+    @property
+    def blocks(self) -> bool:
+        """True for the kinds that must be removed before a return is stored (see :data:`BLOCKING_KINDS`)."""
+        return self.kind in BLOCKING_KINDS
 
-# Ten digits, written together or grouped 3-3-4 with one kind of separator, not part of a longer number.
-_NHS_RE = re.compile(r"(?<![\d£$€.,])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d])")
+    @property
+    def masked(self) -> str:
+        """The hit with all but its first three letters and digits hidden, to say where it is without repeating it."""
+        return mask(self.text)
 
-# A check letter, 11 digits, then a digit (permanent UPN) or a letter (temporary UPN).
+
+# Between two digits of an NHS number or UPN: nothing, or up to two of space, hyphen, dot and slash, in any grouping
+# ("943 476 5919", "943 4765919", "943-476 5919", "9 4 3 4 7 6 5 9 1 9").
+_SEP = r"[ \-./]{0,2}"
+# A run of digits so separated: an NHS number is a whole run of exactly ten (so never part of a longer number),
+# not just after a currency sign or a decimal point ("£9434765919").
+_DIGIT_RUN = re.compile(rf"\d(?:{_SEP}\d)*")
+_NOT_BEFORE_NHS = frozenset("£$€.,")
+
+# A check letter, 11 digits, then a digit (permanent UPN) or a letter (temporary UPN), separated as above.
 _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"  # A-Z without I, O and S; position = value
-_UPN_RE = re.compile(rf"\b([{_UPN_ALPHABET}])(\d{{11}}[\d{_UPN_ALPHABET}])\b", re.IGNORECASE)
+_UPN_RE = re.compile(
+    rf"\b([{_UPN_ALPHABET}])((?:{_SEP}\d){{11}}{_SEP}[\d{_UPN_ALPHABET}])(?![\w])(?!{_SEP}\d)", re.IGNORECASE
+)
 
 # Full UK postcode: outward code (area letters that exist, district) then inward code (sector digit and two unit
-# letters, which never use C, I, K, M, O or V). Upper case only, so "Q3 2nd" or "y6 2ab" in prose is not a postcode.
+# letters, which never use C, I, K, M, O or V). Upper case with or without the space; lower case only written
+# compactly ("en54ab"), so "Q3 2nd" or "y6 2ab" in prose is not a postcode.
 _POSTCODE_RE = re.compile(r"\b([A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?) ?(\d[ABD-HJLNP-UW-Z]{2})\b")
+_COMPACT_POSTCODE_RE = re.compile(r"\b([A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?)(\d[ABD-HJLNP-UW-Z]{2})\b", re.IGNORECASE)
+_NOT_DIGIT = re.compile(r"\D")
+_NOT_ALPHANUMERIC = re.compile(r"[^0-9A-Za-z]")
+
+
+def mask(text: str) -> str:
+    """``text`` with every letter and digit after the first three replaced by "•" ("943 4•• ••••")."""
+    shown = 0
+    out = []
+    for char in text:
+        if char.isalnum():
+            shown += 1
+            out.append(char if shown <= 3 else "•")
+        else:
+            out.append(char)
+    return "".join(out)
+
 
 _DIGIT = re.compile(r"\d")
 
@@ -168,18 +213,26 @@ def _valid_date(day: str, month: str, year: str) -> bool:
 
 
 def find_personal_data(text: str | None) -> list[PersonalDataHit]:
-    """Every piece of ``text`` that looks like an NHS number, UPN, date of birth or full postcode, in text order."""
+    """Every piece of ``text`` that looks like an NHS number, UPN, date of birth or full postcode, in text order.
+
+    ``text`` is normalised first (:func:`cyp.returns.reader.normalise_text`); each hit is a piece of that text.
+    """
     # Every kind needs a digit, and most commentary has none: one scan rules all of them out.
     if not text or _DIGIT.search(text) is None:
         return []
+    text = normalise_text(text)
     found: list[tuple[int, PersonalDataHit]] = []
     # An NHS number has 10 digits and a UPN 11 or 12: most commentary has fewer in all.
     if not _fewer_digits_than(text, 10):
-        for match in _NHS_RE.finditer(text):
-            if nhs_number_is_valid(match.group(1) + match.group(3) + match.group(4)):
-                found.append((match.start(), PersonalDataHit(NHS_NUMBER, match.group(0))))
+        for match in _DIGIT_RUN.finditer(text):
+            run = match.group(0)
+            if len(run) < 10 or (match.start() and text[match.start() - 1] in _NOT_BEFORE_NHS):
+                continue
+            digits = _NOT_DIGIT.sub("", run)
+            if len(digits) == 10 and nhs_number_is_valid(digits):
+                found.append((match.start(), PersonalDataHit(NHS_NUMBER, run)))
         for match in _UPN_RE.finditer(text):
-            if upn_check_letter(match.group(2)) == match.group(1).upper():
+            if upn_check_letter(_NOT_ALPHANUMERIC.sub("", match.group(2))) == match.group(1).upper():
                 found.append((match.start(), PersonalDataHit(UPN, match.group(0))))
     # The same date can match several patterns ("DOB 12/03/2015 (DOB)"); the date's own span says it is one hit.
     date_spans: list[tuple[int, int]] = []
@@ -193,8 +246,10 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
                 start = min(match.start(part) for part in "dmy")
                 end = max(match.end(part) for part in "dmy")
                 found.append((start, PersonalDataHit(DATE_OF_BIRTH, text[start:end])))
-    for match in _POSTCODE_RE.finditer(text):
-        found.append((match.start(), PersonalDataHit(POSTCODE, match.group(0))))
+    postcodes = {match.start(): match.group(0) for match in _POSTCODE_RE.finditer(text)}
+    for match in _COMPACT_POSTCODE_RE.finditer(text):
+        postcodes.setdefault(match.start(), match.group(0))
+    found.extend((start, PersonalDataHit(POSTCODE, postcode)) for start, postcode in postcodes.items())
     found.sort(key=lambda item: item[0])
     return [hit for _, hit in found]
 

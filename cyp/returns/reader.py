@@ -9,7 +9,10 @@ Reading never judges the values themselves; that is :mod:`cyp.returns.validate`.
 
 from __future__ import annotations
 
+import io
 import re
+import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import python_calamine
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from cyp.problems import Problem
@@ -25,6 +29,12 @@ from cyp.storage.datafiles import SCHEMA_DIR, load_data_file
 
 HEADERS_FILE = PROJECT_ROOT / "data" / "return-headers.yaml"
 HEADER_SEARCH_ROWS = 20
+# How far down a header-like row is looked for, only to say where it is, when none is in the first 20 rows.
+HEADER_SEEN_ROWS = 500
+# A worksheet's <dimension> element, which comes before its cells: where to look for it and how to match it.
+DIMENSION_SEARCH_BYTES = 64 * 1024
+DECLARED_RANGE = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*>(?:\s*</(?:[\w.-]+:)?dimension>)?")
+WELL_FORMED_RANGE = re.compile(rb"\sref\s*=\s*[\"']\$?[A-Za-z]{1,3}\$?\d{1,7}(?::\$?[A-Za-z]{1,3}\$?\d{1,7})?[\"']")
 
 
 class Cell(NamedTuple):
@@ -88,10 +98,32 @@ def normalise_heading(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower().replace("&", "and"))
 
 
+# Characters that show nothing (zero-width spaces and joiners, soft hyphens, direction marks, the byte-order mark):
+# text hiding an NHS number between them must be seen as the number it is.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]"
+)
+# Control characters other than tab and line breaks: a NUL (or Excel's escaped "_x0000_") cannot be stored in
+# PostgreSQL text, and none of them means anything in a progress update.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def normalise_text(text: str) -> str:
+    """``text`` in Unicode NFKC form without invisible or control characters (tab and line breaks kept).
+
+    Every text read from a workbook goes through this, so the personal-data checks and the database see the
+    same characters a reader sees on screen.
+    """
+    if text.isascii():  # most text: only control characters can need removing
+        return text if text.isprintable() or not _CONTROL.search(text) else _CONTROL.sub("", text)
+    return _CONTROL.sub("", _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)))
+
+
 def cell_text(value: Any) -> str | None:
-    """A cell's value as stripped text; None when blank. Whole floats lose their ``.0``; dates are ISO."""
+    """A cell's value as stripped, normalised text (:func:`normalise_text`); None when blank. Whole floats lose
+    their ``.0``; dates are ISO."""
     if type(value) is str:  # most cells: skip the other checks
-        return value.replace("\u00a0", " ").strip() or None
+        return normalise_text(value).replace("\u00a0", " ").strip() or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -104,7 +136,7 @@ def cell_text(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, timedelta):
         return str(value)
-    text = str(value).replace("\u00a0", " ").strip()
+    text = normalise_text(str(value)).replace("\u00a0", " ").strip()
     return text or None
 
 
@@ -120,6 +152,11 @@ def display_name(section: str, key: str) -> str:
 
 
 def _find_sheet(names: list[str], kind: str) -> str | None:
+    """The sheet named as the template names it ("Return"), wherever it is; otherwise the first named a synonym."""
+    canonical = normalise_heading(display_name("sheets", kind))
+    exact = next((name for name in names if normalise_heading(name) == canonical), None)
+    if exact is not None:
+        return exact
     wanted = _sheet_words(kind)
     return next((name for name in names if normalise_heading(name) in wanted), None)
 
@@ -134,12 +171,22 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.replace("\u00a0", " ").strip())
 
 
+def _without_blank_end(row: list[Any]) -> list[Any]:
+    end = len(row)
+    while end and _is_blank(row[end - 1]):
+        end -= 1
+    return row[:end] if end < len(row) else row
+
+
 class _Table:
     """A sheet as rows of raw values, with addresses counted from A1."""
 
     def __init__(self, sheet: python_calamine.CalamineSheet) -> None:
         self.name = sheet.name
-        self.rows: list[list[Any]] = sheet.to_python(skip_empty_area=False)
+        # Row by row, each without its blank end: what is kept in Python is what the sheet holds, not its grid.
+        self.rows: list[list[Any]] = [_without_blank_end(row) for row in sheet.iter_rows()]
+        while self.rows and not self.rows[-1]:
+            self.rows.pop()
 
     def cell(self, row: int, column: int | None) -> Cell:
         """The cell at 0-based ``row``/``column``; a blank cell when the column is absent."""
@@ -155,26 +202,23 @@ def _find_header(
     table: _Table, section: str, required: list[str], problems: list[Problem]
 ) -> tuple[int, dict[str, int]] | None:
     """The header row (0-based) and field -> column; None (with a problem) when there is no usable header."""
-    synonyms = _synonyms(section)
-    best: tuple[int, dict[str, list[int]]] | None = None
-    for row_index, row in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
-        found: dict[str, list[int]] = {}
-        for column, value in enumerate(row):
-            text = cell_text(value)
-            key = synonyms.get(normalise_heading(text)) if text else None
-            if key:
-                found.setdefault(key, []).append(column)
-        # The header is the row naming the most known columns; a tie keeps the first.
-        if len(found) >= 2 and (best is None or len(found) > len(best[1])):
-            best = (row_index, found)
+    best = _best_header_row(table, section, 0, HEADER_SEARCH_ROWS)
     last_row = min(len(table.rows), HEADER_SEARCH_ROWS)
     expected = ", ".join(display_name(section, key) for key in required)
     if best is None:
+        # Only to say where a header was seen; a few hundred rows, so a sheet without any header costs little.
+        lower = _best_header_row(table, section, HEADER_SEARCH_ROWS, HEADER_SEEN_ROWS)
+        seen = (
+            f"; a row of headings was seen at row {lower[0] + 1}: delete the rows above the table so its headings "
+            f"are in row {HEADER_SEARCH_ROWS} or above"
+            if lower
+            else ""
+        )
         problems.append(
             Problem(
                 "no-header-row",
                 f"no header row found in rows 1–{max(last_row, 1)}; the table needs a row of headings including "
-                f"{expected}",
+                f"{expected}{seen}",
                 sheet=table.name,
             )
         )
@@ -207,6 +251,22 @@ def _find_header(
                 )
             )
     return row_index, columns
+
+
+def _best_header_row(table: _Table, section: str, start: int, stop: int) -> tuple[int, dict[str, list[int]]] | None:
+    """The row in ``start``..``stop`` (0-based) naming the most known columns (at least two); a tie keeps the first."""
+    synonyms = _synonyms(section)
+    best: tuple[int, dict[str, list[int]]] | None = None
+    for row_index in range(start, min(stop, len(table.rows))):
+        found: dict[str, list[int]] = {}
+        for column, value in enumerate(table.rows[row_index]):
+            text = cell_text(value)
+            key = synonyms.get(normalise_heading(text)) if text else None
+            if key:
+                found.setdefault(key, []).append(column)
+        if len(found) >= 2 and (best is None or len(found) > len(best[1])):
+            best = (row_index, found)
+    return best
 
 
 def _read_labels(table: _Table, above_row: int) -> dict[str, Cell]:
@@ -254,8 +314,39 @@ def read_return(stream: BinaryIO) -> ParsedReturn:
     """Read a return workbook; structural problems (no Return sheet, no header, missing column) are in ``.problems``.
 
     The stream must already have passed :func:`cyp.returns.filecheck.check_upload`. An unreadable workbook gives
-    a problem, never an exception.
+    a problem, never an exception. A sheet's declared used range (``<dimension>``) never decides: when the reader
+    cannot read a workbook whose declared range is malformed, it is read again without it.
     """
+    parsed = _read(stream)
+    if any(p.code == "unreadable" for p in parsed.problems):
+        stream.seek(0)
+        without = _without_declared_ranges(stream.read())
+        if without is not None:
+            again = _read(io.BytesIO(without))
+            if not any(p.code == "unreadable" for p in again.problems):
+                return again
+    return parsed
+
+
+def _without_declared_ranges(data: bytes) -> bytes | None:
+    """``data`` with each worksheet's malformed ``<dimension>`` removed; None when none is malformed (or no zip)."""
+    try:
+        out = io.BytesIO()
+        changed = False
+        with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+            for info in source.infolist():
+                part = source.read(info)
+                declared = DECLARED_RANGE.search(part, 0, DIMENSION_SEARCH_BYTES)
+                if declared and not WELL_FORMED_RANGE.search(declared.group(0)):
+                    part = part[: declared.start()] + part[declared.end() :]
+                    changed = True
+                copy.writestr(info.filename, part)
+        return out.getvalue() if changed else None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+
+
+def _read(stream: BinaryIO) -> ParsedReturn:
     parsed = ParsedReturn()
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(stream)
@@ -281,15 +372,62 @@ def read_return(stream: BinaryIO) -> ParsedReturn:
         about_name = _find_sheet(names, "about")
         if about_name is not None:
             parsed.about = _read_about(_Table(workbook.get_sheet_by_name(about_name)))
+        _keep_numbers_as_shown(stream, parsed)
     except Exception as exc:  # noqa: BLE001 - any parser failure on an uploaded file is the file's problem
         parsed.problems.append(
             Problem(
                 "unreadable",
-                f"the workbook could not be read ({type(exc).__name__}); open it in Excel, save it as an .xlsx "
-                "workbook and upload it again",
+                f"the workbook could not be read ({type(exc).__name__}); open it in Excel or LibreOffice, save it "
+                "as an Excel workbook (.xlsx) and upload it again",
             )
         )
     return parsed
+
+
+def _keep_numbers_as_shown(stream: BinaryIO, parsed: ParsedReturn) -> None:
+    """Numbers in text fields (progress, next steps, risks, commentary) as the sheet shows them.
+
+    Typed into a cell formatted General, "50%" and "1,234" become the numbers 0.5 and 1234 with a number format;
+    the text that was typed is what the sheet shows, so that is what is kept. Number formats are read (with
+    openpyxl, read-only) only when a text field holds a number, which a return rarely does.
+    """
+    wanted: list[tuple[str, ParsedLine | ParsedIndicator, str]] = []
+    for line in parsed.lines:
+        for name in ("progress", "next_steps", "risks"):
+            if _is_number(getattr(line, name).raw):
+                wanted.append((parsed.return_sheet, line, name))
+    for indicator in parsed.indicators:
+        if _is_number(indicator.commentary.raw):
+            wanted.append((parsed.indicators_sheet, indicator, "commentary"))
+    if not wanted:
+        return
+    try:
+        stream.seek(0)
+        workbook = load_workbook(stream, read_only=True, data_only=True)
+        for sheet_name, row, name in wanted:
+            cell: Cell = getattr(row, name)
+            shown = _as_shown(cell.raw, workbook[sheet_name][cell.address].number_format)
+            if shown is not None:
+                setattr(row, name, cell._replace(text=shown))
+        workbook.close()
+    except Exception:  # noqa: BLE001 - the number as stored is still a faithful reading when formats cannot be read
+        return
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_shown(value: float, number_format: str | None) -> str | None:
+    """``value`` as a percentage or thousands format displays it ("0%", "#,##0.00"); None for other formats."""
+    shape = (number_format or "General").split(";")[0]
+    decimals = len(match.group(1)) if (match := re.search(r"\.(0+)", shape)) else 0
+    grouping = "," if "#,#" in shape else ""
+    if "%" in shape:
+        return f"{value * 100:{grouping}.{decimals}f}%"
+    if grouping or re.fullmatch(r"0(\.0+)?", shape):
+        return f"{value:{grouping}.{decimals}f}"
+    return None
 
 
 def _read_return_sheet(table: _Table, parsed: ParsedReturn) -> None:

@@ -18,6 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
+from cyp.cells import write_cell
 from cyp.cycle.prefill import prefill_source
 from cyp.cycle.questions import questions_for_template, write_board_columns
 from cyp.quarters import Quarter, parse_quarter
@@ -105,15 +106,18 @@ def _label(key: str) -> str:
 
 def _header(sheet: Worksheet, row: int, section: str, keys: list[str], widths: dict[str, int]) -> None:
     for column, key in enumerate(keys, start=1):
-        cell = sheet.cell(row=row, column=column, value=display_name(section, key))
+        cell = write_cell(sheet.cell(row=row, column=column), display_name(section, key))
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         sheet.column_dimensions[get_column_letter(column)].width = widths[key]
 
 
-def _input(cell, value=None) -> None:  # type: ignore[no-untyped-def]
-    cell.value = value
+def _input(cell, value=None, text: bool = True) -> None:  # type: ignore[no-untyped-def]
+    write_cell(cell, value)
+    if text:
+        # Typed into a Text cell, "50%" or "1,234" stays what the lead wrote instead of becoming 0.5 or 1234.
+        cell.number_format = "@"
     cell.protection = UNLOCKED
     cell.fill = INPUT_FILL
     cell.border = INPUT_BORDER
@@ -129,7 +133,7 @@ def _write_return_sheet(
     lines: list[Action],
     previous,  # type: ignore[no-untyped-def]
 ) -> None:
-    sheet["A1"] = f"CYP Plan quarterly return: {partner.name}, {quarter.label}"
+    write_cell(sheet["A1"], f"CYP Plan quarterly return: {partner.name}, {quarter.label}")
     sheet["A1"].font = Font(bold=True, size=14)
     facts = [
         (_label("team"), partner.name),
@@ -138,11 +142,10 @@ def _write_return_sheet(
         (_label("deadline"), _fmt_date(deadline)),
     ]
     for row, (label, value) in enumerate(facts, start=3):
-        sheet.cell(row=row, column=1, value=label).font = Font(bold=True)
-        sheet.cell(row=row, column=2, value=value)
-    sheet.cell(row=HEADER_ROW - 1, column=1, value="Fill in the yellow cells. See the Instructions sheet.").font = Font(
-        italic=True
-    )
+        write_cell(sheet.cell(row=row, column=1), label).font = Font(bold=True)
+        write_cell(sheet.cell(row=row, column=2), value)
+    note = write_cell(sheet.cell(row=HEADER_ROW - 1, column=1), "Fill in the yellow cells. See the Instructions sheet.")
+    note.font = Font(italic=True)
     # The board's columns are added after these by cyp.cycle.questions, only when a question is open.
     keys = [key for key in header_vocabulary()["return_columns"] if key in RETURN_WIDTHS]
     _header(sheet, HEADER_ROW, "return_columns", keys, RETURN_WIDTHS)
@@ -151,8 +154,7 @@ def _write_return_sheet(
         objective = action.objective
         reference = [action.ref, objective.outcome.name, objective.text, line_text(action)]
         for column, value in enumerate(reference, start=1):
-            cell = sheet.cell(row=row, column=column, value=value)
-            cell.alignment = WRAP
+            write_cell(sheet.cell(row=row, column=column), value).alignment = WRAP
         answer = answers.get(action.id)
         carried = [answer.status, answer.progress, answer.next_steps, answer.risks] if answer else [None] * 4
         for column, value in enumerate(carried, start=len(reference) + 1):
@@ -176,20 +178,20 @@ def _write_return_sheet(
 
 
 def _write_indicators_sheet(sheet: Worksheet, indicators: list[Indicator], previous) -> None:  # type: ignore[no-untyped-def]
-    sheet["A1"] = "Indicators: the latest figure for each measure your team reports"
+    write_cell(sheet["A1"], "Indicators: the latest figure for each measure your team reports")
     sheet["A1"].font = Font(bold=True, size=14)
     keys = list(header_vocabulary()["indicator_columns"])
     _header(sheet, INDICATOR_HEADER_ROW, "indicator_columns", keys, INDICATOR_WIDTHS)
     answers = {v.indicator_id: v for v in previous.indicator_values} if previous else {}
     for row, indicator in enumerate(indicators, start=INDICATOR_HEADER_ROW + 1):
         for column, value in enumerate([indicator.ref, indicator.name, indicator.unit], start=1):
-            sheet.cell(row=row, column=column, value=value).alignment = WRAP
+            write_cell(sheet.cell(row=row, column=column), value).alignment = WRAP
         answer = answers.get(indicator.id)
         value = answer.value if answer else None
         target = answer.target if answer and answer.target is not None else indicator.target
         commentary = answer.commentary if answer else None
         for column, cell_value in enumerate([value, target, commentary], start=4):
-            _input(sheet.cell(row=row, column=column), cell_value)
+            _input(sheet.cell(row=row, column=column), cell_value, text=column == 6)
     sheet.freeze_panes = f"A{INDICATOR_HEADER_ROW + 1}"
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False
@@ -239,7 +241,7 @@ def _write_instructions(
     ]
     sheet.column_dimensions["A"].width = 110
     for row, (text, bold) in enumerate(paragraphs, start=1):
-        cell = sheet.cell(row=row, column=1, value=text or None)
+        cell = write_cell(sheet.cell(row=row, column=1), text or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if bold:
             cell.font = Font(bold=True, size=13 if row == 1 else 11)
@@ -255,7 +257,7 @@ def _write_about(sheet: Worksheet, partner: Partner, quarter: Quarter, plan: Pla
         ("Template version", TEMPLATE_VERSION),
     ]
     for row, (key, value) in enumerate(rows, start=1):
-        sheet.cell(row=row, column=1, value=key)
-        sheet.cell(row=row, column=2, value=value)
+        write_cell(sheet.cell(row=row, column=1), key)
+        write_cell(sheet.cell(row=row, column=2), value)
     sheet.sheet_state = "hidden"
     sheet.protection.sheet = True

@@ -465,7 +465,7 @@ def _masked(hits: list[PersonalDataHit]) -> str:
     """Kinds of hit with just enough of each to find it in the cell: the full text is never echoed back."""
     shown: list[str] = []
     for hit in hits:
-        text = f"{hit.kind} starting '{hit.text[:3]}…'"
+        text = f"{hit.kind} '{hit.masked}'"
         if text not in shown:
             shown.append(text)
     return ", ".join(shown)
@@ -475,12 +475,24 @@ def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> Non
     if cell.text is None:
         return
     hits = find_personal_data(cell.text)
-    if hits:
+    blocking = [hit for hit in hits if hit.blocks]
+    if blocking:
         problems.append(
             Problem(
                 "personal-data",
-                f"looks like personal data about a child ({_masked(hits)}); remove it, or acknowledge if it is not "
-                "about a child",
+                f"holds personal data about a child ({_masked(blocking)}); a return must never hold an NHS number, "
+                "a unique pupil number or a date of birth: remove it and upload again",
+                sheet=sheet,
+                cell=cell.address,
+            )
+        )
+    others = [hit for hit in hits if not hit.blocks]
+    if others:
+        problems.append(
+            Problem(
+                "personal-data",
+                f"looks like personal data ({_masked(others)}); remove it, or acknowledge if it is not about a child "
+                "or family (such as a service's address)",
                 severity="query",
                 sheet=sheet,
                 cell=cell.address,

@@ -54,9 +54,46 @@ SETTINGS: tuple[Setting, ...] = (
         "When 1, `scripts/run.sh` fills an empty database with generated demo data for newcomers.",
     ),
     Setting(
+        "CYP_ACCESSIBILITY_CONTACT",
+        "the performance team (the administrators of CYP Plan Monitor)",
+        "Who answers accessibility problems and requests for another format; shown in the accessibility statement.",
+    ),
+    Setting(
+        "CYP_ACCESSIBILITY_EMAIL",
+        "",
+        "Email address for accessibility problems, shown in the accessibility statement. Set it for a deployment.",
+    ),
+    Setting(
+        "CYP_ACCESSIBILITY_PHONE",
+        "",
+        "Telephone number for accessibility problems, shown in the accessibility statement (empty: not shown).",
+    ),
+    Setting(
         "CYP_TODAY",
         "",
         "Pretend today is this ISO date (YYYY-MM-DD); for demonstrations and tests. Empty means the real date.",
+    ),
+    Setting(
+        "CYP_SESSION_IDLE_MINUTES",
+        "120",
+        "A sign-in ends after this many minutes without any interaction (reload, click, page change).",
+    ),
+    Setting(
+        "CYP_SESSION_LIFETIME_HOURS",
+        "12",
+        "A sign-in ends this many hours after it was made, however busy; then the person signs in again.",
+    ),
+    Setting(
+        "CYP_DISPLAY_SESSION_DAYS",
+        "90",
+        "A meeting-room screen signed in with a display link stays signed in this many days (no idle timeout) "
+        "unless the link is revoked; opening the link again starts a new period.",
+    ),
+    Setting(
+        "CYP_FRAME_ANCESTORS",
+        "'self'",
+        "Who may show the app inside a frame: the Content-Security-Policy `frame-ancestors` sources, e.g. "
+        "`'self' https://intranet.barnet.gov.uk`; `'none'` forbids every frame.",
     ),
     Setting(
         "CYP_PUBLIC_URL",
@@ -116,6 +153,10 @@ class Settings:
     deadline_days: int = field(default_factory=lambda: int(_env("CYP_DEADLINE_DAYS")))
     demo_on_empty: bool = field(default_factory=lambda: _env("CYP_DEMO_ON_EMPTY") == "1")
     today_override: str = field(default_factory=lambda: _env("CYP_TODAY"))
+    session_idle_minutes: int = field(default_factory=lambda: int(_env("CYP_SESSION_IDLE_MINUTES")))
+    session_lifetime_hours: int = field(default_factory=lambda: int(_env("CYP_SESSION_LIFETIME_HOURS")))
+    display_session_days: int = field(default_factory=lambda: int(_env("CYP_DISPLAY_SESSION_DAYS")))
+    frame_ancestors: str = field(default_factory=lambda: _env("CYP_FRAME_ANCESTORS"))
     public_url: str = field(default_factory=lambda: _env("CYP_PUBLIC_URL").rstrip("/"))
     smtp_host: str = field(default_factory=lambda: _env("CYP_SMTP_HOST"))
     smtp_port: int = field(default_factory=lambda: int(_env("CYP_SMTP_PORT")))
@@ -127,6 +168,9 @@ class Settings:
     mail_reply_to: str = field(default_factory=lambda: _env("CYP_MAIL_REPLY_TO"))
     remind_every_minutes: int = field(default_factory=lambda: int(_env("CYP_REMIND_EVERY_MINUTES")))
     signoff: bool = field(default_factory=lambda: _env("CYP_SIGNOFF") == "1")
+    accessibility_contact: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_CONTACT"))
+    accessibility_email: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_EMAIL"))
+    accessibility_phone: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_PHONE"))
 
 
 def get_settings() -> Settings:

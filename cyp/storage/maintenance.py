@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from cyp.storage.models import Return
+from cyp.storage.models import AuditEvent, Partner, Return
 
 
 class BackupError(RuntimeError):
@@ -90,7 +90,8 @@ def check_database(session: Session) -> list[str]:
     """Problems with the stored data, empty when sound: the engine's own integrity check and the version rules.
 
     On SQLite that is ``PRAGMA integrity_check`` and ``foreign_key_check``; on both databases every team's
-    versions for a quarter run 1..n without gaps and exactly one of them, the newest, is current.
+    versions for a quarter are distinct, none that an upload stored is missing (a gap left by removed demo
+    returns is not a problem), and exactly one of them, the newest, is current.
     """
     problems = []
     if session.get_bind().dialect.name == "sqlite":
@@ -110,7 +111,9 @@ def check_database(session: Session) -> list[str]:
         func.count(func.distinct(Return.version)).label("distinct"),
     ).group_by(Return.partner_id, Return.quarter)
     for row in session.execute(versions):
-        if (row.first, row.last, row.distinct) != (1, row.n, row.n):
+        if row.distinct != row.n or (
+            (row.first, row.last) != (1, row.n) and _lost_versions(session, row.partner_id, row.quarter)
+        ):
             problems.append(
                 f"team {row.partner_id} {row.quarter}: versions {row.first}..{row.last} for {row.n} returns"
             )
@@ -139,6 +142,31 @@ def check_database(session: Session) -> list[str]:
                 f"team {row.partner_id} {row.quarter}: {row.n_current} current versions (newest is {row.last})"
             )
     return problems
+
+
+def _lost_versions(session: Session, partner_id: int, quarter: str) -> list[int]:
+    """Version numbers missing from a team's quarter that were stored by an upload (its accepted audit event).
+
+    A gap alone is no alarm: demo returns are numbered with the real ones and ``demo --clear`` removes them (a
+    real upload after demo versions 1 and 2 is version 3, and stays version 3). Only a missing version that an
+    upload stored, and so was audited, is data lost.
+    """
+    present = set(
+        session.scalars(select(Return.version).where(Return.partner_id == partner_id, Return.quarter == quarter))
+    )
+    missing = [number for number in range(1, max(present, default=0) + 1) if number not in present]
+    if not missing:
+        return []
+    team = session.scalar(select(Partner.name).where(Partner.id == partner_id))
+    targets = {f"{team} {quarter} v{number}": number for number in missing}
+    audited = session.scalars(
+        select(AuditEvent.target).where(
+            AuditEvent.action == "return.ingest",
+            AuditEvent.outcome == "accepted",
+            AuditEvent.target.in_(list(targets)),
+        )
+    )
+    return sorted({targets[target] for target in audited})
 
 
 def _sqlite_path(engine: Engine) -> Path | None:

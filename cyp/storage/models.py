@@ -396,6 +396,64 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class DisplayLink(Base):
+    """A revocable link that signs a meeting-room screen in with the display role; only its SHA-256 is stored."""
+
+    __tablename__ = "display_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser, behind an HttpOnly cookie; the cookie's value is never stored, only its SHA-256.
+
+    A session belongs to an account (``user_id``) or to a display link (``display_link_id``), never both.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    display_link_id: Mapped[int | None] = mapped_column(ForeignKey("display_links.id", ondelete="CASCADE"), index=True)
+    # "password", "identity provider" or "display link".
+    method: Mapped[str] = mapped_column(String(30))
+    # A digest of the account's password hash at sign-in: a new password ends the session.
+    password_stamp: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    client_address: Mapped[str | None] = mapped_column(String(100))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    user: Mapped[User | None] = relationship()
+    display_link: Mapped[DisplayLink | None] = relationship()
+
+
+class SignInTicket(Base):
+    """A one-time, short-lived ticket: the script run that signs someone in hands it to the browser, which
+    exchanges it for the session cookie at ``/session/claim``. Bound to the browser that asked for it.
+    """
+
+    __tablename__ = "signin_tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    method: Mapped[str] = mapped_column(String(30))
+    password_stamp: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the browser cookie of the script run that signed in: another browser cannot claim it.
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class SignInCounter(Base):
     """Recent failed sign-ins of one username (``scope`` "name") or one client address (``scope`` "client").
 

@@ -7,7 +7,8 @@ from ``cyp`` directly. tests/test_layering.py keeps it so.
 
 Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~cyp.ui.signin`,
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
-:mod:`~cyp.ui.widgets`.
+:mod:`~cyp.ui.widgets`,
+:mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from cyp.ui.data import (
     load_tracker_grid,
     load_tracker_rows,
     load_young_people_summary,
+    young_people_rule,
     young_people_words,
 )
 from cyp.ui.engine import (
@@ -60,6 +62,7 @@ from cyp.ui.engine import (
     refreshing_fragment,
     submit_return,
 )
+from cyp.ui.escaping import escape_markdown
 from cyp.ui.filters import (
     current_filters,
     filter_bar,
@@ -71,18 +74,23 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import navigation
+from cyp.ui.navigation import menu_link, navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
+from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
+    DEMO_ASSIGNMENT,
     LINE_LINK_COLUMN,
     board_pack_downloads,
     change_note,
     chart_with_data,
     distribution_text,
-    escape_markdown,
+    index_mapping_note,
     labelled_statuses,
     line_link_column,
     page_header,
+    problem_list,
+    responsible_column,
+    responsible_text,
     rollup_rule_note,
     status_badge_html,
     status_tile,
@@ -100,6 +108,7 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:  # type: ignore[ty
 
 
 __all__ = [
+    "DEMO_ASSIGNMENT",
     "LINE_LINK_COLUMN",
     "PRINCIPAL_KEY",
     "accessibility_statement",
@@ -114,9 +123,11 @@ __all__ = [
     "current_principal",
     "current_quarter",
     "describe_rule",
+    "display_links_section",
     "distribution_text",
     "escape_markdown",
     "filter_bar",
+    "index_mapping_note",
     "filter_caption",
     "framework_workbook",
     "indicator_chart",
@@ -157,15 +168,20 @@ __all__ = [
     "load_tracker_rows",
     "load_young_people_summary",
     "may_submit_for",
+    "menu_link",
     "navigation",
     "outcome_switcher",
     "page_header",
     "parse_quarter",
+    "problem_list",
     "quarter_from_url",
     "refreshing_fragment",
+    "responsible_column",
+    "responsible_text",
     "resolved_filters",
     "returns_received",
     "rollup_rule_note",
+    "sessions_section",
     "rollup_status",
     "status_badge_html",
     "status_label",
@@ -177,5 +193,6 @@ __all__ = [
     "trend_quarters",
     "with_line_links",
     "write_filters",
+    "young_people_rule",
     "young_people_words",
 ]

@@ -125,14 +125,14 @@ def load_plan_actions(plan_ref: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _domain_mappings(tag: str) -> pd.DataFrame:
+def _domain_mappings(tag: str, plan_ref: str | None) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return browse.domain_mappings(db_session)
+        return browse.domain_mappings(db_session, plan_ref)
 
 
-def load_domain_mappings() -> pd.DataFrame:
-    """Every Family Friendly Index mapping (:func:`cyp.read.browse.domain_mappings`)."""
-    return _domain_mappings(data_tag())
+def load_domain_mappings(plan_ref: str | None = None) -> pd.DataFrame:
+    """The Family Friendly Index mappings, of one plan given ``plan_ref`` (:func:`cyp.read.browse.domain_mappings`)."""
+    return _domain_mappings(data_tag(), plan_ref)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -373,6 +373,11 @@ def load_young_people_summary(quarter: str, plan_ref: str) -> list[OutcomeNews]:
 
 
 @st.cache_data(show_spinner=False)
+def young_people_rule() -> list[str]:
+    """The roll-up rule in the summary's plain words (:func:`cyp.read.young_people.rule_sentences`)."""
+    return young_people.rule_sentences(young_people.young_people_words())
+
+
 def young_people_words() -> dict[str, Any]:
     """The plain words for the young people's summary (:func:`cyp.read.young_people.young_people_words`)."""
     return young_people.young_people_words()
@@ -381,10 +386,33 @@ def young_people_words() -> dict[str, Any]:
 ACCESSIBILITY_STATEMENT = PROJECT_ROOT / "docs" / "accessibility.md"
 
 
+CONTACT_MARKER = "<!-- contact details: filled in from the CYP_ACCESSIBILITY_* settings -->"
+
+
+def _contact_lines() -> str:
+    """The statement's contact details, from the settings (values escaped: they are shown as text)."""
+    from cyp.storage.config import get_settings
+    from cyp.ui.widgets import escape_markdown
+
+    settings = get_settings()
+    lines = [f"- Who: {escape_markdown(settings.accessibility_contact)}"]
+    if settings.accessibility_email:
+        lines.append(f"- Email: {escape_markdown(settings.accessibility_email)}")
+    else:
+        lines.append(
+            "- Email: not set for this installation yet (its administrator sets `CYP_ACCESSIBILITY_EMAIL`); "
+            "until then, use the contact your organisation uses for the Children and Young People's Plan"
+        )
+    if settings.accessibility_phone:
+        lines.append(f"- Telephone: {escape_markdown(settings.accessibility_phone)}")
+    return "\n".join(lines)
+
+
 @st.cache_data(show_spinner=False)
 def accessibility_statement() -> tuple[str, str]:
-    """(title, body) of the accessibility statement: docs/accessibility.md, its first ``# `` line as the title."""
-    text = ACCESSIBILITY_STATEMENT.read_text(encoding="utf-8")
+    """(title, body) of the accessibility statement: docs/accessibility.md, its first ``# `` line as the title,
+    with the contact details of the ``CYP_ACCESSIBILITY_*`` settings in place of its contact marker."""
+    text = ACCESSIBILITY_STATEMENT.read_text(encoding="utf-8").replace(CONTACT_MARKER, _contact_lines())
     first, _newline, body = text.partition("\n")
     return first.removeprefix("# ").strip(), body.strip()
 

@@ -23,6 +23,7 @@ from cyp.bootstrap import initialise_database
 from cyp.read.meta import data_version
 from cyp.storage.config import get_settings
 from cyp.storage.db import get_engine, read_session, write_session
+from cyp.ui.escaping import escape_markdown
 
 if TYPE_CHECKING:
     from cyp.returns.ingest import IngestResult
@@ -110,10 +111,10 @@ def attempt_write(
         with write_session(engine()) as db_session:
             outcome = action(db_session, principal, *args, **options)
     except PermissionDenied as refusal:
-        st.error(str(refusal), icon=":material/block:")
+        st.error(escape_markdown(refusal), icon=":material/block:")
         return False, None
     except expected as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(escape_markdown(error), icon=":material/error:")
         return False, None
     clear_caches()
     return True, outcome

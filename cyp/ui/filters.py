@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cyp.quarters import QuarterError, parse_quarter
 from cyp.read.browse import FilterOptions
@@ -10,6 +11,7 @@ from cyp.read.charts import status_label
 from cyp.read.reports import ViewFilters
 from cyp.status import ALL_STATUSES
 from cyp.ui.data import load_filter_options, load_plans
+from cyp.ui.escaping import escape_markdown
 
 FILTER_FIELDS = ("quarter", "plan", "outcome", "objective", "team", "body", "domain", "driver", "status")
 FILTER_LABELS = {
@@ -72,21 +74,44 @@ def _choices(name: str, options: FilterOptions) -> list[tuple[str, str]]:
     return list(getattr(options, {"body": "bodies"}.get(name, name + "s")))
 
 
+def _widget_key(name: str) -> str:
+    """A filter widget's key, one per page: a widget keyed alike on two pages would carry one page's value over."""
+    ctx = get_script_run_ctx()
+    return f"cyp_filter_{name}:{ctx.page_script_hash if ctx else ''}"
+
+
+def _follow_address(key: str, current: object, values: list) -> None:  # type: ignore[type-arg]
+    """Keep a keyed filter widget showing what the address says, without remounting it.
+
+    A widget keeps its identity (and so the keyboard focus) across reruns only when it has a key; a keyed widget
+    keeps its own value, so when the address changed from outside since the last run (a link, a pasted URL, a
+    choice in another filter that resets this one) its value is set from the address before it is drawn.
+    """
+    state = st.session_state
+    seen = f"{key}:address"
+    if key not in state or state[key] not in values or state.get(seen) != current:
+        state[key] = current
+    state[seen] = current
+
+
 def outcome_switcher(filters: ViewFilters, options: FilterOptions) -> ViewFilters:
     """One click to any outcome of the plan (pills, wrapping on narrow screens); writes the choice to the URL."""
     names = dict(options.outcomes)
-    # No widget key, as in filter_bar: the selection always follows the address.
+    key = _widget_key("outcome_switcher")
+    _follow_address(key, filters.outcome, [None, *names])
     picked = st.pills(
         "Outcome",
         list(names),
-        default=filters.outcome,
-        format_func=lambda ref: names[ref],
+        format_func=lambda ref: escape_markdown(names[ref]),
         label_visibility="collapsed",
+        key=key,
     )
+    # Remember what the pills show: a pill unselected (picked None) is selected again from the address next run.
+    st.session_state[f"{key}:address"] = picked
     if picked and picked != filters.outcome:
         filters = filters.replace(outcome=picked, objective=None)
         write_filters(filters)
-        st.rerun()
+        st.rerun()  # the focus stays on the pills: the keyed widget is not drawn afresh
     return filters
 
 
@@ -94,12 +119,16 @@ def filter_bar(names: tuple[str, ...] = ("quarter", "plan"), columns: int = 4) -
     """Selectboxes for the named filters, read from and written back to the URL; returns the resolved filters.
 
     Plan and quarter are always resolved (defaults written to the URL too), so copying the address restores the
-    view exactly. Filters a page does not show are kept in the URL untouched.
+    view exactly. Filters a page does not show are kept in the URL untouched. The boxes are laid out in rows and
+    drawn row by row, so Tab moves through them in reading order; each is keyed, so it keeps the focus when a
+    choice reruns the page.
     """
     filters, options = resolved_filters()
     chosen: dict[str, str | None] = {}
-    grid = st.columns(columns)
+    grid: list = []  # type: ignore[type-arg]
     for position, name in enumerate(names):
+        if position % columns == 0:
+            grid = st.columns(columns)  # one row at a time: the page's order is the reading order
         choices = _choices(name, options)
         if name == "objective" and filters.outcome:
             outcome_objectives = {ref for ref, _text, parent in options.objectives if parent == filters.outcome}
@@ -109,16 +138,16 @@ def filter_bar(names: tuple[str, ...] = ("quarter", "plan"), columns: int = 4) -
         if name not in ("quarter", "plan"):
             values = [None, *values]
         current = getattr(filters, name)
-        # No widget key: the widget's identity follows its default, so whenever the address changes (a link, a
-        # pasted URL, a page switch) a fresh widget shows what the address says, and a choice made here is written
-        # back to the address below.
         current = current if current in values else values[0] if values else None
+        key = _widget_key(name)
+        _follow_address(key, current, values)
         picked = grid[position % columns].selectbox(
             FILTER_LABELS[name],
             values,
-            index=values.index(current) if values else None,
             format_func=lambda value, labels=labels: ALL if value is None else labels.get(value, value),
+            key=key,
         )
+        st.session_state[f"{key}:address"] = picked
         chosen[name] = picked
     if chosen.get("plan", filters.plan) != filters.plan:
         # Another plan: its quarters, outcomes and objectives differ, so start from that plan's defaults.
@@ -148,7 +177,9 @@ def filter_caption(
     filters: ViewFilters, names: tuple[str, ...] = ("team", "body", "domain", "driver", "status")
 ) -> str:
     """A sentence naming the narrowing filters that are set, e.g. "Showing only: Team family-services."""
-    parts = [f"{FILTER_LABELS[name]} {getattr(filters, name)}" for name in names if getattr(filters, name)]
+    parts = [
+        f"{FILTER_LABELS[name]} {escape_markdown(getattr(filters, name))}" for name in names if getattr(filters, name)
+    ]
     return ("Showing only lines matching: " + "; ".join(parts) + ".") if parts else ""
 
 

@@ -8,9 +8,11 @@ import streamlit as st
 
 from cyp.access.permissions import Principal, can_view_page
 from cyp.ui.engine import refresh_data_tag
+from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import current_principal, sign_in, sign_out
 
 DEFAULT_PAGE_KEY = "overview"
+MENU_KEY = "_cyp_menu_page"  # session state: the page the board display's "Menu" link goes back to
 
 
 def _page_key(page: st.Page) -> str:
@@ -25,8 +27,10 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
     signed in, the page itself (query parameters kept); a page the role may not see shows a clear refusal. The menu
     lists only the allowed pages. Hiding a page is presentation: every write checks permissions again in ``cyp``.
     """
+    from cyp.ui import websession
+
     refresh_data_tag()
-    principal = current_principal()
+    principal = websession.refresh()  # every run asks the database who the session cookie is now
     allowed: dict[str, list[st.Page]] = {}
     registered: list[st.Page] = []
     for section, pages in sections.items():
@@ -48,20 +52,41 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
         )
     # Register first: a page link is checked against the pages registered in this run.
     navigation = st.navigation(registered, position="hidden")
+    # The board display hides the sidebar; its "Menu" link returns to the first other page the role may see.
+    st.session_state[MENU_KEY] = next((page for page in allowed_pages if page.url_path != "display"), None)
     _accessibility_css()
     _sidebar_menu(principal, allowed, public)
     return navigation
 
 
 # WCAG 2.2 target size (2.5.8): Streamlit's date field draws day, month and year as ~18 px spin buttons.
-_ACCESSIBILITY_CSS = (
-    "<style>[data-testid='stDateInput'] [role='spinbutton']"
-    "{display:inline-block;min-width:24px;min-height:24px;line-height:24px;text-align:center}</style>"
-)
+# WCAG 2.4.7 / 2.4.13: Streamlit's focus marks are a faint tint on sidebar links (1.09:1), nothing on the file
+# uploader's button and a 2.47:1 ring elsewhere. One near-black ring, 3 px and offset onto the page's white or
+# light grey, contrasts by 15:1 or more with what is around it; form fields draw it round the whole field.
+_ACCESSIBILITY_CSS = """<style>
+[data-testid='stDateInput'] [role='spinbutton']
+{display:inline-block;min-width:24px;min-height:24px;line-height:24px;text-align:center}
+:focus-visible, [data-testid='stSidebar'] a:focus-visible, [data-testid='stPageLink'] a:focus-visible,
+[data-testid='stFileUploaderDropzone'] button:focus-visible
+{outline:3px solid #0b0c0c !important;outline-offset:2px !important}
+[data-baseweb='select'] > div:focus-within, [data-baseweb='input']:focus-within,
+[data-baseweb='textarea']:focus-within, [data-baseweb='base-input']:focus-within
+{outline:3px solid #0b0c0c !important;outline-offset:2px !important}
+[data-baseweb='select'] input:focus-visible, [data-baseweb='input'] input:focus-visible,
+[data-baseweb='textarea'] textarea:focus-visible {outline:none !important}
+</style>"""
 
 
 def _accessibility_css() -> None:
     st.html(_ACCESSIBILITY_CSS)
+
+
+def menu_link() -> None:
+    """A visible "Menu" link back to the app for pages that hide the sidebar (the board display); nothing for a
+    role with no other page (the meeting-room screen)."""
+    page = st.session_state.get(MENU_KEY)
+    if page is not None:
+        st.page_link(page, label="Menu", icon=":material/menu:")
 
 
 def _go_to(page: st.Page) -> Callable[[], None]:
@@ -102,5 +127,5 @@ def _sidebar_menu(principal: Principal | None, allowed: dict[str, list[st.Page]]
                 st.page_link(page)
         if principal is not None:
             st.divider()
-            st.caption(f"Signed in as **{principal.username}** ({principal.role})")
+            st.caption(f"Signed in as **{escape_markdown(principal.username)}** ({escape_markdown(principal.role)})")
             st.button("Sign out", on_click=sign_out, icon=":material/logout:")

@@ -10,6 +10,7 @@ from cyp.access.permissions import Principal
 from cyp.storage.db import write_session
 from cyp.ui.data import load_demo_accounts, load_first_admin_instruction
 from cyp.ui.engine import engine
+from cyp.ui.escaping import escape_markdown
 
 PRINCIPAL_KEY = "cyp_principal"
 OIDC_REFUSAL_AUDITED = "cyp_oidc_refusal_audited"
@@ -55,7 +56,9 @@ def sign_in() -> Principal | None:
                 st.error("Your account has no access to CYP Plan Monitor. Ask the performance team to add you.")
                 st.button("Sign out", on_click=st.logout)
                 return None
-            st.session_state[PRINCIPAL_KEY] = principal
+            from cyp.ui import websession
+
+            websession.start(principal, "identity provider")
             return principal
         st.title("CYP Plan Monitor")
         st.button("Sign in with your council account", on_click=st.login, type="primary")
@@ -64,7 +67,7 @@ def sign_in() -> Principal | None:
     st.title("Sign in to CYP Plan Monitor")
     instruction = load_first_admin_instruction()
     if instruction:
-        st.info(instruction)
+        st.info(escape_markdown(instruction))
     demo_accounts_notice()
     with st.form("sign_in"):
         username = st.text_input("Username", autocomplete="username")
@@ -74,9 +77,11 @@ def sign_in() -> Principal | None:
         client = client_address(st.context.ip_address, st.context.headers.get("X-Forwarded-For"))
         result = sign_in_with_password(engine(), username, password, client=client)
         if result.ok and result.principal is not None:
-            st.session_state[PRINCIPAL_KEY] = result.principal
+            from cyp.ui import websession
+
+            websession.start(result.principal, "password")  # in a browser: the cookie, via /session/claim
             st.rerun()
-        st.error(result.message)
+        st.error(escape_markdown(result.message))
     return None
 
 
@@ -93,10 +98,10 @@ def _audit_oidc_sign_in(db_session: Session, principal: Principal | None, email:
 
 
 def sign_out() -> None:
-    """End this browser session's sign-in."""
-    st.session_state.pop(PRINCIPAL_KEY, None)
-    if _oidc_configured() and getattr(st.user, "is_logged_in", False):
-        st.logout()
+    """End this browser's session in every tab and clear its cookie (cyp/ui/websession.py)."""
+    from cyp.ui import websession
+
+    websession.sign_out()
 
 
 def demo_accounts_notice() -> None:
@@ -104,7 +109,10 @@ def demo_accounts_notice() -> None:
     accounts = load_demo_accounts()
     if not accounts:
         return
-    rows = "\n".join(f"| {role} | `{username}` | `{password}` |" for username, password, role in accounts)
+    rows = "\n".join(
+        f"| {escape_markdown(role)} | {escape_markdown(username)} | {escape_markdown(password)} |"
+        for username, password, role in accounts
+    )
     st.info(
         "**Demonstration accounts**, shown only while demo data is loaded:\n\n"
         "| role | username | password |\n| --- | --- | --- |\n" + rows,

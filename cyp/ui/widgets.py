@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -13,9 +12,11 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cyp.board.data import PDF_MIME, XLSX_MIME, BoardPackError, board_pack_filename
+from cyp.problems import Problem
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.ui.data import board_pack_bytes, demo_present
+from cyp.ui.escaping import escape_markdown
 
 
 def demo_banner() -> None:
@@ -68,8 +69,37 @@ def status_tile(title: str, status: str | None, counts: Mapping[str, int], note:
         else:
             st.markdown("*No lines*")
         if note:
-            st.caption(note)
+            st.caption(escape_markdown(note))
     return tile
+
+
+INDEX_MAPPING_NOTE = (
+    "Which objectives and indicators count towards each Family Friendly Index domain is this project's judgement, "
+    "not part of the plan: the plan names the nine domains but does not map its objectives to them. An "
+    "administrator can change the mapping (data/framework/index-mapping.csv, or the framework workbook)."
+)
+DEMO_ASSIGNMENT = "demo assignment"
+
+
+def index_mapping_note() -> None:
+    """Says, wherever the index mapping is used, that it is the project's judgement and not the plan's."""
+    st.caption(f"**About the index mapping.** {INDEX_MAPPING_NOTE}")
+
+
+def responsible_text(teams: object, is_demo: object = False) -> str:
+    """The responsible teams as markdown-safe text, labelled as a demo assignment when the demo made the line up.
+
+    The 2023–27 plan names no teams: demo lines are given one so the views have something to show, and no page may
+    present that team as the plan's.
+    """
+    names = escape_markdown(teams) or "not assigned"
+    return f"{names} ({DEMO_ASSIGNMENT})" if is_demo is True or str(is_demo) == "True" else names
+
+
+def responsible_column(teams: pd.Series, is_demo: pd.Series) -> pd.Series:
+    """A table's Responsible column: team names, with "(demo assignment)" on the lines the demo made up."""
+    marked = teams.fillna("").astype(str) + is_demo.map(lambda demo: f" ({DEMO_ASSIGNMENT})" if bool(demo) else "")
+    return marked.str.strip()
 
 
 def rollup_rule_note() -> None:
@@ -112,15 +142,17 @@ def change_note(status: str | None, previous: str | None) -> str:
     return f"Last quarter: {status_label(previous)}" + (f" ({change.lower()})" if change else "")
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~$:])")
+def problem_list(problems: Iterable[Problem]) -> str:
+    """Problems as a markdown list: "- `Return!E14` 'Ambr' is not a RAG status…", every part literal.
 
-
-def escape_markdown(text: object) -> str:
-    """Text a team typed, safe to put inside ``st.markdown`` (no accidental bold, links, headings or LaTeX)."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
-        return ""
-    # Backslash escapes (CommonMark) also keep "<" and "&" literal where HTML is allowed, e.g. beside a badge.
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(str(text).split()))
+    Locations carry sheet names and messages carry cell values, both from the workbook: a location goes in a code
+    span (nothing inside one is markup, not even emoji) with any backtick taken out, a message through
+    :func:`escape_markdown`.
+    """
+    return "\n".join(
+        f"- `{(problem.location or 'File').replace('`', chr(39))}` {escape_markdown(problem.message)}"
+        for problem in problems
+    )
 
 
 def trend_icons(trend: pd.DataFrame) -> str:
@@ -145,7 +177,7 @@ def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -
             with column, st.spinner(f"Preparing the {label}…"):
                 content = board_pack_bytes(quarter, plan_ref, suffix)
         except BoardPackError as error:
-            column.error(f"The {label} could not be built: {error}", icon=":material/error:")
+            column.error(f"The {label} could not be built: {escape_markdown(error)}", icon=":material/error:")
             continue
         column.download_button(
             label,
@@ -165,5 +197,5 @@ def chart_with_data(chart: Any, table: pd.DataFrame, name: str, nested: bool = F
     if nested:
         st.dataframe(table, hide_index=True, width="stretch")
         return
-    with st.expander(f"Data for {name}", icon=":material/table:"):
+    with st.expander(f"Data for {escape_markdown(name)}", icon=":material/table:"):
         st.dataframe(table, hide_index=True, width="stretch")

@@ -1,1 +1,2 @@
-"""The HTTP layer around the app: the data API (``api``) and, from the web work, the ASGI app and sessions."""
+"""The HTTP layer around the Streamlit app: the ASGI app (``app``), its routes, middleware and lifespan, and the
+read-only data API (``api``)."""

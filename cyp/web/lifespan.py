@@ -1,0 +1,68 @@
+"""What the web process does around its life: tidy expired sessions now and then; close the database at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from cyp.access.sessions import purge_expired
+from cyp.storage.db import dispose_engines, write_session
+
+logger = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 15 * 60
+_serving = False
+
+
+def serving() -> bool:
+    """Whether this process serves the app through serve.py (our routes mounted), rather than a bare app.py."""
+    return _serving
+
+
+def purge_once() -> int:
+    """Delete expired sessions and tickets in one short transaction; 0 (logged) if the database is not there yet."""
+    from cyp.storage.db import get_engine
+
+    try:
+        engine = get_engine()
+        if not inspect(engine).has_table("web_sessions"):  # not initialised yet: nothing to purge
+            return 0
+        with write_session(engine) as session:
+            return purge_expired(session)
+    except SQLAlchemyError:
+        logger.exception("could not purge expired sessions")
+        return 0
+
+
+async def _purge_forever(every: float) -> None:
+    while True:
+        # In a thread: a database call must never hold up the event loop that serves every websocket.
+        removed = await asyncio.to_thread(purge_once)
+        if removed:
+            logger.info("purged %d expired sessions", removed)
+        await asyncio.sleep(every)
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+    """Start the periodic purge of expired sessions; at shutdown stop it and close every database connection.
+
+    Every instance on a shared PostgreSQL runs its own purge: the deletes are idempotent, so they never conflict.
+    """
+    global _serving
+    _serving = True
+    task = asyncio.create_task(_purge_forever(PURGE_EVERY_SECONDS))
+    try:
+        yield {"purge_task": task}
+    finally:
+        _serving = False
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        dispose_engines()
