@@ -27,7 +27,7 @@ NO_RETURN: Final = "No return"
 LineStatus = Literal[Status, "No return"]
 ALL_STATUSES: tuple[LineStatus, ...] = (*STATUSES, NO_RETURN)
 # Best first; a move towards the front is an improvement.
-_RANK = {status: rank for rank, status in enumerate(STATUSES)}
+_RANK: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)}
 # A status between two quarters, and an indicator's direction of travel.
 StatusChange = Literal["Improved", "Worse", "Same"]
 Direction = Literal["Improving", "Worsening", "No change"]
@@ -80,7 +80,7 @@ def _vocabulary(path: Path | None = None) -> dict[str, str]:
 
 def _meanings() -> dict[str, str]:
     rules = _read_rules()
-    meanings = {status: str(rules["statuses"][status]["meaning"]) for status in STATUSES}
+    meanings: dict[str, str] = {status: str(rules["statuses"][status]["meaning"]) for status in STATUSES}
     meanings[NO_RETURN] = str((rules.get("no_return") or {}).get("meaning", "no update this quarter"))
     return meanings
 
@@ -330,7 +330,7 @@ def load_rollup_rule(path: Path | None = None) -> RollupRule:
 
 def status_counts(statuses: Iterable[str | None]) -> dict[str, int]:
     """How many of each status, with every key of ALL_STATUSES present in order (None counts as "No return")."""
-    counts = dict.fromkeys(ALL_STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(ALL_STATUSES, 0)
     for status in statuses:
         canonical = _as_status(status) if status is not None else NO_RETURN
         if canonical is None:
@@ -347,7 +347,7 @@ def rollup_status(counts: Mapping[str, int], rule: RollupRule | None = None) -> 
     rule = rule or load_rollup_rule()
     if unknown := set(counts) - set(ALL_STATUSES):
         raise ValueError(f"unknown status(es) in counts: {', '.join(sorted(map(str, unknown)))}")
-    tally = {status: int(counts.get(status, 0)) for status in ALL_STATUSES}
+    tally: dict[str, int] = {status: int(counts.get(status, 0)) for status in ALL_STATUSES}
     if any(n < 0 for n in tally.values()):
         raise ValueError("status counts cannot be negative")
     total = sum(tally.values())

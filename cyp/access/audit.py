@@ -12,10 +12,10 @@ import csv
 import io
 import math
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Select, event, insert, select
+from sqlalchemy.orm import Mapper, Session
 
 from cyp.storage.models import AuditEvent, utcnow
 
@@ -33,7 +33,7 @@ class AuditTrailIsAppendOnly(Exception):
 
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
-def _refuse_change(_mapper, _connection, target: AuditEvent) -> None:  # type: ignore[no-untyped-def]
+def _refuse_change(_mapper: Mapper[Any], _connection: Connection, target: AuditEvent) -> None:
     raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed or deleted")
 
 
@@ -75,7 +75,7 @@ def record(
 
 
 # Built once: the ingest writes one event per upload, and building a statement costs more than running it on SQLite.
-_INSERT_EVENT = insert(AuditEvent.__table__)
+_INSERT_EVENT = insert(AuditEvent)
 
 
 def record_now(
@@ -110,7 +110,7 @@ def events_query(
     since: datetime | date | None = None,
     until: datetime | date | None = None,
     limit: int | None = 1000,
-):  # type: ignore[no-untyped-def]
+) -> Select[AuditEvent]:
     """The ``select()`` behind :func:`list_events`: newest first; ``action="user.*"`` matches a prefix."""
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if actor:
@@ -160,15 +160,23 @@ def _safe_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def export_events_csv(session: Session, **filters: object) -> bytes:
-    """All events matching ``filters`` (as :func:`list_events`, no limit unless given) as UTF-8 CSV.
+def export_events_csv(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    since: datetime | date | None = None,
+    until: datetime | date | None = None,
+    limit: int | None = None,
+) -> bytes:
+    """All events matching the filters (as :func:`list_events`, but no limit unless given) as UTF-8 CSV.
 
     Cells that a spreadsheet would run as a formula are prefixed with a single quote.
     """
     import pandas as pd  # as in list_events, which this calls
 
-    filters.setdefault("limit", None)
-    frame = list_events(session, **filters)  # type: ignore[arg-type]
+    frame = list_events(session, actor=actor, action=action, outcome=outcome, since=since, until=until, limit=limit)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)

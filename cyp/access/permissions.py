@@ -28,9 +28,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Engine, event, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -190,9 +190,13 @@ def _keep_lost_refusals(session: Session, transaction: Any) -> None:
     if not lost:
         return
 
-    # The caller's transaction has ended and released its connection: this one does not wait on it.
+    # The caller's transaction has ended and released its connection: this one does not wait on it. (cyp binds every
+    # session to an engine; were one bound to a connection, the refusal would still go through a connection of its own.)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+
     def write() -> None:
-        with write_session(session.get_bind()) as own:
+        with write_session(engine) as own:
             for item in lost:
                 audit.record(own, item.actor, item.action, item.outcome, item.target, item.detail, at=item.at)
 
@@ -206,4 +210,6 @@ def _keep_lost_refusals(session: Session, transaction: Any) -> None:
 
 def principal_for_user(user: User) -> Principal:
     """The principal of an account: its username, role and team refs."""
-    return Principal(user.username, user.role, frozenset(team.ref for team in user.teams))
+    # The column is a plain string; cyp.access.accounts stores only ROLES in it, and a role that is not one (edited
+    # by hand) is refused every permission by _refusal_reason, as before: it is not an error to sign in with.
+    return Principal(user.username, cast(Role, user.role), frozenset(team.ref for team in user.teams))

@@ -295,7 +295,7 @@ def _record_failure(session: Session, name: str, client: str, now: datetime) -> 
     locked = failures >= found["lock_after"]
     if client_counter is not None and client_counter.failures >= found["client_lock_after"]:
         locked, wait = True, max(wait, found["client_lock_minutes"] * 60)
-    status = "locked" if locked else "failed"
+    status: SignInStatus = "locked" if locked else "failed"
     detail = f"{failures} failed in a row; from {client}"
     audit.record(session, name, "auth.signin", status, target=f"user:{name}", detail=detail, at=now)
     return AuthResult(status, _wait_message(wait) if locked else FAILED_MESSAGE, retry_after=wait)

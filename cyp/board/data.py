@@ -62,7 +62,7 @@ class BoardData:
 
     def totals(self) -> dict[str, int]:
         """Lines per status across the whole plan."""
-        totals = {status: 0 for status in ALL_STATUSES}
+        totals: dict[str, int] = {status: 0 for status in ALL_STATUSES}
         for outcome in self.outcomes:
             for status, count in outcome["counts"].items():
                 totals[status] = totals.get(status, 0) + int(count)

@@ -85,7 +85,7 @@ def nice_ticks(low: float, high: float, count: int = 5, whole: bool = False) -> 
     if whole:
         step = max(1.0, step if float(step).is_integer() else math.ceil(step))
     start = math.floor(low / step) * step
-    ticks = []
+    ticks: list[float] = []
     value = start
     while not ticks or ticks[-1] < high - step * 1e-9 or len(ticks) < 2:
         ticks.append(round(value, 10))

@@ -210,7 +210,7 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
     for line in lines.to_dict("records"):
         by_objective.setdefault(line["objective_ref"], []).append(line)
     for objective in data.objectives[data.objectives["outcome_ref"] == ref].to_dict("records"):
-        counts = {status: int(objective[status]) for status in ALL_STATUSES}
+        counts: dict[str, int] = {status: int(objective[status]) for status in ALL_STATUSES}
         blocks.append(_heading(f"{objective['objective_ref']} {clean_text(objective['objective'])}", 3, False))
         blocks.append(_para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size="small"))
         rows = [

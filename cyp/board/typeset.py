@@ -25,6 +25,10 @@ def main() -> int:
     except typst.TypstError as error:
         sys.stderr.write(" ".join(str(error.message).split()) + "\n")
         return 2
+    # A PDF compiled without an output path comes back as one bytes object (a list is for PNG/SVG pages).
+    if not isinstance(pdf, bytes):
+        sys.stderr.write(f"Typst returned {type(pdf).__name__} instead of the PDF's bytes\n")
+        return 2
     sys.stdout.buffer.write(pdf)
     return 0
 

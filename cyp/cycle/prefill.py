@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import bindparam, select
@@ -29,7 +30,7 @@ class PrefillSource:
     note: str
 
 
-def _short_date(moment) -> str:  # type: ignore[no-untyped-def]
+def _short_date(moment: datetime) -> str:
     return f"{moment.day} {moment:%b %Y}"
 
 

@@ -9,10 +9,11 @@ summary or the public API.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -234,11 +235,11 @@ def write_board_columns(
     header_row: int,
     first_column: int,
     header_style: tuple[Font, PatternFill],
-    input_cell,  # type: ignore[no-untyped-def]
+    input_cell: Callable[[Cell | MergedCell], None],
 ) -> bool:
     """Add "Board asked" (locked) and "Answer to the board" (input) columns when any line has an open question.
 
-    ``input_cell(cell, value)`` styles an input the way the template does. Returns whether the columns were added.
+    ``input_cell(cell)`` styles an input the way the template does. Returns whether the columns were added.
     """
     if not any(action.id in questions for action in lines):
         return False

@@ -32,7 +32,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy import CursorResult, Engine, Result, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -438,16 +438,25 @@ class RunReport:
         )
 
 
+def _rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE changed (``Session.execute`` returns a CursorResult for it, typed as any Result)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"expected the CursorResult of an UPDATE, got {type(result).__name__}")
+    return result.rowcount
+
+
 def acquire_lease(engine: Engine, name: str, holder: str, minutes: int) -> bool:
     """Take the named lease for ``minutes`` if it is free or expired; each attempt is its own transaction."""
     now = utcnow()
     expires = now + timedelta(minutes=minutes)
     with write_session(engine) as session:
-        taken = session.execute(
-            update(Lease)
-            .where(Lease.name == name, or_(Lease.expires_at < now, Lease.holder == holder))
-            .values(holder=holder, expires_at=expires)
-        ).rowcount
+        taken = _rows_changed(
+            session.execute(
+                update(Lease)
+                .where(Lease.name == name, or_(Lease.expires_at < now, Lease.holder == holder))
+                .values(holder=holder, expires_at=expires)
+            )
+        )
     if taken:
         return True
     try:
@@ -488,16 +497,18 @@ def _take_attempt(engine: Engine, row_id: int, attempts: int) -> bool:
     """Count one attempt on the row, only if nobody else did since we read it (so one sender per attempt)."""
     with write_session(engine) as session:
         return bool(
-            session.execute(
-                update(MailSend)
-                .where(
-                    MailSend.id == row_id,
-                    MailSend.sent_at.is_(None),
-                    MailSend.dropped.is_(None),
-                    MailSend.attempts == attempts,
+            _rows_changed(
+                session.execute(
+                    update(MailSend)
+                    .where(
+                        MailSend.id == row_id,
+                        MailSend.sent_at.is_(None),
+                        MailSend.dropped.is_(None),
+                        MailSend.attempts == attempts,
+                    )
+                    .values(attempts=attempts + 1, last_attempt_at=utcnow())
                 )
-                .values(attempts=attempts + 1, last_attempt_at=utcnow())
-            ).rowcount
+            )
         )
 
 
@@ -599,6 +610,8 @@ def run_reminders(
 
 _timer_lock = threading.Lock()
 _timer: threading.Thread | None = None
+# Set to end the timer's loop; a new event for each thread started.
+_timer_stop: threading.Event | None = None
 
 
 def start_timer(every_minutes: int | None = None, *, engine: Engine | None = None) -> threading.Thread | None:
@@ -606,7 +619,7 @@ def start_timer(every_minutes: int | None = None, *, engine: Engine | None = Non
 
     Safe to call on every page load: one daemon thread per process, and the lease lets one instance send at a time.
     """
-    global _timer
+    global _timer, _timer_stop
     minutes = get_settings().remind_every_minutes if every_minutes is None else every_minutes
     if minutes <= 0:
         return None
@@ -626,16 +639,17 @@ def start_timer(every_minutes: int | None = None, *, engine: Engine | None = Non
                     logger.exception("reminder run failed")
 
         _timer = threading.Thread(target=loop, name="cyp-reminders", daemon=True)
-        _timer.stop = stop  # type: ignore[attr-defined]
+        _timer_stop = stop
         _timer.start()
         return _timer
 
 
 def stop_timer() -> None:
     """Stop the in-process timer (tests, shutdown)."""
-    global _timer
+    global _timer, _timer_stop
     with _timer_lock:
         if _timer is not None:
-            _timer.stop.set()  # type: ignore[attr-defined]
+            if _timer_stop is not None:
+                _timer_stop.set()
             _timer.join(timeout=5)
-            _timer = None
+            _timer = _timer_stop = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnExpressionArgument, Select, func, select
 from sqlalchemy.orm import Session
 
 from cyp.access import audit
@@ -48,7 +48,7 @@ def signed_off_return_ids() -> Select:
     )
 
 
-def counted_return(signed_off_only: bool):  # type: ignore[no-untyped-def]
+def counted_return(signed_off_only: bool) -> ColumnExpressionArgument[bool]:
     """The WHERE clause on :class:`Return` for the versions a view counts: the current one, or the signed-off one."""
     return Return.id.in_(signed_off_return_ids()) if signed_off_only else Return.is_current
 

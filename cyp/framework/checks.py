@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from sqlalchemy import String
+
 from cyp.framework.model import MAPPING_KINDS, POLARITIES, Framework, Source
 from cyp.framework.names import Lookup, Lookups, lookups, name_key
 from cyp.problems import Code, Problem
@@ -51,8 +53,10 @@ Rule = Callable[[Framework, Lookups], Iterator[Problem]]
 
 def ref_length(model: type[models.Base]) -> int:
     """How long a ref the database column of ``model`` holds."""
-    # __table__ is set on each mapped class, not declared on Base.
-    return model.__table__.c.ref.type.length  # type: ignore[attr-defined]
+    column_type = model.__table__.c.ref.type
+    if not isinstance(column_type, String) or column_type.length is None:
+        raise TypeError(f"{model.__name__}.ref is not a string column of fixed length")
+    return column_type.length
 
 
 def check_refs(data: Framework, _names: Lookups) -> Iterator[Problem]:

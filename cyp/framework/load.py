@@ -11,7 +11,9 @@ were already loaded is not brought back.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -39,28 +41,37 @@ COUNT_KINDS = (
 )
 
 
+def _checked(value: str | None, what: str) -> str:
+    """A field :func:`check_framework` requires (it refuses a record without it), for data that passed the check."""
+    if value is None:
+        raise ValueError(f"{what} is missing: load_framework takes only data that passed check_framework")
+    return value
+
+
+_Named = TypeVar("_Named", models.Partner, models.MonitoringBody)
+
+
 def _add_named(
-    session: Session,
-    model: type[models.Partner] | type[models.MonitoringBody],
-    entries: tuple[Partner, ...] | tuple[Body, ...],
-) -> tuple[dict[str, models.Partner | models.MonitoringBody], int]:
+    session: Session, model: type[_Named], entries: Sequence[Partner | Body]
+) -> tuple[dict[str, _Named], int]:
     """Add entries missing by ref (and by name, which is unique too); return every entry by file name."""
     existing = {row.ref: row for row in session.scalars(select(model))}
     names = {row.name for row in existing.values()}
-    by_name = {}
+    by_name: dict[str, _Named] = {}
     inserted = 0
     for entry in entries:
-        row = existing.get(entry.ref)
-        if row is None and entry.name not in names:
-            row = model(ref=entry.ref, name=entry.name, variants="|".join(entry.variants) or None)
+        ref, name = _checked(entry.ref, "a ref"), _checked(entry.name, f"the name of {entry.ref}")
+        row = existing.get(ref)
+        if row is None and name not in names:
+            row = model(ref=ref, name=name, variants="|".join(entry.variants) or None)
             session.add(row)
-            existing[entry.ref] = row
-            names.add(entry.name)
+            existing[ref] = row
+            names.add(name)
             inserted += 1
         if row is None:
             # Same name under another ref: the administrator's record stands in for the file's.
-            row = next(r for r in existing.values() if r.name == entry.name)
-        by_name[entry.name] = row
+            row = next(r for r in existing.values() if r.name == name)
+        by_name[name] = row
     return by_name, inserted
 
 
@@ -162,14 +173,15 @@ def load_framework(session: Session, data: Framework) -> dict[str, int]:
     bodies, counts["monitoring bodies"] = _add_named(session, models.MonitoringBody, data.bodies)
 
     domains = {row.ref: row for row in session.scalars(select(models.IndexDomain))}
-    new_domains = set()
+    new_domains: set[str] = set()
     for position, domain in enumerate(data.domains, 1):
-        if domain.ref not in domains:
-            domains[domain.ref] = models.IndexDomain(
-                ref=domain.ref, name=domain.name, short_name=domain.short_name, position=position
+        ref = _checked(domain.ref, "an index domain's ref")
+        if ref not in domains:
+            domains[ref] = models.IndexDomain(
+                ref=ref, name=domain.name, short_name=domain.short_name, position=position
             )
-            session.add(domains[domain.ref])
-            new_domains.add(domain.ref)
+            session.add(domains[ref])
+            new_domains.add(ref)
     counts["index domains"] = len(new_domains)
 
     present = set(session.scalars(select(models.Plan.ref)))
@@ -207,27 +219,43 @@ def _add_mappings(
         # A new domain brings its mappings to records that were already loaded as well.
         objectives |= {row.ref: row for row in session.scalars(select(models.Objective))}
         indicators |= {row.ref: row for row in session.scalars(select(models.Indicator))}
-    links = {
+    links: dict[
+        str,
+        tuple[
+            type[models.ObjectiveDomain] | type[models.IndicatorDomain],
+            Mapping[str, models.Objective | models.Indicator],
+            Collection[str],
+        ],
+    ] = {
         "objective": (models.ObjectiveDomain, objectives, new_objectives),
         "indicator": (models.IndicatorDomain, indicators, new_indicators),
     }
     existing = {
-        (kind, record_id, domain_id)
-        for kind, model in (("objective", models.ObjectiveDomain), ("indicator", models.IndicatorDomain))
-        for record_id, domain_id in session.execute(select(*model.__table__.primary_key.columns))
+        ("objective", record_id, domain_id)
+        for record_id, domain_id in session.execute(
+            select(models.ObjectiveDomain.objective_id, models.ObjectiveDomain.domain_id)
+        )
+    } | {
+        ("indicator", record_id, domain_id)
+        for record_id, domain_id in session.execute(
+            select(models.IndicatorDomain.indicator_id, models.IndicatorDomain.domain_id)
+        )
     }
     for mapping in data.mappings:
-        model, records, new_records = links[mapping.kind]
+        kind = _checked(mapping.kind, "a mapping's kind")
+        model, records, new_records = links[kind]
+        if mapping.ref is None or mapping.domain is None:
+            continue
         domain = domains.get(mapping.domain)
         record = records.get(mapping.ref)
         if domain is None or record is None or not (mapping.ref in new_records or mapping.domain in new_domains):
             continue
-        key = (mapping.kind, record.id, domain.id)
+        key = (kind, record.id, domain.id)
         if key in existing:
             continue
-        session.add(model(**{mapping.kind: record}, domain=domain, reason=mapping.reason))
+        session.add(model(**{kind: record}, domain=domain, reason=mapping.reason))
         existing.add(key)
-        counts[f"{mapping.kind} mappings"] += 1
+        counts[f"{kind} mappings"] += 1
 
 
 def seed_framework(session: Session, directory: Path | None = None) -> dict[str, int]:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from tabulate import tabulate
 
@@ -94,7 +94,7 @@ def _empty_counts() -> dict[str, int]:
     return {status: 0 for status in ALL_STATUSES}
 
 
-def _counts(session: Session, statement) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]
+def _counts(session: Session, statement: Select[Any]) -> dict[str, dict[str, int]]:
     """{group ref: {status: lines}} from a (ref, status, lines) statement."""
     counts: dict[str, dict[str, int]] = defaultdict(_empty_counts)
     for ref, status, lines in session.execute(statement):
@@ -102,7 +102,7 @@ def _counts(session: Session, statement) -> dict[str, dict[str, int]]:  # type: 
     return counts
 
 
-def _names(session: Session, statement) -> dict[int, list[str]]:  # type: ignore[no-untyped-def]
+def _names(session: Session, statement: Select[Any]) -> dict[int, list[str]]:
     """{action id: [names]} from an (action id, name) statement."""
     names: dict[int, list[str]] = defaultdict(list)
     for action_id, name in session.execute(statement):

@@ -8,6 +8,7 @@ permissions.view.roles[1]: 'admin' is not one of ...``), never a ``KeyError`` de
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,8 +121,14 @@ def _describe(path: Path, root: yaml.Node | None, problem: ValidationError) -> t
     """(line, message) of one problem: the file, line and key path, then what is wrong."""
     parts = list(problem.absolute_path)
     message = problem.message
-    if problem.validator == "additionalProperties" and isinstance(problem.instance, dict):
-        allowed = set(problem.schema.get("properties", {}))
+    # An additionalProperties failure comes from an object schema (a mapping; a schema can also be true or false).
+    schema = problem.schema
+    if (
+        problem.validator == "additionalProperties"
+        and isinstance(problem.instance, dict)
+        and isinstance(schema, Mapping)
+    ):
+        allowed = set(schema.get("properties", {}))
         extra = sorted(str(key) for key in problem.instance if key not in allowed)
         if extra:
             parts.append(extra[0])

@@ -339,7 +339,9 @@ def _audit(engine: Engine, what: str, scope: TokenScope | None, refused: TokenRe
 PRIVATE = {"Cache-Control": "no-store"}
 
 
-def _with_token(engine_of: Callable[[], Engine], build: Callable[[Session, TokenScope, Request], Response]):  # type: ignore[no-untyped-def]
+def _with_token(
+    engine_of: Callable[[], Engine], build: Callable[[Session, TokenScope, Request], Response]
+) -> Callable[[Request], Response]:
     """An endpoint that reads with a valid token's scope, audits the request and answers problems as JSON."""
 
     def endpoint(request: Request) -> Response:
@@ -365,7 +367,9 @@ def _with_token(engine_of: Callable[[], Engine], build: Callable[[Session, Token
     return endpoint
 
 
-def _public(engine_of: Callable[[], Engine], build: Callable[[Session, Request], Response]):  # type: ignore[no-untyped-def]
+def _public(
+    engine_of: Callable[[], Engine], build: Callable[[Session, Request], Response]
+) -> Callable[[Request], Response]:
     def endpoint(request: Request) -> Response:
         try:
             with read_session(engine_of()) as session:
