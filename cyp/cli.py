@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -388,7 +389,7 @@ def _read_password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _change_user(change, *args):  # type: ignore[no-untyped-def]
+def _change_user(change, *args):
     """Run one account change as the system in its own transaction; account errors become clean messages."""
     try:
         with write_session(get_engine()) as session:
@@ -441,7 +442,7 @@ def user_list() -> None:
     """
     now = utcnow()
     with read_session(get_engine()) as session:
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 account.username,
                 account.role,
@@ -531,17 +532,17 @@ def user_set_role(username: str, role: str) -> None:
     click.echo(f"{name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * width for width in widths), *rows]:
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
-def _minute(moment) -> str:  # type: ignore[no-untyped-def]
+def _minute(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def _as_system(change, *args):  # type: ignore[no-untyped-def]
+def _as_system(change, *args):
     """Run one session or display-link change as the system in its own transaction; errors become clean messages."""
     from cyp.access.accounts import AccountError
     from cyp.access.permissions import SYSTEM, PermissionDenied
@@ -675,7 +676,7 @@ def token() -> None:
     """Issue, list and revoke data API tokens (Power BI, Excel Power Query, R). Runs as the system."""
 
 
-def _token_change(change, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _token_change(change, *args, **kwargs):
     """Run one token change as the system in its own transaction; token errors become clean messages."""
     from cyp.access.tokens import TokenError
 
@@ -945,7 +946,7 @@ def signoff_list(quarter: str | None, awaiting: bool) -> None:
     click.echo(f"{len(rows)} return(s).")
 
 
-def _decide(decision, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _decide(decision, *args, **kwargs):
     from cyp.access.permissions import PermissionDenied
     from cyp.cycle.signoff import SignoffError
     from cyp.quarters import QuarterError
@@ -1005,7 +1006,7 @@ def question() -> None:
     """Board questions and actions on a line, carried into the team's next template until answered."""
 
 
-def _question_step(step, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _question_step(step, *args, **kwargs):
     from cyp.access.permissions import PermissionDenied
     from cyp.cycle.questions import QuestionError
 
@@ -1024,7 +1025,7 @@ def _question_step(step, *args, **kwargs):  # type: ignore[no-untyped-def]
 @click.option("--due", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Due by (YYYY-MM-DD).")
 @_USER_OPTION
 @_AS_SYSTEM_OPTION
-def question_add(  # type: ignore[no-untyped-def]
+def question_add(
     line_ref: str, quarter: str, text: str, is_action: bool, due, user: str | None, as_system: bool
 ) -> None:
     """Record a board question or action against a line for a quarter.

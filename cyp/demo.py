@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import CursorResult, Executable, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, current_quarter, plan_quarters, today
@@ -115,7 +115,8 @@ def _assign_2023_lines(session: Session, rng: random.Random) -> int:
     known_lines = [
         (partner_id, _words(outcome_name), _words(f"{objective_text} {action_text}"))
         for partner_id, outcome_name, objective_text, action_text in session.execute(
-            select(Action.reporting_partner_id, Outcome.name, Objective.text, Action.text)
+            # Partner.id, equal to the line's reporting_partner_id by the join, and typed as never NULL.
+            select(Partner.id, Outcome.name, Objective.text, Action.text)
             .join(Objective, Objective.id == Action.objective_id)
             .join(Outcome, Outcome.id == Objective.outcome_id)
             .join(Partner, Partner.id == Action.reporting_partner_id)
@@ -142,7 +143,7 @@ def _assign_2023_lines(session: Session, rng: random.Random) -> int:
         )
         for objective in objectives:
             wanted, theme = _words(objective.text), _words(objective.name)
-            scores: Counter[int] = Counter()
+            scores: defaultdict[int, float] = defaultdict(float)
             for partner_id, outcome_words, line_words in known_lines:
                 same_theme = bool(theme & outcome_words)
                 scores[partner_id] += len(wanted & line_words) * (1.5 if same_theme else 1.0) + 0.1 * same_theme
@@ -203,7 +204,8 @@ def _indicator_reporters(session: Session) -> dict[int, tuple[int, Indicator]]:
         .join(Action, Action.objective_id == Objective.id)
         .where(Action.reporting_partner_id.is_not(None))
     ):
-        counts[outcome_id][partner_id] += 1
+        if partner_id is not None:  # always, by the query; narrows the type
+            counts[outcome_id][partner_id] += 1
     reporters: dict[int, tuple[int, Indicator]] = {}
     for indicator in session.scalars(
         select(Indicator).where(Indicator.baseline_value.is_not(None)).order_by(Indicator.ref)
@@ -282,7 +284,8 @@ def generate_demo(session: Session, seed: int = DEFAULT_SEED) -> dict[str, int]:
         .where(Action.reporting_partner_id.is_not(None))
         .order_by(Action.ref)
     ):
-        lines_by_plan[plan_id].append(_Line(action_id, partner_id, plan_id))
+        if partner_id is not None:  # always, by the query; narrows the type
+            lines_by_plan[plan_id].append(_Line(action_id, partner_id, plan_id))
     real = set(session.execute(select(Return.partner_id, Return.quarter).where(Return.is_demo.is_(False))).all())
     reporters = _indicator_reporters(session)
     partner_refs = dict(session.execute(select(Partner.id, Partner.ref)).all())
@@ -301,7 +304,8 @@ def generate_demo(session: Session, seed: int = DEFAULT_SEED) -> dict[str, int]:
         indicator_value = {
             ind_id: float(ind.baseline_value)
             for ind_id, (_team, ind) in reporters.items()
-            if ind.outcome.plan_id == plan.id
+            # Reporters all have a baseline (see _indicator_reporters); the check narrows the type.
+            if ind.outcome.plan_id == plan.id and ind.baseline_value is not None
         }
         total = len(plan_quarters(plan.first_year, plan.last_year))
         for position, quarter in enumerate(quarters):
@@ -390,6 +394,14 @@ def generate_demo(session: Session, seed: int = DEFAULT_SEED) -> dict[str, int]:
     return counts
 
 
+def _rows_deleted(session: Session, statement: Executable) -> int:
+    """How many rows a DELETE removed (``Session.execute`` returns a CursorResult for it, typed as any Result)."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"expected the CursorResult of a DELETE, got {type(result).__name__}")
+    return result.rowcount
+
+
 def clear_demo(session: Session) -> dict[str, int]:
     """Remove exactly the demo records: demo returns with their updates and values, demo lines, the Meta key.
 
@@ -398,12 +410,12 @@ def clear_demo(session: Session) -> dict[str, int]:
     demo_returns = select(Return.id).where(Return.is_demo)
     demo_actions = select(Action.id).where(Action.is_demo)
     # Child rows first, explicitly, so this holds without relying on ON DELETE CASCADE being enforced.
-    removed_values = session.execute(delete(IndicatorValue).where(IndicatorValue.return_id.in_(demo_returns))).rowcount
-    removed_updates = session.execute(delete(LineUpdate).where(LineUpdate.return_id.in_(demo_returns))).rowcount
+    removed_values = _rows_deleted(session, delete(IndicatorValue).where(IndicatorValue.return_id.in_(demo_returns)))
+    removed_updates = _rows_deleted(session, delete(LineUpdate).where(LineUpdate.return_id.in_(demo_returns)))
     # A demo account's upload may have superseded a real version: that version becomes current again.
     demo_current = select(Return.partner_id, Return.quarter).where(Return.is_demo, Return.is_current)
     superseded = set(session.execute(demo_current))
-    removed_returns = session.execute(delete(Return).where(Return.is_demo)).rowcount
+    removed_returns = _rows_deleted(session, delete(Return).where(Return.is_demo))
     for partner_id, quarter in superseded:
         versions = select(Return).where(Return.partner_id == partner_id, Return.quarter == quarter)
         latest = session.scalar(versions.order_by(Return.version.desc()))
@@ -414,8 +426,8 @@ def clear_demo(session: Session) -> dict[str, int]:
     used = select(LineUpdate.action_id)
     deletable = select(Action.id).where(Action.is_demo, Action.id.not_in(used))
     session.execute(delete(action_partners).where(action_partners.c.action_id.in_(deletable)))
-    removed_lines = session.execute(delete(Action).where(Action.id.in_(demo_actions), Action.id.not_in(used))).rowcount
-    removed_meta = session.execute(delete(Meta).where(Meta.key == META_KEY)).rowcount
+    removed_lines = _rows_deleted(session, delete(Action).where(Action.id.in_(demo_actions), Action.id.not_in(used)))
+    removed_meta = _rows_deleted(session, delete(Meta).where(Meta.key == META_KEY))
     session.flush()
     session.expire_all()
     return {

@@ -28,7 +28,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
-from cyp.access.permissions import Principal, principal_for_user, require
+from cyp.access.permissions import Principal, Role, principal_for_user, require
 from cyp.storage.config import get_settings
 from cyp.storage.models import DisplayLink, SignInTicket, User, WebSession, utcnow
 
@@ -38,7 +38,7 @@ BROWSER_COOKIE = "cyp_browser"
 TICKET_SECONDS = 60
 # Last-seen is written at most this often per session: an interaction is a read, not a write.
 TOUCH_EVERY = timedelta(seconds=60)
-DISPLAY_ROLE = "display"
+DISPLAY_ROLE: Role = "display"
 PASSWORD = "password"
 IDENTITY_PROVIDER = "identity provider"
 DISPLAY_LINK = "display link"
@@ -417,7 +417,8 @@ def list_display_links(session: Session, *, now: datetime | None = None) -> list
     for link_id, expires_at in session.execute(
         select(WebSession.display_link_id, WebSession.expires_at).where(WebSession.display_link_id.is_not(None))
     ):
-        if _as_utc(expires_at) > now:
+        # link_id is never None here (the query excludes it); the check narrows the type.
+        if link_id is not None and _as_utc(expires_at) > now:
             live[link_id] = live.get(link_id, 0) + 1
     return [
         DisplayLinkInfo(

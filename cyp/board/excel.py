@@ -203,7 +203,7 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
             ]
         )
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # a new workbook's only sheet
     wide = {"Outcome": 24, "Objective": 40, "Line": 40, "Teams": 28, "Monitoring bodies": 28, "Indicator": 40}
     wide |= {"Progress": 60, "Next steps": 40, "Risks": 40, "Commentary": 50, "Submitted at (UTC)": 18}
     _sheet(workbook, "Lines", LINE_SHEET_COLUMNS, line_rows, wide)

@@ -147,7 +147,7 @@ def plan_choices(session: Session, plan_ref: str) -> PlanChoices | None:
         .order_by(Outcome.position, Objective.position)
     )
 
-    def pairs(statement: Select) -> tuple:  # type: ignore[type-arg]
+    def pairs(statement: Select) -> tuple:
         return tuple(tuple(row) for row in session.execute(statement))
 
     return PlanChoices(
@@ -208,7 +208,7 @@ class OutcomeOutline:
     group: str | None
     description: str | None
     objectives: tuple[tuple[str, str], ...]
-    indicators: tuple[dict[str, str], ...]  # Ref, Indicator, Baseline, When, Better when
+    indicators: tuple[dict[str, str | None], ...]  # Ref, Indicator, Baseline (None if not given), When, Better when
 
 
 @dataclass(frozen=True)

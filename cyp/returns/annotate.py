@@ -46,7 +46,7 @@ def annotate_workbook(data: bytes, problems: list[Problem]) -> bytes:
         workbook = values_copy(data)
     except Exception:  # noqa: BLE001 - an unreadable file still gets its list of problems
         workbook = Workbook()
-        workbook.remove(workbook.active)
+        workbook.remove(workbook.worksheets[0])  # a new workbook's only sheet
     return _marked(workbook, problems, note=VALUES_ONLY_NOTE)
 
 
@@ -54,7 +54,7 @@ def values_copy(data: bytes) -> Workbook:
     """A plain workbook holding every sheet's values as the upload's reader sees them, text as text."""
     source = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(workbook.worksheets[0])  # a new workbook's only sheet
     for name in source.sheet_names:
         sheet = workbook.create_sheet(name[:31])
         for row in source.get_sheet_by_name(name).iter_rows():

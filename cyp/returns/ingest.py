@@ -151,9 +151,9 @@ _STORED_VERSIONS = (
 _CURRENT_VERSION = select(Return.id, Return.version).where(*_SAME_TEAM_AND_QUARTER, Return.is_current)
 _NO_LONGER_CURRENT = update(Return).where(*_SAME_TEAM_AND_QUARTER, Return.is_current).values(is_current=False)
 # Core table inserts: the ORM's bulk path costs more than the write itself.
-_INSERT_RETURN = insert(Return.__table__).returning(Return.__table__.c.id)
-_INSERT_LINE_UPDATES = insert(LineUpdate.__table__)
-_INSERT_INDICATOR_VALUES = insert(IndicatorValue.__table__)
+_INSERT_RETURN = insert(Return).returning(Return.id)
+_INSERT_LINE_UPDATES = insert(LineUpdate)
+_INSERT_INDICATOR_VALUES = insert(IndicatorValue)
 
 
 def stored_versions(session: Session, partner_id: int, quarter_label: str) -> list[StoredVersion]:

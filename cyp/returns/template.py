@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import Any, cast
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -34,7 +36,7 @@ from cyp.returns.lines import (
 )
 from cyp.returns.reader import display_name, header_vocabulary
 from cyp.status import STATUS_MEANINGS, STATUSES
-from cyp.storage.models import Action, Indicator, Partner, Plan
+from cyp.storage.models import Action, Indicator, Partner, Plan, Return
 
 TEMPLATE_VERSION = "1"
 HEADER_ROW = 8
@@ -81,6 +83,7 @@ def write_template(session: Session, team: str, quarter: Quarter | str) -> bytes
 
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook's one sheet
     sheet.title = display_name("sheets", "return")
     _write_return_sheet(sheet, partner, quarter, plan, deadline, lines, previous)
     sheet["A2"] = source.note
@@ -106,14 +109,20 @@ def _label(key: str) -> str:
 
 def _header(sheet: Worksheet, row: int, section: str, keys: list[str], widths: dict[str, int]) -> None:
     for column, key in enumerate(keys, start=1):
-        cell = write_cell(sheet.cell(row=row, column=column), display_name(section, key))
+        cell = write_cell(_cell(sheet, row, column), display_name(section, key))
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         sheet.column_dimensions[get_column_letter(column)].width = widths[key]
 
 
-def _input(cell, value=None, text: bool = True) -> None:  # type: ignore[no-untyped-def]
+def _cell(sheet: Worksheet, row: int, column: int) -> Cell:
+    """The cell at ``row`` and ``column``: never a MergedCell, as these new sheets merge no cells."""
+    return cast(Cell, sheet.cell(row=row, column=column))
+
+
+def _input(cell: Cell | MergedCell, value: Any = None, text: bool = True) -> None:
+    cell = cast(Cell, cell)  # typed as write_board_columns passes it; never a MergedCell, as these sheets merge none
     write_cell(cell, value)
     if text:
         # Typed into a Text cell, "50%" or "1,234" stays what the lead wrote instead of becoming 0.5 or 1234.
@@ -131,7 +140,7 @@ def _write_return_sheet(
     plan: Plan,
     deadline: date,
     lines: list[Action],
-    previous,  # type: ignore[no-untyped-def]
+    previous: Return | None,
 ) -> None:
     write_cell(sheet["A1"], f"CYP Plan quarterly return: {partner.name}, {quarter.label}")
     sheet["A1"].font = Font(bold=True, size=14)
@@ -142,9 +151,9 @@ def _write_return_sheet(
         (_label("deadline"), _fmt_date(deadline)),
     ]
     for row, (label, value) in enumerate(facts, start=3):
-        write_cell(sheet.cell(row=row, column=1), label).font = Font(bold=True)
-        write_cell(sheet.cell(row=row, column=2), value)
-    note = write_cell(sheet.cell(row=HEADER_ROW - 1, column=1), "Fill in the yellow cells. See the Instructions sheet.")
+        write_cell(_cell(sheet, row, 1), label).font = Font(bold=True)
+        write_cell(_cell(sheet, row, 2), value)
+    note = write_cell(_cell(sheet, HEADER_ROW - 1, 1), "Fill in the yellow cells. See the Instructions sheet.")
     note.font = Font(italic=True)
     # The board's columns are added after these by cyp.cycle.questions, only when a question is open.
     keys = [key for key in header_vocabulary()["return_columns"] if key in RETURN_WIDTHS]
@@ -154,11 +163,11 @@ def _write_return_sheet(
         objective = action.objective
         reference = [action.ref, objective.outcome.name, objective.text, line_text(action)]
         for column, value in enumerate(reference, start=1):
-            write_cell(sheet.cell(row=row, column=column), value).alignment = WRAP
+            write_cell(_cell(sheet, row, column), value).alignment = WRAP
         answer = answers.get(action.id)
         carried = [answer.status, answer.progress, answer.next_steps, answer.risks] if answer else [None] * 4
-        for column, value in enumerate(carried, start=len(reference) + 1):
-            _input(sheet.cell(row=row, column=column), value)
+        for column, carried_value in enumerate(carried, start=len(reference) + 1):
+            _input(_cell(sheet, row, column), carried_value)
     last_row = HEADER_ROW + max(len(lines), 1)
     status_column = get_column_letter(keys.index("status") + 1)
     choice = DataValidation(
@@ -177,21 +186,21 @@ def _write_return_sheet(
     sheet.protection.formatRows = False
 
 
-def _write_indicators_sheet(sheet: Worksheet, indicators: list[Indicator], previous) -> None:  # type: ignore[no-untyped-def]
+def _write_indicators_sheet(sheet: Worksheet, indicators: list[Indicator], previous: Return | None) -> None:
     write_cell(sheet["A1"], "Indicators: the latest figure for each measure your team reports")
     sheet["A1"].font = Font(bold=True, size=14)
     keys = list(header_vocabulary()["indicator_columns"])
     _header(sheet, INDICATOR_HEADER_ROW, "indicator_columns", keys, INDICATOR_WIDTHS)
     answers = {v.indicator_id: v for v in previous.indicator_values} if previous else {}
     for row, indicator in enumerate(indicators, start=INDICATOR_HEADER_ROW + 1):
-        for column, value in enumerate([indicator.ref, indicator.name, indicator.unit], start=1):
-            write_cell(sheet.cell(row=row, column=column), value).alignment = WRAP
+        for column, fixed in enumerate([indicator.ref, indicator.name, indicator.unit], start=1):
+            write_cell(_cell(sheet, row, column), fixed).alignment = WRAP
         answer = answers.get(indicator.id)
         value = answer.value if answer else None
         target = answer.target if answer and answer.target is not None else indicator.target
         commentary = answer.commentary if answer else None
         for column, cell_value in enumerate([value, target, commentary], start=4):
-            _input(sheet.cell(row=row, column=column), cell_value, text=column == 6)
+            _input(_cell(sheet, row, column), cell_value, text=column == 6)
     sheet.freeze_panes = f"A{INDICATOR_HEADER_ROW + 1}"
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False
@@ -241,7 +250,7 @@ def _write_instructions(
     ]
     sheet.column_dimensions["A"].width = 110
     for row, (text, bold) in enumerate(paragraphs, start=1):
-        cell = write_cell(sheet.cell(row=row, column=1), text or None)
+        cell = write_cell(_cell(sheet, row, 1), text or None)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if bold:
             cell.font = Font(bold=True, size=13 if row == 1 else 11)
@@ -257,7 +266,7 @@ def _write_about(sheet: Worksheet, partner: Partner, quarter: Quarter, plan: Pla
         ("Template version", TEMPLATE_VERSION),
     ]
     for row, (key, value) in enumerate(rows, start=1):
-        write_cell(sheet.cell(row=row, column=1), key)
-        write_cell(sheet.cell(row=row, column=2), value)
+        write_cell(_cell(sheet, row, 1), key)
+        write_cell(_cell(sheet, row, 2), value)
     sheet.sheet_state = "hidden"
     sheet.protection.sheet = True

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, Select, bindparam, func, select
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from cyp.problems import Problem
 from cyp.quarters import Quarter, QuarterError, parse_quarter, today
@@ -229,9 +229,9 @@ def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, proble
     return plan
 
 
-def _by_ref(query: Select, ref: ColumnElement[str]) -> tuple[Select, Select]:
+def _by_ref(query: Select, ref: QueryableAttribute[str]) -> tuple[Select, Select]:
     """``query`` for refs as stored (through the unique index) and for refs compared ignoring case and spaces."""
-    refs = bindparam("refs", expanding=True)
+    refs: BindParameter[list[str]] = bindparam("refs", expanding=True)
     return query.where(ref.in_(refs)), query.where(func.upper(func.replace(ref, " ", "")).in_(refs))
 
 
@@ -311,7 +311,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
             )
     if any(p.code in ("no-header-row", "missing-column", "ambiguous-column") for p in problems if p.sheet == sheet):
         return
-    if checked.team is None or checked.plan is None:
+    if checked.team is None or checked.quarter is None or checked.plan is None:
         return
     expected = _expected_lines(session, checked.team, checked.plan)
     if expected and not parsed.lines:
@@ -398,8 +398,8 @@ def _check_line_ref(
         )
         return None
     seen[action.id] = row
-    if plan is not None and action.plan_id != plan.id:
-        action_plan = session.get(Plan, action.plan_id)
+    if plan is not None and checked.quarter is not None and action.plan_id != plan.id:
+        action_plan = session.get_one(Plan, action.plan_id)
         problems.append(
             Problem(
                 "wrong-plan-ref",

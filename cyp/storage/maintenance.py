@@ -136,10 +136,10 @@ def check_database(session: Session) -> list[str]:
         .scalar_subquery()
         .label("current_version"),
     )
-    for row in session.execute(flagged):
-        if row.n_current != 1 or row.current_version != row.last:
+    for flag in session.execute(flagged):
+        if flag.n_current != 1 or flag.current_version != flag.last:
             problems.append(
-                f"team {row.partner_id} {row.quarter}: {row.n_current} current versions (newest is {row.last})"
+                f"team {flag.partner_id} {flag.quarter}: {flag.n_current} current versions (newest is {flag.last})"
             )
     return problems
 
@@ -166,7 +166,7 @@ def _lost_versions(session: Session, partner_id: int, quarter: str) -> list[int]
             AuditEvent.target.in_(list(targets)),
         )
     )
-    return sorted({targets[target] for target in audited})
+    return sorted({targets[target] for target in audited if target is not None})  # never None: matched by IN
 
 
 def _sqlite_path(engine: Engine) -> Path | None:

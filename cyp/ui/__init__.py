@@ -101,7 +101,7 @@ from cyp.ui.widgets import (
 )
 
 
-def annotated_workbook(data: bytes, problems: list) -> bytes:  # type: ignore[type-arg]
+def annotated_workbook(data: bytes, problems: list) -> bytes:
     """The uploaded workbook with its problem cells marked (:func:`cyp.returns.annotate.annotate_workbook`)."""
     from cyp.returns.annotate import annotate_workbook  # openpyxl styles: only a failed upload needs them
 

@@ -80,7 +80,7 @@ def _widget_key(name: str) -> str:
     return f"cyp_filter_{name}:{ctx.page_script_hash if ctx else ''}"
 
 
-def _follow_address(key: str, current: object, values: list) -> None:  # type: ignore[type-arg]
+def _follow_address(key: str, current: object, values: list) -> None:
     """Keep a keyed filter widget showing what the address says, without remounting it.
 
     A widget keeps its identity (and so the keyboard focus) across reruns only when it has a key; a keyed widget
@@ -125,7 +125,7 @@ def filter_bar(names: tuple[str, ...] = ("quarter", "plan"), columns: int = 4) -
     """
     filters, options = resolved_filters()
     chosen: dict[str, str | None] = {}
-    grid: list = []  # type: ignore[type-arg]
+    grid: list = []
     for position, name in enumerate(names):
         if position % columns == 0:
             grid = st.columns(columns)  # one row at a time: the page's order is the reading order

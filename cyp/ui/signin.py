@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import streamlit as st
 from sqlalchemy.orm import Session
 
@@ -48,7 +50,8 @@ def sign_in() -> Principal | None:
 
     if _oidc_configured():
         if getattr(st.user, "is_logged_in", False):
-            email = st.user.get("email")
+            # The email claim is a string or absent; streamlit types every claim as the union of all claim types.
+            email = cast(str | None, st.user.get("email"))
             with write_session(engine()) as db_session:
                 principal = principal_for_oidc(db_session, email)
                 _audit_oidc_sign_in(db_session, principal, email)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -17,6 +17,9 @@ from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, s
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.ui.data import board_pack_bytes, demo_present
 from cyp.ui.escaping import escape_markdown
+
+if TYPE_CHECKING:
+    from streamlit.elements.lib.column_types import ColumnConfig
 
 
 def demo_banner() -> None:
@@ -115,7 +118,7 @@ def line_link_url(line_ref: str) -> str:
 LINE_LINK_COLUMN = "History"
 
 
-def line_link_column() -> st.column_config.LinkColumn:
+def line_link_column() -> ColumnConfig:
     """Column config for a table's history links: the cell shows the line ref, the link opens its history."""
     return st.column_config.LinkColumn(
         LINE_LINK_COLUMN, display_text=r"/line_history\?line=(.*)$", help="Open this line's history", width="medium"
