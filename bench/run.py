@@ -41,7 +41,8 @@ from bench.scale import SCALE_PLAN, ScaleSpec, generate_scale, team_ref  # noqa:
 INGEST_TEAM = 1  # benchmark team 001: 40 lines
 INGEST_QUARTER = "2022-23 Q4"
 LARGE_VIEW = {"plan": SCALE_PLAN, "quarter": INGEST_QUARTER}
-PASSWORD = "benchmark password, not a secret"
+# Not a secret (a throwaway account on a throwaway database); long and free of the username, as the rules ask.
+PASSWORD = "quarterly figures, not a secret"
 TARGETS = {
     "ingest_vs_calamine_executemany": "<= 2",
     "ingest_vs_pandas_openpyxl_read": "< 1",

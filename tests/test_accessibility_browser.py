@@ -297,7 +297,9 @@ def test_accessibility_statement_is_public_and_says_what_the_regulations_ask(bro
         wait_for_streamlit(page)
         main = page.get_by_test_id("stMain")
         main.get_by_role("heading", name="Accessibility statement for CYP Plan Monitor").wait_for()
-        text = main.inner_text()
+        # Drawn text carries invisible word joiners after "@" and ":" (the one escaping function: they stop Streamlit
+        # turning text into links or emoji); a reader reads past them, so the check does too.
+        text = main.inner_text().replace("\u2060", "")
         for needed in (
             "WCAG",
             "2.2",
