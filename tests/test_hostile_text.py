@@ -261,7 +261,13 @@ def test_a_browser_draws_no_link_image_or_request_to_another_host(app_server, pa
 
 
 def _sign_in(page) -> None:
+    """Sign in on the form the page shows and wait for the page itself, drawn signed in.
+
+    The sign-in run ends by sending the browser to ``/session/claim``, which sets the cookie and redirects back to
+    the same address: waiting for that run alone would settle on the sign-in form's document as it is replaced.
+    """
     page.get_by_label("Username").fill(ADMIN_USERNAME)
     page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {ADMIN_USERNAME}").wait_for(state="attached")
     wait_for_streamlit(page)
