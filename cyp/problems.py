@@ -16,7 +16,7 @@ Severity = Literal["error", "query"]
 
 
 class Code(StrEnum):
-    """Every code a framework problem can carry: one code per failure, defined here once.
+    """Every code a problem can carry, a framework's or a return's: one code per failure, defined here once.
 
     The values are the hyphenated codes the returns' checks use as well (``missing-column``,
     ``not-a-workbook``), so a code means the same failure wherever it appears.
@@ -53,6 +53,43 @@ class Code(StrEnum):
     # Applying a checked workbook to the database.
     REMOVED_WITH_HISTORY = "removed-with-history"
     REFUSED_BY_DATABASE = "refused-by-database"
+    # A quarterly return (cyp/returns): the file checks, the reader, validation and storing.
+    AMBIGUOUS_COLUMN = "ambiguous-column"
+    BAD_QUARTER = "bad-quarter"
+    BAD_STATUS = "bad-status"
+    CHECK_FAILED = "check-failed"
+    CSV_FILE = "csv-file"
+    DAMAGED_FILE = "damaged-file"
+    EMPTY_FILE = "empty-file"
+    ENCRYPTED_WORKBOOK = "encrypted-workbook"
+    FILE_TOO_LARGE = "file-too-large"
+    FUTURE_QUARTER = "future-quarter"
+    HUGE_DIMENSIONS = "huge-dimensions"
+    MISSING_LINE = "missing-line"
+    MISSING_QUARTER = "missing-quarter"
+    MISSING_REF = "missing-ref"
+    MISSING_STATUS = "missing-status"
+    MISSING_TEAM = "missing-team"
+    NESTED_ARCHIVE = "nested-archive"
+    NO_HEADER_ROW = "no-header-row"
+    NO_LINES = "no-lines"
+    NO_PROGRESS_UPDATE = "no-progress-update"
+    NO_RETURN_SHEET = "no-return-sheet"
+    NOT_PERMITTED = "not-permitted"
+    NOT_TEAM_INDICATOR = "not-team-indicator"
+    NOT_TEAM_LINE = "not-team-line"
+    OLD_EXCEL_FORMAT = "old-excel-format"
+    PERSONAL_DATA = "personal-data"
+    QUARTER_OUTSIDE_PLAN = "quarter-outside-plan"
+    TOO_MANY_PARTS = "too-many-parts"
+    UNKNOWN_INDICATOR = "unknown-indicator"
+    UNKNOWN_TEAM = "unknown-team"
+    UNREADABLE = "unreadable"
+    UNSAFE_ZIP = "unsafe-zip"
+    WRONG_PLAN_REF = "wrong-plan-ref"
+    XML_ENTITIES = "xml-entities"
+    ZIP_BOMB = "zip-bomb"
+    ZIP_NOT_A_WORKBOOK = "zip-not-a-workbook"
 
 
 @dataclass(frozen=True)

@@ -275,7 +275,10 @@ def test_the_action_ref_the_workbook_used_to_accept_is_refused_by_both(tmp_path:
     assert [p.location for p in from_files] == ["plan-0.yaml:14"]  # the line of its ref: key
 
 
-FRAMEWORK_CODE = sorted((PROJECT_ROOT / "cyp" / "framework").glob("*.py"))
+# Every module that makes problems: the framework's and a return's share the one registry.
+FRAMEWORK_CODE = sorted(
+    [*(PROJECT_ROOT / "cyp" / "framework").glob("*.py"), *(PROJECT_ROOT / "cyp" / "returns").glob("*.py")]
+)
 
 
 def _is_code(argument: ast.expr) -> bool:
@@ -286,11 +289,11 @@ def _is_code(argument: ast.expr) -> bool:
 
 
 @pytest.mark.parametrize("path", FRAMEWORK_CODE, ids=lambda path: path.name)
-def test_every_framework_problem_takes_its_code_from_the_registry(path: Path) -> None:
+def test_every_problem_takes_its_code_from_the_registry(path: Path) -> None:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         name = getattr(getattr(node, "func", None), "id", None) or getattr(getattr(node, "func", None), "attr", "")
-        if isinstance(node, ast.Call) and name in ("Problem", "problem"):
-            # Problem(code, ...), Source.problem(code, ...), Row.problem(header, code, ...)
+        if isinstance(node, ast.Call) and name in ("Problem", "problem", "_problem"):
+            # Problem(code, ...), Source.problem(code, ...), Row.problem(header, code, ...), _problem(code, ...)
             candidates = node.args[:2] + [k.value for k in node.keywords if k.arg == "code"]
             assert any(_is_code(c) for c in candidates), f"{path.name}:{node.lineno} gives a code not from Code"
 

@@ -32,7 +32,7 @@ from xml.etree.ElementTree import Element
 import python_calamine
 from defusedxml import ElementTree
 
-from cyp.problems import Problem
+from cyp.problems import Code, Problem
 from cyp.storage.config import PROJECT_ROOT, get_settings
 from cyp.storage.datafiles import load_data_file
 
@@ -136,7 +136,7 @@ def check_upload(data: bytes, filename: str, max_bytes: int | None = None) -> li
     except Exception as exc:  # noqa: BLE001 - whatever goes wrong with an uploaded file is reported, never raised
         return [
             _problem(
-                "check-failed",
+                Code.CHECK_FAILED,
                 f"the file could not be checked ({type(exc).__name__}); {SAVE_AS_XLSX}",
             )
         ]
@@ -150,13 +150,13 @@ def _check(data: bytes, filename: str, max_bytes: int, limits: UploadLimits) -> 
     if not data:
         return [
             _problem(
-                "empty-file", "the file is empty (0 bytes); check you chose your return workbook and upload it again"
+                Code.EMPTY_FILE, "the file is empty (0 bytes); check you chose your return workbook and upload it again"
             )
         ]
     if len(data) > max_bytes:
         return [
             _problem(
-                "file-too-large",
+                Code.FILE_TOO_LARGE,
                 f"the file is {len(data) / MB:.1f} MB, over the {max_bytes / MB:g} MB limit for a return; remove "
                 "pictures and sheets the return does not need, save it and upload it again",
             )
@@ -177,20 +177,20 @@ def _describe_other_format(data: bytes, filename: str) -> Problem:
     for signature, name in OTHER_SIGNATURES:
         if data.startswith(signature):
             return _problem(
-                "not-a-workbook",
+                Code.NOT_A_WORKBOOK,
                 f"this is {name}, not an Excel workbook{_despite_name(filename)}; upload the return workbook itself "
                 "(download the template again if you need a fresh copy)",
             )
     text = _as_text(data)
     if text is None:
         return _problem(
-            "not-a-workbook",
+            Code.NOT_A_WORKBOOK,
             f"this is not an Excel workbook{_despite_name(filename)}; check you chose your return, {SAVE_AS_XLSX}",
         )
     start = text.lstrip("\ufeff \t\r\n").lower()
     if start.startswith(("<!doctype html", "<html")) or "<html" in start[:1024]:
         return _problem(
-            "not-a-workbook",
+            Code.NOT_A_WORKBOOK,
             f"this is a web page (HTML), not an Excel workbook{_despite_name(filename)}; {SAVE_AS_XLSX}",
         )
     if start.startswith("<?xml") or start.startswith("<"):
@@ -199,9 +199,9 @@ def _describe_other_format(data: bytes, filename: str) -> Problem:
             if "urn:schemas-microsoft-com:office:spreadsheet" in start[:4096]
             else "an XML file"
         )
-        return _problem("not-a-workbook", f"this is {kind}, not an Excel workbook (.xlsx); {SAVE_AS_XLSX}")
+        return _problem(Code.NOT_A_WORKBOOK, f"this is {kind}, not an Excel workbook (.xlsx); {SAVE_AS_XLSX}")
     return _problem(
-        "csv-file",
+        Code.CSV_FILE,
         f"this looks like a CSV or text file, not an Excel workbook{_despite_name(filename)}; {SAVE_AS_XLSX}",
     )
 
@@ -231,16 +231,18 @@ def _check_compound_file(data: bytes, filename: str) -> Problem:
         names = {"EncryptionInfo"} if "EncryptionInfo".encode("utf-16-le") in data else set()
     if names & {"EncryptionInfo", "EncryptedPackage"}:
         return _problem(
-            "encrypted-workbook",
+            Code.ENCRYPTED_WORKBOOK,
             "the workbook is protected with a password to open it, so it cannot be read; open it in Excel, remove "
             "the password (File > Info > Protect Workbook > Encrypt with Password, clear the box), save it and "
             "upload it again",
         )
     if "WordDocument" in names or "PowerPoint Document" in names:
         kind = "an old Word document (.doc)" if "WordDocument" in names else "an old PowerPoint file (.ppt)"
-        return _problem("not-a-workbook", f"this is {kind}, not an Excel workbook; upload the return workbook itself")
+        return _problem(
+            Code.NOT_A_WORKBOOK, f"this is {kind}, not an Excel workbook; upload the return workbook itself"
+        )
     return _problem(
-        "old-excel-format",
+        Code.OLD_EXCEL_FORMAT,
         f"this file is in the old Excel 97–2003 format (.xls), which cannot be read here{_despite_name(filename)}; "
         f"{SAVE_AS_XLSX}",
     )
@@ -295,7 +297,7 @@ def _check_zip(data: bytes, limits: UploadLimits) -> list[Problem]:
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, struct.error):
         return [
             _problem(
-                "damaged-file",
+                Code.DAMAGED_FILE,
                 "the file is damaged or incomplete (it may not have finished uploading or saving); open it in "
                 "Excel, save it again as an Excel Workbook (.xlsx) and upload it again",
             )
@@ -307,7 +309,7 @@ def _check_archive(archive: zipfile.ZipFile, data: bytes, limits: UploadLimits) 
     if len(infos) > limits.max_parts:
         return [
             _problem(
-                "too-many-parts",
+                Code.TOO_MANY_PARTS,
                 f"the file holds {len(infos):,} parts, more than the {limits.max_parts:,} a workbook could need, so "
                 f"it is not a normal workbook; {SAVE_AS_XLSX}",
             )
@@ -317,7 +319,7 @@ def _check_archive(archive: zipfile.ZipFile, data: bytes, limits: UploadLimits) 
     if any(info.flag_bits & 0x1 for info in infos):
         problems.append(
             _problem(
-                "encrypted-workbook",
+                Code.ENCRYPTED_WORKBOOK,
                 "parts of the file are protected with a password, so it cannot be read; remove the password, "
                 f"{SAVE_AS_XLSX}",
             )
@@ -351,7 +353,7 @@ def _check_declared_sizes(infos: list[zipfile.ZipInfo], limits: UploadLimits) ->
     if total > limits.max_unpacked_bytes:
         return [
             _problem(
-                "zip-bomb",
+                Code.ZIP_BOMB,
                 f"the file would unpack to {total / MB:,.0f} MB, over the {limits.max_unpacked_bytes / MB:g} MB "
                 f"limit; {advice}",
             )
@@ -361,7 +363,7 @@ def _check_declared_sizes(infos: list[zipfile.ZipInfo], limits: UploadLimits) ->
         if info.file_size > limits.ratio_applies_above_bytes and ratio > limits.max_compression_ratio:
             return [
                 _problem(
-                    "zip-bomb",
+                    Code.ZIP_BOMB,
                     f"part '{_shown(info.filename)}' unpacks to {ratio:,.0f} times its packed size; {advice}",
                 )
             ]
@@ -380,7 +382,7 @@ def _check_part_names(infos: list[zipfile.ZipInfo]) -> list[Problem]:
             why = "appears twice" if duplicate else "points outside the workbook"
             return [
                 _problem(
-                    "unsafe-zip",
+                    Code.UNSAFE_ZIP,
                     f"the file is not a normal workbook: its part '{_shown(name)}' {why}; {SAVE_AS_XLSX}",
                 )
             ]
@@ -405,7 +407,7 @@ def _other_kind(names: set[str]) -> str | None:
 def _describe_other_zip(names: set[str]) -> Problem:
     kind = _other_kind(names) or "a zip archive"
     return _problem(
-        "zip-not-a-workbook",
+        Code.ZIP_NOT_A_WORKBOOK,
         f"this is {kind}, not an Excel workbook (.xlsx); if the return is inside it, unpack it and upload the .xlsx "
         f"file, otherwise {SAVE_AS_XLSX}",
     )
@@ -435,7 +437,7 @@ def _scan_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: 
             where = "this sheet" if name else f"a worksheet ({_shown(info.filename)})"
             problems.append(
                 _problem(
-                    "huge-dimensions",
+                    Code.HUGE_DIMENSIONS,
                     f"{where} {scan.too_big_range}, far more than a return needs ({limits.max_rows:,} rows and "
                     f"{limits.max_columns} columns at most); select the empty rows below and the empty columns to "
                     "the right of your table, delete them, save the workbook and upload it again",
@@ -446,7 +448,7 @@ def _scan_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: 
         problems.insert(
             0,
             _problem(
-                "xml-entities",
+                Code.XML_ENTITIES,
                 f"part '{_shown(entity_parts[0])}' of the file declares XML entities or a DOCTYPE, which Excel never "
                 f"writes and which can be used to attack the reader; {SAVE_AS_XLSX}",
             ),
@@ -455,7 +457,7 @@ def _scan_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limits: 
         problems.insert(
             0,
             _problem(
-                "nested-archive",
+                Code.NESTED_ARCHIVE,
                 f"the workbook has another packed file inside it ('{_shown(nested[0])}'); delete embedded files and "
                 "objects from the workbook, save it and upload it again",
             ),

@@ -29,7 +29,7 @@ from cyp.access.accounts import is_demo_account
 from cyp.access.permissions import PermissionDenied, Principal, require
 from cyp.cycle.prefill import line_changes
 from cyp.cycle.questions import record_answers
-from cyp.problems import Problem, errors, queries
+from cyp.problems import Code, Problem, errors, queries
 from cyp.returns.filecheck import check_upload, sha256_hex
 from cyp.returns.reader import ParsedReturn, normalise_text, read_return
 from cyp.returns.validate import CheckedReturn, check_return
@@ -380,7 +380,7 @@ def ingest_return(
     try:
         file_problems = check_upload(data, filename, settings.max_upload_bytes)
     except Exception as exc:  # noqa: BLE001 - a hostile file must give a message, never a traceback
-        file_problems = [Problem("unreadable", f"the file could not be checked ({type(exc).__name__})")]
+        file_problems = [Problem(Code.UNREADABLE, f"the file could not be checked ({type(exc).__name__})")]
     if file_problems:
         _record_rejection(engine, uploaded_by, target, file_problems)
         return IngestResult(
@@ -426,7 +426,7 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
     try:
         checked = check_return(session, parsed)
     except Exception as exc:  # noqa: BLE001 - an unforeseen shape of workbook is still the file's problem
-        problem = Problem("unreadable", f"the workbook could not be checked ({type(exc).__name__}: {exc})")
+        problem = Problem(Code.UNREADABLE, f"the workbook could not be checked ({type(exc).__name__}: {exc})")
         return IngestResult("rejected", [problem], summary="Rejected: the workbook could not be checked")
     team = checked.team.name if checked.team else None
     quarter = checked.quarter.label if checked.quarter else None
@@ -440,7 +440,7 @@ def _ingest_parsed(session: Session, parsed: ParsedReturn, upload: Upload) -> In
         require(session, upload.principal, "return.submit", team_ref=checked.team.ref, target=f"{team} {quarter}")
     except PermissionDenied as refusal:
         result.status = "refused"
-        result.problems = [Problem("not-permitted", str(refusal))]
+        result.problems = [Problem(Code.NOT_PERMITTED, str(refusal))]
         result.summary = f"Refused: {refusal}"
         return result
     if is_demo_account(session, upload.principal.username):

@@ -23,7 +23,7 @@ import python_calamine
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from cyp.problems import Problem
+from cyp.problems import Code, Problem
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import SCHEMA_DIR, load_data_file
 
@@ -216,7 +216,7 @@ def _find_header(
         )
         problems.append(
             Problem(
-                "no-header-row",
+                Code.NO_HEADER_ROW,
                 f"no header row found in rows 1–{max(last_row, 1)}; the table needs a row of headings including "
                 f"{expected}{seen}",
                 sheet=table.name,
@@ -230,7 +230,7 @@ def _find_header(
             letters = " and ".join(get_column_letter(1 + c) for c in found_columns)
             problems.append(
                 Problem(
-                    "ambiguous-column",
+                    Code.AMBIGUOUS_COLUMN,
                     f"columns {letters} of the header row (row {row_index + 1}) could both be "
                     f"'{display_name(section, key)}'; rename or delete one of them",
                     sheet=table.name,
@@ -244,7 +244,7 @@ def _find_header(
             wordings = ", ".join(f"'{w}'" for w in header_vocabulary()[section][key])
             problems.append(
                 Problem(
-                    "missing-column",
+                    Code.MISSING_COLUMN,
                     f"no '{display_name(section, key)}' column in the header row (row {row_index + 1}); "
                     f"add a column headed one of {wordings}",
                     sheet=table.name,
@@ -356,7 +356,7 @@ def _read(stream: BinaryIO) -> ParsedReturn:
             shown = ", ".join(f"'{n}'" for n in names)
             parsed.problems.append(
                 Problem(
-                    "no-return-sheet",
+                    Code.NO_RETURN_SHEET,
                     f"the workbook has no sheet named 'Return' (its sheets are {shown}); "
                     "use the template downloaded for your team",
                 )
@@ -376,7 +376,7 @@ def _read(stream: BinaryIO) -> ParsedReturn:
     except Exception as exc:  # noqa: BLE001 - any parser failure on an uploaded file is the file's problem
         parsed.problems.append(
             Problem(
-                "unreadable",
+                Code.UNREADABLE,
                 f"the workbook could not be read ({type(exc).__name__}); open it in Excel or LibreOffice, save it "
                 "as an Excel workbook (.xlsx) and upload it again",
             )

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from sqlalchemy import BindParameter, Select, bindparam, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from cyp.problems import Problem
+from cyp.problems import Code, Problem
 from cyp.quarters import Quarter, QuarterError, parse_quarter, today
 from cyp.returns.lines import TeamRow, find_team_row, plan_covering, plan_period, suggest_team
 from cyp.returns.personal_data import PersonalDataHit, find_personal_data
@@ -137,7 +137,7 @@ def _check_team(session: Session, parsed: ParsedReturn, problems: list[Problem])
     if cell is None or cell.text is None:
         problems.append(
             Problem(
-                "missing-team",
+                Code.MISSING_TEAM,
                 "the workbook does not say which team it is for; write the team's name in the cell to the right of "
                 "'Team' above the table",
                 sheet=parsed.return_sheet,
@@ -150,7 +150,7 @@ def _check_team(session: Session, parsed: ParsedReturn, problems: list[Problem])
         hint = f"; did you mean {suggestion}?" if suggestion else "; use the team name shown on your template"
         problems.append(
             Problem(
-                "unknown-team",
+                Code.UNKNOWN_TEAM,
                 f"'{cell.text}' is not a known team{hint}",
                 sheet=sheet,
                 cell=cell.address,
@@ -166,7 +166,7 @@ def _check_quarter(parsed: ParsedReturn, problems: list[Problem]) -> Quarter | N
     if cell is None or cell.text is None:
         problems.append(
             Problem(
-                "missing-quarter",
+                Code.MISSING_QUARTER,
                 "the workbook does not say which quarter it is for; write it (e.g. 2025-26 Q3) in the cell to the "
                 "right of 'Quarter' above the table",
                 sheet=parsed.return_sheet,
@@ -176,13 +176,13 @@ def _check_quarter(parsed: ParsedReturn, problems: list[Problem]) -> Quarter | N
     try:
         quarter = parse_quarter(cell.raw if isinstance(cell.raw, date) else cell.text)
     except QuarterError as exc:
-        problems.append(Problem("bad-quarter", str(exc), sheet=sheet, cell=cell.address, value=cell.text))
+        problems.append(Problem(Code.BAD_QUARTER, str(exc), sheet=sheet, cell=cell.address, value=cell.text))
         return None
     now = today()
     if quarter.start > now:
         problems.append(
             Problem(
-                "future-quarter",
+                Code.FUTURE_QUARTER,
                 f"{quarter.label} has not started yet (today is {now:%d %B %Y}); check the quarter",
                 sheet=sheet,
                 cell=cell.address,
@@ -203,7 +203,7 @@ def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, proble
         periods = "; ".join(f"{p.title}: {plan_period(p)}" for p in plans) or "no plan is loaded"
         problems.append(
             Problem(
-                "quarter-outside-plan",
+                Code.QUARTER_OUTSIDE_PLAN,
                 f"{quarter.label} is outside the period of every plan ({periods})",
                 sheet=sheet,
                 cell=address,
@@ -217,7 +217,7 @@ def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, proble
         if recorded is not None and recorded.id != plan.id:
             problems.append(
                 Problem(
-                    "quarter-outside-plan",
+                    Code.QUARTER_OUTSIDE_PLAN,
                     f"{quarter.label} is outside the period of {recorded.title} ({plan_period(recorded)}), the plan "
                     f"this template was made for; download the template for {quarter.label}",
                     sheet=sheet,
@@ -294,7 +294,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
             name = action.ref if action else (line.ref.text or f"row {line.row}")
             problems.append(
                 Problem(
-                    "no-progress-update",
+                    Code.NO_PROGRESS_UPDATE,
                     f"{name} is {status} but has no progress update; say what is being done about it",
                     severity="query",
                     sheet=sheet,
@@ -317,7 +317,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
     if expected and not parsed.lines:
         problems.append(
             Problem(
-                "no-lines",
+                Code.NO_LINES,
                 f"the table has no lines; {checked.team.name} reports {len(expected)} lines in {checked.quarter.label}"
                 " — use the template downloaded for this quarter",
                 sheet=sheet,
@@ -329,7 +329,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
         if action_id not in present:
             problems.append(
                 Problem(
-                    "missing-line",
+                    Code.MISSING_LINE,
                     f"line {ref} ({_short(text)}) is not in the workbook; it will show as 'No return' this quarter",
                     severity="query",
                     sheet=sheet,
@@ -365,7 +365,7 @@ def _check_line_ref(
     if ref.text is None:
         problems.append(
             Problem(
-                "missing-ref",
+                Code.MISSING_REF,
                 f"row {row} has no Ref; copy the line's ref from the template, or delete the row",
                 sheet=sheet,
                 cell=ref.address,
@@ -378,7 +378,7 @@ def _check_line_ref(
         where = f"a line of {plan.title}" if plan else "a known line"
         problems.append(
             Problem(
-                "unknown-ref",
+                Code.UNKNOWN_REF,
                 f"'{ref.text}' is not {where}; check the ref against your template",
                 sheet=sheet,
                 cell=ref.address,
@@ -389,7 +389,7 @@ def _check_line_ref(
     if action.id in seen:
         problems.append(
             Problem(
-                "duplicate-ref",
+                Code.DUPLICATE_REF,
                 f"{action.ref} appears more than once (first in row {seen[action.id]}); keep one row per line",
                 sheet=sheet,
                 cell=ref.address,
@@ -402,7 +402,7 @@ def _check_line_ref(
         action_plan = session.get_one(Plan, action.plan_id)
         problems.append(
             Problem(
-                "wrong-plan-ref",
+                Code.WRONG_PLAN_REF,
                 f"{action.ref} is a line of {action_plan.title}, but {checked.quarter.label} is reported against "
                 f"{plan.title}; use the template for this quarter",
                 sheet=sheet,
@@ -416,7 +416,7 @@ def _check_line_ref(
         whose = _owner_wording(session, action.reporting_partner_id)
         problems.append(
             Problem(
-                "not-team-line",
+                Code.NOT_TEAM_LINE,
                 f"{action.ref} {whose}, not by {team.name}; delete the row, or ask the plan administrator to "
                 "reassign the line",
                 sheet=sheet,
@@ -436,7 +436,7 @@ def _check_status(
     if cell.text is None:
         problems.append(
             Problem(
-                "missing-status",
+                Code.MISSING_STATUS,
                 f"no RAG status for {ref or 'this row'}; {CHOOSE_STATUS}",
                 sheet=sheet,
                 cell=cell.address,
@@ -451,7 +451,7 @@ def _check_status(
         hint = f"did you mean {suggestion}?" if suggestion else CHOOSE_STATUS
         problems.append(
             Problem(
-                "bad-status",
+                Code.BAD_STATUS,
                 f"'{cell.text}' is not a RAG status; {hint}",
                 sheet=sheet,
                 cell=cell.address,
@@ -479,7 +479,7 @@ def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> Non
     if blocking:
         problems.append(
             Problem(
-                "personal-data",
+                Code.PERSONAL_DATA,
                 f"holds personal data about a child ({_masked(blocking)}); a return must never hold an NHS number, "
                 "a unique pupil number or a date of birth: remove it and upload again",
                 sheet=sheet,
@@ -490,7 +490,7 @@ def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> Non
     if others:
         problems.append(
             Problem(
-                "personal-data",
+                Code.PERSONAL_DATA,
                 f"looks like personal data ({_masked(others)}); remove it, or acknowledge if it is not about a child "
                 "or family (such as a service's address)",
                 severity="query",
@@ -514,7 +514,7 @@ def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedRe
             except ValueError:
                 problems.append(
                     Problem(
-                        "bad-number",
+                        Code.BAD_NUMBER,
                         f"'{cell.text}' is not a number; write a number such as 12, 12% or 1,234",
                         sheet=sheet,
                         cell=cell.address,
@@ -543,7 +543,7 @@ def _check_indicator_ref(
     if ref.text is None:
         problems.append(
             Problem(
-                "missing-ref",
+                Code.MISSING_REF,
                 f"row {row} has no Ref; copy the indicator's ref from the template, or delete the row",
                 sheet=sheet,
                 cell=ref.address,
@@ -556,7 +556,7 @@ def _check_indicator_ref(
         where = f"an indicator of {plan.title}" if plan else "a known indicator"
         problems.append(
             Problem(
-                "unknown-indicator",
+                Code.UNKNOWN_INDICATOR,
                 f"'{ref.text}' is not {where}; check the ref against your template",
                 sheet=sheet,
                 cell=ref.address,
@@ -567,7 +567,7 @@ def _check_indicator_ref(
     if indicator.id in seen:
         problems.append(
             Problem(
-                "duplicate-ref",
+                Code.DUPLICATE_REF,
                 f"{indicator.ref} appears more than once (first in row {seen[indicator.id]}); keep one row per "
                 "indicator",
                 sheet=sheet,
@@ -582,7 +582,7 @@ def _check_indicator_ref(
         whose = _owner_wording(session, indicator.reporting_partner_id)
         problems.append(
             Problem(
-                "not-team-indicator",
+                Code.NOT_TEAM_INDICATOR,
                 f"{indicator.ref} {whose}, not by {team.name}; delete the row",
                 sheet=sheet,
                 cell=ref.address,
