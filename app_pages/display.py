@@ -10,7 +10,6 @@ rewritten in place (no history entry per slide), so it can be bookmarked and the
 A timed fragment re-reads the data, so a return accepted during the meeting appears without a reload.
 """
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -68,27 +67,6 @@ header { display: none !important; }
   white-space: nowrap; overflow: visible; }
 .st-key-board-controls [data-testid="stPageLink"] a { border: 2px solid #1a1a1a; border-radius: 0.4em; }
 </style>
-"""
-
-# Arrow keys and Space drive the slides, but only when no control has focus: on a focused button Space and Enter
-# press that button, as everywhere else (Streamlit's own shortcuts would fire on a focused button too).
-KEYS_SCRIPT = """
-<script>
-if (!window.cypBoardKeys) {
-  window.cypBoardKeys = true;
-  document.addEventListener("keydown", (event) => {
-    if (!document.querySelector(".board") || event.altKey || event.ctrlKey || event.metaKey) return;
-    const target = event.target;
-    const interactive = "button, a, input, select, textarea, summary, [contenteditable], [role=button], [role=link]";
-    if (target && target.closest && target.closest(interactive)) return;
-    const key = {ArrowLeft: "board_previous", ArrowRight: "board_next", " ": "board_pause"}[event.key];
-    const button = key && document.querySelector(".st-key-" + key + " button");
-    if (!button || button.disabled) return;
-    event.preventDefault();
-    button.click();
-  });
-}
-</script>
 """
 
 
@@ -325,7 +303,7 @@ def _indicator_charts(charts: list[tuple[str, object]]) -> None:
 
 
 st.markdown(CSS, unsafe_allow_html=True)
-st.html(KEYS_SCRIPT, unsafe_allow_javascript=True)
+ui.board_keys()  # arrows and Space drive the slides when no control has focus
 filters, options = ui.resolved_filters()
 interval = _seconds(st.query_params.get("interval"))
 state = st.session_state
@@ -349,13 +327,7 @@ def _address(current: int) -> None:
     params = {"plan": filters.plan, "quarter": filters.quarter, "slide": str(current + 1)}
     if interval:
         params["interval"] = str(interval)
-    st.html(
-        "<script>(() => {const url = new URL(window.location.href);"
-        f"for (const [name, value] of Object.entries({json.dumps(params)})) url.searchParams.set(name, value);"
-        "if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);"
-        "})();</script>",
-        unsafe_allow_javascript=True,
-    )
+    ui.board_address(params)
 
 
 @ui.refreshing_fragment(run_every=interval or REFRESH_SECONDS)

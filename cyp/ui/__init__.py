@@ -75,7 +75,7 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import menu_link, navigation
+from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
@@ -115,6 +115,8 @@ __all__ = [
     "accessibility_statement",
     "annotated_workbook",
     "attempt_write",
+    "board_address",
+    "board_keys",
     "board_pack_downloads",
     "change_note",
     "chart_table",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Callable
 
 import streamlit as st
@@ -10,6 +12,7 @@ from cyp.access.permissions import Principal, can_view_page
 from cyp.ui.engine import refresh_data_tag
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import current_principal, sign_in, sign_out
+from cyp.web import inline_scripts
 
 DEFAULT_PAGE_KEY = "overview"
 MENU_KEY = "_cyp_menu_page"  # session state: the page the board display's "Menu" link goes back to
@@ -87,6 +90,23 @@ def menu_link() -> None:
     page = st.session_state.get(MENU_KEY)
     if page is not None:
         st.page_link(page, label="Menu", icon=":material/menu:")
+
+
+def board_keys() -> None:
+    """The board display's keys (arrows and Space when no control has focus); the CSP allows the script by hash."""
+    st.html(f"<script>{inline_scripts.BOARD_KEYS}</script>", unsafe_allow_javascript=True)
+
+
+def board_address(params: dict[str, str]) -> None:
+    """Rewrite the address in place (no history entry), so a bookmark reopens this slide and Back leaves.
+
+    The script's text is fixed, so the CSP allows it by hash; the parameters travel in an attribute beside it.
+    """
+    st.html(
+        f'<div hidden data-board-address="{html.escape(json.dumps(params))}"></div>'
+        f"<script>{inline_scripts.BOARD_ADDRESS}</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _go_to(page: st.Page) -> Callable[[], None]:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cyp.access.sessions import BROWSER_COOKIE, new_token
 from cyp.storage.config import get_settings
+from cyp.web.inline_scripts import SCRIPTS
 
 HSTS = "max-age=31536000"
 
@@ -39,6 +40,8 @@ def inline_script_hashes(index_html: Path | None = None) -> tuple[str, ...]:
     """
     text = (index_html or _streamlit_index()).read_text(encoding="utf-8")
     scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", text, flags=re.DOTALL)
+    if index_html is None:
+        scripts.extend(SCRIPTS)  # the app's own (cyp/web/inline_scripts.py)
     return tuple(
         "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii") + "'"
         for body in scripts
