@@ -15,8 +15,8 @@ else:
         "submission status. The Excel file has every line update and indicator value for the quarter, one row each."
     )
     st.caption(
-        "Both files are prepared when this page opens, from the data as it is now; a file that cannot be built says "
-        "why here. The PDF is tagged for screen readers (PDF/UA-1): headings, tables, bookmarks and a text "
+        "Both files are prepared when you ask, from the data as it is now; a file that cannot be built says why here. "
+        "The PDF is tagged for screen readers (PDF/UA-1): headings, tables, bookmarks and a text "
         "description of every chart."
     )
     ui.board_pack_downloads(filters.quarter, filters.plan)

@@ -288,6 +288,9 @@ def test_board_pack_page_offers_both_files_or_says_why_not(pack_db, monkeypatch)
         at.query_params["quarter"] = QUARTER
         at.switch_page("app_pages/board_pack.py")
         at.run()
+        # Nothing is built until asked for: opening the page stays quick at council scale.
+        assert not at.get("download_button")
+        at.button(key="board_pack_prepare").click().run()
         assert not at.exception, [e.value for e in at.exception]
         return at
 

@@ -169,8 +169,16 @@ def table_height(rows: int) -> int:
 
 
 def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -> None:
-    """Download buttons for the board pack (PDF and Excel), built here rather than on click: a file that cannot be
-    built says why on the page instead of failing unseen in the download."""
+    """A button that prepares the board pack (PDF and Excel), then their download buttons.
+
+    The files are built when asked for, not when the page opens (a council-scale PDF takes seconds), and before the
+    download rather than inside it: a file that cannot be built says why on the page instead of failing unseen.
+    """
+    ready_key = f"{key}_ready"
+    if st.session_state.get(ready_key) != (quarter, plan_ref):
+        if not st.button("Prepare the board pack", key=f"{key}_prepare", icon=":material/description:"):
+            return
+        st.session_state[ready_key] = (quarter, plan_ref)
     columns = st.columns(2)
     for column, suffix, mime, label in (
         (columns[0], "pdf", PDF_MIME, "Board pack (PDF)"),
