@@ -315,6 +315,22 @@ def line_statuses(
     return frame.reindex(columns=LINE_COLUMNS)
 
 
+# The columns of a line's history, for the pages, the exports and the data API alike.
+LINE_HISTORY_COLUMNS = [
+    "quarter",
+    "version",
+    "is_current",
+    "team",
+    "uploaded_by",
+    "uploaded_at",
+    "is_demo",
+    "status",
+    "progress",
+    "next_steps",
+    "risks",
+]
+
+
 def line_history(session: Session, action_ref: str) -> pd.DataFrame:
     """Every update of one line across all quarters and all versions, oldest first, current versions flagged.
 
@@ -322,20 +338,7 @@ def line_history(session: Session, action_ref: str) -> pd.DataFrame:
     next_steps, risks.
     """
     rows = session.execute(queries.line_history(action_ref)).mappings().all()
-    columns = [
-        "quarter",
-        "version",
-        "is_current",
-        "team",
-        "uploaded_by",
-        "uploaded_at",
-        "is_demo",
-        "status",
-        "progress",
-        "next_steps",
-        "risks",
-    ]
-    return pd.DataFrame([dict(row) for row in rows], columns=columns)
+    return pd.DataFrame([dict(row) for row in rows], columns=LINE_HISTORY_COLUMNS)
 
 
 def line_trends(

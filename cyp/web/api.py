@@ -34,6 +34,7 @@ from cyp.access.tokens import TokenRefused, TokenScope
 from cyp.quarters import Quarter, QuarterError, parse_quarter
 from cyp.read.public import young_people_summary
 from cyp.read.reports import (
+    LINE_HISTORY_COLUMNS,
     UnknownPlan,
     indicator_series,
     latest_quarter_with_returns,
@@ -190,19 +191,7 @@ def report_outcomes(session: Session, scope: TokenScope, request: Request) -> Re
     return JSONResponse({key: result[key] for key in ("quarter", "plan", "rule", "outcomes")})
 
 
-HISTORY_COLUMNS = [
-    "quarter",
-    "version",
-    "is_current",
-    "team",
-    "uploaded_by",
-    "uploaded_at",
-    "is_demo",
-    "status",
-    "progress",
-    "next_steps",
-    "risks",
-]
+HISTORY_COLUMNS = LINE_HISTORY_COLUMNS
 
 
 def history(session: Session, scope: TokenScope, request: Request) -> Response:
