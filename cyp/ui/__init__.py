@@ -7,7 +7,7 @@ from ``cyp`` directly. tests/test_layering.py keeps it so.
 
 Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~cyp.ui.signin`,
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
-:mod:`~cyp.ui.widgets`,
+:mod:`~cyp.ui.widgets`, :mod:`~cyp.ui.questions` (board questions and what changed since last quarter),
 :mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
 
@@ -76,6 +76,23 @@ from cyp.ui.filters import (
     write_filters,
 )
 from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
+from cyp.ui.questions import (
+    ask_form,
+    change_counts,
+    change_words,
+    changes_summary,
+    close_form,
+    closed_note,
+    day_text,
+    load_changes,
+    load_questions,
+    may_ask,
+    may_close,
+    question_notes,
+    question_words,
+    questions_by_line,
+    state_words,
+)
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
@@ -109,6 +126,21 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    "ask_form",
+    "change_counts",
+    "change_words",
+    "changes_summary",
+    "close_form",
+    "closed_note",
+    "day_text",
+    "load_changes",
+    "load_questions",
+    "may_ask",
+    "may_close",
+    "question_notes",
+    "question_words",
+    "questions_by_line",
+    "state_words",
     "DEMO_ASSIGNMENT",
     "LINE_LINK_COLUMN",
     "PRINCIPAL_KEY",
