@@ -133,7 +133,8 @@ def question_notes(rows: Sequence[QuestionRow], *, heading: str = "Board asked")
             f"**{heading}** ({escape_markdown(question_words(row))}): {mark}{escape_markdown(row.text)}",
         )
         if not row.is_open:
-            st.caption(escape_markdown(state_words(row).capitalize()))
+            words = state_words(row)
+            st.caption(escape_markdown(words[:1].upper() + words[1:]))
 
 
 def ask_form(
