@@ -9,7 +9,7 @@ and 1920×1080, for a person to look at.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path
 from urllib.parse import quote
@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
+from cyp.cycle.questions import ask_question
 from cyp.returns.template import HEADER_ROW
 from cyp.storage.db import make_engine, write_session
 from tests.fixtures_browser import ARTIFACTS, new_context, screenshot, start_app_server, wait_for_streamlit
@@ -31,6 +32,7 @@ PASSWORD = "correct horse battery staple"
 TEAM = "family-services"
 PLAN, MEETING, NEXT = "2019-23", "2022-23 Q3", "2022-23 Q4"
 QUESTION = "Why has the waiting list doubled? **not bold** <b>not a tag</b>"
+STANDING = "Is the reopening of the centre lasting?"
 ANSWER = "Two family support workers left in December; both posts are filled from April."
 SCREENS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 # The Ask button is inside the viewport and its label is not cut off.
@@ -67,6 +69,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             {"19-FB-1.1": ("Red", "Waiting list doubled."), "19-FB-2.2": ("Green", "Centre reopened.")},
             uploaded_at=datetime(2023, 1, 20, 9, 30, tzinfo=UTC),
         )
+        # Asked about next quarter, so not in the Q4 template: open (and overdue) on the cards and slides throughout.
+        ask_question(session, SYSTEM, "19-FB-2.2", NEXT, STANDING, due_by=date(2026, 11, 1))
         create_user(session, SYSTEM, "chair", "viewer", password=PASSWORD)
         create_user(session, SYSTEM, "fs.lead", "lead", password=PASSWORD, teams=[TEAM])
     engine.dispose()
@@ -148,9 +152,10 @@ def test_a_question_asked_on_the_display_is_answered_in_the_next_return(site, fr
     chair.goto(display_at(site, 1))
     wait_for_streamlit(chair)
     chair.get_by_role("button", name="← Previous").click()
-    exceptions = chair.locator(".board").filter(has_text="Board questions open (1)")
+    exceptions = chair.locator(".board").filter(has_text="Board questions open (2)")
     exceptions.wait_for()
-    assert QUESTION in exceptions.inner_text()
+    assert QUESTION in exceptions.inner_text() and STANDING in exceptions.inner_text()
+    assert "OVERDUE" in exceptions.inner_text() and "due by 1 Nov 2026 (overdue)" in exceptions.inner_text()
     screenshot(chair, "questions-display-exceptions-slide")
 
     lead = fresh_context()
@@ -194,3 +199,6 @@ def test_screenshots_of_the_first_slide_and_an_outcome_page(site, fresh_context,
     wait_for_streamlit(page)
     page.get_by_text("What changed since 2022-23 Q2:", exact=False).wait_for()
     screenshot(page, f"questions-outcome-page-{screen}", full_page=False)
+    card = page.get_by_text(f"Overdue: {STANDING}", exact=False)
+    card.scroll_into_view_if_needed()
+    screenshot(page, f"questions-outcome-card-{screen}", full_page=False)
