@@ -78,11 +78,12 @@ else:
 
 
 def show_questions() -> None:
-    """The board's open questions on the plan's lines (the filters' outcome when one is chosen), with an
-    administrator's form to close one with a reason."""
+    """The board's open questions (any quarter's) on the lines the filters select, with an administrator's form to
+    close one with a reason."""
     st.header("Board questions open")
     ui.closed_note()
-    rows = ui.load_questions(filters.plan, outcome_ref=filters.outcome)
+    selected = set(ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters))["ref"])
+    rows = [row for row in ui.load_questions(filters.plan, outcome_ref=filters.outcome) if row.line_ref in selected]
     if not rows:
         st.success("No board question is waiting for an answer.", icon=":material/check_circle:")
         return

@@ -313,3 +313,14 @@ def test_a_question_never_reaches_the_young_peoples_summary_or_the_data_api(boar
             assert answer.status_code == 200, (path, answer.text)
             for words in ("Hendon hub", "Reopened in March", "children's centre reopen", "Board asked"):
                 assert words not in answer.text, (path, words)
+
+
+def test_the_exceptions_page_lists_the_questions_on_the_lines_its_filters_select(board: Engine) -> None:
+    ours = ask_directly(board, "19-FB-1.1", "Why is this Red?")
+    ask_directly(board, "19-FB-1.2", "Is the foundation's funding secure?")  # Young Barnet Foundation's line
+    every = open_page("app_pages/exceptions.py", CHAIR, plan=PLAN, quarter=QUARTER)
+    assert "2 open, 0 overdue (past the date the board asked for an answer)." in text(every)
+    team = open_page("app_pages/exceptions.py", CHAIR, plan=PLAN, quarter=QUARTER, team="family-services")
+    assert "1 open, 0 overdue (past the date the board asked for an answer)." in text(team)
+    table = next(frame.value for frame in team.dataframe if "Overdue" in frame.value.columns)
+    assert list(table["Asked"]) == [f"Question {ours}"]
