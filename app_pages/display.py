@@ -371,7 +371,11 @@ def _ask_on_the_slide(data, slide: Slide) -> None:  # type: ignore[no-untyped-de
     action = lines["action"].fillna("")
     text = action.where(action.astype(bool), lines["objective"])
     choices = [(str(ref), _short(words, 70)) for ref, words in zip(lines["ref"], text, strict=True)]
-    ui.ask_form(None, data.quarter, key="display", label="Ask", choices=choices)
+    # The timer moves the slide on (and the form's list of lines with it) while someone types.
+    advice = (
+        "Pause the timer first: the slides move on while you type." if interval and not state["board_paused"] else None
+    )
+    ui.ask_form(None, data.quarter, key="display", label="Ask", choices=choices, help=advice or "A question or action")
 
 
 def _indicator_charts(charts: list[tuple[str, object]]) -> None:

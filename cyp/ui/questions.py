@@ -144,10 +144,12 @@ def ask_form(
     key: str,
     label: str = "Ask the team",
     choices: Sequence[tuple[str, str]] = (),
+    help: str | None = None,
 ) -> None:
     """A compact button opening a form that records a board question or action on a line for ``quarter``.
 
     ``line_ref`` names the line; with None the form offers ``choices`` ((ref, words) pairs) to pick one from.
+    ``help`` is the button's tooltip.
     Shown only to roles that may ask; the domain checks the permission again when the form is sent.
     """
     principal = current_principal()
@@ -155,7 +157,7 @@ def ask_form(
         return
     _said(key)
     words = dict(choices)
-    popover = st.popover(label, icon=":material/contact_support:")
+    popover = st.popover(label, icon=":material/contact_support:", help=help)
     with popover, st.form(f"ask_{key}", clear_on_submit=True, border=False):
         if line_ref is None:
             picked = st.selectbox(
