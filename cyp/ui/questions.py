@@ -102,7 +102,7 @@ def may_close() -> bool:
 
 
 def day_text(when: date) -> str:
-    """A date as people write it in Barnet: "1 Mar 2026"."""
+    """A date the way the template writes due dates: "1 Mar 2026"."""
     return f"{when.day} {when:%b %Y}"
 
 
