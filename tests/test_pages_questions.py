@@ -22,8 +22,9 @@ from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM, Principal
 from cyp.access.tokens import issue_token
 from cyp.bootstrap import initialise_database
-from cyp.cycle.questions import ask_question, record_answers
+from cyp.cycle.questions import ask_question
 from cyp.read.changes import changes_since_last_quarter
+from cyp.returns.answers import record_answers
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import Action, BoardQuestion
 from cyp.ui import PRINCIPAL_KEY

@@ -15,10 +15,11 @@ from datetime import date, timedelta
 import streamlit as st
 
 from cyp.access.permissions import load_access_rules
-from cyp.cycle.questions import MAX_TEXT, QuestionError, QuestionRow, ask_question, close_question, list_questions
+from cyp.cycle.questions import MAX_TEXT, QuestionError, ask_question, close_question
 from cyp.quarters import today
 from cyp.read.changes import LineChange, OutcomeChanges, PlanChanges, changes_since_last_quarter
 from cyp.read.charts import status_label
+from cyp.read.questions import QuestionRow, list_questions
 from cyp.ui.engine import attempt_write, data_tag, tagged_session
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import current_principal
