@@ -37,8 +37,8 @@ ANSWER = "Two family support workers left in December; both posts are filled fro
 SCREENS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 # The Ask button is inside the viewport and its label is not cut off.
 ASK_FITS = """() => {
-  const button = [...document.querySelectorAll('[data-testid="stPopover"] button')]
-    .find(e => e.innerText.includes('Ask'));
+  const button = [...document.querySelectorAll('[data-testid="stPopoverButton"]')]
+    .find(e => e.offsetParent !== null && e.innerText.includes('Ask'));
   if (!button) return 'no Ask button';
   const box = button.getBoundingClientRect();
   if (box.bottom > window.innerHeight + 1 || box.right > window.innerWidth + 1) return `outside: ${box.bottom}`;
@@ -140,7 +140,8 @@ def test_a_question_asked_on_the_display_is_answered_in_the_next_return(site, fr
     sign_in_at(chair, display_at(site, 3), "chair")
     chair.locator(".board h1").filter(has_text="Family & Belonging").wait_for()
     assert chair.evaluate(ASK_FITS) == "fits"
-    chair.locator('[data-testid="stPopover"] button').filter(has_text="Ask").click()
+    # The visible one: after the fragment's own reruns the page may keep a hidden copy of the controls.
+    chair.locator('[data-testid="stPopoverButton"]:visible').filter(has_text="Ask").click()
     chair.get_by_role("textbox", name="What the board asks").fill(QUESTION)
     # The line box offers this slide's lines, the first chosen; the due date defaults to four weeks on (the template
     # below says so).
