@@ -140,7 +140,7 @@ def test_a_question_asked_on_the_display_is_answered_in_the_next_return(site, fr
     sign_in_at(chair, display_at(site, 3), "chair")
     chair.locator(".board h1").filter(has_text="Family & Belonging").wait_for()
     assert chair.evaluate(ASK_FITS) == "fits"
-    # The visible one: after the fragment's own reruns the page may keep a hidden copy of the controls.
+    # The visible one: with a tooltip Streamlit also keeps a hidden copy of the button inside the popover.
     chair.locator('[data-testid="stPopoverButton"]:visible').filter(has_text="Ask").click()
     chair.get_by_role("textbox", name="What the board asks").fill(QUESTION)
     # The line box offers this slide's lines, the first chosen; the due date defaults to four weeks on (the template
