@@ -7,7 +7,7 @@ from ``cyp`` directly. tests/test_layering.py keeps it so.
 
 Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~cyp.ui.signin`,
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
-:mod:`~cyp.ui.widgets`,
+:mod:`~cyp.ui.widgets`, :mod:`~cyp.ui.signoff` (sign-off's loaders, actions and the views' switch),
 :mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
 
@@ -77,6 +77,17 @@ from cyp.ui.filters import (
 )
 from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
+from cyp.ui.signoff import (
+    awaiting_note,
+    load_approvers,
+    load_signoff_rows,
+    may_decide,
+    signoff_on,
+    signoff_section,
+    state_text,
+    team_states,
+    view_switch,
+)
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
     DEMO_ASSIGNMENT,
@@ -109,6 +120,17 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    # Sign-off (cyp/ui/signoff.py)
+    "awaiting_note",
+    "load_approvers",
+    "load_signoff_rows",
+    "may_decide",
+    "signoff_on",
+    "signoff_section",
+    "state_text",
+    "team_states",
+    "view_switch",
+    # The rest
     "DEMO_ASSIGNMENT",
     "LINE_LINK_COLUMN",
     "PRINCIPAL_KEY",
