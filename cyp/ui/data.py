@@ -17,11 +17,11 @@ import streamlit as st
 from cyp import demo
 from cyp.access import accounts, audit
 from cyp.board.data import BoardData, board_data, latest_return_at
-from cyp.cycle.signoff import signoff_enabled
 from cyp.quarters import parse_quarter
 from cyp.read import browse, meta, reports, tracker, young_people
 from cyp.read.browse import FilterOptions, PlanOutline
 from cyp.read.reports import ViewFilters
+from cyp.read.signoff import signoff_enabled
 from cyp.read.tracker import TrackerRow
 from cyp.read.young_people import OutcomeNews
 from cyp.returns.lines import deadline_for

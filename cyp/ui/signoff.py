@@ -1,8 +1,8 @@
 """Sign-off on the pages: where each return stands, who approves a team, the approver's actions, the views' switch.
 
-Sign-off is switched on per deployment (``CYP_SIGNOFF=1``, :mod:`cyp.cycle.signoff`); off, nothing here draws
+Sign-off is switched on per deployment (``CYP_SIGNOFF=1``, :mod:`cyp.read.signoff`); off, nothing here draws
 anything and the views count every current version, as before. The loaders are cached on the data tag like those
-of :mod:`cyp.ui.data`; the actions go through :func:`cyp.ui.engine.attempt_write`, so the domain's permission check
+of :mod:`cyp.ui.data`; the actions go through :mod:`cyp.ui.writes` (``attempt_write``), so the domain's permission check
 (an approver of the team, or an administrator) and its audit events are the only rule, and a refusal is shown.
 Text that came from people (a reason for sending a return back, names) is shown as plain text: in a table cell,
 or escaped.
@@ -13,24 +13,14 @@ from __future__ import annotations
 import streamlit as st
 
 from cyp.access.permissions import Principal
-from cyp.cycle.signoff import (
-    AWAITING,
-    RETURNED,
-    SIGNED_OFF,
-    STATE_WORDS,
-    SignoffError,
-    SignoffRow,
-    approvers_of,
-    return_to_team,
-    sign_off,
-    signoff_enabled,
-    signoff_rows,
-)
+from cyp.cycle.signoff import approvers_of
 from cyp.framework.teams import UnknownTeam, require_team
+from cyp.read.signoff import AWAITING, RETURNED, SIGNED_OFF, STATE_WORDS, SignoffRow, signoff_enabled, signoff_rows
 from cyp.ui.data import TTL
-from cyp.ui.engine import attempt_write, data_tag, tagged_session
+from cyp.ui.engine import data_tag, tagged_session
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.filters import _follow_address, _widget_key
+from cyp.ui.writes import send_back_return, sign_off_return
 
 # The address says "include what is awaiting sign-off" with ?awaiting=include, so a shared link keeps the view.
 INCLUDE_AWAITING_PARAM = "awaiting"
@@ -58,7 +48,7 @@ def _signoff_rows(tag: str, quarter: str | None) -> list[SignoffRow]:
 
 
 def load_signoff_rows(quarter: str | None = None) -> list[SignoffRow]:
-    """Every current return (of one quarter, if given) and its sign-off state (:func:`cyp.cycle.signoff.signoff_rows`).
+    """Every current return (of one quarter, if given) and its sign-off state (:func:`cyp.read.signoff.signoff_rows`).
 
     Cached on the data tag: a decision anywhere is an audit event, so the next run reads it fresh.
     """
@@ -196,14 +186,10 @@ def may_decide(principal: Principal) -> bool:
 
 def _decide(principal: Principal, row: SignoffRow, reason: str | None) -> None:
     if reason is None:
-        done, _ = attempt_write(
-            principal, sign_off, row.team_ref, row.quarter, version=row.version, expected=(SignoffError,)
-        )
+        done = sign_off_return(principal, row.team_ref, row.quarter, row.version)
         message = f"Signed off {row.team} {row.quarter} version {row.version}: it now counts in the views."
     else:
-        done, _ = attempt_write(
-            principal, return_to_team, row.team_ref, row.quarter, reason, version=row.version, expected=(SignoffError,)
-        )
+        done = send_back_return(principal, row.team_ref, row.quarter, reason, row.version)
         message = (
             f"Returned {row.team} {row.quarter} version {row.version} to the team; its leads are emailed the reason."
         )
