@@ -201,6 +201,30 @@ def test_a_refused_decision_shows_the_domain_s_message(site: Engine) -> None:
         assert (refused.actor, refused.action) == ("d.okafor", "return.signoff")
 
 
+def test_an_administrator_sees_every_team_s_returns_awaiting(site: Engine) -> None:
+    with write_session(site) as session:
+        create_user(session, SYSTEM, "perf.admin", "administrator")
+        add_return(session, "family-services", QUARTER, {"T23-1.1": "Green"})
+        add_return(session, "public-health", QUARTER, {"T23-2.1": "Red"})
+    at = upload_page(Principal("perf.admin", "administrator"))
+    expected = {f"signoff_{current_return_id(site, team)}" for team in ("family-services", "public-health")}
+    assert set(signoff_buttons(at)) == expected
+
+
+def test_a_version_uploaded_after_the_page_was_drawn_is_not_signed_off_unseen(site: Engine) -> None:
+    with write_session(site) as session:
+        add_return(session, "family-services", QUARTER, {"T23-1.1": "Green"})
+    first = current_return_id(site)
+    at = upload_page(APPROVER)
+    with write_session(site) as session:
+        add_return(session, "family-services", QUARTER, {"T23-1.1": "Red"})
+    at.button(key=f"signoff_{first}").click()
+    at.run()
+    assert not at.exception
+    assert any("version 1 is not the current version (version 2 is)" in e.value for e in at.error), texts(at)
+    assert decision(site, first) is None and decision(site, current_return_id(site)) is None
+
+
 def test_a_lead_sees_the_state_of_their_returns_but_no_sign_off_actions(site: Engine) -> None:
     with write_session(site) as session:
         add_return(session, "family-services", QUARTER, {"T23-1.1": "Green"})
