@@ -208,6 +208,7 @@ def test_reminder_to_board_display_through_upload_and_sign_off(app_server, brows
         # The board counts signed-off returns only: the line is not Red there yet.
         open_exceptions_slide(lead, base_url)
         lead.locator(".board h2", has_text="Red lines (0)").wait_for()
+        lead.locator(".board .bar", has_text="signed-off returns only (1 awaiting sign-off)").wait_for()
 
         # 3. The approver signs it off in Chromium.
         approver = approver_context.new_page()
@@ -222,6 +223,7 @@ def test_reminder_to_board_display_through_upload_and_sign_off(app_server, brows
         # 4. The board display shows the line's new status.
         open_exceptions_slide(lead, base_url)
         lead.locator(".board h2", has_text="Red lines (1)").wait_for()
+        lead.locator(".board .bar", has_text="signed-off returns only (0 awaiting sign-off)").wait_for()
         row = lead.locator(".board .row", has_text=red).filter(has=lead.locator('[aria-label="Status: Red"]'))
         row.first.wait_for()
         screenshot(lead, "journey-cycle-board-after-sign-off")

@@ -80,6 +80,7 @@ from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.signoff import (
     awaiting_note,
+    counted_note,
     load_approvers,
     load_signoff_rows,
     may_decide,
@@ -140,6 +141,7 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 __all__ = [
     # Sign-off (cyp/ui/signoff.py)
     "awaiting_note",
+    "counted_note",
     "load_approvers",
     "load_signoff_rows",
     "may_decide",

@@ -121,6 +121,14 @@ def view_switch(quarter: str) -> bool:
     return not include
 
 
+def counted_note(quarter: str) -> str:
+    """For the board display's bar: "signed-off returns only (2 awaiting sign-off)"; "" with sign-off off."""
+    if not signoff_on():
+        return ""
+    awaiting = sum(row.state == AWAITING for row in load_signoff_rows(quarter))
+    return f"signed-off returns only ({awaiting} awaiting sign-off)"
+
+
 def awaiting_note(team: str, quarter: str, version: int | None) -> None:
     """After an accepted upload with sign-off on: the return awaits sign-off, and who the team's approvers are."""
     if not signoff_on():
@@ -256,6 +264,7 @@ __all__ = [
     "SIGNED_OFF",
     "SWITCH_LABEL",
     "awaiting_note",
+    "counted_note",
     "load_approvers",
     "load_signoff_rows",
     "may_decide",
