@@ -12,7 +12,8 @@ if filters.quarter is None:
     st.stop()
 
 # Only the lines (and late teams) the filters select.
-found = ui.load_exceptions(filters.quarter, filters.plan, ui.line_filters(filters))
+signed_off_only = ui.view_switch(filters.quarter)  # sign-off on: signed-off returns unless switched
+found = ui.load_exceptions(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)
 if caption := ui.filter_caption(filters, ("outcome", "team", "body", "domain", "driver")):
     st.info(caption, icon=":material/filter_alt:")
 
@@ -82,7 +83,9 @@ def show_questions() -> None:
     close one with a reason."""
     st.header("Board questions open")
     ui.closed_note()
-    selected = set(ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters))["ref"])
+    selected = set(
+        ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)["ref"]
+    )
     rows = [row for row in ui.load_questions(filters.plan, outcome_ref=filters.outcome) if row.line_ref in selected]
     if not rows:
         st.success("No board question is waiting for an answer.", icon=":material/check_circle:")

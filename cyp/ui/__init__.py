@@ -8,6 +8,7 @@ from ``cyp`` directly. tests/test_layering.py keeps it so.
 Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~cyp.ui.signin`,
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
 :mod:`~cyp.ui.widgets`, :mod:`~cyp.ui.writes` (the pages' writes, each in its own transaction),
+:mod:`~cyp.ui.signoff` (sign-off's loaders, actions and the views' switch),
 :mod:`~cyp.ui.questions` (board questions and what changed since last quarter),
 :mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
@@ -95,6 +96,18 @@ from cyp.ui.questions import (
     state_words,
 )
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
+from cyp.ui.signoff import (
+    awaiting_note,
+    counted_note,
+    load_approvers,
+    load_signoff_rows,
+    may_decide,
+    signoff_on,
+    signoff_section,
+    state_text,
+    team_states,
+    view_switch,
+)
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
     DEMO_ASSIGNMENT,
@@ -127,10 +140,12 @@ from cyp.ui.writes import (
     disable_user,
     enable_user,
     import_framework,
+    send_back_return,
     set_deadline,
     set_password,
     set_role,
     set_teams,
+    sign_off_return,
 )
 
 
@@ -142,6 +157,7 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    # Board questions and what changed (cyp/ui/questions.py)
     "ask_form",
     "change_counts",
     "change_words",
@@ -157,6 +173,18 @@ __all__ = [
     "question_words",
     "questions_by_line",
     "state_words",
+    # Sign-off (cyp/ui/signoff.py)
+    "awaiting_note",
+    "counted_note",
+    "load_approvers",
+    "load_signoff_rows",
+    "may_decide",
+    "signoff_on",
+    "signoff_section",
+    "state_text",
+    "team_states",
+    "view_switch",
+    # The rest
     "add_demo_data",
     "assign_line",
     "assign_objective",
@@ -166,6 +194,8 @@ __all__ = [
     "disable_user",
     "enable_user",
     "import_framework",
+    "send_back_return",
+    "sign_off_return",
     "set_deadline",
     "set_password",
     "set_role",

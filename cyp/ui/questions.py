@@ -20,6 +20,7 @@ from cyp.quarters import today
 from cyp.read.changes import LineChange, OutcomeChanges, PlanChanges, changes_since_last_quarter
 from cyp.read.charts import status_label
 from cyp.read.questions import QuestionRow, list_questions
+from cyp.ui.data import counted_versions
 from cyp.ui.engine import attempt_write, data_tag, tagged_session
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import current_principal
@@ -61,14 +62,17 @@ def questions_by_line(rows: Iterable[QuestionRow]) -> dict[str, list[QuestionRow
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _changes(tag: str, plan_ref: str, quarter: str) -> PlanChanges:
+def _changes(tag: str, plan_ref: str, quarter: str, signed_off_only: bool) -> PlanChanges:
     with tagged_session(tag) as db_session:
-        return changes_since_last_quarter(db_session, plan_ref, quarter)
+        return changes_since_last_quarter(db_session, plan_ref, quarter, signed_off_only=signed_off_only)
 
 
-def load_changes(plan_ref: str, quarter: str) -> PlanChanges:
-    """What changed in the plan between the quarter before ``quarter`` and ``quarter``, outcome by outcome."""
-    return _changes(data_tag(), plan_ref, quarter)
+def load_changes(plan_ref: str, quarter: str, signed_off_only: bool | None = None) -> PlanChanges:
+    """What changed in the plan between the quarter before ``quarter`` and ``quarter``, outcome by outcome.
+
+    ``signed_off_only`` as the other views (None: signed-off returns only while sign-off is switched on).
+    """
+    return _changes(data_tag(), plan_ref, quarter, counted_versions(signed_off_only))
 
 
 def _rerun_saying(key: str, message: str) -> None:
