@@ -23,6 +23,7 @@ from cyp.access.permissions import SYSTEM, Principal
 from cyp.access.tokens import issue_token
 from cyp.bootstrap import initialise_database
 from cyp.cycle.questions import ask_question
+from cyp.cycle.signoff import sign_off
 from cyp.read.changes import changes_since_last_quarter
 from cyp.returns.answers import record_answers
 from cyp.storage.db import read_session, write_session
@@ -325,3 +326,13 @@ def test_the_exceptions_page_lists_the_questions_on_the_lines_its_filters_select
     assert "1 open, 0 overdue (past the date the board asked for an answer)." in text(team)
     table = next(frame.value for frame in team.dataframe if "Overdue" in frame.value.columns)
     assert list(table["Asked"]) == [f"Question {ours}"]
+
+
+def test_with_sign_off_on_what_changed_compares_signed_off_returns(board: Engine, monkeypatch) -> None:
+    monkeypatch.setenv("CYP_SIGNOFF", "1")
+    with write_session(board) as session:
+        sign_off(session, SYSTEM, "family-services", PREVIOUS)  # Q4's return is not signed off yet
+    shown = text(outcome_page())
+    # Q3's statuses against nothing counted in Q4: three lines now read No return, none became Red or recovered.
+    assert f"What changed since {PREVIOUS}: 3 status changes · 0 new Reds · 0 lines recovered" in shown
+    assert "19-FB-1.1 was ▲ Amber, now ? No return" in shown
