@@ -105,6 +105,19 @@ class MemoryWatch:
                 continue
         return total
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user and system) the process tree has used so far: the work, whatever the machine's load."""
+        import psutil
+
+        total = 0.0
+        for process in [self._process, *self._process.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def _sample(self) -> None:
         while not self._stop.wait(SAMPLE_SECONDS):
             try:
@@ -411,6 +424,7 @@ async def meeting(bench: Bench, sessions: int, uploads: bool, pool: ProcessPoolE
     before = versions(bench.url, bench.upload_quarter, teams) if files else {}
     load_before = load_average()
     rss_before = watch.reset()
+    cpu_before = watch.cpu_seconds()
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     pending = [
@@ -425,8 +439,13 @@ async def meeting(bench: Bench, sessions: int, uploads: bool, pool: ProcessPoolE
     # over the memory before, per session, is what one more member costs.
     rss_after = watch.now()
     peak = watch.peak
+    cpu = watch.cpu_seconds() - cpu_before
     watch.stop()
     figures: dict[str, Any] = {"sessions": sessions, "wall_s": round(wall, 2), "load_average_before": load_before}
+    # The server's own CPU time for the meeting (its uploads run in other processes): what a run costs, which the
+    # machine's other load does not change the way it changes the wall-clock figures.
+    figures["server_cpu_s"] = round(cpu, 2)
+    figures["server_cpu_per_session_s"] = round(cpu / sessions, 3)
     errors = 0
     samples: list[str] = []
     for step in STEPS:
