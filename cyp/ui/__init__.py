@@ -16,7 +16,7 @@ Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~
 from __future__ import annotations
 
 from cyp.quarters import current_quarter, parse_quarter
-from cyp.read.charts import chart_table, indicator_chart, status_label, status_trend_chart
+from cyp.read.charts import status_label
 from cyp.read.tracker import returns_received
 from cyp.status import describe_rule, rollup_status
 from cyp.ui.data import (
@@ -114,9 +114,11 @@ from cyp.ui.widgets import (
     LINE_LINK_COLUMN,
     board_pack_downloads,
     change_note,
+    chart_table,
     chart_with_data,
     distribution_text,
     index_mapping_note,
+    indicator_chart,
     labelled_statuses,
     line_link_column,
     page_header,
@@ -126,6 +128,7 @@ from cyp.ui.widgets import (
     rollup_rule_note,
     status_badge_html,
     status_tile,
+    status_trend_chart,
     table_height,
     trend_icons,
     with_line_links,
