@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
+import pickle
 import threading
 import weakref
 from collections import OrderedDict
@@ -213,24 +215,46 @@ CHART_CACHE_ENTRIES = 2000
 CHART_TTL = 600  # seconds, as the data loaders: a new return gives new data and so new entries anyway
 
 
+def _frame_key(df: pd.DataFrame) -> str:
+    """A digest of a frame's content (values, index, columns, types) to key a cache on.
+
+    Streamlit hashes a DataFrame argument row by row (``hash_pandas_object``), several times slower than pickling it
+    whole; a frame pickled alike has the same content, and one that pickles differently is at worst a cache miss.
+    """
+    return hashlib.blake2b(pickle.dumps(df, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+
+
 @st.cache_resource(show_spinner=False, max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+def _status_trend_chart(key: str, _df: pd.DataFrame, title: str, legend: bool, width: int | None) -> Any:
+    # Keyed on ``key`` (the frame's digest); the frame itself, named with a leading underscore, is not hashed.
+    return charts.status_trend_chart(_df, title=title, legend=legend, width=width)
+
+
 def status_trend_chart(
     df: pd.DataFrame, title: str = "Status by quarter", legend: bool = True, width: int | None = None
 ) -> Any:
     """:func:`cyp.read.charts.status_trend_chart`, built once per distinct data and shared (do not change it)."""
-    return charts.status_trend_chart(df, title=title, legend=legend, width=width)
+    return _status_trend_chart(_frame_key(df), df, title, legend, width)
 
 
 @st.cache_resource(show_spinner=False, max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+def _indicator_chart(key: str, _df: pd.DataFrame, title: str, width: int | None) -> Any:
+    return charts.indicator_chart(_df, title=title, width=width)
+
+
 def indicator_chart(df: pd.DataFrame, title: str = "Actual against target", width: int | None = None) -> Any:
     """:func:`cyp.read.charts.indicator_chart`, built once per distinct data and shared (do not change it)."""
-    return charts.indicator_chart(df, title=title, width=width)
+    return _indicator_chart(_frame_key(df), df, title, width)
 
 
 @st.cache_resource(show_spinner=False, max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+def _chart_table(key: str, _df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    return charts.chart_table(_df, kind)
+
+
 def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     """:func:`cyp.read.charts.chart_table`, made once per distinct data and shared (do not change it)."""
-    return charts.chart_table(df, kind)
+    return _chart_table(_frame_key(df), df, kind)
 
 
 _SPECS: OrderedDict[int, tuple[weakref.ref, dict]] = OrderedDict()
