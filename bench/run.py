@@ -377,6 +377,7 @@ def render_pages(url: str, pages: list[str], runs: int, query: dict[str, str] | 
     from cyp.access.permissions import Principal
     from cyp.storage.db import dispose_engines
     from cyp.ui import PRINCIPAL_KEY
+    from cyp.ui.engine import clear_caches
 
     os.environ["CYP_DATABASE_URL"] = url
     st.cache_resource.clear()
@@ -384,7 +385,7 @@ def render_pages(url: str, pages: list[str], runs: int, query: dict[str, str] | 
     times: dict[str, list[float]] = {page: [] for page in pages}
     for round_number in range(runs + 1):
         for page in pages:
-            st.cache_data.clear()
+            clear_caches()  # st.cache_data and the loaders every session shares
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
             at.session_state[PRINCIPAL_KEY] = Principal("bench", "administrator")
             at.run()

@@ -89,9 +89,26 @@ def refreshing_fragment(run_every: float) -> Callable[[Callable[[], None]], Call
     return decorate
 
 
+_SHARED_CACHES: list[Any] = []
+
+
+def shared_cache(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``st.cache_resource`` for reads every session shares (one object, never a per-run copy): the caller must never
+    change a result in place. :func:`clear_caches` forgets them too (it leaves the engine alone)."""
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        cached = st.cache_resource(show_spinner=False, **options)(function)
+        _SHARED_CACHES.append(cached)
+        return cached
+
+    return decorate
+
+
 def clear_caches() -> None:
     """Forget every cached read and this run's tag; call after a write so every page shows the new data."""
     st.cache_data.clear()
+    for cached in _SHARED_CACHES:
+        cached.clear()
     st.session_state.pop(DATA_TAG_KEY, None)
 
 

@@ -22,6 +22,7 @@ from cyp.read import charts
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.ui.data import board_pack_bytes, demo_present
+from cyp.ui.engine import shared_cache
 from cyp.ui.escaping import escape_markdown
 
 if TYPE_CHECKING:
@@ -224,7 +225,7 @@ def _frame_key(df: pd.DataFrame) -> str:
     return hashlib.blake2b(pickle.dumps(df, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
 
 
-@st.cache_resource(show_spinner=False, max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+@shared_cache(max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
 def _status_trend_chart(key: str, _df: pd.DataFrame, title: str, legend: bool, width: int | None) -> Any:
     # Keyed on ``key`` (the frame's digest); the frame itself, named with a leading underscore, is not hashed.
     return charts.status_trend_chart(_df, title=title, legend=legend, width=width)
@@ -237,7 +238,7 @@ def status_trend_chart(
     return _status_trend_chart(_frame_key(df), df, title, legend, width)
 
 
-@st.cache_resource(show_spinner=False, max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+@shared_cache(max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
 def _indicator_chart(key: str, _df: pd.DataFrame, title: str, width: int | None) -> Any:
     return charts.indicator_chart(_df, title=title, width=width)
 
@@ -247,7 +248,7 @@ def indicator_chart(df: pd.DataFrame, title: str = "Actual against target", widt
     return _indicator_chart(_frame_key(df), df, title, width)
 
 
-@st.cache_resource(show_spinner=False, max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+@shared_cache(max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
 def _chart_table(key: str, _df: pd.DataFrame, kind: str) -> pd.DataFrame:
     return charts.chart_table(_df, kind)
 
