@@ -147,6 +147,7 @@ class Run:
     """What one script run sent back: its time, the document title, the text drawn, widgets, errors."""
 
     seconds: float = 0.0
+    messages: int = 0  # ForwardMsgs the run sent (each element is one): what drawing the page costs grows with it
     title: str = ""
     texts: list[str] = field(default_factory=list)
     selectboxes: dict[str, Any] = field(default_factory=dict)
@@ -217,6 +218,7 @@ class StreamlitTab:
         while True:
             incoming = ForwardMsg()
             incoming.ParseFromString(await asyncio.wait_for(self._socket.recv(), RUN_TIMEOUT_SECONDS))
+            run.messages += 1
             kind = incoming.WhichOneof("type")
             if kind == "new_session":
                 begun = True
@@ -275,7 +277,7 @@ def check(step: str, run: Run, username: str, expected_text: str) -> list[str]:
 
 async def meeting_member(base: str, token: str, username: str) -> dict[str, tuple[float, list[str]]]:
     """One board member's visit: Overview, Outcomes, another quarter there, the board display; (seconds, problems)
-    per step."""
+    per step, and the ForwardMsgs per step under ``"<step>:messages"``."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     from cyp.access.sessions import SESSION_COOKIE
@@ -285,8 +287,10 @@ async def meeting_member(base: str, token: str, username: str) -> dict[str, tupl
         async with StreamlitTab(base, {SESSION_COOKIE: token}) as tab:
             run = await tab.run(page="", query="")
             results["overview"] = (run.seconds, check("overview", run, username, "Outcomes in "))
+            messages = {"overview": run.messages}
             run = await tab.run(page="outcome", query="")
             results["outcome"] = (run.seconds, check("outcome", run, username, "Overall in "))
+            messages["outcome"] = run.messages
             box = run.selectboxes.get("Quarter")
             if box is None:
                 results["filter"] = (0.0, ["no Quarter filter on the Outcomes page"])
@@ -296,8 +300,11 @@ async def meeting_member(base: str, token: str, username: str) -> dict[str, tupl
                 run = await tab.run(widget=widget)
                 quarter = chosen.split(" (")[0]
                 results["filter"] = (run.seconds, check("filter", run, username, f"Overall in {quarter}"))
+                messages["filter"] = run.messages
             run = await tab.run(page="display", query="")
             results["display"] = (run.seconds, check("display", run, username, 'class="board"'))
+            messages["display"] = run.messages
+            results["messages:counts"] = messages  # type: ignore[assignment]
     except Exception as error:  # noqa: BLE001 - a failed session is an error figure, not the end of the benchmark
         for step in STEPS:
             results.setdefault(step, (0.0, [f"{type(error).__name__}: {error}"[:300]]))
@@ -454,7 +461,8 @@ async def meeting(bench: Bench, sessions: int, uploads: bool, pool: ProcessPoolE
         failed = sum(1 for result in results if result[step][1])
         errors += failed
         samples.extend(problems[:2])
-        figures[step] = {**summary(seconds), "errors": failed}
+        counts = [result["messages:counts"][step] for result in results if step in result.get("messages:counts", {})]
+        figures[step] = {**summary(seconds), "errors": failed, "messages": max(counts, default=0)}
     figures["errors"] = errors
     figures["error_samples"] = samples[:6]
     figures["load_average_after"] = load_average()
