@@ -657,11 +657,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             figures["rss_started_mb"] = mb(MemoryWatch(bench.pid).reset())
             # One member first, alone: the first visit (imports, empty caches) is not what a meeting waits for.
             figures["first_visit"] = asyncio.run(meeting(bench, 1, uploads=False, pool=None))
-            figures["meetings"] = {
-                str(size): asyncio.run(meeting(bench, size, uploads=args.uploads > 0, pool=pool)) for size in sizes
-            }
+            figures["meetings"] = {}
+            for index, size in enumerate(sizes):
+                # A size given twice is run twice (its second run keyed "N (2)"), e.g. to see the spread.
+                key = str(size) if size not in sizes[:index] else f"{size} ({sizes[: index + 1].count(size)})"
+                figures["meetings"][key] = asyncio.run(meeting(bench, size, uploads=args.uploads > 0, pool=pool))
             if len(sizes) > 1:
-                rss = [figures["meetings"][str(size)]["rss_after_mb"] for size in sizes]
+                rss = [meeting_figures["rss_after_mb"] for meeting_figures in figures["meetings"].values()]
                 slope = statistics.linear_regression(sizes, rss).slope if len(set(sizes)) > 1 else 0.0
                 figures["rss_growth_per_session_between_sizes_mb"] = round(slope, 2)
             if args.browser:

@@ -22,7 +22,7 @@ from cyp.read import charts
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.ui.data import board_pack_bytes, demo_present
-from cyp.ui.engine import shared_cache
+from cyp.ui.engine import derived, shared_cache
 from cyp.ui.escaping import escape_markdown
 
 if TYPE_CHECKING:
@@ -216,13 +216,17 @@ CHART_CACHE_ENTRIES = 2000
 CHART_TTL = 600  # seconds, as the data loaders: a new return gives new data and so new entries anyway
 
 
+def _frame_digest(df: pd.DataFrame) -> str:
+    return hashlib.blake2b(pickle.dumps(df, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+
+
 def _frame_key(df: pd.DataFrame) -> str:
-    """A digest of a frame's content (values, index, columns, types) to key a cache on.
+    """A digest of a frame's content (values, index, columns, types) to key a cache on; once per shared frame.
 
     Streamlit hashes a DataFrame argument row by row (``hash_pandas_object``), several times slower than pickling it
     whole; a frame pickled alike has the same content, and one that pickles differently is at worst a cache miss.
     """
-    return hashlib.blake2b(pickle.dumps(df, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+    return derived(_frame_digest, df)
 
 
 @shared_cache(max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
