@@ -275,39 +275,42 @@ def check(step: str, run: Run, username: str, expected_text: str) -> list[str]:
     return problems
 
 
-async def meeting_member(base: str, token: str, username: str) -> dict[str, tuple[float, list[str]]]:
-    """One board member's visit: Overview, Outcomes, another quarter there, the board display; (seconds, problems)
-    per step, and the ForwardMsgs per step under ``"<step>:messages"``."""
+@dataclass
+class Step:
+    """One step of a member's visit: its run's seconds and ForwardMsgs, and what was wrong (nothing: it passed)."""
+
+    seconds: float = 0.0
+    messages: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+async def meeting_member(base: str, token: str, username: str) -> dict[str, Step]:
+    """One board member's visit: Overview, Outcomes, another quarter there, the board display; a Step each."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     from cyp.access.sessions import SESSION_COOKIE
 
-    results: dict[str, tuple[float, list[str]]] = {}
+    results: dict[str, Step] = {}
+
+    def record(step: str, run: Run, expected_text: str) -> None:
+        results[step] = Step(run.seconds, run.messages, check(step, run, username, expected_text))
+
     try:
         async with StreamlitTab(base, {SESSION_COOKIE: token}) as tab:
-            run = await tab.run(page="", query="")
-            results["overview"] = (run.seconds, check("overview", run, username, "Outcomes in "))
-            messages = {"overview": run.messages}
+            record("overview", await tab.run(page="", query=""), "Outcomes in ")
             run = await tab.run(page="outcome", query="")
-            results["outcome"] = (run.seconds, check("outcome", run, username, "Overall in "))
-            messages["outcome"] = run.messages
+            record("outcome", run, "Overall in ")
             box = run.selectboxes.get("Quarter")
             if box is None:
-                results["filter"] = (0.0, ["no Quarter filter on the Outcomes page"])
+                results["filter"] = Step(problems=["no Quarter filter on the Outcomes page"])
             else:
                 chosen = other_quarter(box)
-                widget = WidgetState(id=box.id, string_value=chosen)
-                run = await tab.run(widget=widget)
-                quarter = chosen.split(" (")[0]
-                results["filter"] = (run.seconds, check("filter", run, username, f"Overall in {quarter}"))
-                messages["filter"] = run.messages
-            run = await tab.run(page="display", query="")
-            results["display"] = (run.seconds, check("display", run, username, 'class="board"'))
-            messages["display"] = run.messages
-            results["messages:counts"] = messages  # type: ignore[assignment]
+                run = await tab.run(widget=WidgetState(id=box.id, string_value=chosen))
+                record("filter", run, f"Overall in {chosen.split(' (')[0]}")
+            record("display", await tab.run(page="display", query=""), 'class="board"')
     except Exception as error:  # noqa: BLE001 - a failed session is an error figure, not the end of the benchmark
         for step in STEPS:
-            results.setdefault(step, (0.0, [f"{type(error).__name__}: {error}"[:300]]))
+            results.setdefault(step, Step(problems=[f"{type(error).__name__}: {error}"[:300]]))
     return results
 
 
@@ -445,7 +448,7 @@ async def meeting(bench: Bench, sessions: int, uploads: bool, pool: ProcessPoolE
     # Every session is still held by the server (Streamlit keeps a closed tab's session for a while): the memory now
     # over the memory before, per session, is what one more member costs.
     rss_after = watch.now()
-    peak = watch.peak
+    peak = max(watch.peak, rss_after)  # the last sample may be up to SAMPLE_SECONDS old
     cpu = watch.cpu_seconds() - cpu_before
     watch.stop()
     figures: dict[str, Any] = {"sessions": sessions, "wall_s": round(wall, 2), "load_average_before": load_before}
@@ -456,13 +459,13 @@ async def meeting(bench: Bench, sessions: int, uploads: bool, pool: ProcessPoolE
     errors = 0
     samples: list[str] = []
     for step in STEPS:
-        seconds = [result[step][0] for result in results if not result[step][1]]
-        problems = [problem for result in results for problem in result[step][1]]
-        failed = sum(1 for result in results if result[step][1])
+        passed = [result[step] for result in results if not result[step].problems]
+        problems = [problem for result in results for problem in result[step].problems]
+        failed = len(results) - len(passed)
         errors += failed
         samples.extend(problems[:2])
-        counts = [result["messages:counts"][step] for result in results if step in result.get("messages:counts", {})]
-        figures[step] = {**summary(seconds), "errors": failed, "messages": max(counts, default=0)}
+        messages = max((found.messages for found in passed), default=0)
+        figures[step] = {**summary([found.seconds for found in passed]), "errors": failed, "messages": messages}
     figures["errors"] = errors
     figures["error_samples"] = samples[:6]
     figures["load_average_after"] = load_average()
@@ -549,7 +552,7 @@ async def every_page(bench: Bench) -> dict[str, Any]:
             problems.extend(f"{name} ({plan}): {error}" for error in run.errors)
             if run.title.startswith("Sign in"):
                 problems.append(f"{name} ({plan}): shown signed out")
-    peak = watch.peak
+    peak = max(watch.peak, watch.now())
     watch.stop()
     return {
         "visits": len(seconds),
