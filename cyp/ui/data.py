@@ -26,7 +26,7 @@ from cyp.read.tracker import TrackerRow
 from cyp.read.young_people import OutcomeNews
 from cyp.returns.lines import deadline_for
 from cyp.storage.config import PROJECT_ROOT
-from cyp.ui.engine import data_tag, session, shared_cache, tagged_session
+from cyp.ui.engine import audit_tag, data_tag, session, shared_cache, tagged_session
 
 if TYPE_CHECKING:
     from cyp.admin import ObjectiveChoice
@@ -513,7 +513,7 @@ def _audit_filter_choices(tag: str) -> dict[str, list[str]]:
 
 def load_audit_filter_choices() -> dict[str, list[str]]:
     """The actors, actions and outcomes in the audit trail, for its filters."""
-    return _audit_filter_choices(data_tag())
+    return _audit_filter_choices(audit_tag())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -524,7 +524,7 @@ def _audit_events(tag: str, limit: int | None, filters: tuple[tuple[str, Any], .
 
 def load_audit_events(limit: int | None = None, **filters: Any) -> pd.DataFrame:
     """Audit events matching ``filters``, newest first (:func:`cyp.access.audit.list_events`)."""
-    return _audit_events(data_tag(), limit, tuple(sorted(filters.items())))
+    return _audit_events(audit_tag(), limit, tuple(sorted(filters.items())))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -535,7 +535,7 @@ def _audit_csv(tag: str, filters: tuple[tuple[str, Any], ...]) -> bytes:
 
 def load_audit_csv(**filters: Any) -> bytes:
     """Every audit event matching ``filters`` as CSV (:func:`cyp.access.audit.export_events_csv`)."""
-    return _audit_csv(data_tag(), tuple(sorted(filters.items())))
+    return _audit_csv(audit_tag(), tuple(sorted(filters.items())))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
