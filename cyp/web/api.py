@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -48,7 +48,7 @@ from cyp.read.reports import (
     resolve_plan,
     status_report,
 )
-from cyp.read.signoff import SIGNED_OFF, signed_off_return_ids, signoff_enabled
+from cyp.read.signoff import SIGNED_OFF, counted_return, signoff_enabled
 from cyp.read.tracker import TRACKER_COLUMNS, submission_tracker, tracker_frame
 from cyp.storage.db import get_engine, read_session, write_session
 from cyp.storage.models import Action, Indicator, LineUpdate, Objective, Outcome, Partner, Plan, Return, Signoff
@@ -203,30 +203,24 @@ def report_outcomes(session: Session, scope: TokenScope, request: Request) -> Re
 HISTORY_COLUMNS = [*LINE_HISTORY_COLUMNS, "counted"]
 
 
-def _version_marks(session: Session, action_ref: str) -> dict[tuple[str, str, int], bool]:
-    """(quarter, team, version) of each return holding the line -> whether it is signed off."""
+VersionKey = tuple[str, str, int]  # (quarter, team name, version): how line_history names a return version
+
+
+def _version_marks(session: Session, action_ref: str, signed_off_only: bool) -> dict[VersionKey, tuple[bool, bool]]:
+    """Each return version holding the line -> (whether the report counts it, whether it is signed off)."""
+    counted = and_(counted_return(signed_off_only)).label("counted")  # and_ makes it a column mypy accepts
     statement = (
-        select(Return.quarter, Partner.name, Return.version, Signoff.state)
+        select(LineUpdate.quarter, Partner.name, Return.version, counted, Signoff.state)
         .join(Partner, Partner.id == Return.partner_id)
         .join(LineUpdate, LineUpdate.return_id == Return.id)
         .join(Action, Action.id == LineUpdate.action_id)
         .outerjoin(Signoff, Signoff.return_id == Return.id)
         .where(Action.ref == action_ref)
     )
-    return {(q, team, version): state == SIGNED_OFF for q, team, version, state in session.execute(statement)}
-
-
-def _counted_versions(session: Session, action_ref: str, signed_off_only: bool) -> set[tuple[str, str, int]]:
-    """(quarter, team, version) of the returns holding the line that the report counts."""
-    statement = (
-        select(Return.quarter, Partner.name, Return.version)
-        .join(Partner, Partner.id == Return.partner_id)
-        .join(LineUpdate, LineUpdate.return_id == Return.id)
-        .join(Action, Action.id == LineUpdate.action_id)
-        .where(Action.ref == action_ref)
-        .where(Return.id.in_(signed_off_return_ids()) if signed_off_only else Return.is_current)
-    )
-    return {(q, team, version) for q, team, version in session.execute(statement)}
+    return {
+        (quarter, team, version): (bool(counted), state == SIGNED_OFF)
+        for quarter, team, version, counted, state in session.execute(statement)
+    }
 
 
 def history(session: Session, scope: TokenScope, request: Request) -> Response:
@@ -246,14 +240,12 @@ def history(session: Session, scope: TokenScope, request: Request) -> Response:
     # The history lists every version (it is the line's record), each marked: which one the report counts and,
     # with sign-off on, which are signed off.
     signed_off_only = signoff_enabled()
-    counted = _counted_versions(session, ref, signed_off_only)
-    signed = _version_marks(session, ref) if signed_off_only else {}
+    marks = _version_marks(session, ref, signed_off_only)
     rows = []
     for row in _records(line_history(session, ref)):
-        key = (row["quarter"], row["team"], row["version"])
-        row["counted"] = key in counted
+        row["counted"], signed_off = marks[(row["quarter"], row["team"], row["version"])]
         if signed_off_only:
-            row["signed_off"] = signed.get(key, False)
+            row["signed_off"] = signed_off
         rows.append(_without_commentary(row, scope))
     if wants_csv:
         columns = [*HISTORY_COLUMNS, "signed_off"] if signed_off_only else HISTORY_COLUMNS
