@@ -330,8 +330,14 @@ def server(db_url: str) -> Iterator[tuple[str, Tokens]]:
     engine.dispose()
 
 
-def test_schemathesis_finds_nothing_against_the_running_server(server: tuple[str, Tokens]):
+@pytest.mark.parametrize("signoff", ["0", "1"], ids=["signoff-off", "signoff-on"])
+def test_schemathesis_finds_nothing_against_the_running_server(
+    server: tuple[str, Tokens], monkeypatch: pytest.MonkeyPatch, signoff: str
+):
     import schemathesis
+
+    # With sign-off on the answers carry returns_counted "signed-off returns only" and the history signed_off.
+    monkeypatch.setenv("CYP_SIGNOFF", signoff)
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
