@@ -396,14 +396,20 @@ def load_domain_indicators(plan_ref: str) -> tuple[tuple[str, str], ...]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _young_people_summary(tag: str, quarter: str, plan_ref: str) -> list[OutcomeNews]:
+def _young_people_summary(tag: str, quarter: str, plan_ref: str, signed_off_only: bool) -> list[OutcomeNews]:
     with tagged_session(tag) as db_session:
-        return young_people.young_people_summary(db_session, quarter, plan_ref, young_people_words())
+        return young_people.young_people_summary(
+            db_session, quarter, plan_ref, young_people_words(), signed_off_only=signed_off_only
+        )
 
 
 def load_young_people_summary(quarter: str, plan_ref: str) -> list[OutcomeNews]:
-    """Each outcome in plain words with publishable counts (:func:`cyp.read.young_people.young_people_summary`)."""
-    return _young_people_summary(data_tag(), quarter, plan_ref)
+    """Each outcome in plain words with publishable counts (:func:`cyp.read.young_people.young_people_summary`).
+
+    It is published, so it has no "include what awaits sign-off" switch: with sign-off on it always counts
+    signed-off returns only, as the public API does.
+    """
+    return _young_people_summary(data_tag(), quarter, plan_ref, signoff_enabled())
 
 
 @st.cache_data(show_spinner=False)
