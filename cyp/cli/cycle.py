@@ -7,10 +7,12 @@ import click
 from cyp.access.permissions import PermissionDenied
 from cyp.cli.acting import AS_SYSTEM_OPTION, USER_OPTION, acting_principal
 from cyp.cycle.mail import MailNotConfigured
-from cyp.cycle.questions import QuestionError, ask_question, close_question, list_questions
+from cyp.cycle.questions import QuestionError, ask_question, close_question
 from cyp.cycle.reminders import run_reminders
-from cyp.cycle.signoff import AWAITING, SignoffError, return_to_team, sign_off, signoff_enabled, signoff_rows
+from cyp.cycle.signoff import SignoffError, return_to_team, sign_off
 from cyp.quarters import QuarterError
+from cyp.read.questions import list_questions
+from cyp.read.signoff import AWAITING, signoff_enabled, signoff_rows
 from cyp.returns.lines import UnknownTeam
 from cyp.storage.db import read_session, write_session
 

@@ -37,13 +37,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cyp.cycle.mail import Attachment, MailFailed, MailServer, Outgoing, Section, build_message, check_mail_settings
-from cyp.cycle.prefill import prefill_source
-from cyp.cycle.questions import list_questions
 from cyp.cycle.recipients import opted_out_ids, team_leads, users_with_roles, why_not_mailed
-from cyp.cycle.signoff import awaiting_signoff, signoff_enabled
 from cyp.quarters import Quarter, current_quarter, parse_quarter, today
 from cyp.read.changes import changes_since_last_quarter
+from cyp.read.prefill import prefill_source
 from cyp.read.queries import plan_action_ids
+from cyp.read.questions import list_questions
+from cyp.read.signoff import awaiting_signoff, signoff_enabled
 from cyp.read.tracker import submission_tracker
 from cyp.returns.lines import deadline_for, plan_for_quarter, team_indicators, team_lines
 from cyp.returns.template import write_template
