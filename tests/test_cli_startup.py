@@ -37,7 +37,7 @@ sys.exit(code)
 
 # What neither --help nor the status report needs: the ORM models, migrations, workbooks, DataFrames, the board pack.
 NOT_FOR_HELP = ("sqlalchemy", "alembic", "openpyxl", "pandas", "cyp.storage.models", "cyp.framework.workbook", "typst")
-NOT_FOR_REPORT = ("alembic", "openpyxl", "cyp.framework.workbook", "typst", "cyp.board", "cyp.returns.ingest")
+NOT_FOR_REPORT = ("alembic", "openpyxl", "pandas", "cyp.framework.workbook", "typst", "cyp.board", "cyp.returns.ingest")
 
 
 def run_probe(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
