@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "backup": ("maintenance", "backup", "Write a consistent copy of the database while the app keeps running."),
     "check": ("maintenance", "check", "Check the database and reconcile the uploads folder with it."),
     "demo": (
-        "bootstrap",
+        "demo",
         "demo",
         "Generate plausible demonstration returns for every team across past quarters, labelled as demo data.",
     ),
