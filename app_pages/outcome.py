@@ -26,7 +26,8 @@ if filters.outcome is None:
 # One click to any other outcome, carrying every other filter along.
 filters = ui.outcome_switcher(filters, options)
 
-summary = ui.load_outcome_summary(filters.quarter, filters.plan)
+signed_off_only = ui.view_switch(filters.quarter)  # sign-off on: signed-off returns unless switched
+summary = ui.load_outcome_summary(filters.quarter, filters.plan, signed_off_only)
 outcome = summary[summary["outcome_ref"] == filters.outcome].to_dict("records")[0]
 st.header(f"{ui.escape_markdown(outcome['outcome_ref'])} · {ui.escape_markdown(outcome['outcome'])}")
 counts = {status: outcome[status] for status in ALL_STATUSES}
@@ -38,11 +39,19 @@ st.markdown(
 )
 ui.rollup_rule_note()
 
-lines = ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters))
+
+def show_changes() -> None:
+    """What changed in this outcome since last quarter: counts, and the lines in an expander."""
+    ui.changes_summary(ui.load_changes(filters.plan, filters.quarter, signed_off_only), filters.outcome)
+
+
+show_changes()
+
+lines = ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)
 if caption := ui.filter_caption(filters):
     st.info(caption + f" {len(lines)} line(s) match.", icon=":material/filter_alt:")
 quarters = ui.trend_quarters(filters.quarter, options)
-trends = ui.load_line_trends(filters.plan, quarters)
+trends = ui.load_line_trends(filters.plan, quarters, signed_off_only)
 trends = trends[trends["ref"].isin(lines["ref"])]
 
 objectives = [(ref, text) for ref, text, parent in options.objectives if parent == filters.outcome]
@@ -50,6 +59,13 @@ if filters.objective:
     objectives = [(ref, text) for ref, text in objectives if ref == filters.objective]
 trend_by_line = dict(tuple(trends.groupby("ref", sort=False)))
 no_trend = trends.iloc[0:0]
+open_questions = ui.questions_by_line(ui.load_questions(filters.plan, outcome_ref=filters.outcome))
+
+
+def show_line_questions(line: dict) -> None:
+    """The line's open board questions, and the form to record one (for the roles that may ask)."""
+    ui.question_notes(open_questions.get(line["ref"], []))
+    ui.ask_form(line["ref"], filters.quarter, key=f"outcome_{line['ref']}")
 
 
 def show_line(line: dict) -> None:
@@ -73,6 +89,7 @@ def show_line(line: dict) -> None:
             st.markdown(f"**Progress:** {ui.escape_markdown(line['progress']) or '—'}")
             st.markdown(f"**Next steps:** {ui.escape_markdown(line['next_steps']) or '—'}")
             st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
+        show_line_questions(line)
         st.page_link(
             "app_pages/line_history.py",
             label=f"History of {ui.escape_markdown(line['ref'])}",
@@ -126,7 +143,7 @@ for objective_ref, objective_text in objectives:
             ui.chart_with_data(trend, ui.chart_table(strip, "trend"), title, nested=True)
 
 st.header("Indicators")
-series = ui.load_indicator_series(None, filters.outcome)
+series = ui.load_indicator_series(None, filters.outcome, signed_off_only)
 series = series[series["quarter"] <= filters.quarter]
 if series.empty:
     st.caption("No indicator values reported for this outcome up to this quarter.")

@@ -114,14 +114,22 @@ def objective_statuses(lines: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def board_data(session: Session, quarter: str, plan_ref: str | None = None) -> BoardData:
-    """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter."""
+def board_data(
+    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> BoardData:
+    """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter.
+
+    ``signed_off_only`` counts each team's latest signed-off version (sign-off switched on), as the read side does.
+    """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    report = status_report(session, q, plan.ref)
-    lines = line_statuses(session, q, plan.ref)
+    report = status_report(session, q, plan.ref, signed_off_only=signed_off_only)
+    lines = line_statuses(session, q, plan.ref, signed_off_only=signed_off_only)
     tracker = tracker_frame(submission_tracker(session, q))
-    series = [indicator_series(session, outcome_ref=outcome["ref"]) for outcome in report["outcomes"]]
+    series = [
+        indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed_off_only)
+        for outcome in report["outcomes"]
+    ]
     indicators = pd.concat(series, ignore_index=True) if series else indicator_series(session, [])
     indicators = indicators[indicators["quarter"] <= q.label].reset_index(drop=True)
     outcome_of = {}

@@ -8,13 +8,15 @@ from ``cyp`` directly. tests/test_layering.py keeps it so.
 Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~cyp.ui.signin`,
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
 :mod:`~cyp.ui.widgets`, :mod:`~cyp.ui.writes` (the pages' writes, each in its own transaction),
+:mod:`~cyp.ui.signoff` (sign-off's loaders, actions and the views' switch),
+:mod:`~cyp.ui.questions` (board questions and what changed since last quarter),
 :mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
 
 from __future__ import annotations
 
 from cyp.quarters import current_quarter, parse_quarter
-from cyp.read.charts import chart_table, indicator_chart, status_label, status_trend_chart
+from cyp.read.charts import status_label
 from cyp.read.tracker import returns_received
 from cyp.status import describe_rule, rollup_status
 from cyp.ui.data import (
@@ -76,16 +78,47 @@ from cyp.ui.filters import (
     write_filters,
 )
 from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
+from cyp.ui.questions import (
+    ask_form,
+    change_counts,
+    change_words,
+    changes_summary,
+    close_form,
+    closed_note,
+    day_text,
+    load_changes,
+    load_questions,
+    may_ask,
+    may_close,
+    question_notes,
+    question_words,
+    questions_by_line,
+    state_words,
+)
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
+from cyp.ui.signoff import (
+    awaiting_note,
+    counted_note,
+    load_approvers,
+    load_signoff_rows,
+    may_decide,
+    signoff_on,
+    signoff_section,
+    state_text,
+    team_states,
+    view_switch,
+)
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
     DEMO_ASSIGNMENT,
     LINE_LINK_COLUMN,
     board_pack_downloads,
     change_note,
+    chart_table,
     chart_with_data,
     distribution_text,
     index_mapping_note,
+    indicator_chart,
     labelled_statuses,
     line_link_column,
     page_header,
@@ -95,6 +128,7 @@ from cyp.ui.widgets import (
     rollup_rule_note,
     status_badge_html,
     status_tile,
+    status_trend_chart,
     table_height,
     trend_icons,
     with_line_links,
@@ -109,10 +143,12 @@ from cyp.ui.writes import (
     disable_user,
     enable_user,
     import_framework,
+    send_back_return,
     set_deadline,
     set_password,
     set_role,
     set_teams,
+    sign_off_return,
 )
 
 
@@ -124,6 +160,34 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    # Board questions and what changed (cyp/ui/questions.py)
+    "ask_form",
+    "change_counts",
+    "change_words",
+    "changes_summary",
+    "close_form",
+    "closed_note",
+    "day_text",
+    "load_changes",
+    "load_questions",
+    "may_ask",
+    "may_close",
+    "question_notes",
+    "question_words",
+    "questions_by_line",
+    "state_words",
+    # Sign-off (cyp/ui/signoff.py)
+    "awaiting_note",
+    "counted_note",
+    "load_approvers",
+    "load_signoff_rows",
+    "may_decide",
+    "signoff_on",
+    "signoff_section",
+    "state_text",
+    "team_states",
+    "view_switch",
+    # The rest
     "add_demo_data",
     "assign_line",
     "assign_objective",
@@ -133,6 +197,8 @@ __all__ = [
     "disable_user",
     "enable_user",
     "import_framework",
+    "send_back_return",
+    "sign_off_return",
     "set_deadline",
     "set_password",
     "set_role",

@@ -130,3 +130,24 @@ def disable_user(principal: Principal, username: str) -> bool:
 def enable_user(principal: Principal, username: str) -> bool:
     """Let a disabled account sign in again (:func:`cyp.access.accounts.enable_user`)."""
     return _account(principal, accounts.enable_user, username)
+
+
+# Sign-off (CYP_SIGNOFF=1): an approver of the team, or an administrator, decides on its current return.
+
+
+def sign_off_return(principal: Principal, team: str, quarter: str, version: int | None = None) -> bool:
+    """Sign off the team's current return for the quarter (:func:`cyp.cycle.signoff.sign_off`); whether it was done.
+
+    ``version`` is the version the page showed: a newer one uploaded since is refused, with the reason shown.
+    """
+    from cyp.cycle.signoff import SignoffError, sign_off
+
+    return attempt_write(principal, sign_off, team, quarter, version=version, expected=(SignoffError,))[0]
+
+
+def send_back_return(principal: Principal, team: str, quarter: str, reason: str, version: int | None = None) -> bool:
+    """Return the team's current return with a reason (:func:`cyp.cycle.signoff.return_to_team`; the reason is
+    required, and the team's leads are emailed it); whether it was done."""
+    from cyp.cycle.signoff import SignoffError, return_to_team
+
+    return attempt_write(principal, return_to_team, team, quarter, reason, version=version, expected=(SignoffError,))[0]
