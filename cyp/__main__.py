@@ -1,6 +1,6 @@
 """``python -m cyp``: the command line."""
 
-from cyp.cli import cli
+from cyp.cli import main
 
 if __name__ == "__main__":
-    cli()
+    main()

@@ -37,8 +37,12 @@ def test_every_setting_is_in_the_readme_configuration_table():
 
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    # Through list_commands/get_command: the top-level group loads its commands only when asked (cyp/cli/__init__.py).
+    ctx = click.Context(group)
     found = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = f"{prefix}{name}"
         if isinstance(command, click.Group):
             found.extend(_commands(command, path + " "))
