@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
@@ -220,3 +222,29 @@ def test_the_read_functions_take_signed_off_only(framework: Engine) -> None:
         assert outcome_summary(session, "2025-26 Q3", "T2023", signed_off_only=True)["Red"].sum() == 0
         assert len(exceptions(session, "2025-26 Q3", "T2023")["red"]) == 2
         assert len(exceptions(session, "2025-26 Q3", "T2023", signed_off_only=True)["red"]) == 0
+
+
+def test_the_report_command_counts_signed_off_returns_when_sign_off_is_on(
+    framework: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def report(*extra: str) -> dict:
+        result = CliRunner().invoke(cli, ["report", "--quarter", "2025-26 Q3", "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    def line(answer: dict, ref: str) -> str:
+        return next(item["status"] for item in answer["lines"] if item["ref"] == ref)
+
+    # Off: today's behaviour, the current (unapproved) version counts.
+    off = report()
+    assert (off["returns_counted"], line(off, "T23-1.1")) == ("current returns", "Green")
+    monkeypatch.setenv("CYP_SIGNOFF", "1")
+    on = report()
+    assert (on["returns_counted"], line(on, "T23-1.1")) == ("signed-off returns only", "No return")
+    awaiting = report("--include-awaiting")
+    assert (awaiting["returns_counted"], line(awaiting, "T23-1.1")) == ("current returns", "Green")
+    table = CliRunner().invoke(cli, ["report", "--quarter", "2025-26 Q3"])
+    assert table.output.startswith("Counting signed-off returns only (--include-awaiting to count the rest).\n")
+    with write_session(framework) as session:
+        sign_off(session, APPROVER, "Family Services", "2025-26 Q3")
+    assert line(report(), "T23-1.1") == "Green"

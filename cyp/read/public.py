@@ -17,17 +17,10 @@ from sqlalchemy.orm import Session
 
 from cyp.quarters import parse_quarter
 from cyp.read.reports import UnknownPlan, latest_quarter_with_returns, resolve_plan
+from cyp.read.signoff import returns_counted
 from cyp.read.young_people import OutcomeNews, young_people_summary, young_people_words
 from cyp.status import describe_rule
 from cyp.storage.models import Plan
-
-SIGNED_OFF_ONLY = "signed-off returns only"
-CURRENT_VERSIONS = "current returns"
-
-
-def returns_counted(signed_off_only: bool) -> str:
-    """Which return versions a published answer counts, in the words the API says it with."""
-    return SIGNED_OFF_ONLY if signed_off_only else CURRENT_VERSIONS
 
 
 def suppression_note(words: Mapping[str, Any]) -> str:

@@ -115,3 +115,12 @@ def signoff_states(session: Session, quarter: str) -> dict[str, str]:
     if not signoff_enabled():
         return {}
     return {row.team_ref: row.state for row in signoff_rows(session, quarter)}
+
+
+SIGNED_OFF_ONLY = "signed-off returns only"
+CURRENT_VERSIONS = "current returns"
+
+
+def returns_counted(signed_off_only: bool) -> str:
+    """Which return versions a published answer counts, in the words the API says it with."""
+    return SIGNED_OFF_ONLY if signed_off_only else CURRENT_VERSIONS

@@ -37,7 +37,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from cyp.access import tokens
 from cyp.access.tokens import TokenRefused, TokenScope
 from cyp.quarters import Quarter, QuarterError, parse_quarter
-from cyp.read.public import returns_counted, young_people_answer
+from cyp.read.public import young_people_answer
 from cyp.read.reports import (
     LINE_HISTORY_COLUMNS,
     UnknownPlan,
@@ -48,7 +48,7 @@ from cyp.read.reports import (
     resolve_plan,
     status_report,
 )
-from cyp.read.signoff import SIGNED_OFF, counted_return, signoff_enabled
+from cyp.read.signoff import SIGNED_OFF, counted_return, returns_counted, signoff_enabled
 from cyp.read.tracker import TRACKER_COLUMNS, submission_tracker, tracker_frame
 from cyp.storage.db import get_engine, read_session, write_session
 from cyp.storage.models import Action, Indicator, LineUpdate, Objective, Outcome, Partner, Plan, Return, Signoff
