@@ -36,6 +36,7 @@ from cyp.board.data import (
     when_text,
 )
 from cyp.board.figures import Figure, distribution_figure, indicator_figure
+from cyp.board.fonts import advance_widths, drawable_points
 from cyp.read.charts import STATUS_COLOURS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES
 
@@ -60,16 +61,10 @@ _INVISIBLE_CATEGORIES = {"Cf", "Zs", "Zl", "Zp"}
 @lru_cache(maxsize=1)
 def _drawable() -> frozenset[int]:
     """Code points some font given to Typst can draw (PDF/UA refuses text shown with a missing glyph)."""
-    from fontTools.ttLib import TTFont
-
-    points: set[int] = set()
-    for folder in FONT_DIRS:
-        for path in sorted(folder.glob("*.ttf")):
-            with TTFont(path, lazy=True) as font:
-                points.update(font.getBestCmap() or {})
+    points = drawable_points(FONT_DIRS)
     if not points:
         raise BoardPackError("No fonts for the PDF: install Debian's fonts-dejavu-core (scripts/test.sh installs it).")
-    return frozenset(points)
+    return points
 
 
 def printable(value: Any) -> str:
@@ -122,11 +117,7 @@ def _status_cell(status: Any, suffix: str = "") -> dict[str, str] | str:
 @lru_cache(maxsize=2)
 def _advances(bold: bool) -> dict[int, float]:
     """Advance width in em of every character of DejaVu Sans (or its bold)."""
-    from fontTools.ttLib import TTFont
-
-    with TTFont(FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"), lazy=True) as font:
-        metrics, per_em = font["hmtx"], font["head"].unitsPerEm
-        return {point: metrics[glyph][0] / per_em for point, glyph in font.getBestCmap().items()}
+    return advance_widths(FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"))
 
 
 @lru_cache(maxsize=65536)
