@@ -41,9 +41,13 @@ def test_bench_pack_measures_one_typst_pack_in_a_fresh_process(tmp_path):
         QUARTER,
         78,
     )
-    for name in ("pages", "bytes", "seconds", "cpu_s", "baseline_rss_mb", "peak_rss_mb", "typesetter_peak_rss_mb"):
+    names = ("pages", "bytes", "seconds", "cpu_s", "baseline_rss_mb", "peak_rss_mb", "typesetter_peak_rss_mb")
+    for name in (*names, "tree_peak_rss_mb"):
         assert isinstance(figures[name], int | float) and figures[name] > 0, name
     assert figures["pages"] >= 10 and figures["peak_rss_mb"] >= figures["baseline_rss_mb"]
+    # The tree's peak counts the pack process and the Typst child while both are alive: more than either alone.
+    assert figures["tree_peak_rss_mb"] > max(figures["peak_rss_mb"], figures["typesetter_peak_rss_mb"])
+    assert figures["typesetter_peak_rss_mb"] < figures["peak_rss_mb"]  # its own, not the pages it was forked with
 
     with read_session(engine) as session:
         document = pack_document(board_data(session, QUARTER))
