@@ -149,6 +149,7 @@ class TreePeak:
 
     def __init__(self) -> None:
         self.peak_kb = self.child_peak_kb = 0
+        self._own_command = Path("/proc/self/cmdline").read_bytes()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -157,6 +158,14 @@ class TreePeak:
         pending, children = _children("self"), 0
         while pending:
             pid = pending.pop()
+            try:
+                started = Path(f"/proc/{pid}/cmdline").read_bytes() != self._own_command
+            except OSError:
+                continue
+            if not started:
+                # Forked but not yet the typesetter: it still shares this process's pages (vfork, or copy on
+                # write), and counting them twice would report memory nobody holds.
+                continue
             children += _vm_kb(pid)
             self.child_peak_kb = max(self.child_peak_kb, _vm_kb(pid, "VmHWM"))
             pending.extend(_children(pid))
@@ -221,7 +230,8 @@ def measure_one(url: str, quarter: str, plan: str, engine: str) -> dict[str, Any
         "seconds": round(seconds, 2),
         "cpu_s": round(time.process_time() - cpu + children.ru_utime + children.ru_stime, 2),
         "baseline_rss_mb": round(baseline),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # VmHWM, not getrusage: the kernel's ru_maxrss keeps the peak of the process this one was forked from.
+        "peak_rss_mb": round(_vm_kb("self", "VmHWM") / 1024),
         "typesetter_peak_rss_mb": round(tree.child_peak_kb / 1024) if engine == "typst" else None,
         "tree_peak_rss_mb": round(tree.peak_kb / 1024),
     }

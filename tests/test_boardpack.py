@@ -93,6 +93,7 @@ def test_pdf_metadata_outline_and_sections(pdf, pack_db):
     top_level = [item.title for item in reader.outline if not isinstance(item, list)]
     assert top_level == [
         "Overview",
+        "Family Friendly Index",
         *(f"{o['ref']} {o['name']}" for o in report["outcomes"]),
         "Exceptions",
         "Submission status",
@@ -365,3 +366,102 @@ def test_export_command_says_why_a_pack_cannot_be_built(pack_db, monkeypatch, tm
     assert result.exit_code == 1
     assert "The board pack could not be built: the PDF could not be typeset" in result.output
     assert not (tmp_path / "pack.pdf").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_packs(tmp_path_factory):
+    """The real demo data (its 2023-27 lines are made up and given a team by the demo) and both plans' packs."""
+    from cyp.demo import generate_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'cyp.db'}"
+    engine = make_engine(url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYP_TODAY", "2026-11-23")
+        initialise_database(engine)
+        with write_session(engine) as session:
+            generate_demo(session)
+        packs = {}
+        with read_session(engine) as session:
+            for plan, quarter in (("2023-27", "2026-27 Q2"), ("2019-23", QUARTER)):
+                data = board_data(session, quarter, plan)
+                packs[plan] = (data, board_pack_pdf(session, quarter, plan), board_pack_xlsx(session, quarter, plan))
+    yield packs
+    engine.dispose()
+
+
+def test_demo_team_assignments_are_labelled_as_demo_in_the_pdf(demo_packs):
+    data, content, _xlsx = demo_packs["2023-27"]
+    assert len(data.lines) == 19 and data.lines["is_demo"].all()  # every 2023-27 line is the demo's
+    text = pdf_text(content)
+    for line in data.lines.to_dict("records"):
+        # The objective's table row: ref, status, the objective, then the team with the label.
+        assert re.search(rf"{re.escape(line['ref'])} .{{0,400}}?{re.escape(line['teams'])} \(demo assignment\)", text)
+    flagged = data.lines[data.lines["status"].isin(["Red", "Amber"])]
+    assert len(flagged)  # so the commentary headings are checked too
+    for line in flagged.to_dict("records"):
+        label_ = f"{line['ref']} {label(line['status'])} · {line['teams']} (demo assignment)"
+        assert label_ in text, line["ref"]
+    # The 2019-23 lines are the plan's own, with the teams the plan names: never labelled as demo.
+    old_data, old_pdf, _ = demo_packs["2019-23"]
+    assert not old_data.lines["is_demo"].any() and "(demo assignment)" not in pdf_text(old_pdf)
+
+
+def test_demo_team_assignments_are_labelled_as_demo_in_the_excel(demo_packs):
+    for plan in ("2023-27", "2019-23"):
+        data, _pdf, content = demo_packs[plan]
+        workbook = load_workbook(io.BytesIO(content))
+        sheet = workbook["Lines"]
+        headings = [cell.value for cell in sheet[1]]
+        rows = [dict(zip(headings, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+        demo = dict(zip(data.lines["ref"], data.lines["is_demo"], strict=True))
+        assert len(rows) == len(demo)
+        for row in rows:
+            if demo[row["Line ref"]]:
+                assert row["Teams"].endswith(" (demo assignment)"), row
+                assert row["Reported by team"] is None or row["Reported by team"].endswith(" (demo assignment)")
+                assert row["Demo"].startswith("yes: line and team made up by the demo")
+            else:
+                assert "demo assignment" not in (row["Teams"] or "") + (row["Reported by team"] or "")
+                assert row["Demo"] in ("", None)
+        about = {row[0].value: row[1].value for row in workbook["About"].iter_rows(min_row=2)}
+        assert "(demo assignment) was given the line by the demo data" in about["Team assignments"]
+
+
+def test_the_index_mapping_is_labelled_as_the_projects_judgement(demo_packs):
+    for plan in ("2023-27", "2019-23"):
+        data, content, xlsx = demo_packs[plan]
+        assert len(data.domain_map)  # both plans have mappings in data/framework/index-mapping.csv
+        text = pdf_text(content)
+        # The section opens with the note (the contents page names the section first).
+        start = text.index("Family Friendly Index About the index mapping. Which objectives and indicators count")
+        section = text[start : text.index("What counts towards each domain", start) + 200]
+        assert "domain is this project's judgement, not part of the plan" in section
+        assert "What counts towards each domain (the project's judgement)" in text
+        first = data.domain_map.iloc[0]
+        assert first["ref"] in text[start:]
+        workbook = load_workbook(io.BytesIO(xlsx))
+        mapping = list(workbook["Index mapping"].iter_rows(values_only=True))
+        assert mapping[0][-1] == "Whose mapping" and len(mapping) == len(data.domain_map) + 1
+        assert {row[-1] for row in mapping[1:]} == {"the project's judgement, not the plan's"}
+        about = {row[0]: row[1] for row in workbook["About"].iter_rows(min_row=2, values_only=True)}
+        assert "this project's judgement, not part of the plan" in about["Index mapping"]
+        domains = list(workbook["Index domains"].iter_rows(min_row=2, values_only=True))
+        assert [row[0] for row in domains] == list(data.domains["domain_ref"]) and len(domains) == 9
+
+
+@pytest.mark.skipif(not UNICODE_FONT, reason="Debian's fonts-dejavu-core is not installed")
+def test_font_tables_read_with_struct_match_fonttools():
+    from fontTools.ttLib import TTFont
+
+    from cyp.board.fonts import advance_widths, cmap_points
+    from cyp.board.pdf import FONT_DIRS
+
+    fonts = [path for folder in FONT_DIRS for path in sorted(folder.glob("*.ttf"))]
+    assert len(fonts) >= 4
+    for path in fonts:
+        with TTFont(path, lazy=True) as font:
+            best = font.getBestCmap()
+            metrics, per_em = font["hmtx"], font["head"].unitsPerEm
+            assert cmap_points(path) == set(best), path.name
+            assert advance_widths(path) == {code: metrics[glyph][0] / per_em for code, glyph in best.items()}, path
+    assert cmap_points(ROOT / "README.md") == set()  # not a font: nothing drawable, no exception

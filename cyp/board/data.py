@@ -17,7 +17,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import parse_quarter
-from cyp.read.reports import exceptions_from, indicator_series, line_statuses, resolve_plan, status_report
+from cyp.read.browse import DEMO_ASSIGNMENT, domain_mappings
+from cyp.read.reports import (
+    domain_summary,
+    exceptions_from,
+    indicator_series,
+    line_statuses,
+    resolve_plan,
+    status_report,
+)
 from cyp.read.tracker import submission_tracker, tracker_frame
 from cyp.status import ALL_STATUSES, rollup_status, status_counts
 from cyp.storage.models import Meta, Return
@@ -43,7 +51,10 @@ class BoardData:
     ``outcomes`` are :func:`cyp.read.reports.status_report` outcomes (ref, name, status, counts); ``lines`` has
     :data:`cyp.read.reports.LINE_COLUMNS`; ``objectives`` one row per objective with its rolled-up status;
     ``indicators`` the plan's indicator values up to and including the quarter; ``exceptions`` as
-    :func:`cyp.read.reports.exceptions`; ``tracker`` the submission tracker rows for the quarter.
+    :func:`cyp.read.reports.exceptions`; ``tracker`` the submission tracker rows for the quarter; ``domains`` the
+    Family Friendly Index domains (:func:`cyp.read.reports.domain_summary`) and ``domain_map`` which of the plan's
+    objectives and indicators count towards each (:func:`cyp.read.browse.domain_mappings`: the project's
+    judgement, :data:`cyp.read.browse.INDEX_MAPPING_NOTE`, never presented as the plan's).
     """
 
     plan_ref: str
@@ -58,6 +69,8 @@ class BoardData:
     tracker: pd.DataFrame
     demo: bool
     latest_return_at: datetime | None
+    domains: pd.DataFrame = field(default_factory=pd.DataFrame)
+    domain_map: pd.DataFrame = field(default_factory=pd.DataFrame)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def totals(self) -> dict[str, int]:
@@ -141,7 +154,16 @@ def board_data(session: Session, quarter: str, plan_ref: str | None = None) -> B
         tracker=tracker,
         demo=session.scalar(select(Meta.value).where(Meta.key == "demo")) is not None,
         latest_return_at=latest_return_at(session, q.label, plan.ref),
+        domains=domain_summary(session, q, plan.ref),
+        domain_map=domain_mappings(session, plan.ref),
     )
+
+
+def team_text(teams: Any, is_demo: Any) -> str:
+    """The teams of a line as the pack shows them: "(demo assignment)" after a team the demo generator gave a line
+    it made up (the 2023-27 plan names no teams), so no team reads as the plan's when it is not."""
+    names = clean_text(teams)
+    return f"{names} ({DEMO_ASSIGNMENT})" if names and str(is_demo) == "True" else names  # bool, numpy or text
 
 
 def distribution_frame(groups: Iterable[tuple[str, dict[str, int]]]) -> pd.DataFrame:

@@ -10,9 +10,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cyp.board.data import board_data, clean_text, counts_sentence
+from cyp.board.data import BoardData, board_data, clean_text, counts_sentence, team_text
 from cyp.cells import append_row
 from cyp.read import queries
+from cyp.read.browse import DEMO_ASSIGNMENT, INDEX_MAPPING_NOTE
+from cyp.status import ALL_STATUSES
 from cyp.storage.models import Action, Partner, Plan, Return
 
 
@@ -48,15 +50,23 @@ def _indicator_submissions(session: Session, quarter: str) -> dict[str, dict[str
         .subquery()
     )
     statement = (
-        select(Indicator.ref, Partner.name, Return.version, Return.uploaded_by, Return.uploaded_at)
+        select(
+            Indicator.ref,
+            Partner.name,
+            Return.version,
+            Return.uploaded_by,
+            Return.uploaded_at,
+            # A demo return's indicator with no team of its own was given one by the demo generator.
+            Return.is_demo & Indicator.reporting_partner_id.is_(None),
+        )
         .join(latest, latest.c.indicator_id == Indicator.id)
         .join(IndicatorValue, IndicatorValue.id == latest.c.value_id)
         .join(Return, Return.id == IndicatorValue.return_id)
         .join(Partner, Partner.id == Return.partner_id)
     )
     return {
-        ref: {"team": team, "version": version, "by": by, "at": at}
-        for ref, team, version, by, at in session.execute(statement)
+        ref: {"team": team_text(team, bool(demo)), "version": version, "by": by, "at": at}
+        for ref, team, version, by, at, demo in session.execute(statement)
     }
 
 
@@ -82,6 +92,10 @@ LINE_SHEET_COLUMNS = [
     "Submitted at (UTC)",
     "Demo",
 ]
+DEMO_LINE = f"yes: line and team made up by the demo ({DEMO_ASSIGNMENT}), not in the plan"
+INDEX_SHEET_COLUMNS = ["Domain ref", "Domain", "Status", *ALL_STATUSES, "Lines", "Gaps"]
+MAPPING_SHEET_COLUMNS = ["Domain ref", "Domain", "Kind", "Ref", "Objective or indicator", "Why", "Whose mapping"]
+MAPPING_SOURCE = "the project's judgement, not the plan's"
 
 
 INDICATOR_SHEET_COLUMNS = [
@@ -138,6 +152,33 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _index_sheets(workbook: Any, data: BoardData, widths: dict[str, int]) -> None:
+    """The Family Friendly Index domains and what counts towards each, every mapping row saying whose it is."""
+    domains = [
+        [
+            row["domain_ref"],
+            row["domain"],
+            row["status"] if isinstance(row["status"], str) else "no lines",
+            *(int(row[status]) for status in ALL_STATUSES),
+            int(row["lines"]),
+            "; ".join(row["gaps"]),
+        ]
+        for row in data.domains.to_dict("records")
+    ]
+    _sheet(workbook, "Index domains", INDEX_SHEET_COLUMNS, domains, widths | {"Domain": 30, "Gaps": 30})
+    mapping = [
+        [row["domain_ref"], row["domain"], row["kind"], row["ref"], row["text"], row["reason"], MAPPING_SOURCE]
+        for row in data.domain_map.to_dict("records")
+    ]
+    _sheet(
+        workbook,
+        "Index mapping",
+        MAPPING_SHEET_COLUMNS,
+        mapping,
+        widths | {"Domain": 40, "Objective or indicator": 50, "Why": 50, "Whose mapping": 34},
+    )
+
+
 def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None) -> bytes:
     """Every line's update and every indicator value for the quarter, one row each with its framework context.
 
@@ -162,18 +203,18 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
                 clean_text(line["objective"]),
                 line["ref"],
                 clean_text(line["action"]) or "(the whole objective)",
-                line["teams"],
+                team_text(line["teams"], line["is_demo"]),
                 bodies.get(line["ref"], ""),
                 line["status"],
                 _value(line["previous_status"]),
                 _value(line["progress"]),
                 _value(line["next_steps"]),
                 _value(line["risks"]),
-                sub.get("team"),
+                team_text(sub["team"], line["is_demo"]) if sub else None,
                 sub.get("version"),
                 sub.get("by"),
                 _naive(sub.get("at")),
-                "yes" if bool(line["is_demo"]) else "",
+                DEMO_LINE if bool(line["is_demo"]) else "",
             ]
         )
     indicator_subs = _indicator_submissions(session, data.quarter)
@@ -208,6 +249,7 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
     wide |= {"Progress": 60, "Next steps": 40, "Risks": 40, "Commentary": 50, "Submitted at (UTC)": 18}
     _sheet(workbook, "Lines", LINE_SHEET_COLUMNS, line_rows, wide)
     _sheet(workbook, "Indicators", INDICATOR_SHEET_COLUMNS, indicator_rows, wide)
+    _index_sheets(workbook, data, wide)
     about = [
         ["Plan", f"{data.plan_ref} {data.plan_title}"],
         ["Quarter", data.quarter],
@@ -215,6 +257,11 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
         ["Status rule", data.rule],
         ["Lines", counts_sentence(data.totals())],
         ["Demo data", "Yes: generated for demonstration, not real returns" if data.demo else "No"],
+        [
+            "Team assignments",
+            f"A team marked ({DEMO_ASSIGNMENT}) was given the line by the demo data; the plan does not name it.",
+        ],
+        ["Index mapping", INDEX_MAPPING_NOTE],
     ]
     _sheet(workbook, "About", ["Item", "Value"], about, {"Item": 18, "Value": 100})
     buffer = io.BytesIO()

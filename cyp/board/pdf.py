@@ -11,6 +11,7 @@ read as Typst markup. Fonts are Debian's DejaVu and Liberation, given to Typst e
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -33,10 +34,12 @@ from cyp.board.data import (
     number_text,
     objective_chart_frame,
     outcome_chart_frame,
+    team_text,
     when_text,
 )
 from cyp.board.figures import Figure, distribution_figure, indicator_figure
 from cyp.board.fonts import advance_widths, drawable_points
+from cyp.read.browse import INDEX_MAPPING_NOTE
 from cyp.read.charts import STATUS_COLOURS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES
 
@@ -184,6 +187,47 @@ def _overview(data: BoardData) -> list[dict[str, Any]]:
     ]
 
 
+def _index_section(data: BoardData) -> list[dict[str, Any]]:
+    """The Family Friendly Index domains, said to be the project's judgement wherever the mapping shows."""
+    blocks: list[dict[str, Any]] = [
+        {"kind": "pagebreak"},
+        _heading("Family Friendly Index", 1),
+        {"kind": "notice", "text": printable(f"About the index mapping. {INDEX_MAPPING_NOTE}")},
+    ]
+    rows = [
+        [
+            f"{row['domain_ref']} {row['domain']}",
+            _status_cell(row["status"]) if isinstance(row["status"], str) else "no lines",
+            *(format(int(row[s]), ",") for s in ALL_STATUSES),
+            format(int(row["lines"]), ","),
+            "; ".join(row["gaps"]) or "none",
+        ]
+        for row in data.domains.to_dict("records")
+    ]
+    blocks.append(_table(["Domain", "Status", *ALL_STATUSES, "Lines", "Gaps"], rows, [1.4, 0, 0, 0, 0, 0, 0, 0, 1]))
+    blocks.append(_heading("What counts towards each domain (the project's judgement)", 2))
+    # Refs only: the reason for each mapping is in the Excel file's "Index mapping" sheet.
+    refs: dict[tuple[str, str], list[str]] = {}
+    for row in data.domain_map.to_dict("records"):
+        refs.setdefault((row["domain_ref"], row["kind"]), []).append(row["ref"])
+    mapped = [
+        [
+            f"{row['domain_ref']} {row['domain']}",
+            ", ".join(refs.get((row["domain_ref"], "Objective"), [])) or "none",
+            ", ".join(refs.get((row["domain_ref"], "Indicator"), [])) or "none",
+        ]
+        for row in data.domains.to_dict("records")
+    ]
+    if data.domain_map.empty:
+        blocks.append(_para("No objective or indicator of this plan is mapped to a domain.", size="small"))
+    else:
+        blocks.append(_table(["Domain", "Objectives", "Indicators"], mapped, [1.2, 2, 1.5]))
+        blocks.append(
+            _para("Why each objective and indicator is mapped: the Excel file's Index mapping sheet.", size="small")
+        )
+    return blocks
+
+
 def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str, Any]]:
     ref = outcome["ref"]
     blocks = [
@@ -209,7 +253,7 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
                 line["ref"],
                 _status_cell(line["status"]),
                 clean_text(line["action"]) or "(the whole objective)",
-                line["teams"],
+                team_text(line["teams"], line["is_demo"]),
             ]
             for line in by_objective.get(objective["objective_ref"], [])
         ]
@@ -220,7 +264,8 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
     if flagged.empty:
         blocks.append(_para("No line is Red or Amber this quarter.", size="small"))
     for line in flagged.to_dict("records"):
-        blocks.append(_heading(f"{line['ref']} {status_label(line['status'])} · {line['teams']}", 3, False))
+        teams = team_text(line["teams"], line["is_demo"])
+        blocks.append(_heading(f"{line['ref']} {status_label(line['status'])} · {teams}", 3, False))
         blocks.append(_para(clean_text(line["action"]) or clean_text(line["objective"]), size="small"))
         items = [
             [label, printable(line[column]) or "none given"]
@@ -270,7 +315,7 @@ def _exceptions(data: BoardData) -> list[dict[str, Any]]:
             [
                 line["ref"],
                 _status_cell(line["status"], f" (was {line['previous_status']})" if with_change else ""),
-                line["teams"],
+                team_text(line["teams"], line["is_demo"]),
                 clean_text(line["progress"]) or "no update",
             ]
             for line in frame.to_dict("records")
@@ -333,6 +378,7 @@ def pack_document(data: BoardData) -> dict[str, Any]:
     latest = when_text(data.latest_return_at)
     title = f"CYP Plan {data.plan_ref} board pack, {data.quarter}"
     blocks = _overview(data)
+    blocks.extend(_index_section(data))
     for outcome in data.outcomes:
         blocks.extend(_outcome_section(data, outcome))
     blocks.extend(_exceptions(data))
@@ -381,11 +427,13 @@ def typeset(document: dict[str, Any], timeout: float = TYPESET_TIMEOUT_S) -> byt
     :class:`BoardPackError` with the reason if Typst cannot lay it out or takes longer than ``timeout`` seconds."""
     try:
         done = subprocess.run(
-            [sys.executable, str(TYPESETTER)],
+            [sys.executable, "-I", str(TYPESETTER)],
             input=typeset_job(document),
             capture_output=True,
             timeout=timeout,
             check=False,
+            # One malloc arena: Typst's worker threads otherwise each keep their own, about 6 MB more at demo scale.
+            env={**os.environ, "MALLOC_ARENA_MAX": "1"},
         )
     except subprocess.TimeoutExpired as error:
         raise BoardPackError(f"the PDF took longer than {timeout:.0f} seconds to typeset and was stopped.") from error
