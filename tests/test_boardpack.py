@@ -92,6 +92,7 @@ def test_pdf_metadata_outline_and_sections(pdf, pack_db):
         report = status_report(session, QUARTER)
     top_level = [item.title for item in reader.outline if not isinstance(item, list)]
     assert top_level == [
+        "What changed since last quarter",
         "Overview",
         "Family Friendly Index",
         *(f"{o['ref']} {o['name']}" for o in report["outcomes"]),
@@ -184,9 +185,12 @@ def test_pdf_is_tagged_for_pdf_ua(pdf, pack_db):
     rows, groups = distribution_rows(outcome_chart_frame(data))
     assert alts[0] == distribution_description(rows, groups, "Lines by status, per outcome")
     assert any(alt.startswith("19-SS-I1 ") and "2022-23 Q4 42" in alt for alt in alts)
-    # Headings in reading order: the contents, the overview, then each outcome's own sections.
-    headings = [element for element in elements if element["/S"] in ("/H1", "/H2")]
-    assert headings[0]["/S"] == "/H1" and headings[1]["/S"] == "/H1"  # "Contents", "Overview"
+    # Headings in reading order, none skipped: an H1 per section of the contents (and the contents itself) first.
+    headings = [element["/S"] for element in elements if element["/S"] in ("/H1", "/H2", "/H3")]
+    assert headings[0] == "/H1"  # "What changed since last quarter"
+    outline = [item for item in reader.outline if not isinstance(item, list)]
+    assert headings.count("/H1") == len(outline) + 1
+    assert all(int(after[2]) <= int(before[2]) + 1 for before, after in zip(headings, headings[1:], strict=False))
 
 
 def test_front_matter_contents_and_page_numbers(pdf):
@@ -198,14 +202,33 @@ def test_front_matter_contents_and_page_numbers(pdf):
         body = text.removesuffix(f"CYP Plan 2019-23 · Board pack {QUARTER} · page {number} of {total}").strip()
         assert len(body) > 20, f"page {number} is blank"
     assert pages[0].startswith("Barnet Children and Young People's Plan Board pack: 2022-23 Q4")
-    assert pages[1].startswith("Contents Overview")
+    # The first page after the title says what changed; the contents follow it.
+    assert pages[1].startswith("What changed since last quarter 2022-23 Q4 against 2022-23 Q3, the whole plan:")
+    assert pages[2].startswith("Contents What changed since last quarter")
     # Each contents entry names the page its bookmark opens at.
     for item in reader.outline:
         if isinstance(item, list):
             continue
         page = reader.get_destination_page_number(item) + 1
-        assert re.search(rf"{re.escape(item.title)} \.+ {page}\b", pages[1]), item.title
+        assert re.search(rf"{re.escape(item.title)} \.+ {page}\b", pages[2]), item.title
         assert item.title in pages[page - 1]
+
+
+def test_first_page_says_what_changed_since_last_quarter_for_the_plan_and_per_outcome(pdf):
+    page = " ".join(PdfReader(io.BytesIO(pdf)).pages[1].extract_text().split())
+    # pack_db: 2022-23 Q3 had 19-FB-1.2 and 1.3 Green; Q4 has 1.1 Blue, 1.2 Red, 1.3 Amber, 1.4 Green and SS-1.1
+    # Amber, so five lines changed (three from No return), one became Red and none recovered.
+    assert (
+        "2022-23 Q4 against 2022-23 Q3, the whole plan: 5 status changes, 1 new Red, 0 lines recovered, "
+        "0 board questions answered." in page
+    )
+    assert "19-FB Family & Belonging 4 1 0 0" in page and "19-SS Safe & Secure 1 0 0 0" in page
+    assert "19-EL Education & Learning 0 0 0 0" in page
+    assert "4 status changes, 1 new Red, 0 lines recovered, 0 board questions answered." in page
+    # The team is the one that reports the line (the framework's), whoever sent this return.
+    assert f"19-FB-1.2 Young Barnet Foundation {label('Green')} {label('Red')} new Red" in page
+    assert f"19-FB-1.1 Family Services {label('No return')} {label('Blue')}" in page
+    assert f"19-SS-1.1 Family Services {label('No return')} {label('Amber')}" in page
 
 
 def test_no_word_is_split_inside_a_table_cell(pdf):

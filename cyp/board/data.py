@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from cyp.quarters import parse_quarter
 from cyp.read.browse import DEMO_ASSIGNMENT, domain_mappings
+from cyp.read.changes import PlanChanges, changes_since_last_quarter
 from cyp.read.reports import (
     domain_summary,
     exceptions_from,
@@ -71,6 +72,9 @@ class BoardData:
     latest_return_at: datetime | None
     domains: pd.DataFrame = field(default_factory=pd.DataFrame)
     domain_map: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changes: PlanChanges | None = None
+    # Whether the pack counts signed-off returns only (sign-off switched on).
+    signed_off_only: bool = False
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def totals(self) -> dict[str, int]:
@@ -89,8 +93,11 @@ class BoardData:
         raise KeyError(ref)
 
 
-def latest_return_at(session: Session, quarter: str, plan_ref: str | None = None) -> datetime | None:
-    """When the latest current return for the quarter (of the plan) was accepted; None when none has been.
+def latest_return_at(
+    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> datetime | None:
+    """When the latest current (or, ``signed_off_only``, signed-off) return for the quarter (of the plan) was
+    accepted; None when none has been.
 
     Cheap (one aggregate), so the board display polls it to notice a return accepted during the meeting.
     """
@@ -127,14 +134,23 @@ def objective_statuses(lines: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def board_data(session: Session, quarter: str, plan_ref: str | None = None) -> BoardData:
-    """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter."""
+def board_data(
+    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool | None = None
+) -> BoardData:
+    """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter.
+
+    ``signed_off_only`` (by default: whether sign-off is switched on) counts each team's latest signed-off return
+    instead of its current one, in every status, count, change and indicator value of the pack.
+    """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    report = status_report(session, q, plan.ref)
-    lines = line_statuses(session, q, plan.ref)
+    signed = bool(signed_off_only)  # TODO(h-arch merge): default to signoff_enabled()
+    report = status_report(session, q, plan.ref, signed_off_only=signed)
+    lines = line_statuses(session, q, plan.ref, signed_off_only=signed)
     tracker = tracker_frame(submission_tracker(session, q))
-    series = [indicator_series(session, outcome_ref=outcome["ref"]) for outcome in report["outcomes"]]
+    series = [
+        indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed) for outcome in report["outcomes"]
+    ]
     indicators = pd.concat(series, ignore_index=True) if series else indicator_series(session, [])
     indicators = indicators[indicators["quarter"] <= q.label].reset_index(drop=True)
     outcome_of = {}
@@ -153,9 +169,11 @@ def board_data(session: Session, quarter: str, plan_ref: str | None = None) -> B
         exceptions=exceptions_from(lines, tracker),
         tracker=tracker,
         demo=session.scalar(select(Meta.value).where(Meta.key == "demo")) is not None,
-        latest_return_at=latest_return_at(session, q.label, plan.ref),
-        domains=domain_summary(session, q, plan.ref),
+        latest_return_at=latest_return_at(session, q.label, plan.ref, signed_off_only=signed),
+        domains=domain_summary(session, q, plan.ref, signed_off_only=signed),
         domain_map=domain_mappings(session, plan.ref),
+        changes=changes_since_last_quarter(session, plan.ref, q, signed_off_only=signed),
+        signed_off_only=signed,
     )
 
 

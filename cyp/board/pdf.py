@@ -187,6 +187,110 @@ def _overview(data: BoardData) -> list[dict[str, Any]]:
     ]
 
 
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
+
+
+def _change_counts(status_changes: int, new_reds: int, recovered: int, answered: int) -> str:
+    return ", ".join(
+        (
+            _plural(status_changes, "status change"),
+            _plural(new_reds, "new Red"),
+            _plural(recovered, "line recovered", "lines recovered"),
+            _plural(answered, "board question answered", "board questions answered"),
+        )
+    )
+
+
+def _changes_section(data: BoardData) -> list[dict[str, Any]]:
+    """The pack's first page after the title: what changed since last quarter, for the plan and per outcome."""
+    changes = data.changes
+    blocks: list[dict[str, Any]] = [_heading("What changed since last quarter", 1)]
+    if changes is None:
+        return [*blocks, _para("Not worked out for this pack.")]
+    blocks.append(
+        _para(
+            f"{changes.quarter} against {changes.previous}, the whole plan: "
+            + _change_counts(
+                len(changes.status_changes),
+                len(changes.new_reds),
+                len(changes.recovered),
+                len(changes.questions_answered),
+            )
+            + ".",
+            strong=True,
+        )
+    )
+    by_ref = {outcome.outcome_ref: outcome for outcome in changes.outcomes}
+    summary = []
+    for outcome in data.outcomes:
+        found = by_ref.get(outcome["ref"])
+        numbers = (
+            (len(found.status_changes), len(found.new_reds), len(found.recovered), len(found.questions_answered))
+            if found
+            else (0, 0, 0, 0)
+        )
+        summary.append([f"{outcome['ref']} {outcome['name']}", *(format(n, ",") for n in numbers)])
+    blocks.append(
+        _table(["Outcome", "Status changes", "New Reds", "Recovered", "Questions answered"], summary, [1, 0, 0, 0, 0])
+    )
+    blocks.append(
+        _para(
+            "A new Red is a line Red now and not last quarter; a line recovered was Red or Amber and is now Green or "
+            "Blue; a question is answered when a return for this quarter closed it. A line with no update counts as "
+            "No return.",
+            size="small",
+        )
+    )
+    demo_lines = set(data.lines.loc[data.lines["is_demo"].astype(bool), "ref"]) if len(data.lines) else set()
+    for outcome in data.outcomes:
+        found = by_ref.get(outcome["ref"])
+        if found is None or not found.anything:
+            continue
+        blocks.append(_heading(f"{outcome['ref']} {outcome['name']}", 2, outlined=False))
+        blocks.append(
+            _para(
+                _change_counts(
+                    len(found.status_changes), len(found.new_reds), len(found.recovered), len(found.questions_answered)
+                )
+                + ".",
+                size="small",
+            )
+        )
+        new_reds = {change.ref for change in found.new_reds}
+        recovered = {change.ref for change in found.recovered}
+        rows = [
+            [
+                change.ref,
+                team_text(change.team or "not assigned", change.ref in demo_lines),
+                _status_cell(change.before),
+                _status_cell(change.after),
+                "new Red" if change.ref in new_reds else "recovered" if change.ref in recovered else "",
+            ]
+            for change in found.status_changes
+        ]
+        if rows:
+            blocks.append(_table(["Line", "Team", "Was", "Now", "Change"], rows, [0, 1, 0, 0, 0]))
+        if found.questions_answered:
+            blocks.append(_heading("Board questions answered", 3, outlined=False))
+            blocks.append(
+                _table(
+                    ["Line", "Asked", "Question", "Answer"],
+                    [
+                        [
+                            question.line_ref,
+                            f"{question.quarter} by {clean_text(question.asked_by)}",
+                            question.text,
+                            question.answer or "closed without an answer",
+                        ]
+                        for question in found.questions_answered
+                    ],
+                    [0, 1, 2, 2],
+                )
+            )
+    return blocks
+
+
 def _index_section(data: BoardData) -> list[dict[str, Any]]:
     """The Family Friendly Index domains, said to be the project's judgement wherever the mapping shows."""
     blocks: list[dict[str, Any]] = [
@@ -406,6 +510,7 @@ def pack_document(data: BoardData) -> dict[str, Any]:
             if data.demo
             else None,
         },
+        "front": _changes_section(data),
         "blocks": blocks,
     }
 
