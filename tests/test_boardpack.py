@@ -15,6 +15,7 @@ import streamlit as st
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from cyp.access.permissions import Principal
@@ -26,7 +27,7 @@ from cyp.cli import cli
 from cyp.read.charts import distribution_description, distribution_rows
 from cyp.read.reports import status_report
 from cyp.storage.db import make_engine, read_session, write_session
-from cyp.storage.models import Meta
+from cyp.storage.models import Action, Meta
 from cyp.ui import PRINCIPAL_KEY
 from tests.readside_factory import add_return
 
@@ -488,3 +489,167 @@ def test_font_tables_read_with_struct_match_fonttools():
             assert cmap_points(path) == set(best), path.name
             assert advance_widths(path) == {code: metrics[glyph][0] / per_em for code, glyph in best.items()}, path
     assert cmap_points(ROOT / "README.md") == set()  # not a font: nothing drawable, no exception
+
+
+TYPST_MARKUP = "#set page(width: 1pt) *bold* $x^2$ [link](http://x) #emph[y] // not a comment"
+
+
+@pytest.fixture(scope="module")
+def cycle_db(tmp_path_factory):
+    """Sign-off and board questions on the real framework: Family Services' 2022-23 Q4 return signed off as
+    version 1 and awaiting as version 2; Public Health's awaiting with nothing signed off; open questions, one
+    overdue and one carrying Typst markup, and one answered by the Q4 return."""
+    from datetime import date
+
+    from cyp.access.permissions import SYSTEM
+    from cyp.cycle.questions import ask_question, record_answers
+    from cyp.cycle.signoff import sign_off
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('cycle') / 'cyp.db'}"
+    engine = make_engine(url)
+    initialise_database(engine)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYP_TODAY", "2026-11-23")
+        with write_session(engine) as session:
+            add_return(session, "family-services", "2022-23 Q3", {"19-FB-1.2": "Red"})
+            ask_question(session, SYSTEM, "19-FB-1.2", "2022-23 Q3", "When does the waiting list come down?")
+            first = add_return(
+                session,
+                "family-services",
+                QUARTER,
+                {"19-FB-1.1": "Green", "19-FB-1.2": "Green"},
+                uploaded_at=datetime(2023, 4, 18, 10, 0, tzinfo=UTC),
+                uploaded_by="a.lee",
+            )
+            line = session.scalar(select(Action).where(Action.ref == "19-FB-1.2"))
+            record_answers(session, first.id, QUARTER, [(line.id, "It came down in March.")], "a.lee")
+            sign_off(session, SYSTEM, "family-services", QUARTER)
+            add_return(
+                session,
+                "family-services",
+                QUARTER,
+                {"19-FB-1.1": "Red", "19-FB-1.2": "Red"},
+                uploaded_at=datetime(2023, 4, 25, 16, 45, tzinfo=UTC),
+                uploaded_by="b.khan",
+            )
+            add_return(
+                session,
+                "public-health",
+                QUARTER,
+                {"19-HW-1.1": "Amber"},
+                uploaded_at=datetime(2023, 4, 21, 8, 15, tzinfo=UTC),
+                uploaded_by="c.okoro",
+            )
+            ask_question(session, SYSTEM, "19-FB-1.3", QUARTER, TYPST_MARKUP, due_by=date(2023, 6, 30))
+            ask_question(
+                session,
+                SYSTEM,
+                "19-SS-1.1",
+                QUARTER,
+                "Bring the recruitment plan.",
+                kind="action",
+                due_by=date(2027, 1, 5),
+            )
+            ask_question(session, SYSTEM, "19-SS-1.2", "2023-24 Q1", "Asked after this pack's quarter.")
+    yield engine
+    engine.dispose()
+
+
+def cycle_pack(engine, monkeypatch, signoff: bool, raw: bool = False) -> tuple[Any, Any, Any]:
+    """The board data, the PDF (its text unless ``raw``) and the Excel workbook, with sign-off on or off."""
+    monkeypatch.setenv("CYP_SIGNOFF", "1" if signoff else "0")
+    with read_session(engine) as session:
+        data = board_data(session, QUARTER)
+        content = board_pack_pdf(session, QUARTER)
+        workbook = load_workbook(io.BytesIO(board_pack_xlsx(session, QUARTER)))
+    return data, content if raw else pdf_text(content), workbook
+
+
+def test_with_signoff_on_the_pack_counts_signed_off_returns_and_lists_what_awaits(cycle_db, monkeypatch):
+    data, text, workbook = cycle_pack(cycle_db, monkeypatch, signoff=True)
+    assert data.signed_off_only
+    # Family Services' signed-off version 1 counts (both lines Green), not its version 2 awaiting (both Red);
+    # Public Health has nothing signed off, so its line has no return in the pack.
+    lines = data.lines.set_index("ref")["status"]
+    assert (lines["19-FB-1.1"], lines["19-FB-1.2"], lines["19-HW-1.1"]) == ("Green", "Green", "No return")
+    assert "Red lines (0)" in text
+    assert "Sign-off is on: this pack counts each team's latest signed-off return; 2 awaiting sign-off" in text
+    assert "the whole plan (signed-off returns only):" in text
+    section = text[text.index("Awaiting sign-off (2)") :]
+    assert "Family Services 2022-23 Q4 2 25 Apr 2023 16:45 b.khan version 1" in section
+    assert "Public Health 2022-23 Q4 1 21 Apr 2023 08:15 c.okoro nothing yet" in section
+    awaiting = list(workbook["Awaiting sign-off"].iter_rows(min_row=2, values_only=True))
+    assert awaiting == [
+        ("Family Services", QUARTER, 2, datetime(2023, 4, 25, 16, 45), "b.khan", "version 1"),
+        ("Public Health", QUARTER, 1, datetime(2023, 4, 21, 8, 15), "c.okoro", "nothing yet"),
+    ]
+    sheet = workbook["Lines"]
+    headings = [cell.value for cell in sheet[1]]
+    rows = {row[6]: dict(zip(headings, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["19-FB-1.1"]["Status"], rows["19-FB-1.1"]["Version"], rows["19-FB-1.1"]["Submitted by"]) == (
+        "Green",
+        1,
+        "a.lee",
+    )
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(min_row=2, values_only=True)}
+    assert about["Sign-off"].startswith("On: every figure counts each team's latest signed-off return")
+
+
+def test_with_signoff_off_the_pack_counts_current_returns(cycle_db, monkeypatch):
+    data, text, workbook = cycle_pack(cycle_db, monkeypatch, signoff=False)
+    lines = data.lines.set_index("ref")["status"]
+    assert (lines["19-FB-1.1"], lines["19-FB-1.2"], lines["19-HW-1.1"]) == ("Red", "Red", "Amber")
+    assert "Awaiting sign-off" not in text and "Sign-off is on" not in text
+    assert "Awaiting sign-off" not in workbook.sheetnames
+
+
+def test_open_board_questions_show_per_outcome_with_due_dates_and_overdue(cycle_db, monkeypatch):
+    data, text, workbook = cycle_pack(cycle_db, monkeypatch, signoff=False)
+    # Open and asked by this quarter: the markup one (due 30 Jun 2023, so overdue on 23 Nov 2026) and the action;
+    # the answered one is closed and the one asked in 2023-24 Q1 comes after this pack's quarter.
+    assert [(q.line_ref, q.overdue) for q in data.questions] == [("19-FB-1.3", True), ("19-SS-1.1", False)]
+    assert "Open board questions (1, 1 overdue)" in text  # Family & Belonging, and Safe & Secure below
+    assert "Open board questions (1, 0 overdue)" in text
+    assert "Open board questions (0, 0 overdue)" in text  # the other outcomes say so
+    assert "19-SS-1.1 Family Services 2022-23 Q4 by system Action: Bring the recruitment plan. 05 Jan 2027" in text
+    assert "Board questions overdue (1 of 2 open)" in text
+    assert "19-FB-1.3 Family Services 2022-23 Q4 by system Question:" in text and "30 Jun 2023 overdue" in text
+    sheet = list(workbook["Board questions"].iter_rows(values_only=True))
+    assert sheet[0] == tuple(
+        [
+            "Line ref",
+            "Outcome",
+            "Team",
+            "Quarter asked",
+            "Kind",
+            "Question",
+            "Asked by",
+            "Asked at (UTC)",
+            "Due by",
+            "Overdue",
+        ]
+    )
+    assert [(row[0], row[3], row[4], row[9]) for row in sheet[1:]] == [
+        ("19-FB-1.3", QUARTER, "question", "overdue"),
+        ("19-SS-1.1", QUARTER, "action", None),
+    ]
+
+
+def test_questions_answered_show_on_the_what_changed_page(cycle_db, monkeypatch):
+    _data, text, _workbook = cycle_pack(cycle_db, monkeypatch, signoff=True)
+    first = text[: text.index("Contents")]
+    assert "1 board question answered" in first
+    assert "19-FB-1.2 2022-23 Q3 by system When does the waiting list come down? It came down in March." in first
+
+
+def test_typst_markup_in_a_question_comes_out_literally(cycle_db, monkeypatch):
+    _data, content, workbook = cycle_pack(cycle_db, monkeypatch, signoff=False, raw=True)
+    text = pdf_text(content)
+    # Never read as markup: every page stays A4 (595 x 842 pt), the stars, brackets and slashes stay as typed.
+    assert {tuple(round(float(v)) for v in page.mediabox[2:]) for page in PdfReader(io.BytesIO(content)).pages} == {
+        (595, 842)
+    }
+    assert f"Question: {TYPST_MARKUP}" in text
+    assert text.count(TYPST_MARKUP) == 2  # under its outcome and among the overdue questions
+    sheet = list(workbook["Board questions"].iter_rows(min_row=2, values_only=True))
+    assert sheet[0][5] == TYPST_MARKUP

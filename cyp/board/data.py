@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cyp.quarters import parse_quarter
 from cyp.read.browse import DEMO_ASSIGNMENT, domain_mappings
 from cyp.read.changes import PlanChanges, changes_since_last_quarter
+from cyp.read.questions import QuestionRow, list_questions
 from cyp.read.reports import (
     domain_summary,
     exceptions_from,
@@ -27,6 +28,7 @@ from cyp.read.reports import (
     resolve_plan,
     status_report,
 )
+from cyp.read.signoff import SignoffRow, awaiting_signoff, counted_return, signoff_enabled
 from cyp.read.tracker import submission_tracker, tracker_frame
 from cyp.status import ALL_STATUSES, rollup_status, status_counts
 from cyp.storage.models import Meta, Return
@@ -73,8 +75,11 @@ class BoardData:
     domains: pd.DataFrame = field(default_factory=pd.DataFrame)
     domain_map: pd.DataFrame = field(default_factory=pd.DataFrame)
     changes: PlanChanges | None = None
-    # Whether the pack counts signed-off returns only (sign-off switched on).
+    # Whether the pack counts signed-off returns only (sign-off switched on), and then what awaits an approver.
     signed_off_only: bool = False
+    awaiting: list[SignoffRow] = field(default_factory=list)
+    # Board questions still open that were asked in this quarter or before, in plan order.
+    questions: list[QuestionRow] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def totals(self) -> dict[str, int]:
@@ -105,7 +110,7 @@ def latest_return_at(
     plan = resolve_plan(session, q, plan_ref)
     stamp = session.scalar(
         select(func.max(Return.uploaded_at)).where(
-            Return.is_current, Return.quarter == q.label, Return.plan_id == plan.id
+            counted_return(signed_off_only), Return.quarter == q.label, Return.plan_id == plan.id
         )
     )
     if stamp is not None and stamp.tzinfo is None:
@@ -140,11 +145,12 @@ def board_data(
     """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter.
 
     ``signed_off_only`` (by default: whether sign-off is switched on) counts each team's latest signed-off return
-    instead of its current one, in every status, count, change and indicator value of the pack.
+    instead of its current one, in every status, count, change and indicator value of the pack, and lists the
+    returns awaiting sign-off for the quarter.
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    signed = bool(signed_off_only)  # TODO(h-arch merge): default to signoff_enabled()
+    signed = signoff_enabled() if signed_off_only is None else signed_off_only
     report = status_report(session, q, plan.ref, signed_off_only=signed)
     lines = line_statuses(session, q, plan.ref, signed_off_only=signed)
     tracker = tracker_frame(submission_tracker(session, q))
@@ -174,6 +180,12 @@ def board_data(
         domain_map=domain_mappings(session, plan.ref),
         changes=changes_since_last_quarter(session, plan.ref, q, signed_off_only=signed),
         signed_off_only=signed,
+        awaiting=awaiting_signoff(session, q.label) if signed else [],
+        questions=[
+            question
+            for question in list_questions(session, open_only=True, plan_ref=plan.ref)
+            if question.quarter <= q.label  # labels sort in time order
+        ],
     )
 
 

@@ -14,13 +14,16 @@ from cyp.board.data import BoardData, board_data, clean_text, counts_sentence, t
 from cyp.cells import append_row
 from cyp.read import queries
 from cyp.read.browse import DEMO_ASSIGNMENT, INDEX_MAPPING_NOTE
+from cyp.read.signoff import counted_return
 from cyp.status import ALL_STATUSES
 from cyp.storage.models import Action, Partner, Plan, Return
 
 
-def _submissions_by_line(session: Session, plan_ref: str, quarter: str) -> dict[str, dict[str, Any]]:
+def _submissions_by_line(
+    session: Session, plan_ref: str, quarter: str, signed_off_only: bool = False
+) -> dict[str, dict[str, Any]]:
     """{line ref: team, version, submitted by/at} of the update that counts for each line in the quarter."""
-    counted = queries.current_update_ids(quarter).subquery()
+    counted = queries.current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
     from cyp.storage.models import LineUpdate
 
     statement = (
@@ -38,14 +41,14 @@ def _submissions_by_line(session: Session, plan_ref: str, quarter: str) -> dict[
     }
 
 
-def _indicator_submissions(session: Session, quarter: str) -> dict[str, dict[str, Any]]:
+def _indicator_submissions(session: Session, quarter: str, signed_off_only: bool = False) -> dict[str, dict[str, Any]]:
     """{indicator ref: team, version, submitted by/at} of the value that counts in the quarter."""
     from cyp.storage.models import Indicator, IndicatorValue
 
     latest = (
         select(IndicatorValue.indicator_id, func.max(IndicatorValue.id).label("value_id"))
         .join(Return, Return.id == IndicatorValue.return_id)
-        .where(Return.is_current, IndicatorValue.quarter == quarter)
+        .where(counted_return(signed_off_only), IndicatorValue.quarter == quarter)
         .group_by(IndicatorValue.indicator_id)
         .subquery()
     )
@@ -179,6 +182,58 @@ def _index_sheets(workbook: Any, data: BoardData, widths: dict[str, int]) -> Non
     )
 
 
+QUESTION_SHEET_COLUMNS = [
+    "Line ref",
+    "Outcome",
+    "Team",
+    "Quarter asked",
+    "Kind",
+    "Question",
+    "Asked by",
+    "Asked at (UTC)",
+    "Due by",
+    "Overdue",
+]
+AWAITING_SHEET_COLUMNS = ["Team", "Quarter", "Version", "Uploaded at (UTC)", "Uploaded by", "Counted instead"]
+
+
+def _question_sheet(workbook: Any, data: BoardData, widths: dict[str, int]) -> None:
+    """The open board questions (asked this quarter or before), with who asked, when they are due and if overdue."""
+    demo_lines = set(data.lines.loc[data.lines["is_demo"].astype(bool), "ref"]) if len(data.lines) else set()
+    rows = [
+        [
+            question.line_ref,
+            question.outcome,
+            team_text(question.team, question.line_ref in demo_lines) or None,
+            question.quarter,
+            question.kind,
+            question.text,
+            question.asked_by,
+            _naive(question.asked_at),
+            question.due_by,
+            "overdue" if question.overdue else "",
+        ]
+        for question in data.questions
+    ]
+    _sheet(workbook, "Board questions", QUESTION_SHEET_COLUMNS, rows, widths | {"Question": 60, "Asked at (UTC)": 18})
+
+
+def _awaiting_sheet(workbook: Any, data: BoardData, widths: dict[str, int]) -> None:
+    """With sign-off on: the quarter's returns no approver has decided on (the pack counts the signed-off one)."""
+    rows = [
+        [
+            row.team,
+            row.quarter,
+            row.version,
+            _naive(row.uploaded_at),
+            row.uploaded_by,
+            f"version {row.signed_off_version}" if row.signed_off_version else "nothing yet",
+        ]
+        for row in data.awaiting
+    ]
+    _sheet(workbook, "Awaiting sign-off", AWAITING_SHEET_COLUMNS, rows, widths | {"Uploaded at (UTC)": 18})
+
+
 def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None) -> bytes:
     """Every line's update and every indicator value for the quarter, one row each with its framework context.
 
@@ -188,7 +243,7 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
     from openpyxl import Workbook
 
     data = board_data(session, quarter, plan_ref)
-    submitted = _submissions_by_line(session, data.plan_ref, data.quarter)
+    submitted = _submissions_by_line(session, data.plan_ref, data.quarter, data.signed_off_only)
     bodies = data.lines.set_index("ref")["bodies"].to_dict() if len(data.lines) else {}
     line_rows = []
     for _i, line in data.lines.iterrows():
@@ -217,7 +272,7 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
                 DEMO_LINE if bool(line["is_demo"]) else "",
             ]
         )
-    indicator_subs = _indicator_submissions(session, data.quarter)
+    indicator_subs = _indicator_submissions(session, data.quarter, data.signed_off_only)
     names = {outcome["ref"]: outcome["name"] for outcome in data.outcomes}
     this_quarter = data.indicators[data.indicators["quarter"] == data.quarter]
     indicator_rows = []
@@ -250,6 +305,9 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
     _sheet(workbook, "Lines", LINE_SHEET_COLUMNS, line_rows, wide)
     _sheet(workbook, "Indicators", INDICATOR_SHEET_COLUMNS, indicator_rows, wide)
     _index_sheets(workbook, data, wide)
+    _question_sheet(workbook, data, wide)
+    if data.signed_off_only:
+        _awaiting_sheet(workbook, data, wide)
     about = [
         ["Plan", f"{data.plan_ref} {data.plan_title}"],
         ["Quarter", data.quarter],
@@ -262,6 +320,14 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
             f"A team marked ({DEMO_ASSIGNMENT}) was given the line by the demo data; the plan does not name it.",
         ],
         ["Index mapping", INDEX_MAPPING_NOTE],
+        [
+            "Sign-off",
+            "On: every figure counts each team's latest signed-off return; the Awaiting sign-off sheet lists the "
+            "returns not yet signed off"
+            if data.signed_off_only
+            else "Off: every figure counts each team's current return",
+        ],
+        ["Board questions", f"{len(data.questions)} open ({sum(q.overdue for q in data.questions)} overdue)"],
     ]
     _sheet(workbook, "About", ["Item", "Value"], about, {"Item": 18, "Value": 100})
     buffer = io.BytesIO()

@@ -210,7 +210,9 @@ def _changes_section(data: BoardData) -> list[dict[str, Any]]:
         return [*blocks, _para("Not worked out for this pack.")]
     blocks.append(
         _para(
-            f"{changes.quarter} against {changes.previous}, the whole plan: "
+            f"{changes.quarter} against {changes.previous}, the whole plan"
+            + (" (signed-off returns only)" if data.signed_off_only else "")
+            + ": "
             + _change_counts(
                 len(changes.status_changes),
                 len(changes.new_reds),
@@ -289,6 +291,25 @@ def _changes_section(data: BoardData) -> list[dict[str, Any]]:
                 )
             )
     return blocks
+
+
+def _question_rows(data: BoardData, questions: list[Any]) -> list[list[Any]]:
+    demo_lines = set(data.lines.loc[data.lines["is_demo"].astype(bool), "ref"]) if len(data.lines) else set()
+    return [
+        [
+            question.line_ref,
+            team_text(question.team or "not assigned", question.line_ref in demo_lines),
+            f"{question.quarter} by {clean_text(question.asked_by)}",
+            f"{question.kind.capitalize()}: {clean_text(question.text)}",
+            day_text(question.due_by) or "no date",
+            "overdue" if question.overdue else "",
+        ]
+        for question in questions
+    ]
+
+
+QUESTION_HEADER = ["Line", "Team", "Asked", "Question", "Due by", "Overdue"]
+QUESTION_COLUMNS = [0, 1, 0, 2.4, 0, 0]
 
 
 def _index_section(data: BoardData) -> list[dict[str, Any]]:
@@ -377,6 +398,14 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
         ]
         blocks.append({"kind": "list", "items": items})
 
+    asked = [question for question in data.questions if question.outcome_ref == ref]
+    overdue = sum(question.overdue for question in asked)
+    blocks.append(_heading(f"Open board questions ({len(asked):,}, {overdue:,} overdue)", 2))
+    if asked:
+        blocks.append(_table(QUESTION_HEADER, _question_rows(data, asked), QUESTION_COLUMNS))
+    else:
+        blocks.append(_para("No board question on this outcome's lines is open.", size="small"))
+
     blocks.append(_heading("Indicators", 2))
     indicators = data.indicators[data.indicators["outcome_ref"] == ref]
     if indicators.empty:
@@ -433,6 +462,9 @@ def _exceptions(data: BoardData) -> list[dict[str, Any]]:
     ):
         blocks.append(_heading(f"{title} ({len(frame):,})", 2))
         blocks.append(_table(["Line", "Status", "Teams", "Progress"], line_rows(frame, with_change), [0, 0, 1.2, 3]))
+    overdue = [question for question in data.questions if question.overdue]
+    blocks.append(_heading(f"Board questions overdue ({len(overdue):,} of {len(data.questions):,} open)", 2))
+    blocks.append(_table(QUESTION_HEADER, _question_rows(data, overdue), QUESTION_COLUMNS))
     late = found["late"]
     blocks.append(_heading(f"Teams late or missing ({len(late):,})", 2))
     blocks.append(
@@ -465,14 +497,45 @@ def _submissions(data: BoardData) -> list[dict[str, Any]]:
             when_text(row["submitted_at"]),
             clean_text(row["submitted_by"]),
             "" if pd.isna(row["version"]) else str(int(row["version"])),
+            *([clean_text(row["signoff"])] if data.signed_off_only else []),
         ]
         for row in tracker.to_dict("records")
     ]
+    header = ["Team", "State", "Lines", "Due", "Submitted (UTC)", "By", "Version"]
+    columns: list[float] = [2, 0, 0, 1, 1.3, 1, 0]
+    if data.signed_off_only:  # the current version's sign-off state
+        header, columns = [*header, "Sign-off"], [*columns, 1]
     return [
         {"kind": "pagebreak"},
         _heading("Submission status", 1),
         _para(summary),
-        _table(["Team", "State", "Lines", "Due", "Submitted (UTC)", "By", "Version"], rows, [2, 0, 0, 1, 1.3, 1, 0]),
+        _table(header, rows, columns),
+    ]
+
+
+def _awaiting_section(data: BoardData) -> list[dict[str, Any]]:
+    """With sign-off on: the returns for the quarter no approver has decided on, which the pack does not count."""
+    rows = [
+        [
+            row.team,
+            row.quarter,
+            str(row.version),
+            when_text(row.uploaded_at),
+            clean_text(row.uploaded_by),
+            f"version {row.signed_off_version}" if row.signed_off_version else "nothing yet",
+        ]
+        for row in data.awaiting
+    ]
+    return [
+        {"kind": "pagebreak"},
+        _heading(f"Awaiting sign-off ({len(rows):,})", 1),
+        _para(
+            "Sign-off is switched on, so this pack counts each team's latest signed-off return. These returns were "
+            "accepted but no approver has signed them off yet; the pack counts the version shown in the last column "
+            "instead.",
+            size="small",
+        ),
+        _table(["Team", "Quarter", "Version", "Uploaded (UTC)", "By", "Counted instead"], rows, [2, 0, 0, 0, 1, 0]),
     ]
 
 
@@ -487,6 +550,8 @@ def pack_document(data: BoardData) -> dict[str, Any]:
         blocks.extend(_outcome_section(data, outcome))
     blocks.extend(_exceptions(data))
     blocks.extend(_submissions(data))
+    if data.signed_off_only:
+        blocks.extend(_awaiting_section(data))
     return {
         "title": printable(title),
         "subject": printable(f"Board pack for the {data.plan_title}, {data.quarter}"),
@@ -504,6 +569,16 @@ def pack_document(data: BoardData) -> dict[str, Any]:
                     else "No return has been accepted yet."
                 ),
                 printable(f"Status rules: {data.rule}"),
+                *(
+                    [
+                        printable(
+                            "Sign-off is on: this pack counts each team's latest signed-off return; "
+                            f"{len(data.awaiting):,} awaiting sign-off are listed at the end."
+                        )
+                    ]
+                    if data.signed_off_only
+                    else []
+                ),
             ],
             "notice": "Demonstration data: the returns in this pack are generated for demonstration, not real "
             "reports from Barnet's partners."
