@@ -1,12 +1,8 @@
 """Administration: the plan framework as a spreadsheet, who reports which line, quarter deadlines, demo data."""
 
-from collections.abc import Callable
-from typing import Any
-
 import streamlit as st
 
-from cyp import admin, ui
-from cyp.quarters import QuarterError
+from cyp import ui
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -17,11 +13,6 @@ ui.page_header(
 principal = ui.current_principal()
 if principal is None:
     st.stop()
-
-
-def write(action: Callable[..., Any], *args: Any) -> Any:
-    """Run one administrator write through ui; its result, or None (with the reason shown) if refused or impossible."""
-    return ui.attempt_write(principal, action, *args, expected=(admin.AdminError, QuarterError))[1]
 
 
 plans = [ref for ref, _title, _current in ui.load_plans()]
@@ -47,7 +38,7 @@ with framework_tab:
     st.caption("The whole workbook is checked first; if anything is wrong nothing changes and every problem is listed.")
     upload = st.file_uploader("Edited framework workbook (.xlsx)", type=["xlsx"], key="framework_file")
     if upload is not None and st.button("Check and import", type="primary", key="framework_import"):
-        result = write(admin.import_framework_as, upload, upload.name)
+        result = ui.import_framework(principal, upload, upload.name)
         if result is not None and result.ok:
             st.success(ui.escape_markdown(result.summary()), icon=":material/check_circle:")
         elif result is not None:
@@ -65,7 +56,7 @@ with lines_tab:
         line_ref = st.selectbox("Line", list(line_labels), format_func=line_labels.get, key="line_ref")
         line_team = st.selectbox("Reporting team", team_refs, format_func=teams.get, key="line_team")
         assign_clicked = st.form_submit_button("Assign line")
-        if assign_clicked and line_ref and write(admin.assign_line, line_ref, line_team) is not None:
+        if assign_clicked and line_ref and ui.assign_line(principal, line_ref, line_team):
             st.success(f"{ui.escape_markdown(line_ref)} is now reported by {ui.escape_markdown(teams[line_team])}.")
     st.header("Assign a whole objective to a team")
     st.caption(
@@ -83,7 +74,7 @@ with lines_tab:
             )
             objective_team = st.selectbox("Reporting team", team_refs, format_func=teams.get, key="objective_team")
             clicked = st.form_submit_button("Assign objective")
-            if clicked and objective_ref and write(admin.assign_objective, objective_ref, objective_team) is not None:
+            if clicked and objective_ref and ui.assign_objective(principal, objective_ref, objective_team):
                 st.success(
                     f"{ui.escape_markdown(objective_ref)} is now reported by "
                     f"{ui.escape_markdown(teams[objective_team])}."
@@ -105,9 +96,9 @@ with deadlines_tab:
         due = st.date_input("Due by", value=current, key="deadline_due", format="DD/MM/YYYY")
         set_clicked = st.form_submit_button("Set deadline")
         clear_clicked = st.form_submit_button("Use the default again")
-    if set_clicked and quarter_label and due and write(admin.set_deadline, quarter_label, due) is not None:
+    if set_clicked and quarter_label and due and ui.set_deadline(principal, quarter_label, due):
         st.success(f"Returns for {quarter_label} are now due by {due:%-d %B %Y}.")
-    if clear_clicked and quarter_label and write(admin.clear_deadline, quarter_label):
+    if clear_clicked and quarter_label and ui.clear_deadline(principal, quarter_label):
         st.success(f"{quarter_label} uses the default deadline again.")
     st.dataframe(ui.load_deadline_table(deadline_plan), hide_index=True, width="stretch")
 
@@ -118,7 +109,7 @@ with demo_tab:
     )
     load_column, clear_column = st.columns(2)
     if load_column.button("Load demo data", key="demo_load"):
-        loaded = write(admin.load_demo)
+        loaded = ui.add_demo_data(principal)
         if loaded is not None:
             counts, accounts = loaded
             st.success(
@@ -134,7 +125,7 @@ with demo_tab:
                 )
             )
     if clear_column.button("Clear demo data", key="demo_clear"):
-        removed = write(admin.clear_demo_data)
+        removed = ui.clear_demo_data(principal)
         if removed is not None:
             st.success(
                 "Removed demo data: "

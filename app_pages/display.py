@@ -352,6 +352,8 @@ def board() -> None:
 
     slide = slides[current]
     fresh = f"latest return accepted {_local(stamp)}" if stamp else "no return accepted yet"
+    if counted := ui.counted_note(data.quarter):  # sign-off on: the board sees signed-off returns only
+        fresh += f"; {counted}"
     timer = ("paused" if state["board_paused"] else f"next in {interval} s") if interval else "chair's control"
     demo = '<span class="demo">Demonstration data</span>' if data.demo else ""
     title = _esc(slide.title) + (f" <small>({slide.part} of {slide.parts})</small>" if slide.parts > 1 else "")

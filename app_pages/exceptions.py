@@ -12,7 +12,8 @@ if filters.quarter is None:
     st.stop()
 
 # Only the lines (and late teams) the filters select.
-found = ui.load_exceptions(filters.quarter, filters.plan, ui.line_filters(filters))
+signed_off_only = ui.view_switch(filters.quarter)  # sign-off on: signed-off returns unless switched
+found = ui.load_exceptions(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)
 if caption := ui.filter_caption(filters, ("outcome", "team", "body", "domain", "driver")):
     st.info(caption, icon=":material/filter_alt:")
 

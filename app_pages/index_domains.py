@@ -19,7 +19,8 @@ if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
     st.stop()
 
-domains = ui.load_domain_summary(filters.quarter, filters.plan, filters.domain)
+signed_off_only = ui.view_switch(filters.quarter)  # sign-off on: signed-off returns unless switched
+domains = ui.load_domain_summary(filters.quarter, filters.plan, filters.domain, signed_off_only)
 
 st.header(f"Mapped lines by domain, {filters.quarter}")
 ui.index_mapping_note()
@@ -44,7 +45,7 @@ else:
     )
 
 st.header("Domains")
-series = ui.load_indicator_series()
+series = ui.load_indicator_series(signed_off_only=signed_off_only)
 series = series[series["quarter"] <= filters.quarter]
 mapped = ui.load_domain_indicators(filters.plan)
 charts_left = CHART_BUDGET

@@ -26,7 +26,8 @@ if filters.outcome is None:
 # One click to any other outcome, carrying every other filter along.
 filters = ui.outcome_switcher(filters, options)
 
-summary = ui.load_outcome_summary(filters.quarter, filters.plan)
+signed_off_only = ui.view_switch(filters.quarter)  # sign-off on: signed-off returns unless switched
+summary = ui.load_outcome_summary(filters.quarter, filters.plan, signed_off_only)
 outcome = summary[summary["outcome_ref"] == filters.outcome].to_dict("records")[0]
 st.header(f"{ui.escape_markdown(outcome['outcome_ref'])} · {ui.escape_markdown(outcome['outcome'])}")
 counts = {status: outcome[status] for status in ALL_STATUSES}
@@ -38,11 +39,11 @@ st.markdown(
 )
 ui.rollup_rule_note()
 
-lines = ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters))
+lines = ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)
 if caption := ui.filter_caption(filters):
     st.info(caption + f" {len(lines)} line(s) match.", icon=":material/filter_alt:")
 quarters = ui.trend_quarters(filters.quarter, options)
-trends = ui.load_line_trends(filters.plan, quarters)
+trends = ui.load_line_trends(filters.plan, quarters, signed_off_only)
 trends = trends[trends["ref"].isin(lines["ref"])]
 
 objectives = [(ref, text) for ref, text, parent in options.objectives if parent == filters.outcome]
@@ -126,7 +127,7 @@ for objective_ref, objective_text in objectives:
             ui.chart_with_data(trend, ui.chart_table(strip, "trend"), title, nested=True)
 
 st.header("Indicators")
-series = ui.load_indicator_series(None, filters.outcome)
+series = ui.load_indicator_series(None, filters.outcome, signed_off_only)
 series = series[series["quarter"] <= filters.quarter]
 if series.empty:
     st.caption("No indicator values reported for this outcome up to this quarter.")

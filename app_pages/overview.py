@@ -11,7 +11,8 @@ filters = ui.filter_bar(("quarter", "plan"), columns=2)
 if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
 else:
-    summary = ui.load_outcome_summary(filters.quarter, filters.plan)
+    signed_off_only = ui.view_switch(filters.quarter)  # sign-off on: signed-off returns unless switched
+    summary = ui.load_outcome_summary(filters.quarter, filters.plan, signed_off_only)
     st.header(f"Outcomes in {filters.quarter}")
     ui.rollup_rule_note()
     outcomes = summary.to_dict("records")
@@ -37,7 +38,7 @@ else:
 
     st.header("Family Friendly Index at a glance")
     ui.index_mapping_note()
-    domains = ui.load_domain_summary(filters.quarter, filters.plan)
+    domains = ui.load_domain_summary(filters.quarter, filters.plan, signed_off_only=signed_off_only)
     columns = st.columns(3)
     for position, domain in enumerate(domains.to_dict("records")):
         counts = {status: domain[status] for status in ALL_STATUSES}

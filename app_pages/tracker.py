@@ -19,6 +19,11 @@ st.header(f"{filters.quarter} in detail")
 columns = st.columns(len(TRACKER_STATES))
 for column, state in zip(columns, TRACKER_STATES, strict=True):
     column.metric(state, int(states.get(state, 0)))
+if ui.signoff_on() and not detail.empty:
+    signoff = detail["signoff"].map(ui.state_text).replace("", "nothing to sign off yet").value_counts()
+    st.markdown(
+        "**Sign-off:** " + " · ".join(f"{count} {ui.escape_markdown(state)}" for state, count in signoff.items())
+    )
 if detail.empty:
     st.caption("No team is expected to report in this quarter.")
 else:
@@ -36,6 +41,8 @@ else:
                 "Submitted at": detail["submitted_at"],
                 "First version at": detail["first_submitted_at"],
                 "Demo": detail["is_demo"].map({True: "demo", False: ""}),
+                # Sign-off switched on: the state in words, never a colour alone.
+                **({"Sign-off": detail["signoff"].map(ui.state_text)} if ui.signoff_on() else {}),
             }
         ),
         hide_index=True,

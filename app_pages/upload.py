@@ -37,10 +37,15 @@ with right:
     st.metric("Deadline", due.strftime("%-d %B %Y"))
 
 if not teams:
+    if ui.may_decide(principal):
+        # An approver submits nothing: the page holds their sign-off list.
+        ui.signoff_section(principal)
+        st.stop()
     st.info(
         f"No team you report for has lines to report in {quarter.label}. "
         "If that is wrong, ask the performance team to assign your team's lines."
     )
+    ui.team_states(set(principal.teams))
     st.stop()
 
 team_names = sorted(teams)
@@ -51,6 +56,8 @@ team = st.selectbox(
 st.query_params["team"] = team
 row = teams[team]
 state = f"version {row.version} submitted by {row.submitted_by}" if row.version else "nothing submitted yet"
+if row.signoff:  # sign-off switched on: where the current version stands
+    state += f", {ui.state_text(row.signoff)}"
 st.markdown(
     f"**{ui.escape_markdown(team)}**, {quarter.label}: {row.lines_expected} lines to report; "
     f"{ui.escape_markdown(state)} (**{ui.escape_markdown(row.state)}**)."
@@ -83,6 +90,7 @@ if upload is not None and st.button("Check and submit", type="primary"):
         result = ui.submit_return(data, upload.name, principal, acknowledged)
     if result.status == "accepted":
         st.success(f"Accepted. {ui.escape_markdown(result.summary)}", icon=":material/check_circle:")
+        ui.awaiting_note(result.team or team, result.quarter or quarter.label, result.version)
         if result.changes:
             st.markdown(
                 "**What changed since your previous version:**\n"
@@ -129,5 +137,10 @@ if offered and st.button(f"Make version {pending[1]} current again", key="make_c
         again = ui.make_current_again(upload.getvalue(), upload.name, principal)
     if again.accepted:
         st.success(ui.escape_markdown(again.summary), icon=":material/check_circle:")
+        ui.awaiting_note(again.team or team, again.quarter or quarter.label, again.version)
     else:
         st.error(ui.escape_markdown(again.summary), icon=":material/error:")
+
+# Sign-off (CYP_SIGNOFF=1): where the team's returns stand, and an approver's or administrator's list to decide.
+ui.team_states(set(principal.teams))
+ui.signoff_section(principal)

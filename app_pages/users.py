@@ -1,13 +1,9 @@
 """User accounts: list, add, disable or enable, change role or teams, set a password."""
 
-from collections.abc import Callable
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
 from cyp import ui
-from cyp.access import accounts
 from cyp.access.permissions import ROLES
 
 ui.page_header(
@@ -17,11 +13,6 @@ ui.page_header(
 principal = ui.current_principal()
 if principal is None:
     st.stop()
-
-
-def write(action: Callable[..., Any], *args: Any, **options: Any) -> bool:
-    """Run one account change through ui; False (with the reason shown) if refused or impossible."""
-    return ui.attempt_write(principal, action, *args, expected=(accounts.AccountError,), **options)[0]
 
 
 teams = dict(ui.load_team_choices())
@@ -38,8 +29,8 @@ with add_tab, st.form("add_user", clear_on_submit=True):
         "Password (leave blank for identity-provider sign-in only)", type="password", key="add_password"
     )
     if st.form_submit_button("Add account", type="primary") and username:
-        added = write(
-            accounts.create_user,
+        added = ui.create_user(
+            principal,
             username,
             role,
             password=password or None,
@@ -65,24 +56,24 @@ with change_tab:
         role_column, teams_column = st.columns(2)
         with role_column.form("set_role"):
             new_role = st.selectbox("Role", ROLES, index=ROLES.index(role_now), key="change_role")
-            if st.form_submit_button("Change role") and write(accounts.set_role, chosen, new_role):
+            if st.form_submit_button("Change role") and ui.set_role(principal, chosen, new_role):
                 st.success(f"{ui.escape_markdown(chosen)} is now a {new_role}.")
         with teams_column.form("set_teams"):
             chosen_teams = st.multiselect(
                 "Teams", list(teams), default=[t for t in teams_now if t in teams], format_func=teams.get
             )
-            if st.form_submit_button("Set teams") and write(accounts.set_teams, chosen, chosen_teams):
+            if st.form_submit_button("Set teams") and ui.set_teams(principal, chosen, chosen_teams):
                 joined = ui.escape_markdown(", ".join(chosen_teams)) or "no team"
                 st.success(f"{ui.escape_markdown(chosen)} now belongs to {joined}.")
         with st.form("set_password", clear_on_submit=True):
             new_password = st.text_input("New password", type="password", key="change_password")
             clicked = st.form_submit_button("Set password")
-            if clicked and new_password and write(accounts.set_password, chosen, new_password):
+            if clicked and new_password and ui.set_password(principal, chosen, new_password):
                 st.success(f"Password set for {ui.escape_markdown(chosen)}.")
         disable_column, enable_column = st.columns(2)
-        if disable_column.button("Disable account", key="disable_user") and write(accounts.disable_user, chosen):
+        if disable_column.button("Disable account", key="disable_user") and ui.disable_user(principal, chosen):
             st.success(f"Disabled {ui.escape_markdown(chosen)}: it can no longer sign in or change anything.")
-        if enable_column.button("Enable account", key="enable_user") and write(accounts.enable_user, chosen):
+        if enable_column.button("Enable account", key="enable_user") and ui.enable_user(principal, chosen):
             st.success(f"Enabled {ui.escape_markdown(chosen)}.")
         ui.sessions_section(principal, chosen)
 

@@ -930,8 +930,8 @@ def signoff_list(quarter: str | None, awaiting: bool) -> None:
     Example:
       python -m cyp signoff list --quarter "2025-26 Q3"
     """
-    from cyp.cycle.signoff import AWAITING, signoff_enabled, signoff_rows
     from cyp.quarters import QuarterError
+    from cyp.read.signoff import AWAITING, signoff_enabled, signoff_rows
 
     if not signoff_enabled():
         click.echo("Sign-off is switched off (CYP_SIGNOFF=0): every accepted return counts as it arrives.")
@@ -1061,8 +1061,8 @@ def question_list(quarter: str | None, line_ref: str | None, team_ref: str | Non
     Example:
       python -m cyp question list --quarter "2025-26 Q3"
     """
-    from cyp.cycle.questions import list_questions
     from cyp.quarters import QuarterError
+    from cyp.read.questions import list_questions
 
     try:
         with read_session() as session:

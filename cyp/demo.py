@@ -21,6 +21,7 @@ from sqlalchemy import CursorResult, Executable, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, current_quarter, plan_quarters, today
+from cyp.read.meta import DEMO_ACCOUNTS_KEY
 from cyp.read.tracker import deadlines
 from cyp.status import POLARITIES, STATUSES
 from cyp.storage.config import PROJECT_ROOT
@@ -437,9 +438,6 @@ def clear_demo(session: Session) -> dict[str, int]:
         "demo lines": removed_lines or 0,
         "demo marker": removed_meta or 0,
     }
-
-
-DEMO_ACCOUNTS_KEY = "demo_accounts"
 
 
 def set_up_demo(session: Session, seed: int = DEFAULT_SEED) -> tuple[dict[str, int], list[tuple[str, str, str]]]:

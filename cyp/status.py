@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
-from cyp.framework.model import POLARITIES
 from cyp.spelling import closest
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import SCHEMA_DIR, DataFileError, load_data_file
@@ -32,6 +31,10 @@ _RANK: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)}
 StatusChange = Literal["Improved", "Worse", "Same"]
 Direction = Literal["Improving", "Worsening", "No change"]
 _CANONICAL = frozenset(ALL_STATUSES)
+# Which way is better for an indicator: mirrors the ``polarity`` key of data/framework/plan-*.yaml and the
+# Indicator.polarity column. Defined here once, beside the rule that reads it (indicator status); the framework's
+# checks and the workbook's drop-down take it from here.
+POLARITIES = ("higher", "lower")
 
 
 class StatusRulesError(DataFileError):

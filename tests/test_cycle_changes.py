@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import Engine
 
 from cyp.access.permissions import SYSTEM
-from cyp.cycle.questions import ask_question, record_answers
+from cyp.cycle.questions import ask_question
 from cyp.cycle.signoff import sign_off
 from cyp.read.changes import changes_since_last_quarter
+from cyp.returns.answers import record_answers
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import Action
 from tests.readside_factory import add_return

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, select
 from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM, PermissionDenied, Principal
 from cyp.cli import cli
-from cyp.cycle.questions import QuestionError, ask_question, close_question, list_questions
+from cyp.cycle.questions import QuestionError, ask_question, close_question
+from cyp.read.questions import list_questions
 from cyp.returns.ingest import ingest_return
 from cyp.returns.template import write_template
 from cyp.storage.db import read_session, write_session

@@ -9,19 +9,9 @@ from sqlalchemy import Engine, select
 from cyp.access.accounts import create_user
 from cyp.access.permissions import SYSTEM, PermissionDenied, Principal
 from cyp.cli import cli
-from cyp.cycle.signoff import (
-    AWAITING,
-    RETURNED,
-    SIGNED_OFF,
-    SignoffError,
-    approvers_of,
-    awaiting_signoff,
-    return_to_team,
-    sign_off,
-    signoff_rows,
-    signoff_states,
-)
+from cyp.cycle.signoff import SignoffError, approvers_of, return_to_team, sign_off
 from cyp.read import queries
+from cyp.read.signoff import AWAITING, RETURNED, SIGNED_OFF, awaiting_signoff, signoff_rows, signoff_states
 from cyp.storage.db import read_session, write_session
 from cyp.storage.models import AuditEvent, MailSend, Partner
 from tests.readside_factory import add_return

@@ -233,7 +233,8 @@ def test_demo_command_generates_and_clears(seeded, fresh_cli_engine):
 
 def test_demo_accounts_come_and_go_with_the_demo_data(seeded: Engine):
     from cyp.access.signin import sign_in_with_password
-    from cyp.demo import DEMO_ACCOUNTS_KEY, set_up_demo, tear_down_demo
+    from cyp.demo import set_up_demo, tear_down_demo
+    from cyp.read.meta import DEMO_ACCOUNTS_KEY
     from tests.readside_factory import table_counts
 
     with read_session(seeded) as session:

@@ -1,8 +1,10 @@
 """Meta-tests that keep the pages thin: a page gets its data and makes its writes through ``cyp.ui`` alone.
 
-A page may import constants and types (classes, exceptions) from ``cyp``, and may hand a domain write function to
-``ui.attempt_write``; it never calls a ``cyp`` function itself, never opens a session, never touches SQLAlchemy, and
-never passes a database URL or cache tag to a loader (the loaders compute their own).
+A page may import constants and types (classes, exceptions) from ``cyp`` and makes its writes with the functions
+``cyp.ui`` offers (``ui.assign_line``, ``ui.create_user``; tests/test_architecture.py keeps it from importing a
+domain module to hand one of its functions to ``ui.attempt_write``); it never calls a ``cyp`` function itself, never
+opens a session, never touches SQLAlchemy, and never passes a database URL or cache tag to a loader (the loaders
+compute their own).
 """
 
 from __future__ import annotations

@@ -184,6 +184,84 @@ def test_users_page_adds_and_disables_an_account(db: Engine) -> None:
     assert accounts.loc["a.lee", "state"] == "disabled"
 
 
+def test_users_page_changes_role_teams_password_and_enables_through_ui_writes(db: Engine) -> None:
+    with write_session(db) as session:
+        create_user(session, SYSTEM, "a.lee", "viewer", password="first-Password-1")
+    at = open_page("app_pages/users.py", ADMIN)
+    at.selectbox(key="change_user").set_value("a.lee")
+    at.run()
+    at.selectbox(key="change_role").set_value("lead")
+    next(b for b in at.button if b.label == "Change role").click()
+    at.run()
+    assert any("a.lee is now a lead" in s.value for s in at.success), text_of(at)
+    next(m for m in at.multiselect if m.label == "Teams").set_value(["public-health"])
+    next(b for b in at.button if b.label == "Set teams").click()
+    at.run()
+    assert any("now belongs to public-health" in s.value for s in at.success), text_of(at)
+    at.text_input(key="change_password").set_value("second-Password-2")
+    next(b for b in at.button if b.label == "Set password").click()
+    at.run()
+    at.button(key="disable_user").click()
+    at.run()
+    at.button(key="enable_user").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Enabled a.lee" in s.value for s in at.success), text_of(at)
+    with read_session(db) as session:
+        account = session.scalars(select(User).where(User.username == "a.lee")).one()
+        assert (account.role, [t.ref for t in account.teams], account.is_active) == ("lead", ["public-health"], True)
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.actor == ADMIN.username)))
+    assert actions == ["user.set_role", "user.set_teams", "user.set_password", "user.disable", "user.enable"]
+
+
+def test_an_impossible_account_change_is_shown_and_changes_nothing(db: Engine) -> None:
+    at = open_page("app_pages/users.py", ADMIN)
+    at.selectbox(key="change_user").set_value(ADMIN.username)
+    at.run()
+    at.selectbox(key="change_role").set_value("viewer")
+    next(b for b in at.button if b.label == "Change role").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("only active administrator" in e.value for e in at.error), text_of(at)
+    assert not at.success
+    with read_session(db) as session:
+        assert session.scalars(select(User.role).where(User.username == ADMIN.username)).one() == "administrator"
+
+
+def test_a_line_assigned_and_demo_data_loaded_and_cleared_on_the_admin_page(db: Engine) -> None:
+    at = open_page("app_pages/admin.py", ADMIN)
+    at.selectbox(key="assign_plan").set_value("2019-23")  # the 2023-27 plan has objectives only
+    at.run()
+    line_ref = at.selectbox(key="line_ref").options[0].split(" · ")[0]  # options are shown as "ref · text"
+    with read_session(db) as session:
+        line = session.scalars(select(Action).where(Action.ref == line_ref)).one()
+        assert line.reporting_partner is None or line.reporting_partner.ref != "public-health"
+    at.selectbox(key="line_ref").set_value(line_ref)
+    at.selectbox(key="line_team").set_value("public-health")
+    next(b for b in at.button if b.label == "Assign line").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    with read_session(db) as session:
+        line = session.scalars(select(Action).where(Action.ref == line_ref)).one()
+        assert line.reporting_partner.ref == "public-health"
+    assert any(f"{line_ref} is now reported by" in s.value for s in at.success), text_of(at)
+
+    at.button(key="demo_load").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value.startswith("Generated demo data: ") for s in at.success), text_of(at)
+    with read_session(db) as session:
+        demo_users = list(session.scalars(select(User.username).where(User.is_demo)))
+    assert len(demo_users) == 4 and all(name in text_of(at) for name in demo_users)
+    at.button(key="demo_clear").click()
+    at.run()
+    assert any(s.value.startswith("Removed demo data: ") for s in at.success), text_of(at)
+    with read_session(db) as session:
+        assert list(session.scalars(select(User.username).where(User.is_demo))) == []
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.actor == ADMIN.username)))
+    assert actions == ["assignment.line", "demo.load", "demo.clear"]
+
+
 def test_audit_page_filters_and_downloads_the_trail(db: Engine, media: list[MemoryMediaFileStorage]) -> None:
     with write_session(db) as session:
         audit.record(session, "alice", "return.ingest", "accepted", target="Family Services 2025-26 Q3 v1")

@@ -37,13 +37,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cyp.cycle.mail import Attachment, MailFailed, MailServer, Outgoing, Section, build_message, check_mail_settings
-from cyp.cycle.prefill import prefill_source
-from cyp.cycle.questions import list_questions
 from cyp.cycle.recipients import opted_out_ids, team_leads, users_with_roles, why_not_mailed
-from cyp.cycle.signoff import awaiting_signoff, signoff_enabled
 from cyp.quarters import Quarter, current_quarter, parse_quarter, today
 from cyp.read.changes import changes_since_last_quarter
+from cyp.read.prefill import prefill_source
 from cyp.read.queries import plan_action_ids
+from cyp.read.questions import list_questions
+from cyp.read.signoff import awaiting_signoff, signoff_enabled
 from cyp.read.tracker import submission_tracker
 from cyp.returns.lines import deadline_for, plan_for_quarter, team_indicators, team_lines
 from cyp.returns.template import write_template
@@ -614,13 +614,21 @@ _timer: threading.Thread | None = None
 _timer_stop: threading.Event | None = None
 
 
-def start_timer(every_minutes: int | None = None, *, engine: Engine | None = None) -> threading.Thread | None:
+def start_timer(every_minutes: float | None = None, *, engine: Engine | None = None) -> threading.Thread | None:
     """Run the reminders in this process every ``every_minutes`` (default ``CYP_REMIND_EVERY_MINUTES``; 0: never).
+
+    ``CYP_REMIND_EVERY_SECONDS``, when above 0, gives the default period in seconds instead (tests, demonstrations).
 
     Safe to call on every page load: one daemon thread per process, and the lease lets one instance send at a time.
     """
     global _timer, _timer_stop
-    minutes = get_settings().remind_every_minutes if every_minutes is None else every_minutes
+    settings = get_settings()
+    if every_minutes is not None:
+        minutes = every_minutes
+    elif settings.remind_every_seconds > 0:
+        minutes = settings.remind_every_seconds / 60
+    else:
+        minutes = settings.remind_every_minutes
     if minutes <= 0:
         return None
     with _timer_lock:

@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 
 from sqlalchemy import String
 
-from cyp.framework.model import MAPPING_KINDS, POLARITIES, Framework, Source
+from cyp.framework.model import MAPPING_KINDS, Framework, Source
 from cyp.framework.names import Lookup, Lookups, lookups, name_key
 from cyp.problems import Code, Problem
+from cyp.status import POLARITIES
 from cyp.storage import models
 
 # A ref is letters and digits, in parts joined by one '-', '.' or '_': 19-SS-1.2, FFI-1, barnet-ccg, 23-FB-1.W.

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from cyp.framework.model import MAPPING_KINDS, POLARITIES
+from cyp.framework.model import MAPPING_KINDS
+from cyp.status import POLARITIES
 
 LIST_SEPARATOR = "; "
 YES, NO = "yes", "no"

@@ -15,9 +15,6 @@ from typing import Any
 
 from cyp.problems import Problem
 
-# Which way is better for an indicator: mirrors the ``polarity`` key of data/framework/plan-*.yaml and
-# the Indicator.polarity column. Defined here once; the workbook's drop-down and cyp/status.py use it.
-POLARITIES = ("higher", "lower")
 MAPPING_KINDS = ("objective", "indicator")
 
 

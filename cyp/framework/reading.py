@@ -31,7 +31,6 @@ from cyp.framework.layout import (
 )
 from cyp.framework.model import (
     MAPPING_KINDS,
-    POLARITIES,
     Action,
     Body,
     Domain,
@@ -47,6 +46,7 @@ from cyp.framework.model import (
 )
 from cyp.framework.names import Lookup, name_key
 from cyp.problems import Code, Problem
+from cyp.status import POLARITIES
 
 POLARITY_ALIASES = {"higher is better": "higher", "lower is better": "lower", "high": "higher", "low": "lower"}
 KIND_ALIASES = {"objectives": "objective", "indicators": "indicator"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cyp.cycle.questions import QuestionRow, list_questions
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
+from cyp.read.questions import QuestionRow, list_questions
 from cyp.status import NO_RETURN
 from cyp.storage.models import BoardQuestion, Return
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from cyp.cycle.signoff import counted_return
+from cyp.read.signoff import counted_return
 from cyp.status import NO_RETURN
 from cyp.storage.models import (
     Action,
@@ -43,7 +43,7 @@ def current_update_ids(quarter: str, *, signed_off_only: bool = False) -> Select
 
     A line normally appears in one team's return; if two current returns both hold it (a line moved
     between teams mid-quarter), the most recently stored update wins. ``signed_off_only`` counts each
-    team's latest signed-off version instead (sign-off switched on: see :mod:`cyp.cycle.signoff`).
+    team's latest signed-off version instead (sign-off switched on: see :mod:`cyp.read.signoff`).
     """
     return (
         select(LineUpdate.action_id, func.max(LineUpdate.id).label("update_id"))

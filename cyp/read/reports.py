@@ -123,7 +123,7 @@ def status_report(
 
     The public JSON interface of ``python -m cyp report --format json``; see ``docs/report-json.md``.
     The plan defaults to the plan covering the quarter. ``signed_off_only`` counts signed-off versions only
-    (sign-off switched on; see :mod:`cyp.cycle.signoff`), as do the other functions here that take it.
+    (sign-off switched on; see :mod:`cyp.read.signoff`), as do the other functions here that take it.
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)

@@ -16,9 +16,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cyp.cycle.signoff import signoff_states
 from cyp.quarters import Quarter, parse_quarter, today
 from cyp.read import queries
+from cyp.read.signoff import signoff_states
 from cyp.storage.config import get_settings
 from cyp.storage.models import Partner, Plan, QuarterDeadline, Return
 

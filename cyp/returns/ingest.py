@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from cyp.access import audit
 from cyp.access.accounts import is_demo_account
 from cyp.access.permissions import PermissionDenied, Principal, require
-from cyp.cycle.prefill import line_changes
-from cyp.cycle.questions import record_answers
 from cyp.problems import Code, Problem, errors, queries
+from cyp.read.prefill import line_changes
+from cyp.returns.answers import record_answers
 from cyp.returns.filecheck import check_upload, sha256_hex
 from cyp.returns.reader import ParsedReturn, normalise_text, read_return
 from cyp.returns.validate import CheckedReturn, check_return

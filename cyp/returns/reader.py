@@ -55,7 +55,7 @@ class ParsedLine:
     progress: Cell
     next_steps: Cell
     risks: Cell
-    # Only in a template that carried a board question (cyp.cycle.questions).
+    # Only in a template that carried a board question (cyp.returns.board_columns).
     board_answer: Cell = Cell(None, "")
 
 

@@ -21,9 +21,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
 from cyp.cells import write_cell
-from cyp.cycle.prefill import prefill_source
-from cyp.cycle.questions import questions_for_template, write_board_columns
 from cyp.quarters import Quarter, parse_quarter
+from cyp.read.prefill import prefill_source
+from cyp.read.questions import questions_for_template
+from cyp.returns.board_columns import write_board_columns
 from cyp.returns.lines import (
     NothingToReport,
     deadline_for,
@@ -155,7 +156,7 @@ def _write_return_sheet(
         write_cell(_cell(sheet, row, 2), value)
     note = write_cell(_cell(sheet, HEADER_ROW - 1, 1), "Fill in the yellow cells. See the Instructions sheet.")
     note.font = Font(italic=True)
-    # The board's columns are added after these by cyp.cycle.questions, only when a question is open.
+    # The board's columns are added after these by cyp.returns.board_columns, only when a question is open.
     keys = [key for key in header_vocabulary()["return_columns"] if key in RETURN_WIDTHS]
     _header(sheet, HEADER_ROW, "return_columns", keys, RETURN_WIDTHS)
     answers = {u.action_id: u for u in previous.line_updates} if previous else {}

@@ -130,6 +130,11 @@ SETTINGS: tuple[Setting, ...] = (
         "When above 0, the app runs the reminders itself this often (one instance at a time); 0 leaves it to cron.",
     ),
     Setting(
+        "CYP_REMIND_EVERY_SECONDS",
+        "0",
+        "When above 0, overrides `CYP_REMIND_EVERY_MINUTES` with a period in seconds (for tests and demonstrations).",
+    ),
+    Setting(
         "CYP_SIGNOFF",
         "0",
         "When 1, an accepted return awaits an approver's sign-off and views show signed-off data by default.",
@@ -167,6 +172,7 @@ class Settings:
     mail_from: str = field(default_factory=lambda: _env("CYP_MAIL_FROM"))
     mail_reply_to: str = field(default_factory=lambda: _env("CYP_MAIL_REPLY_TO"))
     remind_every_minutes: int = field(default_factory=lambda: int(_env("CYP_REMIND_EVERY_MINUTES")))
+    remind_every_seconds: float = field(default_factory=lambda: float(_env("CYP_REMIND_EVERY_SECONDS")))
     signoff: bool = field(default_factory=lambda: _env("CYP_SIGNOFF") == "1")
     accessibility_contact: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_CONTACT"))
     accessibility_email: str = field(default_factory=lambda: _env("CYP_ACCESSIBILITY_EMAIL"))

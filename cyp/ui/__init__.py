@@ -1,13 +1,14 @@
 """The only Streamlit code outside the pages: engine and caches, sign-in, navigation, filters, cached data, widgets.
 
 Pages use this package alone (``from cyp import ui``): every piece of data through the cached loaders of
-:mod:`cyp.ui.data`, every write through :func:`attempt_write` or :func:`submit_return`, and the few pure domain
+:mod:`cyp.ui.data`, every write through :mod:`cyp.ui.writes` or :func:`submit_return`, and the few pure domain
 helpers they draw with (charts, status labels, the roll-up rule) as re-exported here. Constants and types may come
 from ``cyp`` directly. tests/test_layering.py keeps it so.
 
 Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~cyp.ui.signin`,
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
-:mod:`~cyp.ui.widgets`,
+:mod:`~cyp.ui.widgets`, :mod:`~cyp.ui.writes` (the pages' writes, each in its own transaction),
+:mod:`~cyp.ui.signoff` (sign-off's loaders, actions and the views' switch),
 :mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
 
@@ -77,6 +78,18 @@ from cyp.ui.filters import (
 )
 from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
+from cyp.ui.signoff import (
+    awaiting_note,
+    counted_note,
+    load_approvers,
+    load_signoff_rows,
+    may_decide,
+    signoff_on,
+    signoff_section,
+    state_text,
+    team_states,
+    view_switch,
+)
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
     DEMO_ASSIGNMENT,
@@ -99,6 +112,23 @@ from cyp.ui.widgets import (
     trend_icons,
     with_line_links,
 )
+from cyp.ui.writes import (
+    add_demo_data,
+    assign_line,
+    assign_objective,
+    clear_deadline,
+    clear_demo_data,
+    create_user,
+    disable_user,
+    enable_user,
+    import_framework,
+    send_back_return,
+    set_deadline,
+    set_password,
+    set_role,
+    set_teams,
+    sign_off_return,
+)
 
 
 def annotated_workbook(data: bytes, problems: list) -> bytes:
@@ -109,6 +139,33 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    # Sign-off (cyp/ui/signoff.py)
+    "awaiting_note",
+    "counted_note",
+    "load_approvers",
+    "load_signoff_rows",
+    "may_decide",
+    "signoff_on",
+    "signoff_section",
+    "state_text",
+    "team_states",
+    "view_switch",
+    # The rest
+    "add_demo_data",
+    "assign_line",
+    "assign_objective",
+    "clear_deadline",
+    "clear_demo_data",
+    "create_user",
+    "disable_user",
+    "enable_user",
+    "import_framework",
+    "send_back_return",
+    "sign_off_return",
+    "set_deadline",
+    "set_password",
+    "set_role",
+    "set_teams",
     "DEMO_ASSIGNMENT",
     "LINE_LINK_COLUMN",
     "PRINCIPAL_KEY",

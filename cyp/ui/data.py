@@ -21,6 +21,7 @@ from cyp.quarters import parse_quarter
 from cyp.read import browse, meta, reports, tracker, young_people
 from cyp.read.browse import FilterOptions, PlanOutline
 from cyp.read.reports import ViewFilters
+from cyp.read.signoff import signoff_enabled
 from cyp.read.tracker import TrackerRow
 from cyp.read.young_people import OutcomeNews
 from cyp.returns.lines import deadline_for
@@ -34,6 +35,15 @@ if TYPE_CHECKING:
 # 0.2 s to import (openpyxl, matplotlib), which every page's first view would otherwise wait for.
 
 TTL = 600  # seconds: a safety net only, since the tag already changes with every write
+
+
+def counted_versions(signed_off_only: bool | None) -> bool:
+    """Whether a view counts signed-off versions only: as asked, or by default as the deployment says.
+
+    With sign-off switched off (``CYP_SIGNOFF`` not 1) the default is False, today's behaviour: every current
+    version counts. The answer is part of each loader's cache key, so the two views never share an entry.
+    """
+    return signoff_enabled() if signed_off_only is None else signed_off_only
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -147,82 +157,96 @@ def load_index_domains() -> tuple[tuple[str, str], ...]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _outcome_summary(tag: str, quarter: str, plan_ref: str) -> pd.DataFrame:
+def _outcome_summary(tag: str, quarter: str, plan_ref: str, signed_off_only: bool) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return reports.outcome_summary(db_session, quarter, plan_ref)
+        return reports.outcome_summary(db_session, quarter, plan_ref, signed_off_only=signed_off_only)
 
 
-def load_outcome_summary(quarter: str, plan_ref: str) -> pd.DataFrame:
-    """Cached :func:`cyp.read.reports.outcome_summary`."""
-    return _outcome_summary(data_tag(), quarter, plan_ref)
+def load_outcome_summary(quarter: str, plan_ref: str, signed_off_only: bool | None = None) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.outcome_summary` (``signed_off_only``: see :func:`counted_versions`)."""
+    return _outcome_summary(data_tag(), quarter, plan_ref, counted_versions(signed_off_only))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _status_report(tag: str, quarter: str, plan_ref: str) -> dict:
+def _status_report(tag: str, quarter: str, plan_ref: str, signed_off_only: bool) -> dict:
     with tagged_session(tag) as db_session:
-        return reports.status_report(db_session, quarter, plan_ref)
+        return reports.status_report(db_session, quarter, plan_ref, signed_off_only=signed_off_only)
 
 
-def load_status_report(quarter: str, plan_ref: str) -> dict:
-    """Cached :func:`cyp.read.reports.status_report`."""
-    return _status_report(data_tag(), quarter, plan_ref)
+def load_status_report(quarter: str, plan_ref: str, signed_off_only: bool | None = None) -> dict:
+    """Cached :func:`cyp.read.reports.status_report` (``signed_off_only``: see :func:`counted_versions`)."""
+    return _status_report(data_tag(), quarter, plan_ref, counted_versions(signed_off_only))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _line_statuses(tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None) -> pd.DataFrame:
+def _line_statuses(
+    tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None, signed_off_only: bool
+) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return reports.line_statuses(db_session, quarter, plan_ref, filters)
+        return reports.line_statuses(db_session, quarter, plan_ref, filters, signed_off_only=signed_off_only)
 
 
-def load_line_statuses(quarter: str, plan_ref: str, filters: ViewFilters | None = None) -> pd.DataFrame:
+def load_line_statuses(
+    quarter: str, plan_ref: str, filters: ViewFilters | None = None, signed_off_only: bool | None = None
+) -> pd.DataFrame:
     """Cached :func:`cyp.read.reports.line_statuses` (pass :func:`line_filters` so quarter/plan do not split it)."""
-    return _line_statuses(data_tag(), quarter, plan_ref, filters)
+    return _line_statuses(data_tag(), quarter, plan_ref, filters, counted_versions(signed_off_only))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _line_trends(tag: str, plan_ref: str, quarters: tuple[str, ...]) -> pd.DataFrame:
+def _line_trends(tag: str, plan_ref: str, quarters: tuple[str, ...], signed_off_only: bool) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return reports.line_trends(db_session, plan_ref, quarters)
+        return reports.line_trends(db_session, plan_ref, quarters, signed_off_only=signed_off_only)
 
 
-def load_line_trends(plan_ref: str, quarters: tuple[str, ...]) -> pd.DataFrame:
-    """Cached :func:`cyp.read.reports.line_trends`."""
-    return _line_trends(data_tag(), plan_ref, quarters)
+def load_line_trends(plan_ref: str, quarters: tuple[str, ...], signed_off_only: bool | None = None) -> pd.DataFrame:
+    """Cached :func:`cyp.read.reports.line_trends` (``signed_off_only``: see :func:`counted_versions`)."""
+    return _line_trends(data_tag(), plan_ref, quarters, counted_versions(signed_off_only))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _domain_summary(tag: str, quarter: str, plan_ref: str, domain: str | None) -> pd.DataFrame:
+def _domain_summary(tag: str, quarter: str, plan_ref: str, domain: str | None, signed_off_only: bool) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return reports.domain_summary(db_session, quarter, plan_ref, domain)
+        return reports.domain_summary(db_session, quarter, plan_ref, domain, signed_off_only=signed_off_only)
 
 
-def load_domain_summary(quarter: str, plan_ref: str, domain: str | None = None) -> pd.DataFrame:
+def load_domain_summary(
+    quarter: str, plan_ref: str, domain: str | None = None, signed_off_only: bool | None = None
+) -> pd.DataFrame:
     """Cached :func:`cyp.read.reports.domain_summary`: every domain, or the one ``domain`` names."""
-    return _domain_summary(data_tag(), quarter, plan_ref, domain)
+    return _domain_summary(data_tag(), quarter, plan_ref, domain, counted_versions(signed_off_only))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _indicator_series(tag: str, indicator_refs: tuple[str, ...] | None, outcome_ref: str | None) -> pd.DataFrame:
+def _indicator_series(
+    tag: str, indicator_refs: tuple[str, ...] | None, outcome_ref: str | None, signed_off_only: bool
+) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
-        return reports.indicator_series(db_session, indicator_refs, outcome_ref)
+        return reports.indicator_series(db_session, indicator_refs, outcome_ref, signed_off_only=signed_off_only)
 
 
 def load_indicator_series(
-    indicator_refs: tuple[str, ...] | None = None, outcome_ref: str | None = None
+    indicator_refs: tuple[str, ...] | None = None,
+    outcome_ref: str | None = None,
+    signed_off_only: bool | None = None,
 ) -> pd.DataFrame:
-    """Cached :func:`cyp.read.reports.indicator_series`."""
-    return _indicator_series(data_tag(), indicator_refs, outcome_ref)
+    """Cached :func:`cyp.read.reports.indicator_series` (``signed_off_only``: see :func:`counted_versions`)."""
+    return _indicator_series(data_tag(), indicator_refs, outcome_ref, counted_versions(signed_off_only))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _exceptions(tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None) -> dict[str, pd.DataFrame]:
+def _exceptions(
+    tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None, signed_off_only: bool
+) -> dict[str, pd.DataFrame]:
     with tagged_session(tag) as db_session:
-        return reports.exceptions(db_session, quarter, plan_ref, filters)
+        return reports.exceptions(db_session, quarter, plan_ref, filters, signed_off_only=signed_off_only)
 
 
-def load_exceptions(quarter: str, plan_ref: str, filters: ViewFilters | None = None) -> dict[str, pd.DataFrame]:
+def load_exceptions(
+    quarter: str, plan_ref: str, filters: ViewFilters | None = None, signed_off_only: bool | None = None
+) -> dict[str, pd.DataFrame]:
     """Cached :func:`cyp.read.reports.exceptions`, narrowed by the line filters (pass :func:`line_filters`)."""
-    return _exceptions(data_tag(), quarter, plan_ref, filters)
+    return _exceptions(data_tag(), quarter, plan_ref, filters, counted_versions(signed_off_only))
 
 
 def load_latest_return_at(quarter: str, plan_ref: str) -> str:
@@ -236,18 +260,21 @@ def load_latest_return_at(quarter: str, plan_ref: str) -> str:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _board_data(tag: str, quarter: str, plan_ref: str, latest_return: str) -> BoardData:
+def _board_data(tag: str, quarter: str, plan_ref: str, latest_return: str, signed_off_only: bool) -> BoardData:
     with tagged_session(tag) as db_session:
-        return board_data(db_session, quarter, plan_ref)
+        return board_data(db_session, quarter, plan_ref, signed_off_only=signed_off_only)
 
 
-def load_board_data(quarter: str, plan_ref: str) -> BoardData:
+def load_board_data(quarter: str, plan_ref: str, signed_off_only: bool | None = None) -> BoardData:
     """Cached :func:`cyp.board.data.board_data`: what the board display and the board pack show.
 
     Also keyed on the latest return's time (one aggregate): the meeting-room screen must show a return accepted
-    during the meeting even if it was stored without an audit event (a script, a restore).
+    during the meeting even if it was stored without an audit event (a script, a restore). With sign-off on the
+    board sees signed-off returns unless ``signed_off_only`` is False (:func:`counted_versions`).
     """
-    return _board_data(data_tag(), quarter, plan_ref, load_latest_return_at(quarter, plan_ref))
+    return _board_data(
+        data_tag(), quarter, plan_ref, load_latest_return_at(quarter, plan_ref), counted_versions(signed_off_only)
+    )
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
@@ -256,7 +283,8 @@ def _board_pack_bytes(tag: str, quarter: str, plan_ref: str, suffix: str, latest
     from cyp.board.pdf import render_pack_pdf
 
     if suffix == "pdf":
-        return render_pack_pdf(_board_data(tag, quarter, plan_ref, latest_return))
+        # With sign-off on, the pack counts signed-off returns and lists what awaits sign-off (as board_data does).
+        return render_pack_pdf(_board_data(tag, quarter, plan_ref, latest_return, counted_versions(None)))
     with tagged_session(tag) as db_session:
         return board_pack_xlsx(db_session, quarter, plan_ref)
 

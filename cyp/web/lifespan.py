@@ -1,9 +1,11 @@
-"""What the web process does around its life: tidy expired sessions now and then; close the database at the end."""
+"""What the web process does around its life: tidy expired sessions now and then, run the reminders on a timer when
+``CYP_REMIND_EVERY_MINUTES`` (or ``CYP_REMIND_EVERY_SECONDS``) asks for it, and close the database at the end."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -49,20 +51,40 @@ async def _purge_forever(every: float) -> None:
         await asyncio.sleep(every)
 
 
+def start_reminder_timer() -> threading.Thread | None:
+    """Start this process's reminder timer if the settings ask for one (:func:`cyp.cycle.reminders.start_timer`).
+
+    One thread per process (the lifespan runs once per process, and ``start_timer`` refuses a second thread); across
+    processes the reminders' database lease lets one run at a time, and each email's unique key sends it once.
+    """
+    from cyp.cycle.reminders import start_timer
+
+    thread = start_timer()
+    if thread is not None:
+        logger.info("reminders run in this process on a timer (%s)", thread.name)
+    return thread
+
+
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
-    """Start the periodic purge of expired sessions; at shutdown stop it and close every database connection.
+    """Start the periodic purge of expired sessions and the reminder timer (when set); at shutdown stop both and close
+    every database connection.
 
     Every instance on a shared PostgreSQL runs its own purge: the deletes are idempotent, so they never conflict.
     """
+    from cyp.cycle.reminders import stop_timer
+
     global _serving
     _serving = True
     task = asyncio.create_task(_purge_forever(PURGE_EVERY_SECONDS))
+    timer = start_reminder_timer()
     try:
-        yield {"purge_task": task}
+        yield {"purge_task": task, "reminder_timer": timer}
     finally:
         _serving = False
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+        if timer is not None:
+            await asyncio.to_thread(stop_timer)  # joins the thread: never on the event loop
         dispose_engines()
