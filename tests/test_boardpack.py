@@ -502,8 +502,9 @@ def cycle_db(tmp_path_factory):
     from datetime import date
 
     from cyp.access.permissions import SYSTEM
-    from cyp.cycle.questions import ask_question, record_answers
+    from cyp.cycle.questions import ask_question
     from cyp.cycle.signoff import sign_off
+    from cyp.returns.answers import record_answers
 
     url = f"sqlite:///{tmp_path_factory.mktemp('cycle') / 'cyp.db'}"
     engine = make_engine(url)
