@@ -3,11 +3,11 @@ busiest quarters at council scale, and the same pack laid out by WeasyPrint (PDF
 
 Every figure comes from a fresh Python process that gathers the board data and builds the pack as the app does
 (:func:`cyp.board.pdf.typeset`, Typst in a child process), so memory is what a pack costs on its own:
-``tree_peak_rss_mb`` is the peak of that process and its typesetter together, sampled every 2 ms (the figure the
-250 MB target is for); ``peak_rss_mb`` the process alone (pandas, pyarrow and SQLAlchemy take about 135 MB of it:
-``baseline_rss_mb``), ``typesetter_peak_rss_mb`` the Typst child (:mod:`cyp.board.typeset`). ``seconds`` is wall
-time from opening the database to the PDF bytes (imports excluded); ``cpu_s`` the processor time of both processes,
-which other work on a shared machine does not inflate.
+``tree_peak_rss_mb`` is the peak of that process and its typesetter together, sampled every 2 ms from the bench's
+own process (the figure the 250 MB target is for); ``peak_rss_mb`` the process alone (pandas, pyarrow and
+SQLAlchemy take about 135 MB of it: ``baseline_rss_mb``), ``typesetter_peak_rss_mb`` the Typst child
+(:mod:`cyp.board.typeset`). ``seconds`` is wall time from opening the database to the PDF bytes (imports
+excluded); ``cpu_s`` the processor time of both processes, which other work on a shared machine does not inflate.
 
     python bench/pack.py              # everything (a few minutes; WeasyPrint's council pack is the slow part)
     python bench/pack.py --quick      # two demo quarters per plan, one council quarter, WeasyPrint on demo only
@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -141,29 +140,26 @@ def _children(pid: int | str) -> list[str]:
     return found
 
 
-class TreePeak:
-    """The peak resident memory of this process and all its descendants together, sampled every 2 ms in a thread
-    while the block runs (what the machine must hold at once: the pack process and its typesetter), and the largest
-    descendant's own peak (its ``VmHWM``: the kernel's ``RUSAGE_CHILDREN`` figure counts the parent's pages a
-    child is forked with, before it runs the typesetter)."""
+class TreeWatch:
+    """Samples, every 2 ms from outside, the resident memory of a process and all its descendants together (what
+    the machine must hold at once: the pack process and its typesetter), and the largest descendant's own peak
+    (its ``VmHWM``: the kernel's ``RUSAGE_CHILDREN`` figure counts the pages a child is forked with, before it runs
+    the typesetter). Watching from another process keeps the sampler's own memory out of the figure."""
 
-    def __init__(self) -> None:
-        self.peak_kb = self.child_peak_kb = 0
-        self._own_command = Path("/proc/self/cmdline").read_bytes()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kb, self.child_peak_kb = pid, 0, 0
+        self._command = b""
 
-    def _sample(self) -> None:
-        own = _vm_kb("self")
-        pending, children = _children("self"), 0
+    def sample(self) -> None:
+        """One sample of the tree (a process that has just ended counts as nothing)."""
+        if not self._command:
+            self._command = _cmdline(self.pid)
+        own = _vm_kb(self.pid)
+        pending, children = _children(self.pid), 0
         while pending:
             pid = pending.pop()
-            try:
-                started = Path(f"/proc/{pid}/cmdline").read_bytes() != self._own_command
-            except OSError:
-                continue
-            if not started:
-                # Forked but not yet the typesetter: it still shares this process's pages (vfork, or copy on
+            if _cmdline(pid) in (b"", self._command):
+                # Forked but not yet the typesetter: it still shares the pack process's pages (vfork, or copy on
                 # write), and counting them twice would report memory nobody holds.
                 continue
             children += _vm_kb(pid)
@@ -171,28 +167,20 @@ class TreePeak:
             pending.extend(_children(pid))
         self.peak_kb = max(self.peak_kb, own + children)
 
-    def _watch(self) -> None:
-        while not self._stop.wait(0.002):
-            self._sample()
 
-    def __enter__(self) -> TreePeak:
-        self._sample()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample()
+def _cmdline(pid: int | str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
-def measure_one(url: str, quarter: str, plan: str, engine: str) -> dict[str, Any]:
-    """Build one pack in this process, as the app and ``python -m cyp export`` do, and report its figures (run by
-    :func:`run_one` in a fresh process).
+def measure_one(url: str, quarter: str, plan: str, engine: str, out: str) -> dict[str, Any]:
+    """Build one pack in this process, as the app and ``python -m cyp export`` do, write it to ``out`` and report
+    its figures (run, and its memory watched, by :func:`run_one` in a fresh process).
 
-    Memory: ``tree_peak_rss_mb`` is the sampled peak of this process plus its typesetter at the same moment (the
-    figure the target is for); ``peak_rss_mb`` this process's own peak (the kernel's) and
-    ``typesetter_peak_rss_mb`` the typesetter's.
+    ``peak_rss_mb`` is this process's own peak (``VmHWM``; the kernel's ``ru_maxrss`` keeps the peak of the
+    process this one was forked from), ``baseline_rss_mb`` what it holds once the pack's modules are imported.
     """
     import cyp.board.pdf  # noqa: F401 - imported before the baseline is read, as the app has it loaded
     from cyp.board.data import board_data
@@ -202,53 +190,62 @@ def measure_one(url: str, quarter: str, plan: str, engine: str) -> dict[str, Any
     if engine == "weasyprint":
         import weasyprint
     baseline = _rss_mb()
-    with TreePeak() as tree:
-        started, cpu = time.perf_counter(), time.process_time()
-        database = make_engine(url)
-        with read_session(database) as session:
-            data = board_data(session, quarter, plan)
-        document = pack_document(data)
-        lines = len(data.lines)
-        del data  # the pack is built from the document from here on, as render_pack_pdf does
-        if engine == "typst":
-            pdf = typeset(document)
-        else:
-            pdf = weasyprint.HTML(string=weasyprint_html(document)).write_pdf(pdf_variant="pdf/ua-1")
-        seconds = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    database = make_engine(url)
+    with read_session(database) as session:
+        data = board_data(session, quarter, plan)
+    document = pack_document(data)
+    lines = len(data.lines)
+    if engine == "typst":
+        pdf = typeset(document)
+    else:
+        pdf = weasyprint.HTML(string=weasyprint_html(document)).write_pdf(pdf_variant="pdf/ua-1")
+    seconds = time.perf_counter() - started
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    import io
-
-    from pypdf import PdfReader
-
+    Path(out).write_bytes(pdf)
     return {
         "engine": engine,
         "plan": plan,
         "quarter": quarter,
         "lines": lines,
-        "pages": len(PdfReader(io.BytesIO(pdf)).pages),
         "bytes": len(pdf),
         "seconds": round(seconds, 2),
         "cpu_s": round(time.process_time() - cpu + children.ru_utime + children.ru_stime, 2),
         "baseline_rss_mb": round(baseline),
-        # VmHWM, not getrusage: the kernel's ru_maxrss keeps the peak of the process this one was forked from.
         "peak_rss_mb": round(_vm_kb("self", "VmHWM") / 1024),
-        "typesetter_peak_rss_mb": round(tree.child_peak_kb / 1024) if engine == "typst" else None,
-        "tree_peak_rss_mb": round(tree.peak_kb / 1024),
     }
 
 
 def run_one(url: str, quarter: str, plan: str, engine: str, timeout: float = 900) -> dict[str, Any]:
-    """:func:`measure_one` in a fresh process, so each figure's memory is its own."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--one", url, quarter, plan, engine],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if done.returncode != 0:
-        return {"engine": engine, "plan": plan, "quarter": quarter, "error": done.stderr.strip().splitlines()[-1:]}
-    return json.loads(done.stdout)
+    """:func:`measure_one` in a fresh process, so each figure's memory is its own, with its process tree watched
+    from here: ``tree_peak_rss_mb`` (the pack process and its typesetter at the same moment: the figure the
+    250 MB target is for) and ``typesetter_peak_rss_mb``; ``pages`` counted here from the PDF it wrote."""
+    import io
+
+    from pypdf import PdfReader
+
+    with tempfile.TemporaryDirectory(prefix="cyp-bench-one-") as folder:
+        out = Path(folder) / "pack.pdf"
+        with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+            child = subprocess.Popen(
+                [sys.executable, __file__, "--one", url, quarter, plan, engine, str(out)], stdout=stdout, stderr=stderr
+            )
+            watch, deadline = TreeWatch(child.pid), time.monotonic() + timeout
+            while child.poll() is None:
+                watch.sample()
+                if time.monotonic() > deadline:
+                    child.kill()
+                time.sleep(0.002)
+            stdout.seek(0)
+            stderr.seek(0)
+            if child.returncode != 0:
+                reason = stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+                return {"engine": engine, "plan": plan, "quarter": quarter, "error": reason}
+            figures = json.loads(stdout.read())
+        figures["pages"] = len(PdfReader(io.BytesIO(out.read_bytes())).pages)
+    figures["typesetter_peak_rss_mb"] = round(watch.child_peak_kb / 1024) if engine == "typst" else None
+    figures["tree_peak_rss_mb"] = round(watch.peak_kb / 1024)
+    return figures
 
 
 def quarters_with_returns(url: str) -> dict[str, list[str]]:
@@ -293,7 +290,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer quarters; no WeasyPrint council pack")
     parser.add_argument("--skip-weasyprint", action="store_true", help="Typst figures only")
-    parser.add_argument("--one", nargs=4, metavar=("URL", "QUARTER", "PLAN", "ENGINE"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=5, metavar=("URL", "QUARTER", "PLAN", "ENGINE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(measure_one(*args.one)))
