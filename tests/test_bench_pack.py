@@ -4,8 +4,6 @@ text, tables and alt text."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bench.pack import run_one, weasyprint_html
 from cyp.board.data import board_data
 from cyp.board.pdf import pack_document
@@ -13,7 +11,6 @@ from cyp.bootstrap import initialise_database
 from cyp.storage.db import make_engine, read_session, write_session
 from tests.readside_factory import add_return
 
-ROOT = Path(__file__).resolve().parent.parent
 QUARTER = "2022-23 Q4"
 
 
