@@ -425,6 +425,12 @@ def test_demo_team_assignments_are_labelled_as_demo_in_the_pdf(demo_packs):
     for line in flagged.to_dict("records"):
         label_ = f"{line['ref']} {label(line['status'])} · {line['teams']} (demo assignment)"
         assert label_ in text, line["ref"]
+    # The what-changed page too: every changed line's team carries the label.
+    changed = data.changes.status_changes
+    assert changed
+    front = text[: text.index("Contents What changed")]
+    for change in changed:
+        assert f"{change.ref} {change.team} (demo assignment)" in front, change.ref
     # The 2019-23 lines are the plan's own, with the teams the plan names: never labelled as demo.
     old_data, old_pdf, _ = demo_packs["2019-23"]
     assert not old_data.lines["is_demo"].any() and "(demo assignment)" not in pdf_text(old_pdf)

@@ -107,8 +107,9 @@ def _heading(text: str, level: int, outlined: bool = True) -> dict[str, Any]:
     return {"kind": "heading", "level": level, "text": printable(text), "outlined": outlined}
 
 
-def _para(text: str, size: str = "normal", strong: bool = False) -> dict[str, Any]:
-    return {"kind": "para", "text": printable(text), "size": size, "strong": strong}
+def _para(text: str, size: str = "normal", strong: bool = False, sticky: bool = False) -> dict[str, Any]:
+    """A paragraph; ``sticky`` keeps it on the page of the block after it (a table's lead-in)."""
+    return {"kind": "para", "text": printable(text), "size": size, "strong": strong, "sticky": sticky}
 
 
 def _status_cell(status: Any, suffix: str = "") -> dict[str, str] | str:
@@ -257,6 +258,7 @@ def _changes_section(data: BoardData) -> list[dict[str, Any]]:
                 )
                 + ".",
                 size="small",
+                sticky=True,
             )
         )
         new_reds = {change.ref for change in found.new_reds}
@@ -372,7 +374,9 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
     for objective in data.objectives[data.objectives["outcome_ref"] == ref].to_dict("records"):
         counts: dict[str, int] = {status: int(objective[status]) for status in ALL_STATUSES}
         blocks.append(_heading(f"{objective['objective_ref']} {clean_text(objective['objective'])}", 3, False))
-        blocks.append(_para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size="small"))
+        blocks.append(
+            _para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size="small", sticky=True)
+        )
         rows = [
             [
                 line["ref"],
