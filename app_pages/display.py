@@ -1,12 +1,14 @@
 """Board display: the quarter on the meeting-room screen, a slide at a time, with no app chrome.
 
-Slides: the quarter at a glance, each outcome (continued on further slides when it does not fit one), its
-indicators, then the exceptions. Type is sized to the screen's height, and each slide is filled up to a budget of
-lines that fits a 1366×768 screen, so the same slides fit 1920×1080, 2560×1440 and 3840×2160 without scrolling.
+Slides: what changed since last quarter, the quarter at a glance, each outcome (continued on further slides when it does
+not fit one), its indicators, then the exceptions with the board's open questions. Type is sized to the screen's height,
+and each slide is filled up to a budget of lines that fits a 1366×768 screen, so the same slides fit 1920×1080,
+2560×1440 and 3840×2160 without scrolling.
 The address holds plan, quarter, slide and interval (``?plan=2019-23&quarter=2022-23 Q4&slide=2&interval=20``) and is
 rewritten in place (no history entry per slide), so it can be bookmarked and the browser's Back leaves the display.
 ``interval`` (seconds) turns the timer on; without it the chair drives with the buttons or the keyboard (← previous,
-→ next, space pause) when no button has focus; on a focused button Space and Enter press that button.
+→ next, space pause) when no button has focus; on a focused button Space and Enter press that button. A signed-in
+viewer, approver or administrator (the chair) also has an "Ask" button: a question or action on a line of the slide.
 A timed fragment re-reads the data, so a return accepted during the meeting appears without a reload.
 """
 
@@ -27,7 +29,7 @@ LINE_BUDGET = 16.0
 CHARS_PER_LINE = 90  # a full-width line of body text at the smallest screen, with room for wide letters
 CHART_LINES = 10.5  # an indicator chart (plot, axis labels, title) measured in lines of body text at 1366×768
 CHARTS_PER_SLIDE = 2  # side by side
-MAX_LISTED = {"reds": 6, "exceptions": 8}  # beyond these the slide points to the pack
+MAX_LISTED = {"reds": 6, "exceptions": 8, "changes": 6, "questions": 6}  # beyond these the slide points to the pack
 TREND_QUARTERS = 6
 
 CSS = """
@@ -59,6 +61,8 @@ header { display: none !important; }
 .board .ref { font-weight: 700; white-space: nowrap; }
 .board .quote { font-size: 0.85em; margin: 0 0 0.3em 0; padding-left: 0.5em; border-left: 0.2em solid #D55E00; }
 .board .note { font-size: 0.85em; color: #1a1a1a; }
+.board .counts { font-size: 1.1em; font-weight: 700; margin: 0.1em 0 0.2em 0; }
+.board .overdue { font-weight: 700; border: 2px solid #1a1a1a; padding: 0 0.3em; }
 .st-key-board-controls button, .st-key-board-controls [data-testid="stPageLink"] a {
   font-size: calc(var(--board-font) * 0.8) !important;
   min-height: calc(var(--board-font) * 1.7); padding: 0.15em 0.8em !important; white-space: nowrap; }
@@ -79,6 +83,7 @@ class Slide:
     charts: list[tuple[str, object]] = field(default_factory=list)
     part: int = 1
     parts: int = 1
+    outcome_ref: str | None = None  # the outcome a slide is about: the lines the chair's question form offers
 
 
 def _seconds(value: str | None) -> int:
@@ -230,10 +235,82 @@ def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-d
     charts = [(str(name), frame) for name, frame in indicators.groupby("ref", sort=False)]
     if not charts:
         items.append(('<p class="note">No indicator values reported yet.</p>', 1.0))
-    return _paginate(str(outcome["name"]), items, charts)
+    slides = _paginate(str(outcome["name"]), items, charts)
+    for slide in slides:
+        slide.outcome_ref = ref
+    return slides
 
 
-def _exceptions_slides(data) -> list[Slide]:  # type: ignore[no-untyped-def]
+def _changes_slides(changes) -> list[Slide]:  # type: ignore[no-untyped-def]
+    """The first slide(s): what changed across the plan since last quarter, counts first, then the lines."""
+    limit = MAX_LISTED["changes"]
+    counts = ui.change_counts(changes)
+    items: list[tuple[str, float]] = [(f'<div class="counts">{_esc(counts)}</div>', _lines(counts, 1.1) + 0.2)]
+    if not changes.status_changes and not changes.questions_answered:
+        items.append(('<p class="note">No line changed status and no board question was answered.</p>', 1.0))
+
+    def section(heading: str, found: list, empty: str) -> None:  # type: ignore[type-arg]
+        items.append((f"<h2>{_esc(heading)} ({len(found)})</h2>", 1.5))
+        if not found:
+            items.append((f'<p class="note">{_esc(empty)}</p>', 1.0))
+        for change in found[:limit]:
+            words = ui.change_words(change)
+            team = _short(change.team or "", 50)
+            items.append(
+                (
+                    f'<div class="row">{_badge(change.after)}<span class="ref">{_esc(change.ref)}</span>'
+                    f"<span>{_esc(words)}</span><span>{_esc(team)}</span></div>",
+                    _lines(f"{change.after} xx {change.ref} {words} {team}"),
+                )
+            )
+        if len(found) > limit:
+            items.append((f'<p class="note">and {len(found) - limit} more on the outcome pages</p>', 1.0))
+
+    if changes.status_changes:
+        shown = {change.ref for change in changes.new_reds + changes.recovered}
+        section("New Reds", changes.new_reds, "No line became Red.")
+        section("Lines recovered", changes.recovered, "No line recovered from Red or Amber.")
+        section("Other status changes", [c for c in changes.status_changes if c.ref not in shown], "No other change.")
+    if changes.questions_answered:
+        items.append((f"<h2>Board questions answered ({len(changes.questions_answered)})</h2>", 1.5))
+        for row in changes.questions_answered[:limit]:
+            answer = _short(row.answer, 160)
+            items.append(
+                (
+                    f'<div class="row"><span class="ref">{_esc(row.line_ref)}</span><span>{_esc(_short(row.text, 80))}'
+                    f'</span></div><div class="quote">Answer: {_esc(answer)}</div>',
+                    _lines(f"{row.line_ref} {_short(row.text, 80)}") + _lines(answer, 0.85) + 0.3,
+                )
+            )
+        if len(changes.questions_answered) > limit:
+            more = len(changes.questions_answered) - limit
+            items.append((f'<p class="note">and {more} more on the lines\' history pages</p>', 1.0))
+    return _paginate(f"What changed since {changes.previous}", items)
+
+
+def _question_items(questions) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+    """The exceptions slide's section of open board questions: line, who asked, due by, overdue in words, text."""
+    limit = MAX_LISTED["questions"]
+    items: list[tuple[str, float]] = [(f"<h2>Board questions open ({len(questions)})</h2>", 1.5)]
+    if not questions:
+        items.append(('<p class="note">No board question is waiting for an answer.</p>', 1.0))
+    for row in questions[:limit]:
+        words = ui.question_words(row)
+        overdue = '<span class="overdue">OVERDUE</span>' if row.overdue else ""
+        text = _short(row.text, 160)
+        items.append(
+            (
+                f'<div class="row"><span class="ref">{_esc(row.line_ref)}</span>{overdue}<span>{_esc(words)}</span>'
+                f'</div><div class="quote">{_esc(text)}</div>',
+                _lines(f"{row.line_ref} OVERDUE {words}") + _lines(text, 0.85) + 0.3,
+            )
+        )
+    if len(questions) > limit:
+        items.append((f'<p class="note">and {len(questions) - limit} more on the exceptions page</p>', 1.0))
+    return items
+
+
+def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-untyped-def]
     found = data.exceptions
     limit = MAX_LISTED["exceptions"]
     items: list[tuple[str, float]] = []
@@ -273,15 +350,32 @@ def _exceptions_slides(data) -> list[Slide]:  # type: ignore[no-untyped-def]
         for _i, r in found["late"].iterrows()
     ]
     section("Teams late or missing", late, "Every team due has returned.")
-    return _paginate("Exceptions", items)
+    return _paginate("Exceptions", items + _question_items(list(questions)))
 
 
-def build_slides(data) -> list[Slide]:  # type: ignore[no-untyped-def]
-    """Every slide of the meeting, in order: summary, each outcome's slides, the exceptions."""
-    slides = [_summary_slide(data)]
+def build_slides(data, changes=None, questions=()) -> list[Slide]:  # type: ignore[no-untyped-def]
+    """Every slide of the meeting, in order: what changed, summary, each outcome's slides, the exceptions (with the
+    board's open questions)."""
+    slides = _changes_slides(changes) if changes is not None else []
+    slides.append(_summary_slide(data))
     for outcome in data.outcomes:
         slides.extend(_outcome_slides(data, outcome["ref"]))
-    return [*slides, *_exceptions_slides(data)]
+    return [*slides, *_exceptions_slides(data, questions)]
+
+
+def _ask_on_the_slide(data, slide: Slide) -> None:  # type: ignore[no-untyped-def]
+    """The chair's (or a board member's) compact form: a question or action on a line of this slide's outcome."""
+    if not ui.may_ask():
+        return
+    lines = data.lines if slide.outcome_ref is None else data.lines[data.lines["outcome_ref"] == slide.outcome_ref]
+    action = lines["action"].fillna("")
+    text = action.where(action.astype(bool), lines["objective"])
+    choices = [(str(ref), _short(words, 70)) for ref, words in zip(lines["ref"], text, strict=True)]
+    # The timer moves the slide on (and the form's list of lines with it) while someone types.
+    advice = (
+        "Pause the timer first: the slides move on while you type." if interval and not state["board_paused"] else None
+    )
+    ui.ask_form(None, data.quarter, key="display", label="Ask", choices=choices, help=advice or "A question or action")
 
 
 def _indicator_charts(charts: list[tuple[str, object]]) -> None:
@@ -339,7 +433,9 @@ def board() -> None:
         return
     stamp = ui.load_latest_return_at(filters.quarter, filters.plan)
     data = ui.load_board_data(filters.quarter, filters.plan)
-    slides = build_slides(data)
+    slides = build_slides(
+        data, ui.load_changes(filters.plan, filters.quarter), ui.load_questions(filters.plan, open_only=True)
+    )
     count = len(slides)
     if SLIDE_KEY not in state:  # the address counts when the display opens (a bookmark, a pasted link)
         state[SLIDE_KEY] = _slide_from_url(count) or 0
@@ -394,6 +490,7 @@ def board() -> None:
             width="content",
             help="Next slide (→ key when no button has focus)",
         )
+        _ask_on_the_slide(data, slide)
         ui.menu_link()
 
 

@@ -76,6 +76,46 @@ else:
         hide_index=True,
         width="stretch",
     )
+
+
+def show_questions() -> None:
+    """The board's open questions (any quarter's) on the lines the filters select, with an administrator's form to
+    close one with a reason."""
+    st.header("Board questions open")
+    ui.closed_note()
+    selected = set(
+        ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)["ref"]
+    )
+    rows = [row for row in ui.load_questions(filters.plan, outcome_ref=filters.outcome) if row.line_ref in selected]
+    if not rows:
+        st.success("No board question is waiting for an answer.", icon=":material/check_circle:")
+        return
+    overdue = sum(row.overdue for row in rows)
+    st.markdown(f"{len(rows)} open, {overdue} overdue (past the date the board asked for an answer).")
+    table = pd.DataFrame(
+        {
+            "ref": [row.line_ref for row in rows],
+            "Asked": [f"{row.kind.capitalize()} {row.id}" for row in rows],
+            "Text": [row.text for row in rows],
+            "Asked by": [f"{row.asked_by}, {ui.day_text(row.asked_at)}" for row in rows],
+            "Quarter": [row.quarter for row in rows],
+            "Due by": [ui.day_text(row.due_by) if row.due_by else "" for row in rows],
+            "Overdue": ["overdue" if row.overdue else "" for row in rows],
+            "Responsible": [row.team or "" for row in rows],
+        }
+    )
+    st.dataframe(
+        ui.with_line_links(table).drop(columns="ref"),
+        hide_index=True,
+        width="stretch",
+        column_config={ui.LINE_LINK_COLUMN: ui.line_link_column()},
+    )
+    if ui.may_close():
+        for row in rows:
+            ui.close_form(row, key=f"exceptions_{row.id}")
+
+
+show_questions()
 st.page_link(
     "app_pages/tracker.py",
     label="Submission tracker",

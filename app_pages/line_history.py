@@ -56,6 +56,24 @@ st.page_link(
     },
 )
 
+
+def show_questions() -> None:
+    """Every board question on this line (open first), the form to ask one, and an administrator's close form."""
+    asked = ui.load_questions(line_ref=line_ref, open_only=False)
+    st.subheader("Board questions")
+    ui.closed_note()
+    if not asked:
+        st.caption("The board has not asked about this line.")
+    for row in sorted(asked, key=lambda question: not question.is_open):
+        with st.container(border=True):
+            ui.question_notes([row], heading="Board asked" if row.is_open else "Board asked (closed)")
+            ui.close_form(row, key=f"history_{row.id}")
+    if filters.plan == info["plan"] and filters.quarter:
+        ui.ask_form(line_ref, filters.quarter, key=f"history_{line_ref}", label="Record a board question")
+
+
+show_questions()
+
 history = ui.load_line_history(line_ref)
 if history.empty:
     st.info("No team has reported on this line yet.")

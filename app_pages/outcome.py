@@ -39,6 +39,14 @@ st.markdown(
 )
 ui.rollup_rule_note()
 
+
+def show_changes() -> None:
+    """What changed in this outcome since last quarter: counts, and the lines in an expander."""
+    ui.changes_summary(ui.load_changes(filters.plan, filters.quarter, signed_off_only), filters.outcome)
+
+
+show_changes()
+
 lines = ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)
 if caption := ui.filter_caption(filters):
     st.info(caption + f" {len(lines)} line(s) match.", icon=":material/filter_alt:")
@@ -51,6 +59,13 @@ if filters.objective:
     objectives = [(ref, text) for ref, text in objectives if ref == filters.objective]
 trend_by_line = dict(tuple(trends.groupby("ref", sort=False)))
 no_trend = trends.iloc[0:0]
+open_questions = ui.questions_by_line(ui.load_questions(filters.plan, outcome_ref=filters.outcome))
+
+
+def show_line_questions(line: dict) -> None:
+    """The line's open board questions, and the form to record one (for the roles that may ask)."""
+    ui.question_notes(open_questions.get(line["ref"], []))
+    ui.ask_form(line["ref"], filters.quarter, key=f"outcome_{line['ref']}")
 
 
 def show_line(line: dict) -> None:
@@ -74,6 +89,7 @@ def show_line(line: dict) -> None:
             st.markdown(f"**Progress:** {ui.escape_markdown(line['progress']) or '—'}")
             st.markdown(f"**Next steps:** {ui.escape_markdown(line['next_steps']) or '—'}")
             st.markdown(f"**Risks and issues:** {ui.escape_markdown(line['risks']) or '—'}")
+        show_line_questions(line)
         st.page_link(
             "app_pages/line_history.py",
             label=f"History of {ui.escape_markdown(line['ref'])}",

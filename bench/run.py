@@ -81,32 +81,42 @@ def app_pages() -> list[str]:
 SHORT_HISTORY_QUARTERS = 2  # the shortest history with a quarter before the viewed one (direction of travel)
 
 
-def build_databases(folder: Path, spec: ScaleSpec) -> tuple[str, str, str]:
-    """(demo URL, large URL, short-history URL): the framework plus demo data; that plus the scale data; and that
-    plus the same teams and lines with only the last two quarters of history."""
+def build_demo_database(path: Path) -> str:
+    """A new SQLite database at ``path`` with the framework and ``python -m cyp demo`` data (the *demo* scale)."""
     from cyp.bootstrap import initialise_database
     from cyp.demo import generate_demo
     from cyp.storage.db import make_engine, write_session
 
-    demo = folder / "demo.db"
-    engine = make_engine(f"sqlite:///{demo}")
+    engine = make_engine(f"sqlite:///{path}")
     initialise_database(engine)
     with write_session(engine) as session:
         generate_demo(session)
     engine.dispose()
-    large = folder / "large.db"
-    shutil.copyfile(demo, large)
-    engine = make_engine(f"sqlite:///{large}")
+    return f"sqlite:///{path}"
+
+
+def add_scale_data(path: Path, spec: ScaleSpec) -> str:
+    """Add the scale data of ``spec`` to the SQLite database at ``path`` (demo plus this is the *large* scale)."""
+    from cyp.storage.db import make_engine, write_session
+
+    engine = make_engine(f"sqlite:///{path}")
     with write_session(engine) as session:
         generate_scale(session, spec)
     engine.dispose()
+    return f"sqlite:///{path}"
+
+
+def build_databases(folder: Path, spec: ScaleSpec) -> tuple[str, str, str]:
+    """(demo URL, large URL, short-history URL): the framework plus demo data; that plus the scale data; and that
+    plus the same teams and lines with only the last two quarters of history."""
+    demo = folder / "demo.db"
+    demo_url = build_demo_database(demo)
+    large = folder / "large.db"
+    shutil.copyfile(demo, large)
     short = folder / "short-history.db"
     shutil.copyfile(demo, short)
-    engine = make_engine(f"sqlite:///{short}")
-    with write_session(engine) as session:
-        generate_scale(session, replace(spec, quarters=min(spec.quarters, SHORT_HISTORY_QUARTERS)))
-    engine.dispose()
-    return f"sqlite:///{demo}", f"sqlite:///{large}", f"sqlite:///{short}"
+    short_spec = replace(spec, quarters=min(spec.quarters, SHORT_HISTORY_QUARTERS))
+    return demo_url, add_scale_data(large, spec), add_scale_data(short, short_spec)
 
 
 def filled_return(url: str, team: str, quarter: str, variant: int) -> bytes:
@@ -367,6 +377,7 @@ def render_pages(url: str, pages: list[str], runs: int, query: dict[str, str] | 
     from cyp.access.permissions import Principal
     from cyp.storage.db import dispose_engines
     from cyp.ui import PRINCIPAL_KEY
+    from cyp.ui.engine import clear_caches
 
     os.environ["CYP_DATABASE_URL"] = url
     st.cache_resource.clear()
@@ -374,7 +385,7 @@ def render_pages(url: str, pages: list[str], runs: int, query: dict[str, str] | 
     times: dict[str, list[float]] = {page: [] for page in pages}
     for round_number in range(runs + 1):
         for page in pages:
-            st.cache_data.clear()
+            clear_caches()  # st.cache_data and the loaders every session shares
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
             at.session_state[PRINCIPAL_KEY] = Principal("bench", "administrator")
             at.run()

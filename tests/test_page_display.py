@@ -73,14 +73,17 @@ def slide_number(at: AppTest) -> tuple[int, int]:
     return number, count
 
 
-def test_opens_on_the_quarter_summary_with_freshness_and_no_chrome(board_db):
+def test_opens_on_what_changed_then_the_quarter_summary_with_freshness_and_no_chrome(board_db):
     at = open_display({"quarter": QUARTER, "plan": "2019-23"})
     text = shown(at)
-    assert f"{QUARTER} at a glance" in text
+    assert "<h1>What changed since 2022-23 Q3" in text
     number, count = slide_number(at)
-    assert number == 1 and count >= 9  # summary, seven outcomes (one slide or more each), exceptions
+    assert number == 1 and count >= 10  # what changed, summary, seven outcomes (one slide or more each), exceptions
     assert "latest return accepted 20 Apr 2023, 10:30" in text  # London time (BST) of the return above
     assert 'data-testid="stSidebar"' in text and "display: none" in text
+    at.button(key="board_next").click().run()
+    text = shown(at)
+    assert f"{QUARTER} at a glance" in text and slide_number(at)[0] == 2
     for name in OUTCOMES:
         assert name.replace("&", "&amp;") in text
 
@@ -88,14 +91,15 @@ def test_opens_on_the_quarter_summary_with_freshness_and_no_chrome(board_db):
 def test_next_and_previous_step_through_outcomes_then_exceptions(board_db):
     at = open_display({"quarter": QUARTER, "plan": "2019-23"})
     at.button(key="board_next").click().run()
+    at.button(key="board_next").click().run()
     text = shown(at)
-    assert "<h1>Family &amp; Belonging" in text and slide_number(at)[0] == 2
+    assert "<h1>Family &amp; Belonging" in text and slide_number(at)[0] == 3
     # Status is never colour alone: badges carry icon and word; the Red line shows its progress.
     assert "✖ Red" in text and "Waiting list for family support doubled." in text
     assert "19-FB-1.1" in text
     _number, count = slide_number(at)
-    at.button(key="board_previous").click().run()
-    at.button(key="board_previous").click().run()  # wraps round to the last slide
+    for _ in range(3):  # back to the first slide, then round to the last
+        at.button(key="board_previous").click().run()
     assert "<h1>Exceptions" in shown(at) and slide_number(at) == (count, count)
     for _ in range(4):  # the exceptions may run over several slides, the Red lines first
         if "Red lines (1)" in shown(at):
@@ -105,13 +109,13 @@ def test_next_and_previous_step_through_outcomes_then_exceptions(board_db):
 
 
 def test_starting_slide_interval_and_pause_from_the_url(board_db):
-    at = open_display({"quarter": QUARTER, "plan": "2019-23", "slide": "3", "interval": "20"})
+    at = open_display({"quarter": QUARTER, "plan": "2019-23", "slide": "4", "interval": "20"})
     text = shown(at)
-    assert "<h1>Safe &amp; Secure" in text and "next in 20 s" in text and slide_number(at)[0] == 3
+    assert "<h1>Safe &amp; Secure" in text and "next in 20 s" in text and slide_number(at)[0] == 4
     at.button(key="board_pause").click().run()
     assert "paused" in shown(at) and at.button(key="board_pause").label == "▶ Play"
     at.button(key="board_next").click().run()
-    assert slide_number(at)[0] == 4
+    assert slide_number(at)[0] == 5
 
 
 def test_timer_is_off_by_default_so_pause_is_disabled(board_db):
@@ -121,7 +125,7 @@ def test_timer_is_off_by_default_so_pause_is_disabled(board_db):
 
 
 def test_a_return_accepted_during_the_meeting_appears_on_the_next_refresh(board_db):
-    at = open_display({"quarter": QUARTER, "plan": "2019-23"})
+    at = open_display({"quarter": QUARTER, "plan": "2019-23", "slide": "2"})
     assert "Returns received: 1 of" in shown(at)
     with write_session(board_db) as session:
         add_return(

@@ -9,13 +9,14 @@ Modules: :mod:`~cyp.ui.engine` (engine, sessions, the data tag, writes), :mod:`~
 :mod:`~cyp.ui.navigation`, :mod:`~cyp.ui.filters` (URL filters), :mod:`~cyp.ui.data` (cached loaders),
 :mod:`~cyp.ui.widgets`, :mod:`~cyp.ui.writes` (the pages' writes, each in its own transaction),
 :mod:`~cyp.ui.signoff` (sign-off's loaders, actions and the views' switch),
+:mod:`~cyp.ui.questions` (board questions and what changed since last quarter),
 :mod:`~cyp.ui.escaping` (the one function that makes data literal in markdown).
 """
 
 from __future__ import annotations
 
 from cyp.quarters import current_quarter, parse_quarter
-from cyp.read.charts import chart_table, indicator_chart, status_label, status_trend_chart
+from cyp.read.charts import status_label
 from cyp.read.tracker import returns_received
 from cyp.status import describe_rule, rollup_status
 from cyp.ui.data import (
@@ -77,6 +78,23 @@ from cyp.ui.filters import (
     write_filters,
 )
 from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
+from cyp.ui.questions import (
+    ask_form,
+    change_counts,
+    change_words,
+    changes_summary,
+    close_form,
+    closed_note,
+    day_text,
+    load_changes,
+    load_questions,
+    may_ask,
+    may_close,
+    question_notes,
+    question_words,
+    questions_by_line,
+    state_words,
+)
 from cyp.ui.signin import PRINCIPAL_KEY, current_principal, may_submit_for
 from cyp.ui.signoff import (
     awaiting_note,
@@ -96,9 +114,11 @@ from cyp.ui.widgets import (
     LINE_LINK_COLUMN,
     board_pack_downloads,
     change_note,
+    chart_table,
     chart_with_data,
     distribution_text,
     index_mapping_note,
+    indicator_chart,
     labelled_statuses,
     line_link_column,
     page_header,
@@ -108,6 +128,7 @@ from cyp.ui.widgets import (
     rollup_rule_note,
     status_badge_html,
     status_tile,
+    status_trend_chart,
     table_height,
     trend_icons,
     with_line_links,
@@ -139,6 +160,22 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    # Board questions and what changed (cyp/ui/questions.py)
+    "ask_form",
+    "change_counts",
+    "change_words",
+    "changes_summary",
+    "close_form",
+    "closed_note",
+    "day_text",
+    "load_changes",
+    "load_questions",
+    "may_ask",
+    "may_close",
+    "question_notes",
+    "question_words",
+    "questions_by_line",
+    "state_words",
     # Sign-off (cyp/ui/signoff.py)
     "awaiting_note",
     "counted_note",

@@ -26,7 +26,7 @@ from cyp.read.tracker import TrackerRow
 from cyp.read.young_people import OutcomeNews
 from cyp.returns.lines import deadline_for
 from cyp.storage.config import PROJECT_ROOT
-from cyp.ui.engine import data_tag, session, tagged_session
+from cyp.ui.engine import data_tag, session, shared_cache, tagged_session
 
 if TYPE_CHECKING:
     from cyp.admin import ObjectiveChoice
@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 # 0.2 s to import (openpyxl, matplotlib), which every page's first view would otherwise wait for.
 
 TTL = 600  # seconds: a safety net only, since the tag already changes with every write
+
+# The loaders every page view calls (the filters, the Overview, the Outcomes page, the board display) keep one result
+# per data tag that every session shares (st.cache_resource): st.cache_data would hand each run its own unpickled
+# copy. Pages and the read side only derive new frames from these (pandas copies on write); nothing may change a
+# shared result in place.
+shared = shared_cache(ttl=TTL)
 
 
 def counted_versions(signed_off_only: bool | None) -> bool:
@@ -46,7 +52,7 @@ def counted_versions(signed_off_only: bool | None) -> bool:
     return signoff_enabled() if signed_off_only is None else signed_off_only
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _demo_present(tag: str) -> bool:
     with tagged_session(tag) as db_session:
         return demo.demo_present(db_session)
@@ -79,7 +85,7 @@ def load_first_admin_instruction() -> str | None:
     return _first_admin_instruction(data_tag())
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _plans(tag: str) -> tuple[tuple[str, str, bool], ...]:
     with tagged_session(tag) as db_session:
         return tuple(browse.plan_list(db_session))
@@ -90,7 +96,7 @@ def load_plans() -> tuple[tuple[str, str, bool], ...]:
     return _plans(data_tag())
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _filter_options(tag: str, plan_ref: str) -> FilterOptions:
     with tagged_session(tag) as db_session:
         return browse.filter_options(db_session, plan_ref)
@@ -101,7 +107,7 @@ def load_filter_options(plan_ref: str) -> FilterOptions:
     return _filter_options(data_tag(), plan_ref)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _plan_summaries(tag: str) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
         return browse.plan_summaries(db_session)
@@ -156,7 +162,7 @@ def load_index_domains() -> tuple[tuple[str, str], ...]:
     return _index_domains(data_tag())
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _outcome_summary(tag: str, quarter: str, plan_ref: str, signed_off_only: bool) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
         return reports.outcome_summary(db_session, quarter, plan_ref, signed_off_only=signed_off_only)
@@ -167,7 +173,7 @@ def load_outcome_summary(quarter: str, plan_ref: str, signed_off_only: bool | No
     return _outcome_summary(data_tag(), quarter, plan_ref, counted_versions(signed_off_only))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _status_report(tag: str, quarter: str, plan_ref: str, signed_off_only: bool) -> dict:
     with tagged_session(tag) as db_session:
         return reports.status_report(db_session, quarter, plan_ref, signed_off_only=signed_off_only)
@@ -178,7 +184,7 @@ def load_status_report(quarter: str, plan_ref: str, signed_off_only: bool | None
     return _status_report(data_tag(), quarter, plan_ref, counted_versions(signed_off_only))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _line_statuses(
     tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None, signed_off_only: bool
 ) -> pd.DataFrame:
@@ -193,7 +199,7 @@ def load_line_statuses(
     return _line_statuses(data_tag(), quarter, plan_ref, filters, counted_versions(signed_off_only))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _line_trends(tag: str, plan_ref: str, quarters: tuple[str, ...], signed_off_only: bool) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
         return reports.line_trends(db_session, plan_ref, quarters, signed_off_only=signed_off_only)
@@ -204,7 +210,7 @@ def load_line_trends(plan_ref: str, quarters: tuple[str, ...], signed_off_only: 
     return _line_trends(data_tag(), plan_ref, quarters, counted_versions(signed_off_only))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _domain_summary(tag: str, quarter: str, plan_ref: str, domain: str | None, signed_off_only: bool) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
         return reports.domain_summary(db_session, quarter, plan_ref, domain, signed_off_only=signed_off_only)
@@ -217,7 +223,7 @@ def load_domain_summary(
     return _domain_summary(data_tag(), quarter, plan_ref, domain, counted_versions(signed_off_only))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _indicator_series(
     tag: str, indicator_refs: tuple[str, ...] | None, outcome_ref: str | None, signed_off_only: bool
 ) -> pd.DataFrame:
@@ -234,7 +240,7 @@ def load_indicator_series(
     return _indicator_series(data_tag(), indicator_refs, outcome_ref, counted_versions(signed_off_only))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _exceptions(
     tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None, signed_off_only: bool
 ) -> dict[str, pd.DataFrame]:
@@ -259,7 +265,7 @@ def load_latest_return_at(quarter: str, plan_ref: str) -> str:
     return stamp.isoformat() if stamp else ""
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _board_data(tag: str, quarter: str, plan_ref: str, latest_return: str, signed_off_only: bool) -> BoardData:
     with tagged_session(tag) as db_session:
         return board_data(db_session, quarter, plan_ref, signed_off_only=signed_off_only)
@@ -303,7 +309,7 @@ def framework_workbook() -> bytes:
         return export_framework(db_session)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _tracker_rows(tag: str, quarter: str) -> list[TrackerRow]:
     with tagged_session(tag) as db_session:
         return tracker.submission_tracker(db_session, quarter)
@@ -331,7 +337,7 @@ def load_tracker_grid(quarters: tuple[str, ...]) -> pd.DataFrame:
     return _tracker_grid(data_tag(), quarters)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared
 def _deadline(tag: str, quarter: str) -> date:
     with tagged_session(tag) as db_session:
         return deadline_for(db_session, parse_quarter(quarter))

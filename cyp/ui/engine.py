@@ -10,6 +10,8 @@ and of every timed fragment run (:func:`refreshing_fragment`); outside a run eac
 from __future__ import annotations
 
 import functools
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -89,9 +91,59 @@ def refreshing_fragment(run_every: float) -> Callable[[Callable[[], None]], Call
     return decorate
 
 
+_SHARED_CACHES: list[Any] = []
+
+
+def shared_cache(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``st.cache_resource`` for reads every session shares (one object, never a per-run copy): the caller must never
+    change a result in place. :func:`clear_caches` forgets them too (it leaves the engine alone)."""
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        cached = st.cache_resource(show_spinner=False, **options)(function)
+        _SHARED_CACHES.append(cached)
+        return cached
+
+    return decorate
+
+
+_DERIVED: dict[tuple[Any, ...], tuple[tuple[weakref.ref, ...], Any]] = {}
+_DERIVED_LOCK = threading.Lock()
+DERIVED_ENTRIES = 256
+
+
+def derived(function: Callable[..., Any], *shared: Any) -> Any:
+    """``function(*shared)``, computed once per set of shared objects (results of the loaders every session shares,
+    which stay the same objects until the data changes) and then shared too: never change the result in place.
+
+    What is worked out from cached data (a chart cache's key, say) is otherwise worked out again in every run of
+    every session. The objects must allow weak references; when they are gone, so is the entry.
+    """
+    key = (function, *map(id, shared))
+    with _DERIVED_LOCK:
+        found = _DERIVED.get(key)
+    if found is not None and all(ref() is obj for ref, obj in zip(found[0], shared, strict=True)):
+        return found[1]
+    result = function(*shared)
+    try:
+        references = tuple(weakref.ref(obj) for obj in shared)
+    except TypeError:  # an object a weak reference cannot follow: nothing is kept
+        return result
+    with _DERIVED_LOCK:
+        for stale in [k for k, (refs, _value) in _DERIVED.items() if any(ref() is None for ref in refs)]:
+            del _DERIVED[stale]
+        _DERIVED[key] = (references, result)
+        while len(_DERIVED) > DERIVED_ENTRIES:
+            del _DERIVED[next(iter(_DERIVED))]
+    return result
+
+
 def clear_caches() -> None:
     """Forget every cached read and this run's tag; call after a write so every page shows the new data."""
     st.cache_data.clear()
+    for cached in _SHARED_CACHES:
+        cached.clear()
+    with _DERIVED_LOCK:
+        _DERIVED.clear()
     st.session_state.pop(DATA_TAG_KEY, None)
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
+import pickle
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -13,10 +18,12 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cyp.board.data import PDF_MIME, XLSX_MIME, BoardPackError, board_pack_filename
 from cyp.problems import Problem
+from cyp.read import charts
 from cyp.read.browse import DEMO_ASSIGNMENT, INDEX_MAPPING_NOTE
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.ui.data import board_pack_bytes, demo_present
+from cyp.ui.engine import derived, shared_cache
 from cyp.ui.escaping import escape_markdown
 
 if TYPE_CHECKING:
@@ -194,10 +201,102 @@ def board_pack_downloads(quarter: str, plan_ref: str, key: str = "board_pack") -
         )
 
 
+# Charts are built once per distinct data and shared by every session: building an Altair chart and turning it into
+# Vega-Lite took most of the Outcomes page's time (tens of milliseconds a chart, a dozen charts), once per session
+# per run, while the data under them changes only with a new return. The builders are pure functions of their data,
+# and Altair's methods return new charts, so a shared chart is never changed by a page that configures it further.
+CHART_CACHE_ENTRIES = 2000
+CHART_TTL = 600  # seconds, as the data loaders: a new return gives new data and so new entries anyway
+
+
+def _frame_digest(df: pd.DataFrame) -> str:
+    return hashlib.blake2b(pickle.dumps(df, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).hexdigest()
+
+
+def _frame_key(df: pd.DataFrame) -> str:
+    """A digest of a frame's content (values, index, columns, types) to key a cache on; once per shared frame.
+
+    Streamlit hashes a DataFrame argument row by row (``hash_pandas_object``), several times slower than pickling it
+    whole; a frame pickled alike has the same content, and one that pickles differently is at worst a cache miss.
+    """
+    return derived(_frame_digest, df)
+
+
+@shared_cache(max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+def _status_trend_chart(key: str, _df: pd.DataFrame, title: str, legend: bool, width: int | None) -> Any:
+    # Keyed on ``key`` (the frame's digest); the frame itself, named with a leading underscore, is not hashed.
+    return charts.status_trend_chart(_df, title=title, legend=legend, width=width)
+
+
+def status_trend_chart(
+    df: pd.DataFrame, title: str = "Status by quarter", legend: bool = True, width: int | None = None
+) -> Any:
+    """:func:`cyp.read.charts.status_trend_chart`, built once per distinct data and shared (do not change it)."""
+    return _status_trend_chart(_frame_key(df), df, title, legend, width)
+
+
+@shared_cache(max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+def _indicator_chart(key: str, _df: pd.DataFrame, title: str, width: int | None) -> Any:
+    return charts.indicator_chart(_df, title=title, width=width)
+
+
+def indicator_chart(df: pd.DataFrame, title: str = "Actual against target", width: int | None = None) -> Any:
+    """:func:`cyp.read.charts.indicator_chart`, built once per distinct data and shared (do not change it)."""
+    return _indicator_chart(_frame_key(df), df, title, width)
+
+
+@shared_cache(max_entries=CHART_CACHE_ENTRIES, ttl=CHART_TTL)
+def _chart_table(key: str, _df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    return charts.chart_table(_df, kind)
+
+
+def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """:func:`cyp.read.charts.chart_table`, made once per distinct data and shared (do not change it)."""
+    return _chart_table(_frame_key(df), df, kind)
+
+
+_SPECS: OrderedDict[int, tuple[weakref.ref, dict]] = OrderedDict()
+_SPECS_LOCK = threading.Lock()
+SPEC_MEMO_ENTRIES = 512
+
+
+def _vega_lite_spec(chart: Any) -> dict | None:
+    """The Vega-Lite spec Streamlit's ``st.altair_chart`` would send for ``chart``, remembered per chart object, so
+    a shared chart (from the builders above) is converted once; None if this Streamlit has no such converter."""
+    try:
+        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+    except ImportError:  # pragma: no cover - another Streamlit version: draw the chart as Streamlit does
+        return None
+    with _SPECS_LOCK:
+        found = _SPECS.get(id(chart))
+    if found is not None and found[0]() is chart:
+        return found[1]
+    spec = _convert_altair_to_vega_lite_spec(chart)
+    try:
+        reference = weakref.ref(chart)
+    except TypeError:  # pragma: no cover - not an object a weak reference can follow
+        return spec
+    with _SPECS_LOCK:
+        _SPECS[id(chart)] = (reference, spec)
+        while len(_SPECS) > SPEC_MEMO_ENTRIES:
+            _SPECS.popitem(last=False)
+    return spec
+
+
+def draw_chart(chart: Any) -> None:
+    """``st.altair_chart(chart, width="stretch")``, converting each chart object to Vega-Lite only once."""
+    spec = _vega_lite_spec(chart)
+    if spec is None:
+        st.altair_chart(chart, width="stretch")
+    else:
+        # The same element st.altair_chart makes from the same spec (it converts, then calls this).
+        st.vega_lite_chart(spec, width="stretch")
+
+
 def chart_with_data(chart: Any, table: pd.DataFrame, name: str, nested: bool = False) -> None:
     """A chart that fills its column, with its data one click away as a table (``nested=True`` inside an
     expander, where Streamlit allows no second expander: the table then follows the chart)."""
-    st.altair_chart(chart, width="stretch")
+    draw_chart(chart)
     if nested:
         st.dataframe(table, hide_index=True, width="stretch")
         return
