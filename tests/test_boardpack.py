@@ -232,6 +232,21 @@ def test_first_page_says_what_changed_since_last_quarter_for_the_plan_and_per_ou
     assert f"19-SS-1.1 Family Services {label('No return')} {label('Amber')}" in page
 
 
+def test_the_excel_lists_what_changed_since_last_quarter(pack_db):
+    engine, _url = pack_db
+    with read_session(engine) as session:
+        workbook = load_workbook(io.BytesIO(board_pack_xlsx(session, QUARTER)))
+    rows = list(workbook["What changed"].iter_rows(values_only=True))
+    assert rows[0] == ("Outcome ref", "Outcome", "Line ref", "Line", "Team", "Last quarter", "Status", "Change")
+    assert [(row[2], row[5], row[6], row[7]) for row in rows[1:]] == [
+        ("19-FB-1.1", "No return", "Blue", None),
+        ("19-FB-1.2", "Green", "Red", "new Red"),
+        ("19-FB-1.3", "Green", "Amber", None),
+        ("19-FB-1.4", "No return", "Green", None),
+        ("19-SS-1.1", "No return", "Amber", None),
+    ]
+
+
 def test_no_word_is_split_inside_a_table_cell(pdf):
     lines = [line.strip() for page in PdfReader(io.BytesIO(pdf)).pages for line in page.extract_text().splitlines()]
     headers = "Indicator Name Latest Value Target Status Direction"
@@ -455,6 +470,8 @@ def test_demo_team_assignments_are_labelled_as_demo_in_the_excel(demo_packs):
                 assert row["Demo"] in ("", None)
         about = {row[0].value: row[1].value for row in workbook["About"].iter_rows(min_row=2)}
         assert "(demo assignment) was given the line by the demo data" in about["Team assignments"]
+        changed = list(workbook["What changed"].iter_rows(min_row=2, values_only=True))
+        assert changed and all(row[4].endswith(" (demo assignment)") == demo[row[2]] for row in changed)
 
 
 def test_the_index_mapping_is_labelled_as_the_projects_judgement(demo_packs):

@@ -218,6 +218,34 @@ def _question_sheet(workbook: Any, data: BoardData, widths: dict[str, int]) -> N
     _sheet(workbook, "Board questions", QUESTION_SHEET_COLUMNS, rows, widths | {"Question": 60, "Asked at (UTC)": 18})
 
 
+CHANGES_SHEET_COLUMNS = ["Outcome ref", "Outcome", "Line ref", "Line", "Team", "Last quarter", "Status", "Change"]
+
+
+def _changes_sheet(workbook: Any, data: BoardData, widths: dict[str, int]) -> None:
+    """Every line whose status changed since last quarter (the PDF's first page), new Reds and recoveries named."""
+    if data.changes is None:
+        return
+    demo_lines = set(data.lines.loc[data.lines["is_demo"].astype(bool), "ref"]) if len(data.lines) else set()
+    rows = []
+    for outcome in data.changes.outcomes:
+        new_reds = {change.ref for change in outcome.new_reds}
+        recovered = {change.ref for change in outcome.recovered}
+        for change in outcome.status_changes:
+            rows.append(
+                [
+                    outcome.outcome_ref,
+                    outcome.outcome,
+                    change.ref,
+                    clean_text(change.line),
+                    team_text(change.team, change.ref in demo_lines) or None,
+                    change.before,
+                    change.after,
+                    "new Red" if change.ref in new_reds else "recovered" if change.ref in recovered else "",
+                ]
+            )
+    _sheet(workbook, "What changed", CHANGES_SHEET_COLUMNS, rows, widths)
+
+
 def _awaiting_sheet(workbook: Any, data: BoardData, widths: dict[str, int]) -> None:
     """With sign-off on: the quarter's returns no approver has decided on (the pack counts the signed-off one)."""
     rows = [
@@ -306,6 +334,7 @@ def board_pack_xlsx(session: Session, quarter: str, plan_ref: str | None = None)
     _sheet(workbook, "Indicators", INDICATOR_SHEET_COLUMNS, indicator_rows, wide)
     _index_sheets(workbook, data, wide)
     _question_sheet(workbook, data, wide)
+    _changes_sheet(workbook, data, wide)
     if data.signed_off_only:
         _awaiting_sheet(workbook, data, wide)
     about = [
