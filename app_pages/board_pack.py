@@ -14,7 +14,7 @@ else:
         "overview, the Family Friendly Index, a section per outcome with its charts, objectives and lines, commentary "
         "for every Red and Amber line, open board questions and indicators, the exceptions and the submission status "
         "(and, with sign-off on, what awaits sign-off). The Excel file has every line update and indicator value for "
-        "the quarter, one row each, with the index domains, the board questions and what awaits sign-off."
+        "the quarter, one row each, with what changed, the index domains, the board questions and what awaits sign-off."
     )
     st.caption(
         "Both files are prepared when you ask, from the data as it is now; a file that cannot be built says why here. "
