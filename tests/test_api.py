@@ -89,7 +89,8 @@ def test_the_report_is_the_status_report(engine: Engine, tokens: Tokens, client:
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
     assert answer.headers["cache-control"] == "no-store"
     with read_session(engine) as session:
-        assert answer.json() == status_report(session, "2025-26 Q3", "T2023")
+        # Sign-off is off here: the current version of each return counts, and the answer says so.
+        assert answer.json() == {**status_report(session, "2025-26 Q3", "T2023"), "returns_counted": "current returns"}
     # Without a quarter: the latest with returns (and the plan covering it).
     latest = client.get("/api/v1/report", headers=bearer(tokens.full)).json()
     assert (latest["quarter"], latest["plan"]) == ("2025-26 Q3", "T2023")
@@ -261,16 +262,37 @@ def test_the_young_peoples_summary_is_public_without_commentary(tokens: Tokens, 
     assert answer.status_code == 200
     summary = answer.json()
     assert (summary["quarter"], summary["plan"]) == ("2025-26 Q3", "T2023")
+    assert summary["returns_counted"] == "current returns"
     outcome = summary["outcomes"][0]
     assert outcome["we_said_we_would"] == ["Support families early", "Healthy lives"]
-    # Three lines: one Red, one Green, one Blue: counts from 1 to 5 are never published.
-    assert outcome["counts"] == {"Blue": None, "Green": None, "Amber": 0, "Red": None, "No return": 0}
-    for commentary in ("HYPERLINK", "café", "Done", "Hub delayed", "After review", "progress"):
+    # "Support families early" has a Red and a Green line (Red by the roll-up rule); "Healthy lives" one Blue line.
+    assert outcome["promises"] == [
+        {"text": "Support families early", "status": "Red", "in_plain_words": "stuck, and needs extra help"},
+        {"text": "Healthy lives", "status": "Blue", "in_plain_words": "done"},
+    ]
+    # Three lines: one Red, one Green, one Blue. They count plan lines, not people: published as they are.
+    assert outcome["counts"] == {"Blue": 1, "Green": 1, "Amber": 0, "Red": 1, "No return": 0}
+    assert outcome["headline"] == "We made 2 promises here. 1 of them is on track or done."
+    assert outcome["work"] == [
+        "Teams are doing 3 pieces of work for this theme.",
+        "Done: 1",
+        "Going well: 1",
+        "Stuck, and needs extra help: 1",
+    ]
+    for commentary in ("HYPERLINK", "café", "Hub delayed", "After review", "progress", "update for"):
         assert commentary not in answer.text
     as_csv = _csv(client.get("/api/v1/public/young-people?format=csv").content)
-    assert as_csv[["ref", "status", "Blue", "Amber"]].to_dict("records") == [
-        {"ref": "T23-O1", "status": outcome["status"], "Blue": "", "Amber": "0"}
+    assert as_csv[["ref", "status", "Blue", "Amber", "Red", "headline"]].to_dict("records") == [
+        {
+            "ref": "T23-O1",
+            "status": outcome["status"],
+            "Blue": "1",
+            "Amber": "0",
+            "Red": "1",
+            "headline": outcome["headline"],
+        }
     ]
+    assert as_csv["promises"].tolist() == ["Support families early (stuck, and needs extra help); Healthy lives (done)"]
     older = client.get("/api/v1/public/young-people", params={"quarter": "2022-23 Q4"}).json()
     assert older["plan"] == "T2019"
 
@@ -308,8 +330,14 @@ def server(db_url: str) -> Iterator[tuple[str, Tokens]]:
     engine.dispose()
 
 
-def test_schemathesis_finds_nothing_against_the_running_server(server: tuple[str, Tokens]):
+@pytest.mark.parametrize("signoff", ["0", "1"], ids=["signoff-off", "signoff-on"])
+def test_schemathesis_finds_nothing_against_the_running_server(
+    server: tuple[str, Tokens], monkeypatch: pytest.MonkeyPatch, signoff: str
+):
     import schemathesis
+
+    # With sign-off on the answers carry returns_counted "signed-off returns only" and the history signed_off.
+    monkeypatch.setenv("CYP_SIGNOFF", signoff)
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 

@@ -10,7 +10,9 @@ import textstat
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
+from cyp.cycle.signoff import sign_off
 from cyp.demo import generate_demo
 from cyp.read.reports import UnknownPlan, latest_quarter_with_returns
 from cyp.read.young_people import (
@@ -110,6 +112,18 @@ def test_a_count_of_children_above_five_is_shown(small_plan):
         session.commit()
         news = young_people_summary(session, "2025-26 Q4", "T2023")
     assert news[0].numbers[0].value == "140"
+
+
+def test_signed_off_only_counts_nothing_that_awaits_sign_off(small_plan):
+    with Session(small_plan) as session:
+        sign_off(session, SYSTEM, "public-health", "2025-26 Q3")
+        session.commit()
+        [awaiting] = young_people_summary(session, "2025-26 Q3", "T2023", signed_off_only=True)
+        [current] = young_people_summary(session, "2025-26 Q3", "T2023")
+    # Family Services' return (one Red line, 3 children) awaits sign-off: not counted, its number not published.
+    assert dict(awaiting.line_counts) == {"Blue": 0, "Green": 1, "Amber": 0, "Red": 0, "No return": 2}
+    assert [(n.name, n.value) for n in awaiting.numbers] == [("Reception children of healthy weight", "61.5%")]
+    assert dict(current.line_counts)["Red"] == 1
 
 
 def test_the_rule_in_plain_words_follows_the_status_rules():

@@ -21,6 +21,11 @@ def data_version(session: Session) -> int:
     return session.scalar(queries.data_version()) or 0
 
 
+def audit_version(session: Session) -> int:
+    """A number that grows with every audit event, sign-ins included (for the audit trail's cached pages)."""
+    return session.scalar(queries.audit_version()) or 0
+
+
 def demo_accounts(session: Session) -> list[tuple[str, str, str]]:
     """(username, password, role) of each generated demo account while demo data is loaded, else none."""
     stored = session.scalar(queries.meta_value(DEMO_ACCOUNTS_KEY))

@@ -412,9 +412,22 @@ def demo_row_counts() -> Select:
     )
 
 
+# Audit actions that record who came and went, not a change to what the pages show: sign-ins, sessions, API reads.
+# A meeting's sign-ins would otherwise empty every cached read for every session at the moment load is highest.
+ACCESS_ACTION_PREFIXES = ("auth.", "session.", "api.")
+
+
 def data_version() -> Select:
-    """The newest audit event's id (NULL when there is none): every write is an audit event, so it changes whenever
-    stored data changes, whichever process wrote it."""
+    """The newest id of an audit event that may change what the pages show (NULL when there is none): every write
+    is an audit event, so it changes whenever stored data changes, whichever process wrote it. Sign-ins, sessions
+    and API reads are left out (:data:`ACCESS_ACTION_PREFIXES`); :func:`audit_version` counts them too."""
+    return select(func.max(AuditEvent.id)).where(
+        *(AuditEvent.action.not_like(f"{prefix}%") for prefix in ACCESS_ACTION_PREFIXES)
+    )
+
+
+def audit_version() -> Select:
+    """The newest audit event's id, whatever it records (the audit trail's own pages are keyed on it)."""
     return select(func.max(AuditEvent.id))
 
 

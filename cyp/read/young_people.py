@@ -101,8 +101,10 @@ def _value_text(value: float, unit: str, people: bool, words: Mapping[str, Any])
     return template.format(value=f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}")
 
 
-def _numbers(session: Session, outcome_ref: str, quarter: str, words: Mapping[str, Any]) -> tuple[PublishedNumber, ...]:
-    series = indicator_series(session, outcome_ref=outcome_ref)
+def _numbers(
+    session: Session, outcome_ref: str, quarter: str, words: Mapping[str, Any], signed_off_only: bool
+) -> tuple[PublishedNumber, ...]:
+    series = indicator_series(session, outcome_ref=outcome_ref, signed_off_only=signed_off_only)
     series = series[series["quarter"] <= quarter]
     published = []
     for _ref, values in series.groupby("ref", sort=False):
@@ -115,15 +117,24 @@ def _numbers(session: Session, outcome_ref: str, quarter: str, words: Mapping[st
 
 
 def young_people_summary(
-    session: Session, quarter: str, plan_ref: str, words: Mapping[str, Any] | None = None
+    session: Session,
+    quarter: str,
+    plan_ref: str,
+    words: Mapping[str, Any] | None = None,
+    *,
+    signed_off_only: bool = False,
 ) -> list[OutcomeNews]:
-    """Each outcome of the plan in the quarter, in plan order: promises with their status, work counts, numbers."""
+    """Each outcome of the plan in the quarter, in plan order: promises with their status, work counts, numbers.
+
+    ``signed_off_only`` counts each team's latest signed-off return instead of its current one (sign-off switched
+    on: :func:`cyp.read.signoff.signoff_enabled`), so nothing an approver has not seen is published.
+    """
     words = words if words is not None else young_people_words()
     plan = plan_choices(session, plan_ref)
     if plan is None:
         raise UnknownPlan(f"There is no plan '{plan_ref}'.")
-    summary = outcome_summary(session, quarter, plan_ref)
-    lines = line_statuses(session, quarter, plan_ref)
+    summary = outcome_summary(session, quarter, plan_ref, signed_off_only=signed_off_only)
+    lines = line_statuses(session, quarter, plan_ref, signed_off_only=signed_off_only)
     by_objective: dict[str, Counter[str]] = {}
     for objective_ref, status in zip(lines["objective_ref"], lines["status"], strict=True):
         by_objective.setdefault(objective_ref, Counter())[status] += 1
@@ -140,7 +151,7 @@ def young_people_summary(
             status=row["status"],
             promises=promises,
             line_counts=tuple((status, int(row[status])) for status in ALL_STATUSES),
-            numbers=_numbers(session, row["outcome_ref"], quarter, words),
+            numbers=_numbers(session, row["outcome_ref"], quarter, words, signed_off_only),
         )
         news.append(
             replace(outcome, headline=on_track_sentence(outcome, words), work=tuple(work_sentences(outcome, words)))

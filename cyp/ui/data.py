@@ -26,7 +26,7 @@ from cyp.read.tracker import TrackerRow
 from cyp.read.young_people import OutcomeNews
 from cyp.returns.lines import deadline_for
 from cyp.storage.config import PROJECT_ROOT
-from cyp.ui.engine import data_tag, session, shared_cache, tagged_session
+from cyp.ui.engine import audit_tag, data_tag, session, shared_cache, tagged_session
 
 if TYPE_CHECKING:
     from cyp.admin import ObjectiveChoice
@@ -396,14 +396,20 @@ def load_domain_indicators(plan_ref: str) -> tuple[tuple[str, str], ...]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _young_people_summary(tag: str, quarter: str, plan_ref: str) -> list[OutcomeNews]:
+def _young_people_summary(tag: str, quarter: str, plan_ref: str, signed_off_only: bool) -> list[OutcomeNews]:
     with tagged_session(tag) as db_session:
-        return young_people.young_people_summary(db_session, quarter, plan_ref, young_people_words())
+        return young_people.young_people_summary(
+            db_session, quarter, plan_ref, young_people_words(), signed_off_only=signed_off_only
+        )
 
 
 def load_young_people_summary(quarter: str, plan_ref: str) -> list[OutcomeNews]:
-    """Each outcome in plain words with publishable counts (:func:`cyp.read.young_people.young_people_summary`)."""
-    return _young_people_summary(data_tag(), quarter, plan_ref)
+    """Each outcome in plain words with publishable counts (:func:`cyp.read.young_people.young_people_summary`).
+
+    It is published, so it has no "include what awaits sign-off" switch: with sign-off on it always counts
+    signed-off returns only, as the public API does.
+    """
+    return _young_people_summary(data_tag(), quarter, plan_ref, signoff_enabled())
 
 
 @st.cache_data(show_spinner=False)
@@ -513,7 +519,7 @@ def _audit_filter_choices(tag: str) -> dict[str, list[str]]:
 
 def load_audit_filter_choices() -> dict[str, list[str]]:
     """The actors, actions and outcomes in the audit trail, for its filters."""
-    return _audit_filter_choices(data_tag())
+    return _audit_filter_choices(audit_tag())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -524,7 +530,7 @@ def _audit_events(tag: str, limit: int | None, filters: tuple[tuple[str, Any], .
 
 def load_audit_events(limit: int | None = None, **filters: Any) -> pd.DataFrame:
     """Audit events matching ``filters``, newest first (:func:`cyp.access.audit.list_events`)."""
-    return _audit_events(data_tag(), limit, tuple(sorted(filters.items())))
+    return _audit_events(audit_tag(), limit, tuple(sorted(filters.items())))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -535,7 +541,7 @@ def _audit_csv(tag: str, filters: tuple[tuple[str, Any], ...]) -> bytes:
 
 def load_audit_csv(**filters: Any) -> bytes:
     """Every audit event matching ``filters`` as CSV (:func:`cyp.access.audit.export_events_csv`)."""
-    return _audit_csv(data_tag(), tuple(sorted(filters.items())))
+    return _audit_csv(audit_tag(), tuple(sorted(filters.items())))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from cyp.access.permissions import PermissionDenied, Principal
 from cyp.bootstrap import initialise_database
-from cyp.read.meta import data_version
+from cyp.read.meta import audit_version, data_version
 from cyp.storage.config import get_settings
 from cyp.storage.db import get_engine, read_session, write_session
 from cyp.ui.escaping import escape_markdown
@@ -61,6 +61,13 @@ def _current_tag() -> str:
 def refresh_data_tag() -> None:
     """Read the data's version now and keep it for the rest of this run (one query per run, not per loader)."""
     st.session_state[DATA_TAG_KEY] = _current_tag()
+
+
+def audit_tag() -> str:
+    """The tag the audit trail's loaders are keyed on: it changes with every audit event, sign-ins included."""
+    url = get_settings().database_url
+    with read_session(_initialised_engine(url)) as db_session:
+        return f"{url}#audit-{audit_version(db_session)}"
 
 
 def data_tag() -> str:

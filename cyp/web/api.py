@@ -6,6 +6,11 @@ may be read and whether commentary (progress, next steps, risks, indicator comme
 request made with a token, allowed or refused, is audited. The routes only read: the one write per request
 is the audit event (and the token's "last used"), in a short transaction after the data has been read.
 
+With sign-off switched on (``CYP_SIGNOFF=1``) the report, the outcomes, the indicators and the young people's
+summary count each team's latest signed-off return only, never a version still awaiting sign-off, and every
+JSON answer of theirs says which versions it counts (``"returns_counted"``). A line's history still lists every
+version, each marked ``counted`` and, with sign-off on, ``signed_off``.
+
 The web app mounts these routes with one line: ``Mount("/api/v1", routes=api_routes())``.
 The description served at ``/api/v1/openapi.json`` is ``cyp/web/openapi.yaml``.
 """
@@ -22,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,7 +37,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from cyp.access import tokens
 from cyp.access.tokens import TokenRefused, TokenScope
 from cyp.quarters import Quarter, QuarterError, parse_quarter
-from cyp.read.public import young_people_summary
+from cyp.read.public import returns_counted, young_people_answer
 from cyp.read.reports import (
     LINE_HISTORY_COLUMNS,
     UnknownPlan,
@@ -43,9 +48,10 @@ from cyp.read.reports import (
     resolve_plan,
     status_report,
 )
+from cyp.read.signoff import SIGNED_OFF, counted_return, signoff_enabled
 from cyp.read.tracker import TRACKER_COLUMNS, submission_tracker, tracker_frame
 from cyp.storage.db import get_engine, read_session, write_session
-from cyp.storage.models import Action, Indicator, Objective, Outcome, Plan
+from cyp.storage.models import Action, Indicator, LineUpdate, Objective, Outcome, Partner, Plan, Return, Signoff
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 
@@ -169,12 +175,13 @@ def report(session: Session, scope: TokenScope, request: Request) -> Response:
     plan_ref = _text_param(request, "plan")
     quarter = _quarter(session, request, plan_ref)
     plan = _plan(session, quarter, plan_ref, scope)
-    result = status_report(session, quarter, plan.ref)
+    signed_off_only = signoff_enabled()
+    result = status_report(session, quarter, plan.ref, signed_off_only=signed_off_only)
     result["lines"] = [_without_commentary(line, scope) for line in result["lines"]]
     if wants_csv:
         columns = _columns(["ref", "outcome", "objective", "teams", "status", "progress"], scope)
         return csv_response(columns, result["lines"], f"report-{plan.ref}-{quarter.label.replace(' ', '-')}.csv")
-    return JSONResponse(result)
+    return JSONResponse({**result, "returns_counted": returns_counted(signed_off_only)})
 
 
 def report_outcomes(session: Session, scope: TokenScope, request: Request) -> Response:
@@ -183,15 +190,37 @@ def report_outcomes(session: Session, scope: TokenScope, request: Request) -> Re
     plan_ref = _text_param(request, "plan")
     quarter = _quarter(session, request, plan_ref)
     plan = _plan(session, quarter, plan_ref, scope)
-    result = status_report(session, quarter, plan.ref)
+    signed_off_only = signoff_enabled()
+    result = status_report(session, quarter, plan.ref, signed_off_only=signed_off_only)
     if wants_csv:
         rows = [{"quarter": result["quarter"], "plan": result["plan"], **o, **o["counts"]} for o in result["outcomes"]]
         columns = ["quarter", "plan", "ref", "name", "status", *result["outcomes"][0]["counts"]] if rows else []
         return csv_response(columns, rows, f"outcomes-{plan.ref}-{quarter.label.replace(' ', '-')}.csv")
-    return JSONResponse({key: result[key] for key in ("quarter", "plan", "rule", "outcomes")})
+    answer = {key: result[key] for key in ("quarter", "plan", "rule", "outcomes")}
+    return JSONResponse({**answer, "returns_counted": returns_counted(signed_off_only)})
 
 
-HISTORY_COLUMNS = LINE_HISTORY_COLUMNS
+HISTORY_COLUMNS = [*LINE_HISTORY_COLUMNS, "counted"]
+
+
+VersionKey = tuple[str, str, int]  # (quarter, team name, version): how line_history names a return version
+
+
+def _version_marks(session: Session, action_ref: str, signed_off_only: bool) -> dict[VersionKey, tuple[bool, bool]]:
+    """Each return version holding the line -> (whether the report counts it, whether it is signed off)."""
+    counted = and_(counted_return(signed_off_only)).label("counted")  # and_ makes it a column mypy accepts
+    statement = (
+        select(LineUpdate.quarter, Partner.name, Return.version, counted, Signoff.state)
+        .join(Partner, Partner.id == Return.partner_id)
+        .join(LineUpdate, LineUpdate.return_id == Return.id)
+        .join(Action, Action.id == LineUpdate.action_id)
+        .outerjoin(Signoff, Signoff.return_id == Return.id)
+        .where(Action.ref == action_ref)
+    )
+    return {
+        (quarter, team, version): (bool(counted), state == SIGNED_OFF)
+        for quarter, team, version, counted, state in session.execute(statement)
+    }
 
 
 def history(session: Session, scope: TokenScope, request: Request) -> Response:
@@ -208,10 +237,22 @@ def history(session: Session, scope: TokenScope, request: Request) -> Response:
     if plan_ref is None:
         raise ApiProblem(404, "unknown_line", f"There is no line {ref!r}; the report lists every line's ref.")
     scope.check_plan(plan_ref)
-    rows = [_without_commentary(row, scope) for row in _records(line_history(session, ref))]
+    # The history lists every version (it is the line's record), each marked: which one the report counts and,
+    # with sign-off on, which are signed off.
+    signed_off_only = signoff_enabled()
+    marks = _version_marks(session, ref, signed_off_only)
+    rows = []
+    for row in _records(line_history(session, ref)):
+        row["counted"], signed_off = marks[(row["quarter"], row["team"], row["version"])]
+        if signed_off_only:
+            row["signed_off"] = signed_off
+        rows.append(_without_commentary(row, scope))
     if wants_csv:
-        return csv_response(_columns(HISTORY_COLUMNS, scope), rows, f"history-{ref}.csv")
-    return JSONResponse({"ref": ref, "plan": plan_ref, "updates": rows})
+        columns = [*HISTORY_COLUMNS, "signed_off"] if signed_off_only else HISTORY_COLUMNS
+        return csv_response(_columns(columns, scope), rows, f"history-{ref}.csv")
+    return JSONResponse(
+        {"ref": ref, "plan": plan_ref, "returns_counted": returns_counted(signed_off_only), "updates": rows}
+    )
 
 
 INDICATOR_COLUMNS = [
@@ -246,10 +287,12 @@ def indicators(session: Session, scope: TokenScope, request: Request) -> Respons
         scope.check_plan(outcome_plan)
         query = query.where(Outcome.ref == outcome_ref)
     refs = [ref for ref, plan in session.execute(query) if scope.allows_plan(plan)]
-    rows = [_without_commentary(row, scope) for row in _records(indicator_series(session, refs))]
+    signed_off_only = signoff_enabled()
+    series = indicator_series(session, refs, signed_off_only=signed_off_only)
+    rows = [_without_commentary(row, scope) for row in _records(series)]
     if wants_csv:
         return csv_response(_columns(INDICATOR_COLUMNS, scope), rows, "indicators.csv")
-    return JSONResponse({"indicators": rows})
+    return JSONResponse({"returns_counted": returns_counted(signed_off_only), "indicators": rows})
 
 
 def tracker(session: Session, scope: TokenScope, request: Request) -> Response:
@@ -287,26 +330,38 @@ def plans(session: Session, scope: TokenScope, request: Request) -> Response:
     return JSONResponse({"plans": rows, "commentary_included": scope.include_commentary})
 
 
-YOUNG_PEOPLE_COLUMNS = ["quarter", "plan", "ref", "name", "status", "in_plain_words"]
+YOUNG_PEOPLE_COLUMNS = ["quarter", "plan", "ref", "name", "status", "in_plain_words", "headline"]
+
+
+def _young_people_row(summary: Mapping[str, Any], outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """One outcome of the summary as one CSV row: lists joined with "; " (by the CSV writer)."""
+    return {
+        "quarter": summary["quarter"],
+        "plan": summary["plan"],
+        **outcome,
+        **outcome["counts"],
+        "promises": [f"{p['text']} ({p['in_plain_words']})" for p in outcome["promises"]],
+        "numbers": [f"{n['name']}: {n['value']} ({n['quarter']})" for n in outcome["numbers"]],
+        "returns_counted": summary["returns_counted"],
+    }
 
 
 def young_people(session: Session, request: Request) -> Response:
-    """The young people's summary: public, no commentary, no count from 1 to 5."""
+    """The young people's summary (:mod:`cyp.read.public`): public, no commentary, numbers of people from 1 to 5
+    suppressed; with sign-off on, signed-off returns only."""
     wants_csv = _wants_csv(request)
     plan_ref, quarter = _text_param(request, "plan"), _text_param(request, "quarter")
     try:
-        summary = young_people_summary(session, quarter, plan_ref)
+        summary = young_people_answer(session, quarter, plan_ref, signed_off_only=signoff_enabled())
     except QuarterError as exc:
         raise ApiProblem(400, "bad_quarter", str(exc)) from exc
     except UnknownPlan as exc:
         raise ApiProblem(404, "unknown_plan", str(exc).replace("give a plan with --plan", "give a plan")) from exc
     if wants_csv:
-        rows = [
-            {"quarter": summary["quarter"], "plan": summary["plan"], **outcome, **outcome["counts"]}
-            for outcome in summary["outcomes"]
-        ]
+        rows = [_young_people_row(summary, outcome) for outcome in summary["outcomes"]]
         statuses = list(summary["outcomes"][0]["counts"]) if rows else []
-        return csv_response([*YOUNG_PEOPLE_COLUMNS, *statuses], rows, "young-people.csv")
+        columns = [*YOUNG_PEOPLE_COLUMNS, *statuses, "promises", "numbers", "returns_counted"]
+        return csv_response(columns, rows, "young-people.csv")
     return JSONResponse(summary)
 
 
