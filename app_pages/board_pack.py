@@ -10,9 +10,11 @@ if filters.quarter is None:
     st.info("This plan has no quarters to show yet.")
 else:
     st.markdown(
-        f"**{filters.quarter}**: the PDF has a cover, contents, the overview, a section per outcome with its charts, "
-        "objectives and lines, commentary for every Red and Amber line, indicators, the exceptions and the "
-        "submission status. The Excel file has every line update and indicator value for the quarter, one row each."
+        f"**{filters.quarter}**: the PDF opens with what changed since last quarter, then the contents, the "
+        "overview, the Family Friendly Index, a section per outcome with its charts, objectives and lines, commentary "
+        "for every Red and Amber line, open board questions and indicators, the exceptions and the submission status "
+        "(and, with sign-off on, what awaits sign-off). The Excel file has every line update and indicator value for "
+        "the quarter, one row each, with what changed, the index domains, the board questions and what awaits sign-off."
     )
     st.caption(
         "Both files are prepared when you ask, from the data as it is now; a file that cannot be built says why here. "

@@ -15,6 +15,7 @@ import streamlit as st
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from cyp.access.permissions import Principal
@@ -26,7 +27,7 @@ from cyp.cli import cli
 from cyp.read.charts import distribution_description, distribution_rows
 from cyp.read.reports import status_report
 from cyp.storage.db import make_engine, read_session, write_session
-from cyp.storage.models import Meta
+from cyp.storage.models import Action, Meta
 from cyp.ui import PRINCIPAL_KEY
 from tests.readside_factory import add_return
 
@@ -92,7 +93,9 @@ def test_pdf_metadata_outline_and_sections(pdf, pack_db):
         report = status_report(session, QUARTER)
     top_level = [item.title for item in reader.outline if not isinstance(item, list)]
     assert top_level == [
+        "What changed since last quarter",
         "Overview",
+        "Family Friendly Index",
         *(f"{o['ref']} {o['name']}" for o in report["outcomes"]),
         "Exceptions",
         "Submission status",
@@ -183,9 +186,12 @@ def test_pdf_is_tagged_for_pdf_ua(pdf, pack_db):
     rows, groups = distribution_rows(outcome_chart_frame(data))
     assert alts[0] == distribution_description(rows, groups, "Lines by status, per outcome")
     assert any(alt.startswith("19-SS-I1 ") and "2022-23 Q4 42" in alt for alt in alts)
-    # Headings in reading order: the contents, the overview, then each outcome's own sections.
-    headings = [element for element in elements if element["/S"] in ("/H1", "/H2")]
-    assert headings[0]["/S"] == "/H1" and headings[1]["/S"] == "/H1"  # "Contents", "Overview"
+    # Headings in reading order, none skipped: an H1 per section of the contents (and the contents itself) first.
+    headings = [element["/S"] for element in elements if element["/S"] in ("/H1", "/H2", "/H3")]
+    assert headings[0] == "/H1"  # "What changed since last quarter"
+    outline = [item for item in reader.outline if not isinstance(item, list)]
+    assert headings.count("/H1") == len(outline) + 1
+    assert all(int(after[2]) <= int(before[2]) + 1 for before, after in zip(headings, headings[1:], strict=False))
 
 
 def test_front_matter_contents_and_page_numbers(pdf):
@@ -197,14 +203,48 @@ def test_front_matter_contents_and_page_numbers(pdf):
         body = text.removesuffix(f"CYP Plan 2019-23 · Board pack {QUARTER} · page {number} of {total}").strip()
         assert len(body) > 20, f"page {number} is blank"
     assert pages[0].startswith("Barnet Children and Young People's Plan Board pack: 2022-23 Q4")
-    assert pages[1].startswith("Contents Overview")
+    # The first page after the title says what changed; the contents follow it.
+    assert pages[1].startswith("What changed since last quarter 2022-23 Q4 against 2022-23 Q3, the whole plan:")
+    assert pages[2].startswith("Contents What changed since last quarter")
     # Each contents entry names the page its bookmark opens at.
     for item in reader.outline:
         if isinstance(item, list):
             continue
         page = reader.get_destination_page_number(item) + 1
-        assert re.search(rf"{re.escape(item.title)} \.+ {page}\b", pages[1]), item.title
+        assert re.search(rf"{re.escape(item.title)} \.+ {page}\b", pages[2]), item.title
         assert item.title in pages[page - 1]
+
+
+def test_first_page_says_what_changed_since_last_quarter_for_the_plan_and_per_outcome(pdf):
+    page = " ".join(PdfReader(io.BytesIO(pdf)).pages[1].extract_text().split())
+    # pack_db: 2022-23 Q3 had 19-FB-1.2 and 1.3 Green; Q4 has 1.1 Blue, 1.2 Red, 1.3 Amber, 1.4 Green and SS-1.1
+    # Amber, so five lines changed (three from No return), one became Red and none recovered.
+    assert (
+        "2022-23 Q4 against 2022-23 Q3, the whole plan: 5 status changes, 1 new Red, 0 lines recovered, "
+        "0 board questions answered." in page
+    )
+    assert "19-FB Family & Belonging 4 1 0 0" in page and "19-SS Safe & Secure 1 0 0 0" in page
+    assert "19-EL Education & Learning 0 0 0 0" in page
+    assert "4 status changes, 1 new Red, 0 lines recovered, 0 board questions answered." in page
+    # The team is the one that reports the line (the framework's), whoever sent this return.
+    assert f"19-FB-1.2 Young Barnet Foundation {label('Green')} {label('Red')} new Red" in page
+    assert f"19-FB-1.1 Family Services {label('No return')} {label('Blue')}" in page
+    assert f"19-SS-1.1 Family Services {label('No return')} {label('Amber')}" in page
+
+
+def test_the_excel_lists_what_changed_since_last_quarter(pack_db):
+    engine, _url = pack_db
+    with read_session(engine) as session:
+        workbook = load_workbook(io.BytesIO(board_pack_xlsx(session, QUARTER)))
+    rows = list(workbook["What changed"].iter_rows(values_only=True))
+    assert rows[0] == ("Outcome ref", "Outcome", "Line ref", "Line", "Team", "Last quarter", "Status", "Change")
+    assert [(row[2], row[5], row[6], row[7]) for row in rows[1:]] == [
+        ("19-FB-1.1", "No return", "Blue", None),
+        ("19-FB-1.2", "Green", "Red", "new Red"),
+        ("19-FB-1.3", "Green", "Amber", None),
+        ("19-FB-1.4", "No return", "Green", None),
+        ("19-SS-1.1", "No return", "Amber", None),
+    ]
 
 
 def test_no_word_is_split_inside_a_table_cell(pdf):
@@ -365,3 +405,275 @@ def test_export_command_says_why_a_pack_cannot_be_built(pack_db, monkeypatch, tm
     assert result.exit_code == 1
     assert "The board pack could not be built: the PDF could not be typeset" in result.output
     assert not (tmp_path / "pack.pdf").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_packs(tmp_path_factory):
+    """The real demo data (its 2023-27 lines are made up and given a team by the demo) and both plans' packs."""
+    from cyp.demo import generate_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'cyp.db'}"
+    engine = make_engine(url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYP_TODAY", "2026-11-23")
+        initialise_database(engine)
+        with write_session(engine) as session:
+            generate_demo(session)
+        packs = {}
+        with read_session(engine) as session:
+            for plan, quarter in (("2023-27", "2026-27 Q2"), ("2019-23", QUARTER)):
+                data = board_data(session, quarter, plan)
+                packs[plan] = (data, board_pack_pdf(session, quarter, plan), board_pack_xlsx(session, quarter, plan))
+    yield packs
+    engine.dispose()
+
+
+def test_demo_team_assignments_are_labelled_as_demo_in_the_pdf(demo_packs):
+    data, content, _xlsx = demo_packs["2023-27"]
+    assert len(data.lines) == 19 and data.lines["is_demo"].all()  # every 2023-27 line is the demo's
+    text = pdf_text(content)
+    for line in data.lines.to_dict("records"):
+        # The objective's table row: ref, status, the objective, then the team with the label.
+        assert re.search(rf"{re.escape(line['ref'])} .{{0,400}}?{re.escape(line['teams'])} \(demo assignment\)", text)
+    flagged = data.lines[data.lines["status"].isin(["Red", "Amber"])]
+    assert len(flagged)  # so the commentary headings are checked too
+    for line in flagged.to_dict("records"):
+        label_ = f"{line['ref']} {label(line['status'])} · {line['teams']} (demo assignment)"
+        assert label_ in text, line["ref"]
+    # The what-changed page too: every changed line's team carries the label.
+    changed = data.changes.status_changes
+    assert changed
+    front = text[: text.index("Contents What changed")]
+    for change in changed:
+        assert f"{change.ref} {change.team} (demo assignment)" in front, change.ref
+    # The 2019-23 lines are the plan's own, with the teams the plan names: never labelled as demo.
+    old_data, old_pdf, _ = demo_packs["2019-23"]
+    assert not old_data.lines["is_demo"].any() and "(demo assignment)" not in pdf_text(old_pdf)
+
+
+def test_demo_team_assignments_are_labelled_as_demo_in_the_excel(demo_packs):
+    for plan in ("2023-27", "2019-23"):
+        data, _pdf, content = demo_packs[plan]
+        workbook = load_workbook(io.BytesIO(content))
+        sheet = workbook["Lines"]
+        headings = [cell.value for cell in sheet[1]]
+        rows = [dict(zip(headings, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=2)]
+        demo = dict(zip(data.lines["ref"], data.lines["is_demo"], strict=True))
+        assert len(rows) == len(demo)
+        for row in rows:
+            if demo[row["Line ref"]]:
+                assert row["Teams"].endswith(" (demo assignment)"), row
+                assert row["Reported by team"] is None or row["Reported by team"].endswith(" (demo assignment)")
+                assert row["Demo"].startswith("yes: line and team made up by the demo")
+            else:
+                assert "demo assignment" not in (row["Teams"] or "") + (row["Reported by team"] or "")
+                assert row["Demo"] in ("", None)
+        about = {row[0].value: row[1].value for row in workbook["About"].iter_rows(min_row=2)}
+        assert "(demo assignment) was given the line by the demo data" in about["Team assignments"]
+        changed = list(workbook["What changed"].iter_rows(min_row=2, values_only=True))
+        assert changed and all(row[4].endswith(" (demo assignment)") == demo[row[2]] for row in changed)
+
+
+def test_the_index_mapping_is_labelled_as_the_projects_judgement(demo_packs):
+    for plan in ("2023-27", "2019-23"):
+        data, content, xlsx = demo_packs[plan]
+        assert len(data.domain_map)  # both plans have mappings in data/framework/index-mapping.csv
+        text = pdf_text(content)
+        # The section opens with the note (the contents page names the section first).
+        start = text.index("Family Friendly Index About the index mapping. Which objectives and indicators count")
+        section = text[start : text.index("What counts towards each domain", start) + 200]
+        assert "domain is this project's judgement, not part of the plan" in section
+        assert "What counts towards each domain (the project's judgement)" in text
+        first = data.domain_map.iloc[0]
+        assert first["ref"] in text[start:]
+        workbook = load_workbook(io.BytesIO(xlsx))
+        mapping = list(workbook["Index mapping"].iter_rows(values_only=True))
+        assert mapping[0][-1] == "Whose mapping" and len(mapping) == len(data.domain_map) + 1
+        assert {row[-1] for row in mapping[1:]} == {"the project's judgement, not the plan's"}
+        about = {row[0]: row[1] for row in workbook["About"].iter_rows(min_row=2, values_only=True)}
+        assert "this project's judgement, not part of the plan" in about["Index mapping"]
+        domains = list(workbook["Index domains"].iter_rows(min_row=2, values_only=True))
+        assert [row[0] for row in domains] == list(data.domains["domain_ref"]) and len(domains) == 9
+
+
+@pytest.mark.skipif(not UNICODE_FONT, reason="Debian's fonts-dejavu-core is not installed")
+def test_font_tables_read_with_struct_match_fonttools():
+    from fontTools.ttLib import TTFont
+
+    from cyp.board.fonts import advance_widths, cmap_points
+    from cyp.board.pdf import FONT_DIRS
+
+    fonts = [path for folder in FONT_DIRS for path in sorted(folder.glob("*.ttf"))]
+    assert len(fonts) >= 4
+    for path in fonts:
+        with TTFont(path, lazy=True) as font:
+            best = font.getBestCmap()
+            metrics, per_em = font["hmtx"], font["head"].unitsPerEm
+            assert cmap_points(path) == set(best), path.name
+            assert advance_widths(path) == {code: metrics[glyph][0] / per_em for code, glyph in best.items()}, path
+    assert cmap_points(ROOT / "README.md") == set()  # not a font: nothing drawable, no exception
+
+
+TYPST_MARKUP = "#set page(width: 1pt) *bold* $x^2$ [link](http://x) #emph[y] // not a comment"
+
+
+@pytest.fixture(scope="module")
+def cycle_db(tmp_path_factory):
+    """Sign-off and board questions on the real framework: Family Services' 2022-23 Q4 return signed off as
+    version 1 and awaiting as version 2; Public Health's awaiting with nothing signed off; open questions, one
+    overdue and one carrying Typst markup, and one answered by the Q4 return."""
+    from datetime import date
+
+    from cyp.access.permissions import SYSTEM
+    from cyp.cycle.questions import ask_question
+    from cyp.cycle.signoff import sign_off
+    from cyp.returns.answers import record_answers
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('cycle') / 'cyp.db'}"
+    engine = make_engine(url)
+    initialise_database(engine)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CYP_TODAY", "2026-11-23")
+        with write_session(engine) as session:
+            add_return(session, "family-services", "2022-23 Q3", {"19-FB-1.2": "Red"})
+            ask_question(session, SYSTEM, "19-FB-1.2", "2022-23 Q3", "When does the waiting list come down?")
+            first = add_return(
+                session,
+                "family-services",
+                QUARTER,
+                {"19-FB-1.1": "Green", "19-FB-1.2": "Green"},
+                uploaded_at=datetime(2023, 4, 18, 10, 0, tzinfo=UTC),
+                uploaded_by="a.lee",
+            )
+            line = session.scalar(select(Action).where(Action.ref == "19-FB-1.2"))
+            record_answers(session, first.id, QUARTER, [(line.id, "It came down in March.")], "a.lee")
+            sign_off(session, SYSTEM, "family-services", QUARTER)
+            add_return(
+                session,
+                "family-services",
+                QUARTER,
+                {"19-FB-1.1": "Red", "19-FB-1.2": "Red"},
+                uploaded_at=datetime(2023, 4, 25, 16, 45, tzinfo=UTC),
+                uploaded_by="b.khan",
+            )
+            add_return(
+                session,
+                "public-health",
+                QUARTER,
+                {"19-HW-1.1": "Amber"},
+                uploaded_at=datetime(2023, 4, 21, 8, 15, tzinfo=UTC),
+                uploaded_by="c.okoro",
+            )
+            ask_question(session, SYSTEM, "19-FB-1.3", QUARTER, TYPST_MARKUP, due_by=date(2023, 6, 30))
+            ask_question(
+                session,
+                SYSTEM,
+                "19-SS-1.1",
+                QUARTER,
+                "Bring the recruitment plan.",
+                kind="action",
+                due_by=date(2027, 1, 5),
+            )
+            ask_question(session, SYSTEM, "19-SS-1.2", "2023-24 Q1", "Asked after this pack's quarter.")
+    yield engine
+    engine.dispose()
+
+
+def cycle_pack(engine, monkeypatch, signoff: bool, raw: bool = False) -> tuple[Any, Any, Any]:
+    """The board data, the PDF (its text unless ``raw``) and the Excel workbook, with sign-off on or off."""
+    monkeypatch.setenv("CYP_SIGNOFF", "1" if signoff else "0")
+    with read_session(engine) as session:
+        data = board_data(session, QUARTER)
+        content = board_pack_pdf(session, QUARTER)
+        workbook = load_workbook(io.BytesIO(board_pack_xlsx(session, QUARTER)))
+    return data, content if raw else pdf_text(content), workbook
+
+
+def test_with_signoff_on_the_pack_counts_signed_off_returns_and_lists_what_awaits(cycle_db, monkeypatch):
+    data, text, workbook = cycle_pack(cycle_db, monkeypatch, signoff=True)
+    assert data.signed_off_only
+    # Family Services' signed-off version 1 counts (both lines Green), not its version 2 awaiting (both Red);
+    # Public Health has nothing signed off, so its line has no return in the pack.
+    lines = data.lines.set_index("ref")["status"]
+    assert (lines["19-FB-1.1"], lines["19-FB-1.2"], lines["19-HW-1.1"]) == ("Green", "Green", "No return")
+    assert "Red lines (0)" in text
+    assert "Sign-off is on: this pack counts each team's latest signed-off return; 2 awaiting sign-off" in text
+    assert "the whole plan (signed-off returns only):" in text
+    section = text[text.index("Awaiting sign-off (2)") :]
+    assert "Family Services 2022-23 Q4 2 25 Apr 2023 16:45 b.khan version 1" in section
+    assert "Public Health 2022-23 Q4 1 21 Apr 2023 08:15 c.okoro nothing yet" in section
+    awaiting = list(workbook["Awaiting sign-off"].iter_rows(min_row=2, values_only=True))
+    assert awaiting == [
+        ("Family Services", QUARTER, 2, datetime(2023, 4, 25, 16, 45), "b.khan", "version 1"),
+        ("Public Health", QUARTER, 1, datetime(2023, 4, 21, 8, 15), "c.okoro", "nothing yet"),
+    ]
+    sheet = workbook["Lines"]
+    headings = [cell.value for cell in sheet[1]]
+    rows = {row[6]: dict(zip(headings, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["19-FB-1.1"]["Status"], rows["19-FB-1.1"]["Version"], rows["19-FB-1.1"]["Submitted by"]) == (
+        "Green",
+        1,
+        "a.lee",
+    )
+    about = {row[0]: row[1] for row in workbook["About"].iter_rows(min_row=2, values_only=True)}
+    assert about["Sign-off"].startswith("On: every figure counts each team's latest signed-off return")
+
+
+def test_with_signoff_off_the_pack_counts_current_returns(cycle_db, monkeypatch):
+    data, text, workbook = cycle_pack(cycle_db, monkeypatch, signoff=False)
+    lines = data.lines.set_index("ref")["status"]
+    assert (lines["19-FB-1.1"], lines["19-FB-1.2"], lines["19-HW-1.1"]) == ("Red", "Red", "Amber")
+    assert "Awaiting sign-off" not in text and "Sign-off is on" not in text
+    assert "Awaiting sign-off" not in workbook.sheetnames
+
+
+def test_open_board_questions_show_per_outcome_with_due_dates_and_overdue(cycle_db, monkeypatch):
+    data, text, workbook = cycle_pack(cycle_db, monkeypatch, signoff=False)
+    # Open and asked by this quarter: the markup one (due 30 Jun 2023, so overdue on 23 Nov 2026) and the action;
+    # the answered one is closed and the one asked in 2023-24 Q1 comes after this pack's quarter.
+    assert [(q.line_ref, q.overdue) for q in data.questions] == [("19-FB-1.3", True), ("19-SS-1.1", False)]
+    assert "Open board questions (1, 1 overdue)" in text  # Family & Belonging, and Safe & Secure below
+    assert "Open board questions (1, 0 overdue)" in text
+    assert "Open board questions (0, 0 overdue)" in text  # the other outcomes say so
+    assert "19-SS-1.1 Family Services 2022-23 Q4 by system Action: Bring the recruitment plan. 05 Jan 2027" in text
+    assert "Board questions overdue (1 of 2 open)" in text
+    assert "19-FB-1.3 Family Services 2022-23 Q4 by system Question:" in text and "30 Jun 2023 overdue" in text
+    sheet = list(workbook["Board questions"].iter_rows(values_only=True))
+    assert sheet[0] == tuple(
+        [
+            "Line ref",
+            "Outcome",
+            "Team",
+            "Quarter asked",
+            "Kind",
+            "Question",
+            "Asked by",
+            "Asked at (UTC)",
+            "Due by",
+            "Overdue",
+        ]
+    )
+    assert [(row[0], row[3], row[4], row[9]) for row in sheet[1:]] == [
+        ("19-FB-1.3", QUARTER, "question", "overdue"),
+        ("19-SS-1.1", QUARTER, "action", None),
+    ]
+
+
+def test_questions_answered_show_on_the_what_changed_page(cycle_db, monkeypatch):
+    _data, text, _workbook = cycle_pack(cycle_db, monkeypatch, signoff=True)
+    first = text[: text.index("Contents")]
+    assert "1 board question answered" in first
+    assert "19-FB-1.2 2022-23 Q3 by system When does the waiting list come down? It came down in March." in first
+
+
+def test_typst_markup_in_a_question_comes_out_literally(cycle_db, monkeypatch):
+    _data, content, workbook = cycle_pack(cycle_db, monkeypatch, signoff=False, raw=True)
+    text = pdf_text(content)
+    # Never read as markup: every page stays A4 (595 x 842 pt), the stars, brackets and slashes stay as typed.
+    assert {tuple(round(float(v)) for v in page.mediabox[2:]) for page in PdfReader(io.BytesIO(content)).pages} == {
+        (595, 842)
+    }
+    assert f"Question: {TYPST_MARKUP}" in text
+    assert text.count(TYPST_MARKUP) == 2  # under its outcome and among the overdue questions
+    sheet = list(workbook["Board questions"].iter_rows(min_row=2, values_only=True))
+    assert sheet[0][5] == TYPST_MARKUP

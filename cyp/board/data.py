@@ -17,7 +17,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import parse_quarter
-from cyp.read.reports import exceptions_from, indicator_series, line_statuses, resolve_plan, status_report
+from cyp.read.browse import DEMO_ASSIGNMENT, domain_mappings
+from cyp.read.changes import PlanChanges, changes_since_last_quarter
+from cyp.read.questions import QuestionRow, list_questions
+from cyp.read.reports import (
+    domain_summary,
+    exceptions_from,
+    indicator_series,
+    line_statuses,
+    resolve_plan,
+    status_report,
+)
+from cyp.read.signoff import SignoffRow, awaiting_signoff, counted_return, signoff_enabled
 from cyp.read.tracker import submission_tracker, tracker_frame
 from cyp.status import ALL_STATUSES, rollup_status, status_counts
 from cyp.storage.models import Meta, Return
@@ -43,7 +54,10 @@ class BoardData:
     ``outcomes`` are :func:`cyp.read.reports.status_report` outcomes (ref, name, status, counts); ``lines`` has
     :data:`cyp.read.reports.LINE_COLUMNS`; ``objectives`` one row per objective with its rolled-up status;
     ``indicators`` the plan's indicator values up to and including the quarter; ``exceptions`` as
-    :func:`cyp.read.reports.exceptions`; ``tracker`` the submission tracker rows for the quarter.
+    :func:`cyp.read.reports.exceptions`; ``tracker`` the submission tracker rows for the quarter; ``domains`` the
+    Family Friendly Index domains (:func:`cyp.read.reports.domain_summary`) and ``domain_map`` which of the plan's
+    objectives and indicators count towards each (:func:`cyp.read.browse.domain_mappings`: the project's
+    judgement, :data:`cyp.read.browse.INDEX_MAPPING_NOTE`, never presented as the plan's).
     """
 
     plan_ref: str
@@ -58,6 +72,14 @@ class BoardData:
     tracker: pd.DataFrame
     demo: bool
     latest_return_at: datetime | None
+    domains: pd.DataFrame = field(default_factory=pd.DataFrame)
+    domain_map: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changes: PlanChanges | None = None
+    # Whether the pack counts signed-off returns only (sign-off switched on), and then what awaits an approver.
+    signed_off_only: bool = False
+    awaiting: list[SignoffRow] = field(default_factory=list)
+    # Board questions still open that were asked in this quarter or before, in plan order.
+    questions: list[QuestionRow] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def totals(self) -> dict[str, int]:
@@ -76,8 +98,11 @@ class BoardData:
         raise KeyError(ref)
 
 
-def latest_return_at(session: Session, quarter: str, plan_ref: str | None = None) -> datetime | None:
-    """When the latest current return for the quarter (of the plan) was accepted; None when none has been.
+def latest_return_at(
+    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> datetime | None:
+    """When the latest current (or, ``signed_off_only``, signed-off) return for the quarter (of the plan) was
+    accepted; None when none has been.
 
     Cheap (one aggregate), so the board display polls it to notice a return accepted during the meeting.
     """
@@ -85,7 +110,7 @@ def latest_return_at(session: Session, quarter: str, plan_ref: str | None = None
     plan = resolve_plan(session, q, plan_ref)
     stamp = session.scalar(
         select(func.max(Return.uploaded_at)).where(
-            Return.is_current, Return.quarter == q.label, Return.plan_id == plan.id
+            counted_return(signed_off_only), Return.quarter == q.label, Return.plan_id == plan.id
         )
     )
     if stamp is not None and stamp.tzinfo is None:
@@ -115,20 +140,22 @@ def objective_statuses(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def board_data(
-    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool = False
+    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool | None = None
 ) -> BoardData:
     """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter.
 
-    ``signed_off_only`` counts each team's latest signed-off version (sign-off switched on), as the read side does.
+    ``signed_off_only`` (by default: whether sign-off is switched on) counts each team's latest signed-off return
+    instead of its current one, in every status, count, change and indicator value of the pack, and lists the
+    returns awaiting sign-off for the quarter.
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    report = status_report(session, q, plan.ref, signed_off_only=signed_off_only)
-    lines = line_statuses(session, q, plan.ref, signed_off_only=signed_off_only)
+    signed = signoff_enabled() if signed_off_only is None else signed_off_only
+    report = status_report(session, q, plan.ref, signed_off_only=signed)
+    lines = line_statuses(session, q, plan.ref, signed_off_only=signed)
     tracker = tracker_frame(submission_tracker(session, q))
     series = [
-        indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed_off_only)
-        for outcome in report["outcomes"]
+        indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed) for outcome in report["outcomes"]
     ]
     indicators = pd.concat(series, ignore_index=True) if series else indicator_series(session, [])
     indicators = indicators[indicators["quarter"] <= q.label].reset_index(drop=True)
@@ -148,8 +175,25 @@ def board_data(
         exceptions=exceptions_from(lines, tracker),
         tracker=tracker,
         demo=session.scalar(select(Meta.value).where(Meta.key == "demo")) is not None,
-        latest_return_at=latest_return_at(session, q.label, plan.ref),
+        latest_return_at=latest_return_at(session, q.label, plan.ref, signed_off_only=signed),
+        domains=domain_summary(session, q, plan.ref, signed_off_only=signed),
+        domain_map=domain_mappings(session, plan.ref),
+        changes=changes_since_last_quarter(session, plan.ref, q, signed_off_only=signed),
+        signed_off_only=signed,
+        awaiting=awaiting_signoff(session, q.label) if signed else [],
+        questions=[
+            question
+            for question in list_questions(session, open_only=True, plan_ref=plan.ref)
+            if question.quarter <= q.label  # labels sort in time order
+        ],
     )
+
+
+def team_text(teams: Any, is_demo: Any) -> str:
+    """The teams of a line as the pack shows them: "(demo assignment)" after a team the demo generator gave a line
+    it made up (the 2023-27 plan names no teams), so no team reads as the plan's when it is not."""
+    names = clean_text(teams)
+    return f"{names} ({DEMO_ASSIGNMENT})" if names and str(is_demo) == "True" else names  # bool, numpy or text
 
 
 def distribution_frame(groups: Iterable[tuple[str, dict[str, int]]]) -> pd.DataFrame:

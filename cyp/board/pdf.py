@@ -11,6 +11,7 @@ read as Typst markup. Fonts are Debian's DejaVu and Liberation, given to Typst e
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -33,9 +34,12 @@ from cyp.board.data import (
     number_text,
     objective_chart_frame,
     outcome_chart_frame,
+    team_text,
     when_text,
 )
 from cyp.board.figures import Figure, distribution_figure, indicator_figure
+from cyp.board.fonts import advance_widths, drawable_points
+from cyp.read.browse import INDEX_MAPPING_NOTE
 from cyp.read.charts import STATUS_COLOURS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES
 
@@ -60,16 +64,10 @@ _INVISIBLE_CATEGORIES = {"Cf", "Zs", "Zl", "Zp"}
 @lru_cache(maxsize=1)
 def _drawable() -> frozenset[int]:
     """Code points some font given to Typst can draw (PDF/UA refuses text shown with a missing glyph)."""
-    from fontTools.ttLib import TTFont
-
-    points: set[int] = set()
-    for folder in FONT_DIRS:
-        for path in sorted(folder.glob("*.ttf")):
-            with TTFont(path, lazy=True) as font:
-                points.update(font.getBestCmap() or {})
+    points = drawable_points(FONT_DIRS)
     if not points:
         raise BoardPackError("No fonts for the PDF: install Debian's fonts-dejavu-core (scripts/test.sh installs it).")
-    return frozenset(points)
+    return points
 
 
 def printable(value: Any) -> str:
@@ -109,8 +107,9 @@ def _heading(text: str, level: int, outlined: bool = True) -> dict[str, Any]:
     return {"kind": "heading", "level": level, "text": printable(text), "outlined": outlined}
 
 
-def _para(text: str, size: str = "normal", strong: bool = False) -> dict[str, Any]:
-    return {"kind": "para", "text": printable(text), "size": size, "strong": strong}
+def _para(text: str, size: str = "normal", strong: bool = False, sticky: bool = False) -> dict[str, Any]:
+    """A paragraph; ``sticky`` keeps it on the page of the block after it (a table's lead-in)."""
+    return {"kind": "para", "text": printable(text), "size": size, "strong": strong, "sticky": sticky}
 
 
 def _status_cell(status: Any, suffix: str = "") -> dict[str, str] | str:
@@ -122,11 +121,7 @@ def _status_cell(status: Any, suffix: str = "") -> dict[str, str] | str:
 @lru_cache(maxsize=2)
 def _advances(bold: bool) -> dict[int, float]:
     """Advance width in em of every character of DejaVu Sans (or its bold)."""
-    from fontTools.ttLib import TTFont
-
-    with TTFont(FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"), lazy=True) as font:
-        metrics, per_em = font["hmtx"], font["head"].unitsPerEm
-        return {point: metrics[glyph][0] / per_em for point, glyph in font.getBestCmap().items()}
+    return advance_widths(FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"))
 
 
 @lru_cache(maxsize=65536)
@@ -193,6 +188,173 @@ def _overview(data: BoardData) -> list[dict[str, Any]]:
     ]
 
 
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
+
+
+def _change_counts(status_changes: int, new_reds: int, recovered: int, answered: int) -> str:
+    return ", ".join(
+        (
+            _plural(status_changes, "status change"),
+            _plural(new_reds, "new Red"),
+            _plural(recovered, "line recovered", "lines recovered"),
+            _plural(answered, "board question answered", "board questions answered"),
+        )
+    )
+
+
+def _changes_section(data: BoardData) -> list[dict[str, Any]]:
+    """The pack's first page after the title: what changed since last quarter, for the plan and per outcome."""
+    changes = data.changes
+    blocks: list[dict[str, Any]] = [_heading("What changed since last quarter", 1)]
+    if changes is None:
+        return [*blocks, _para("Not worked out for this pack.")]
+    blocks.append(
+        _para(
+            f"{changes.quarter} against {changes.previous}, the whole plan"
+            + (" (signed-off returns only)" if data.signed_off_only else "")
+            + ": "
+            + _change_counts(
+                len(changes.status_changes),
+                len(changes.new_reds),
+                len(changes.recovered),
+                len(changes.questions_answered),
+            )
+            + ".",
+            strong=True,
+        )
+    )
+    by_ref = {outcome.outcome_ref: outcome for outcome in changes.outcomes}
+    summary = []
+    for outcome in data.outcomes:
+        found = by_ref.get(outcome["ref"])
+        numbers = (
+            (len(found.status_changes), len(found.new_reds), len(found.recovered), len(found.questions_answered))
+            if found
+            else (0, 0, 0, 0)
+        )
+        summary.append([f"{outcome['ref']} {outcome['name']}", *(format(n, ",") for n in numbers)])
+    blocks.append(
+        _table(["Outcome", "Status changes", "New Reds", "Recovered", "Questions answered"], summary, [1, 0, 0, 0, 0])
+    )
+    blocks.append(
+        _para(
+            "A new Red is a line Red now and not last quarter; a line recovered was Red or Amber and is now Green or "
+            "Blue; a question is answered when a return for this quarter closed it. A line with no update counts as "
+            "No return.",
+            size="small",
+        )
+    )
+    demo_lines = set(data.lines.loc[data.lines["is_demo"].astype(bool), "ref"]) if len(data.lines) else set()
+    for outcome in data.outcomes:
+        found = by_ref.get(outcome["ref"])
+        if found is None or not found.anything:
+            continue
+        blocks.append(_heading(f"{outcome['ref']} {outcome['name']}", 2, outlined=False))
+        blocks.append(
+            _para(
+                _change_counts(
+                    len(found.status_changes), len(found.new_reds), len(found.recovered), len(found.questions_answered)
+                )
+                + ".",
+                size="small",
+                sticky=True,
+            )
+        )
+        new_reds = {change.ref for change in found.new_reds}
+        recovered = {change.ref for change in found.recovered}
+        rows = [
+            [
+                change.ref,
+                team_text(change.team or "not assigned", change.ref in demo_lines),
+                _status_cell(change.before),
+                _status_cell(change.after),
+                "new Red" if change.ref in new_reds else "recovered" if change.ref in recovered else "",
+            ]
+            for change in found.status_changes
+        ]
+        if rows:
+            blocks.append(_table(["Line", "Team", "Was", "Now", "Change"], rows, [0, 1, 0, 0, 0]))
+        if found.questions_answered:
+            blocks.append(_heading("Board questions answered", 3, outlined=False))
+            blocks.append(
+                _table(
+                    ["Line", "Asked", "Question", "Answer"],
+                    [
+                        [
+                            question.line_ref,
+                            f"{question.quarter} by {clean_text(question.asked_by)}",
+                            question.text,
+                            question.answer or "closed without an answer",
+                        ]
+                        for question in found.questions_answered
+                    ],
+                    [0, 1, 2, 2],
+                )
+            )
+    return blocks
+
+
+def _question_rows(data: BoardData, questions: list[Any]) -> list[list[Any]]:
+    demo_lines = set(data.lines.loc[data.lines["is_demo"].astype(bool), "ref"]) if len(data.lines) else set()
+    return [
+        [
+            question.line_ref,
+            team_text(question.team or "not assigned", question.line_ref in demo_lines),
+            f"{question.quarter} by {clean_text(question.asked_by)}",
+            f"{question.kind.capitalize()}: {clean_text(question.text)}",
+            day_text(question.due_by) or "no date",
+            "overdue" if question.overdue else "",
+        ]
+        for question in questions
+    ]
+
+
+QUESTION_HEADER = ["Line", "Team", "Asked", "Question", "Due by", "Overdue"]
+QUESTION_COLUMNS = [0, 1, 0, 2.4, 0, 0]
+
+
+def _index_section(data: BoardData) -> list[dict[str, Any]]:
+    """The Family Friendly Index domains, said to be the project's judgement wherever the mapping shows."""
+    blocks: list[dict[str, Any]] = [
+        {"kind": "pagebreak"},
+        _heading("Family Friendly Index", 1),
+        {"kind": "notice", "text": printable(f"About the index mapping. {INDEX_MAPPING_NOTE}")},
+    ]
+    rows = [
+        [
+            f"{row['domain_ref']} {row['domain']}",
+            _status_cell(row["status"]) if isinstance(row["status"], str) else "no lines",
+            *(format(int(row[s]), ",") for s in ALL_STATUSES),
+            format(int(row["lines"]), ","),
+            "; ".join(row["gaps"]) or "none",
+        ]
+        for row in data.domains.to_dict("records")
+    ]
+    blocks.append(_table(["Domain", "Status", *ALL_STATUSES, "Lines", "Gaps"], rows, [1.4, 0, 0, 0, 0, 0, 0, 0, 1]))
+    blocks.append(_heading("What counts towards each domain (the project's judgement)", 2))
+    # Refs only: the reason for each mapping is in the Excel file's "Index mapping" sheet.
+    refs: dict[tuple[str, str], list[str]] = {}
+    for row in data.domain_map.to_dict("records"):
+        refs.setdefault((row["domain_ref"], row["kind"]), []).append(row["ref"])
+    mapped = [
+        [
+            f"{row['domain_ref']} {row['domain']}",
+            ", ".join(refs.get((row["domain_ref"], "Objective"), [])) or "none",
+            ", ".join(refs.get((row["domain_ref"], "Indicator"), [])) or "none",
+        ]
+        for row in data.domains.to_dict("records")
+    ]
+    if data.domain_map.empty:
+        blocks.append(_para("No objective or indicator of this plan is mapped to a domain.", size="small"))
+    else:
+        blocks.append(_table(["Domain", "Objectives", "Indicators"], mapped, [1.2, 2, 1.5]))
+        blocks.append(
+            _para("Why each objective and indicator is mapped: the Excel file's Index mapping sheet.", size="small")
+        )
+    return blocks
+
+
 def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str, Any]]:
     ref = outcome["ref"]
     blocks = [
@@ -212,13 +374,15 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
     for objective in data.objectives[data.objectives["outcome_ref"] == ref].to_dict("records"):
         counts: dict[str, int] = {status: int(objective[status]) for status in ALL_STATUSES}
         blocks.append(_heading(f"{objective['objective_ref']} {clean_text(objective['objective'])}", 3, False))
-        blocks.append(_para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size="small"))
+        blocks.append(
+            _para(f"Status {status_label(objective['status'])}: {counts_sentence(counts)}.", size="small", sticky=True)
+        )
         rows = [
             [
                 line["ref"],
                 _status_cell(line["status"]),
                 clean_text(line["action"]) or "(the whole objective)",
-                line["teams"],
+                team_text(line["teams"], line["is_demo"]),
             ]
             for line in by_objective.get(objective["objective_ref"], [])
         ]
@@ -229,13 +393,22 @@ def _outcome_section(data: BoardData, outcome: dict[str, Any]) -> list[dict[str,
     if flagged.empty:
         blocks.append(_para("No line is Red or Amber this quarter.", size="small"))
     for line in flagged.to_dict("records"):
-        blocks.append(_heading(f"{line['ref']} {status_label(line['status'])} · {line['teams']}", 3, False))
+        teams = team_text(line["teams"], line["is_demo"])
+        blocks.append(_heading(f"{line['ref']} {status_label(line['status'])} · {teams}", 3, False))
         blocks.append(_para(clean_text(line["action"]) or clean_text(line["objective"]), size="small"))
         items = [
             [label, printable(line[column]) or "none given"]
             for label, column in (("Progress", "progress"), ("Next steps", "next_steps"), ("Risks", "risks"))
         ]
         blocks.append({"kind": "list", "items": items})
+
+    asked = [question for question in data.questions if question.outcome_ref == ref]
+    overdue = sum(question.overdue for question in asked)
+    blocks.append(_heading(f"Open board questions ({len(asked):,}, {overdue:,} overdue)", 2))
+    if asked:
+        blocks.append(_table(QUESTION_HEADER, _question_rows(data, asked), QUESTION_COLUMNS))
+    else:
+        blocks.append(_para("No board question on this outcome's lines is open.", size="small"))
 
     blocks.append(_heading("Indicators", 2))
     indicators = data.indicators[data.indicators["outcome_ref"] == ref]
@@ -279,7 +452,7 @@ def _exceptions(data: BoardData) -> list[dict[str, Any]]:
             [
                 line["ref"],
                 _status_cell(line["status"], f" (was {line['previous_status']})" if with_change else ""),
-                line["teams"],
+                team_text(line["teams"], line["is_demo"]),
                 clean_text(line["progress"]) or "no update",
             ]
             for line in frame.to_dict("records")
@@ -293,6 +466,9 @@ def _exceptions(data: BoardData) -> list[dict[str, Any]]:
     ):
         blocks.append(_heading(f"{title} ({len(frame):,})", 2))
         blocks.append(_table(["Line", "Status", "Teams", "Progress"], line_rows(frame, with_change), [0, 0, 1.2, 3]))
+    overdue = [question for question in data.questions if question.overdue]
+    blocks.append(_heading(f"Board questions overdue ({len(overdue):,} of {len(data.questions):,} open)", 2))
+    blocks.append(_table(QUESTION_HEADER, _question_rows(data, overdue), QUESTION_COLUMNS))
     late = found["late"]
     blocks.append(_heading(f"Teams late or missing ({len(late):,})", 2))
     blocks.append(
@@ -325,14 +501,45 @@ def _submissions(data: BoardData) -> list[dict[str, Any]]:
             when_text(row["submitted_at"]),
             clean_text(row["submitted_by"]),
             "" if pd.isna(row["version"]) else str(int(row["version"])),
+            *([clean_text(row["signoff"])] if data.signed_off_only else []),
         ]
         for row in tracker.to_dict("records")
     ]
+    header = ["Team", "State", "Lines", "Due", "Submitted (UTC)", "By", "Version"]
+    columns: list[float] = [2, 0, 0, 1, 1.3, 1, 0]
+    if data.signed_off_only:  # the current version's sign-off state
+        header, columns = [*header, "Sign-off"], [*columns, 1]
     return [
         {"kind": "pagebreak"},
         _heading("Submission status", 1),
         _para(summary),
-        _table(["Team", "State", "Lines", "Due", "Submitted (UTC)", "By", "Version"], rows, [2, 0, 0, 1, 1.3, 1, 0]),
+        _table(header, rows, columns),
+    ]
+
+
+def _awaiting_section(data: BoardData) -> list[dict[str, Any]]:
+    """With sign-off on: the returns for the quarter no approver has decided on, which the pack does not count."""
+    rows = [
+        [
+            row.team,
+            row.quarter,
+            str(row.version),
+            when_text(row.uploaded_at),
+            clean_text(row.uploaded_by),
+            f"version {row.signed_off_version}" if row.signed_off_version else "nothing yet",
+        ]
+        for row in data.awaiting
+    ]
+    return [
+        {"kind": "pagebreak"},
+        _heading(f"Awaiting sign-off ({len(rows):,})", 1),
+        _para(
+            "Sign-off is switched on, so this pack counts each team's latest signed-off return. These returns were "
+            "accepted but no approver has signed them off yet; the pack counts the version shown in the last column "
+            "instead.",
+            size="small",
+        ),
+        _table(["Team", "Quarter", "Version", "Uploaded (UTC)", "By", "Counted instead"], rows, [2, 0, 0, 0, 1, 0]),
     ]
 
 
@@ -342,10 +549,13 @@ def pack_document(data: BoardData) -> dict[str, Any]:
     latest = when_text(data.latest_return_at)
     title = f"CYP Plan {data.plan_ref} board pack, {data.quarter}"
     blocks = _overview(data)
+    blocks.extend(_index_section(data))
     for outcome in data.outcomes:
         blocks.extend(_outcome_section(data, outcome))
     blocks.extend(_exceptions(data))
     blocks.extend(_submissions(data))
+    if data.signed_off_only:
+        blocks.extend(_awaiting_section(data))
     return {
         "title": printable(title),
         "subject": printable(f"Board pack for the {data.plan_title}, {data.quarter}"),
@@ -363,12 +573,23 @@ def pack_document(data: BoardData) -> dict[str, Any]:
                     else "No return has been accepted yet."
                 ),
                 printable(f"Status rules: {data.rule}"),
+                *(
+                    [
+                        printable(
+                            "Sign-off is on: this pack counts each team's latest signed-off return; "
+                            f"{len(data.awaiting):,} awaiting sign-off are listed at the end."
+                        )
+                    ]
+                    if data.signed_off_only
+                    else []
+                ),
             ],
             "notice": "Demonstration data: the returns in this pack are generated for demonstration, not real "
             "reports from Barnet's partners."
             if data.demo
             else None,
         },
+        "front": _changes_section(data),
         "blocks": blocks,
     }
 
@@ -390,11 +611,13 @@ def typeset(document: dict[str, Any], timeout: float = TYPESET_TIMEOUT_S) -> byt
     :class:`BoardPackError` with the reason if Typst cannot lay it out or takes longer than ``timeout`` seconds."""
     try:
         done = subprocess.run(
-            [sys.executable, str(TYPESETTER)],
+            [sys.executable, "-I", str(TYPESETTER)],
             input=typeset_job(document),
             capture_output=True,
             timeout=timeout,
             check=False,
+            # One malloc arena: Typst's worker threads otherwise each keep their own, about 6 MB more at demo scale.
+            env={**os.environ, "MALLOC_ARENA_MAX": "1"},
         )
     except subprocess.TimeoutExpired as error:
         raise BoardPackError(f"the PDF took longer than {timeout:.0f} seconds to typeset and was stopped.") from error

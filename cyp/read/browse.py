@@ -284,6 +284,16 @@ def line_info(session: Session, line_ref: str) -> dict[str, str] | None:
     }
 
 
+# Said wherever the index mapping is shown (pages, board pack PDF and Excel): the plan does not make it.
+INDEX_MAPPING_NOTE = (
+    "Which objectives and indicators count towards each Family Friendly Index domain is this project's judgement, "
+    "not part of the plan: the plan names the nine domains but does not map its objectives to them. An "
+    "administrator can change the mapping (data/framework/index-mapping.csv, or the framework workbook)."
+)
+# Said beside the team of a line the demo generator made up (the 2023-27 plan names no teams), wherever it shows.
+DEMO_ASSIGNMENT = "demo assignment"
+
+
 def domain_indicators(session: Session, plan_ref: str) -> tuple[tuple[str, str], ...]:
     """(indicator ref, domain ref) for every indicator of the plan mapped to a Family Friendly Index domain."""
     frame = domain_mappings(session)

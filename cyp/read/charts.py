@@ -6,11 +6,15 @@ count with its icon) on or beside the colour, and the legend reads "▲ Amber".
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from cyp.quarters import QuarterError, parse_quarter, quarter_range
 from cyp.status import ALL_STATUSES, NO_RETURN
+
+if TYPE_CHECKING:  # Altair (about 25 MB) is imported by the builders that draw, not by the board pack's SVG charts
+    import altair as alt
 
 # Okabe–Ito colours (Okabe & Ito 2008, "Color Universal Design"), chosen to stay apart under colour-blindness:
 # blue, bluish green, orange and vermillion, plus a neutral grey for "No return". Checked by tests/test_charts.py:
@@ -56,7 +60,7 @@ NO_DATA = "No data for this selection"
 # The whole chart (axes, title and legend too) fits the width it is given, so a chart never spills out of its column;
 # the height sizes the plot alone, so a short bar or strip chart keeps its height. With no width, Streamlit gives the
 # chart its container's width (``st.altair_chart(chart, width="stretch")``).
-FITS_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+FITS_WIDTH = {"type": "fit-x", "contains": "padding"}  # Altair's AutoSizeParams
 # An indicator chart never assumes more room than a phone's column (320 CSS px less the page's padding) when it
 # decides which value labels fit without overlapping.
 NARROWEST_PLOT_PX = 230
@@ -133,6 +137,8 @@ def contrast_ratio(fg: str, bg: str) -> float:
 
 def _status_scale(field: str, title: str | None = "Status") -> alt.Color:
     """Colour encoding over status labels (icon + word), so the legend carries the icon too."""
+    import altair as alt
+
     return alt.Color(
         f"{field}:N",
         title=title,
@@ -146,6 +152,8 @@ def _status_scale(field: str, title: str | None = "Status") -> alt.Color:
 
 
 def _text_scale(field: str) -> alt.Color:
+    import altair as alt
+
     return alt.Color(
         f"{field}:N",
         scale=alt.Scale(
@@ -167,6 +175,8 @@ def _check_statuses(statuses: pd.Series, builder: str) -> None:
 
 def _no_data_chart(title: str, width: int | None = None) -> alt.TopLevelMixin:
     """A chart that says there is nothing to show, rather than an empty frame."""
+    import altair as alt
+
     message = alt.Chart(pd.DataFrame({"text": [NO_DATA]})).mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
     return readable(
         alt.layer(message).properties(title=title, description=f"{title}: {NO_DATA.lower()}.", height=60), width
@@ -229,6 +239,8 @@ def status_distribution_chart(
     Groups keep their first-appearance order (top to bottom); statuses stack Blue, Green, Amber, Red, No return.
     ``width`` is the whole chart's width in CSS px; without it the chart takes its container's width.
     """
+    import altair as alt
+
     data, groups = distribution_rows(df)
     if data.empty:
         return _no_data_chart(title, width)
@@ -280,6 +292,8 @@ def status_trend_chart(
     and every quarter is labelled (no label is dropped to make room: they turn upright when there are many).
     ``legend=False`` drops the legend for a strip inside a table, where the icons already name each status.
     """
+    import altair as alt
+
     _check_columns(df, ("quarter", "status"), "status_trend_chart")
     _check_statuses(df["status"], "status_trend_chart")
     data = df.assign(quarter=df["quarter"].astype(str), status=df["status"].fillna(NO_RETURN).astype(str))
@@ -395,6 +409,8 @@ def indicator_chart(
     are thinned so none overlaps another at the narrowest width the chart may get (every value is in the tooltip,
     the description and the data table). ``width`` is the whole chart's width in CSS px, else the container's.
     """
+    import altair as alt
+
     long, unit, quarters = indicator_rows(df)
     if long.empty:
         return _no_data_chart(title, width)

@@ -289,8 +289,8 @@ def _board_pack_bytes(tag: str, quarter: str, plan_ref: str, suffix: str, latest
     from cyp.board.pdf import render_pack_pdf
 
     if suffix == "pdf":
-        # The pack counts every current version (cyp.board builds it); sign-off in the pack is the pack's own work.
-        return render_pack_pdf(_board_data(tag, quarter, plan_ref, latest_return, False))
+        # With sign-off on, the pack counts signed-off returns and lists what awaits sign-off (as board_data does).
+        return render_pack_pdf(_board_data(tag, quarter, plan_ref, latest_return, counted_versions(None)))
     with tagged_session(tag) as db_session:
         return board_pack_xlsx(db_session, quarter, plan_ref)
 

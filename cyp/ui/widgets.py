@@ -19,6 +19,7 @@ from streamlit.delta_generator import DeltaGenerator
 from cyp.board.data import PDF_MIME, XLSX_MIME, BoardPackError, board_pack_filename
 from cyp.problems import Problem
 from cyp.read import charts
+from cyp.read.browse import DEMO_ASSIGNMENT, INDEX_MAPPING_NOTE
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
 from cyp.ui.data import board_pack_bytes, demo_present
@@ -81,14 +82,6 @@ def status_tile(title: str, status: str | None, counts: Mapping[str, int], note:
         if note:
             st.caption(escape_markdown(note))
     return tile
-
-
-INDEX_MAPPING_NOTE = (
-    "Which objectives and indicators count towards each Family Friendly Index domain is this project's judgement, "
-    "not part of the plan: the plan names the nine domains but does not map its objectives to them. An "
-    "administrator can change the mapping (data/framework/index-mapping.csv, or the framework workbook)."
-)
-DEMO_ASSIGNMENT = "demo assignment"
 
 
 def index_mapping_note() -> None:
