@@ -37,6 +37,9 @@ SECTIONS = {
         st.Page("app_pages/users.py", title="User accounts", icon=":material/group:"),
         st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"),
     ],
+    "Account": [
+        st.Page("app_pages/account.py", title="Your account", icon=":material/account_circle:"),
+    ],
 }
 # Shown to everyone, signed in or not: the plan's promise to share progress with children and families.
 PUBLIC: list[st.Page] = [

@@ -51,6 +51,17 @@ class Attachment:
     subtype: str = XLSX[1]
 
 
+STOP_WORDS = "To stop these emails, open Your account in CYP Plan Monitor"
+
+
+@dataclass(frozen=True)
+class Footer:
+    """The end of an email a person may stop: why they get it, and the address of the page that stops it."""
+
+    reason: str  # a whole sentence, e.g. "You get this email because you are a lead of Housing."
+    stop_url: str
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One email before it is rendered: recipients, subject, an opening line, sections, a link and attachments."""
@@ -61,6 +72,7 @@ class Outgoing:
     sections: Sequence[Section] = ()
     link: tuple[str, str] | None = None  # (text, URL)
     attachments: Sequence[Attachment] = field(default_factory=tuple)
+    footer: Footer | None = None
 
 
 def render_text(mail: Outgoing) -> str:
@@ -73,6 +85,8 @@ def render_text(mail: Outgoing) -> str:
         lines.append("")
     if mail.link:
         lines += [f"{mail.link[0]}: {mail.link[1]}", ""]
+    if mail.footer:
+        lines += [mail.footer.reason, f"{STOP_WORDS}: {mail.footer.stop_url}"]
     lines.append("This is an automatic message from CYP Plan Monitor.")
     return "\n".join(lines) + "\n"
 
@@ -97,7 +111,16 @@ def render_html(mail: Outgoing) -> str:
     if mail.link:
         text, url = mail.link
         parts.append(f'<p><a href="{escape(url, quote=True)}">{escape(text)}</a></p>')
-    parts += ["<p>This is an automatic message from CYP Plan Monitor.</p>", "</body>", "</html>"]
+    # The footer's text is smaller but keeps the body's colour (15:1 on white); its link is written out, as in the
+    # plain-text part, so it can be copied into a browser that is not the mail reader's.
+    parts.append('<footer style="margin-top: 32px; border-top: 1px solid #505a5f; font-size: 14px;">')
+    if mail.footer:
+        url = mail.footer.stop_url
+        parts += [
+            f"<p>{escape(mail.footer.reason)}</p>",
+            f'<p>{escape(STOP_WORDS)}: <a href="{escape(url, quote=True)}">{escape(url)}</a></p>',
+        ]
+    parts += ["<p>This is an automatic message from CYP Plan Monitor.</p>", "</footer>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
 

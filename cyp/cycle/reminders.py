@@ -36,7 +36,16 @@ from sqlalchemy import CursorResult, Engine, Result, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cyp.cycle.mail import Attachment, MailFailed, MailServer, Outgoing, Section, build_message, check_mail_settings
+from cyp.cycle.mail import (
+    Attachment,
+    Footer,
+    MailFailed,
+    MailServer,
+    Outgoing,
+    Section,
+    build_message,
+    check_mail_settings,
+)
 from cyp.cycle.recipients import opted_out_ids, team_leads, users_with_roles, why_not_mailed
 from cyp.quarters import Quarter, current_quarter, parse_quarter, today
 from cyp.read.changes import changes_since_last_quarter
@@ -68,6 +77,13 @@ logger = logging.getLogger(__name__)
 
 REMINDERS_FILE = PROJECT_ROOT / "data" / "reminders.yaml"
 LEASE_NAME = "reminders"
+# The "Your account" page (app_pages/account.py; its URL path is its file name), where a person stops these emails.
+ACCOUNT_PATH = "account"
+# Why each role gets the weekly digest (which roles do is data/reminders.yaml's `digest: roles:`).
+DIGEST_READERS = {
+    "administrator": "you are on the performance team (an administrator of CYP Plan Monitor)",
+    "viewer": "you are a director or a board member (a viewer in CYP Plan Monitor)",
+}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -262,6 +278,22 @@ def _greeting(user: User) -> str:
     return f"Dear {user.display_name or user.username},"
 
 
+def account_url() -> str:
+    """The address of the "Your account" page, where a person stops (or restarts) the reminders and digests."""
+    return f"{get_settings().public_url}/{ACCOUNT_PATH}"
+
+
+def reminder_footer(partner: Partner) -> Footer:
+    """Why a lead gets a reminder, and where to stop them."""
+    return Footer(f"You get this email because you are a lead of {partner.name} in CYP Plan Monitor.", account_url())
+
+
+def digest_footer(user: User) -> Footer:
+    """Why this person gets the weekly digest (their role), and where to stop it."""
+    why = DIGEST_READERS.get(user.role, f"your role in CYP Plan Monitor ({user.role}) is one the digest goes to")
+    return Footer(f"You get this weekly digest because {why}.", account_url())
+
+
 def compose_reminder(
     session: Session, user: User, partner: Partner, quarter: Quarter, step: Step, day: date
 ) -> Outgoing:
@@ -295,7 +327,9 @@ def compose_reminder(
     ]
     subject = step.subject.format(team=partner.name, quarter=quarter.label, deadline=_fmt(deadline))
     link = ("Upload your return", f"{get_settings().public_url}/upload")
-    return Outgoing([user.email or ""], subject, _greeting(user), sections, link, (attachment,))
+    return Outgoing(
+        [user.email or ""], subject, _greeting(user), sections, link, (attachment,), reminder_footer(partner)
+    )
 
 
 def compose_digest(session: Session, user: User, day: date, schedule: Schedule) -> Outgoing:
@@ -341,6 +375,7 @@ def compose_digest(session: Session, user: User, day: date, schedule: Schedule) 
         opening,
         sections,
         ("Open the submission tracker", f"{get_settings().public_url}/tracker"),
+        footer=digest_footer(user),
     )
 
 

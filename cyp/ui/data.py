@@ -565,3 +565,30 @@ def _accounts(tag: str) -> list[dict[str, Any]]:
 def load_accounts() -> list[dict[str, Any]]:
     """Every account as a table row: username, name, role, state, teams, email, how it signs in, demo."""
     return _accounts(data_tag())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _my_account(tag: str, username: str) -> dict[str, Any] | None:
+    from cyp.cycle.recipients import opted_out_ids
+
+    with tagged_session(tag) as db_session:
+        account = next((user for user in accounts.list_users(db_session) if user.username == username), None)
+        if account is None:
+            return None
+        return {
+            "username": account.username,
+            "name": account.display_name or "",
+            "role": account.role,
+            "teams": sorted(team.name for team in account.teams),
+            "email": account.email or "",
+            "emails_stopped": account.id in opted_out_ids(db_session),
+        }
+
+
+def load_my_account() -> dict[str, Any] | None:
+    """The signed-in person's account: username, name, role, teams (names), email, and whether they stopped the
+    reminder and digest emails (``emails_stopped``); None when nobody is signed in or the account is gone."""
+    from cyp.ui.signin import current_principal  # cyp.ui.signin imports this module
+
+    principal = current_principal()
+    return None if principal is None else _my_account(data_tag(), principal.username)

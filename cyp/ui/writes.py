@@ -15,6 +15,7 @@ from cyp.access import accounts
 from cyp.access.permissions import Principal
 from cyp.quarters import QuarterError
 from cyp.ui.engine import attempt_write
+from cyp.ui.signin import current_principal
 
 if TYPE_CHECKING:
     from cyp.framework.workbook import ImportResult
@@ -151,3 +152,21 @@ def send_back_return(principal: Principal, team: str, quarter: str, reason: str,
     from cyp.cycle.signoff import SignoffError, return_to_team
 
     return attempt_write(principal, return_to_team, team, quarter, reason, version=version, expected=(SignoffError,))[0]
+
+
+def set_my_email_reminders(on: bool) -> bool:
+    """Restart (``on``) or stop the signed-in person's own reminder and digest emails
+    (:func:`cyp.cycle.recipients.set_opt_out`, audited as mail.opt_in / mail.opt_out); whether they are now as asked.
+
+    The person is the one signed in to this session, never one a page names. False when nobody is signed in or the
+    change was refused (the reason is shown).
+    """
+    from cyp.cycle.recipients import NoSuchUser, set_opt_out
+
+    principal = current_principal()
+    if principal is None:
+        return False
+    done, _changed = attempt_write(
+        principal, set_opt_out, principal.username, not on, expected=(NoSuchUser,)
+    )
+    return done
