@@ -34,7 +34,7 @@ from cyp.cycle.reminders import (
 )
 from cyp.cycle.signoff import return_to_team
 from cyp.storage.db import read_session, write_session
-from cyp.storage.models import Lease, MailSend, Partner, utcnow
+from cyp.storage.models import Lease, MailSend, Partner, User, utcnow
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
 
@@ -459,3 +459,95 @@ def test_a_schedule_with_a_bad_subject_is_refused_when_read(tmp_path: Path) -> N
     bad.write_text(REMINDERS_FILE.read_text(encoding="utf-8").replace("{team}: your", "{teem}: your", 1), "utf-8")
     with pytest.raises(ScheduleError, match=r"reminders.yaml: the subject '\{teem\}: your \{quarter\} return is due"):
         load_schedule(bad)
+
+
+def _open_account_page(principal: Principal):  # type: ignore[no-untyped-def]
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from cyp.ui import PRINCIPAL_KEY
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    at.session_state[PRINCIPAL_KEY] = principal
+    at.run()
+    at._page_hash = next(h for h, info in at._registered_pages.items() if info.get("url_pathname") == "account")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_lead_who_stopped_the_emails_on_their_account_page_gets_none(cycle: Engine, smtp: Recorder) -> None:
+    at = _open_account_page(Principal("a.lee", "lead", frozenset({"family-services"})))
+    next(b for b in at.button if b.label == "Stop reminder and digest emails").click()
+    at.run()
+    assert [s.value for s in at.success] == ["You will no longer get reminder or digest emails."]
+    report = run(cycle)
+    assert report.sent == 2 and smtp.to("a.lee@barnet.example") == []
+    # The other lead of the same team, and the other team's lead, still get theirs.
+    assert len(smtp.to("b.khan@barnet.example")) == 1 and len(smtp.to("c.ode@barnet.example")) == 1
+    # The notice that a return was sent back stops too, as the page says.
+    with write_session(cycle) as session:
+        add_return(session, "family-services", "2025-26 Q3", {"T23-1.1": "Green", "T23-1.2": "Amber"})
+        return_to_team(session, SYSTEM, "Family Services", "2025-26 Q3", "Give 1.2 a date")
+    run(cycle)
+    assert smtp.to("a.lee@barnet.example") == [] and len(smtp.to("b.khan@barnet.example")) == 2
+    with read_session(cycle) as session:
+        lee = session.scalar(select(User.id).where(User.username == "a.lee"))
+    assert [(key.split(":")[0], dropped) for key, _, dropped in sends(cycle) if key.endswith(f":{lee}")] == [
+        ("returned", "the person opted out of reminder emails")
+    ]
+
+
+def _parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    return text, message.get_body(("html",)).get_content().replace("\r\n", "\n")
+
+
+def test_every_reminder_ends_with_why_and_how_to_stop_it_in_both_parts(cycle: Engine, smtp: Recorder) -> None:
+    with write_session(cycle) as session:
+        partner = session.scalar(select(Partner).where(Partner.ref == "family-services"))
+        partner.name = 'Family <Services> & "Co"'  # a name from the framework file is text, never markup
+    run(cycle)
+    [message] = smtp.to("a.lee@barnet.example")
+    text, page = _parts(message)
+    assert text.endswith(
+        '\nYou get this email because you are a lead of Family <Services> & "Co" in CYP Plan Monitor.\n'
+        "To stop these emails, open Your account in CYP Plan Monitor: https://cyp.barnet.example/account\n"
+        "This is an automatic message from CYP Plan Monitor.\n"
+    )
+    footer = page[page.index("<footer") : page.index("</footer>")]
+    assert "<p>You get this email because you are a lead of Family &lt;Services&gt; &amp; &quot;Co&quot; in " in footer
+    assert (
+        "<p>To stop these emails, open Your account in CYP Plan Monitor: "
+        '<a href="https://cyp.barnet.example/account">https://cyp.barnet.example/account</a></p>'
+    ) in footer
+    assert "<Services>" not in page
+    # The link is the app's own page: the path of the page registered in app.py for "Your account".
+    app_source = (Path(__file__).resolve().parent.parent / "app.py").read_text(encoding="utf-8")
+    assert 'st.Page("app_pages/account.py", title="Your account"' in app_source
+    [c_ode] = smtp.to("c.ode@barnet.example")
+    assert "because you are a lead of Public Health in CYP Plan Monitor." in _parts(c_ode)[0]
+
+
+def test_every_digest_ends_with_why_the_reader_gets_it_and_how_to_stop_it(cycle: Engine, smtp: Recorder) -> None:
+    with write_session(cycle) as session:
+        create_user(session, SYSTEM, "perf", "administrator", email="perf@barnet.example")
+        create_user(session, SYSTEM, "director", "viewer", email="director@barnet.example")
+    run(cycle, date(2026, 2, 2))  # a Monday: the digest's day
+    stop = "To stop these emails, open Your account in CYP Plan Monitor"
+    link = '<a href="https://cyp.barnet.example/account">https://cyp.barnet.example/account</a>'
+    for address, why in (
+        ("perf@barnet.example", "you are on the performance team (an administrator of CYP Plan Monitor)"),
+        ("director@barnet.example", "you are a director or a board member (a viewer in CYP Plan Monitor)"),
+    ):
+        [digest] = smtp.to(address)
+        text, page = _parts(digest)
+        assert text.endswith(
+            f"\nYou get this weekly digest because {why}.\n{stop}: https://cyp.barnet.example/account\n"
+            "This is an automatic message from CYP Plan Monitor.\n"
+        ), text
+        footer = page[page.index("<footer") : page.index("</footer>")]
+        assert f"<p>You get this weekly digest because {why}.</p>" in footer
+        assert f"<p>{stop}: {link}</p>" in footer

@@ -166,7 +166,5 @@ def set_my_email_reminders(on: bool) -> bool:
     principal = current_principal()
     if principal is None:
         return False
-    done, _changed = attempt_write(
-        principal, set_opt_out, principal.username, not on, expected=(NoSuchUser,)
-    )
+    done, _changed = attempt_write(principal, set_opt_out, principal.username, not on, expected=(NoSuchUser,))
     return done
