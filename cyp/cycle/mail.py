@@ -111,7 +111,7 @@ def render_html(mail: Outgoing) -> str:
     if mail.link:
         text, url = mail.link
         parts.append(f'<p><a href="{escape(url, quote=True)}">{escape(text)}</a></p>')
-    # The footer's text is smaller but keeps the body's colour (15:1 on white); its link is written out, as in the
+    # The footer's text is smaller but keeps the body's near-black colour; its link is written out, as in the
     # plain-text part, so it can be copied into a browser that is not the mail reader's.
     parts.append('<footer style="margin-top: 32px; border-top: 1px solid #505a5f; font-size: 14px;">')
     if mail.footer:

@@ -15,7 +15,8 @@ A run (``python -m cyp remind``, or :func:`start_timer` in the app) works in thr
 
 One run at a time holds the ``reminders`` lease (a row with an expiry), so instances sharing a database take
 turns; a crashed run's lease expires after ``lease_minutes``. The emails carry facts (what is due, what is
-missing, statuses, board questions), never a team's commentary.
+missing, statuses, board questions), never a team's commentary. Reminders and digests end by saying why the
+person gets them and where to stop them: the "Your account" page (:data:`ACCOUNT_PATH`).
 """
 
 from __future__ import annotations
