@@ -177,7 +177,7 @@ _WHO_ROW = '<div class="cyp-who" style="display:flex;gap:1rem;margin-bottom:1rem
 _WHO_CELL = '<div style="flex:{grow} 1 0;min-width:0"><strong>{label}:</strong> {text}</div>'
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def line_card_markdown(card: LineCard) -> str:
     """One line's card on the Outcomes page as one markdown block (``unsafe_allow_html``): its status badge, ref,
     text and any change since last quarter; who is responsible, who monitors it and its trend; its commentary.
