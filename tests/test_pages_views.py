@@ -389,7 +389,8 @@ def test_demo_teams_of_2023_lines_are_labelled_as_demo(app, db):
     report = status_report(db, "2025-26 Q4", "2023-27")
     outcome = report["outcomes"][0]["ref"]
     at = app("app_pages/outcome.py", outcome=outcome, quarter="2025-26 Q4", plan="2023-27")
-    responsible = [as_read(m) for m in markdown(at) if m.startswith("**Responsible:**")]
+    # Each card's "who" row: <strong>Responsible:</strong> teams</div>
+    responsible = re.findall(r"<strong>Responsible:</strong> ([^<]*)</div>", "\n".join(markdown(at)))
     assert responsible and all(line.endswith("(demo assignment)") for line in responsible)
     at = app("app_pages/framework.py", plan="2023-27")
     tables = [frame.value for frame in at.dataframe if "Responsible" in frame.value.columns]

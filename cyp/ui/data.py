@@ -8,6 +8,8 @@ holds SQL or rules of its own.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,7 @@ from cyp.read.tracker import TrackerRow
 from cyp.read.young_people import OutcomeNews
 from cyp.returns.lines import deadline_for
 from cyp.storage.config import PROJECT_ROOT
-from cyp.ui.engine import audit_tag, data_tag, session, shared_cache, tagged_session
+from cyp.ui.engine import audit_tag, data_tag, derived, session, shared_cache, tagged_session
 
 if TYPE_CHECKING:
     from cyp.admin import ObjectiveChoice
@@ -210,6 +212,166 @@ def load_line_trends(plan_ref: str, quarters: tuple[str, ...], signed_off_only: 
     return _line_trends(data_tag(), plan_ref, quarters, counted_versions(signed_off_only))
 
 
+def _records_by_outcome(summary: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return {record["outcome_ref"]: record for record in summary.to_dict("records")}
+
+
+def load_outcome_record(
+    quarter: str, plan_ref: str, outcome_ref: str, signed_off_only: bool | None = None
+) -> dict[str, Any] | None:
+    """One outcome's row of :func:`load_outcome_summary` as a dict (shared: never change it), None if not there.
+
+    Worked out once per data rather than filtering the summary in every run.
+    """
+    return derived(_records_by_outcome, load_outcome_summary(quarter, plan_ref, signed_off_only)).get(outcome_ref)
+
+
+def _text(value: object) -> str:
+    """A cell as text, "" for None and NaN (which :func:`escape_markdown` shows as "" too)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+@dataclass(frozen=True)
+class LineCard:
+    """What one line's card on the Outcomes page shows, as plain values (shared by every session: never change it).
+
+    ``text`` is the objective's text for a whole-objective line, else the action's; ``change`` is "Improved",
+    "Worse" or None; ``trend`` is (quarter, status) per trend quarter, oldest first; None and NaN are "".
+    """
+
+    ref: str
+    status: str
+    text: str
+    change: str | None
+    teams: str
+    is_demo: bool
+    bodies: str
+    trend: tuple[tuple[str, str], ...]
+    progress: str
+    next_steps: str
+    risks: str
+
+
+@dataclass(frozen=True, eq=False)
+class ObjectiveLines:
+    """One objective's lines on the Outcomes page, worked out once per data (shared: never change any of it).
+
+    ``cards`` are in the order shown (lines needing attention first); ``rest`` is the table of the lines after the
+    first ``card_limit`` (empty when all fit); ``strip_first`` and ``strip_all`` are the trend rows (``line``,
+    ``quarter``, ``status``) of the first ``card_limit`` cards and of all of them.
+    """
+
+    counts: dict[str, int]
+    cards: tuple[LineCard, ...]
+    rest: pd.DataFrame
+    strip_first: pd.DataFrame
+    strip_all: pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class OutcomeLines:
+    """The lines the Outcomes page shows, by objective ref (objectives with no line matching are absent)."""
+
+    count: int
+    objectives: dict[str, ObjectiveLines]
+
+
+def _line_card(line: dict[str, Any], trend: tuple[tuple[str, str], ...]) -> LineCard:
+    whole = line["whole_objective"]
+    action = line["action"]
+    text = line["objective"] if whole or not action else action
+    is_demo = line["is_demo"]
+    return LineCard(
+        ref=_text(line["ref"]),
+        status=_text(line["status"]),
+        text=_text(text),
+        change=line["change"] if line["change"] in ("Improved", "Worse") else None,
+        teams=_text(line["teams"]),
+        is_demo=is_demo is True or str(is_demo) == "True",
+        bodies=_text(line["bodies"]),
+        trend=trend,
+        progress=_text(line["progress"]),
+        next_steps=_text(line["next_steps"]),
+        risks=_text(line["risks"]),
+    )
+
+
+_REST_EMPTY = pd.DataFrame(columns=["Line", "Status", "Responsible", "Progress"])
+
+
+def objective_lines(
+    lines: pd.DataFrame, trends: pd.DataFrame, card_limit: int, attention: tuple[str, ...]
+) -> OutcomeLines:
+    """Group a :func:`load_line_statuses` frame by objective for the Outcomes page, with each line's trend from a
+    :func:`load_line_trends` frame: the lines whose status is in ``attention`` first, then the others, each group
+    in the frame's order; the lines beyond ``card_limit`` also as a table (Line, Status, Responsible, Progress)."""
+    from cyp.ui.widgets import responsible_column  # widgets imports this module
+
+    wanted = trends[trends["ref"].isin(lines["ref"])]
+    trend_of: dict[str, list[tuple[str, str]]] = {}
+    for ref, quarter, status in zip(
+        wanted["ref"].tolist(), wanted["quarter"].tolist(), wanted["status"].tolist(), strict=True
+    ):
+        trend_of.setdefault(ref, []).append((quarter, status))
+    objectives: dict[str, ObjectiveLines] = {}
+    for objective_ref, group in lines.groupby("objective_ref", sort=False):
+        needs_attention = group["status"].isin(attention)
+        ordered = pd.concat([group[needs_attention], group[~needs_attention]])
+        cards = tuple(_line_card(line, tuple(trend_of.get(line["ref"], ()))) for line in ordered.to_dict("records"))
+        rest = ordered.iloc[card_limit:]
+        table = (
+            _REST_EMPTY
+            if rest.empty
+            else rest.assign(teams=responsible_column(rest["teams"], rest["is_demo"]))[
+                ["ref", "status", "teams", "progress"]
+            ].rename(columns={"ref": "Line", "status": "Status", "teams": "Responsible", "progress": "Progress"})
+        )
+        strip_all = wanted[wanted["ref"].isin(ordered["ref"])].rename(columns={"ref": "line"})
+        strip_first = (
+            strip_all
+            if len(ordered) <= card_limit
+            else wanted[wanted["ref"].isin(ordered["ref"].head(card_limit))].rename(columns={"ref": "line"})
+        )
+        objectives[str(objective_ref)] = ObjectiveLines(
+            group["status"].value_counts().to_dict(), cards, table, strip_first, strip_all
+        )
+    return OutcomeLines(len(lines), objectives)
+
+
+@shared
+def _outcome_lines(
+    tag: str,
+    quarter: str,
+    plan_ref: str,
+    filters: ViewFilters | None,
+    signed_off_only: bool,
+    quarters: tuple[str, ...],
+    card_limit: int,
+    attention: tuple[str, ...],
+) -> OutcomeLines:
+    return objective_lines(
+        _line_statuses(tag, quarter, plan_ref, filters, signed_off_only),
+        _line_trends(tag, plan_ref, quarters, signed_off_only),
+        card_limit,
+        attention,
+    )
+
+
+def load_outcome_lines(
+    quarter: str,
+    plan_ref: str,
+    filters: ViewFilters | None,
+    quarters: tuple[str, ...],
+    card_limit: int,
+    attention: tuple[str, ...],
+    signed_off_only: bool | None = None,
+) -> OutcomeLines:
+    """:func:`objective_lines` of :func:`load_line_statuses` (pass :func:`line_filters`) and
+    :func:`load_line_trends` over ``quarters``, worked out once per data and shared by every session."""
+    counted = counted_versions(signed_off_only)
+    return _outcome_lines(data_tag(), quarter, plan_ref, filters, counted, quarters, card_limit, attention)
+
+
 @shared
 def _domain_summary(tag: str, quarter: str, plan_ref: str, domain: str | None, signed_off_only: bool) -> pd.DataFrame:
     with tagged_session(tag) as db_session:
@@ -238,6 +400,32 @@ def load_indicator_series(
 ) -> pd.DataFrame:
     """Cached :func:`cyp.read.reports.indicator_series` (``signed_off_only``: see :func:`counted_versions`)."""
     return _indicator_series(data_tag(), indicator_refs, outcome_ref, counted_versions(signed_off_only))
+
+
+@dataclass(frozen=True, eq=False)
+class IndicatorPanel:
+    """One indicator's values up to a quarter, oldest first, and its latest row as a dict (shared: never change)."""
+
+    ref: str
+    latest: dict[str, Any]
+    values: pd.DataFrame
+
+
+@shared
+def _indicator_panels(tag: str, outcome_ref: str, quarter: str, signed_off_only: bool) -> tuple[IndicatorPanel, ...]:
+    series = _indicator_series(tag, None, outcome_ref, signed_off_only)
+    series = series[series["quarter"] <= quarter]
+    return tuple(
+        IndicatorPanel(str(ref), values.iloc[-1].to_dict(), values) for ref, values in series.groupby("ref", sort=False)
+    )
+
+
+def load_indicator_panels(
+    outcome_ref: str, quarter: str, signed_off_only: bool | None = None
+) -> tuple[IndicatorPanel, ...]:
+    """The outcome's indicators (:func:`load_indicator_series`) with values up to ``quarter``, one panel each in
+    the series' order; worked out once per data and shared by every session."""
+    return _indicator_panels(data_tag(), outcome_ref, quarter, counted_versions(signed_off_only))
 
 
 @shared

@@ -66,6 +66,7 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
 # WCAG 2.4.7 / 2.4.13: Streamlit's focus marks are a faint tint on sidebar links (1.09:1), nothing on the file
 # uploader's button and a 2.47:1 ring elsewhere. One near-black ring, 3 px and offset onto the page's white or
 # light grey, contrasts by 15:1 or more with what is around it; form fields draw it round the whole field.
+# And an Outcomes card's "who" row (cyp/ui/widgets.py) stacks on a narrow screen, as Streamlit's columns do.
 _ACCESSIBILITY_CSS = """<style>
 [data-testid='stDateInput'] [role='spinbutton']
 {display:inline-block;min-width:24px;min-height:24px;line-height:24px;text-align:center}
@@ -77,6 +78,7 @@ _ACCESSIBILITY_CSS = """<style>
 {outline:3px solid #0b0c0c !important;outline-offset:2px !important}
 [data-baseweb='select'] input:focus-visible, [data-baseweb='input'] input:focus-visible,
 [data-baseweb='textarea'] textarea:focus-visible {outline:none !important}
+@media (max-width:640px) {.cyp-who {flex-direction:column}}
 </style>"""
 
 

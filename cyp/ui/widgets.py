@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import pickle
@@ -22,7 +23,7 @@ from cyp.read import charts
 from cyp.read.browse import DEMO_ASSIGNMENT, INDEX_MAPPING_NOTE
 from cyp.read.charts import STATUS_COLOURS, STATUS_ICONS, STATUS_TEXT_COLOURS, status_label
 from cyp.status import ALL_STATUSES, describe_rule, status_change
-from cyp.ui.data import board_pack_bytes, demo_present
+from cyp.ui.data import LineCard, board_pack_bytes, demo_present
 from cyp.ui.engine import derived, shared_cache
 from cyp.ui.escaping import escape_markdown
 
@@ -163,6 +164,48 @@ def trend_icons(trend: pd.DataFrame) -> str:
     return " · ".join(f"{row.quarter[2:]} {STATUS_ICONS.get(row.status, '?')}" for row in trend.itertuples(index=False))
 
 
+# One card's "who" row, side by side as Streamlit's columns of widths 2, 2 and 3 (1rem apart) lay it out; below
+# 640 px, where Streamlit stacks columns, the navigation's style sheet stacks these too (``cyp-who``).
+_WHO_ROW = '<div class="cyp-who" style="display:flex;gap:1rem;margin-bottom:1rem">{}</div>'
+_WHO_CELL = '<div style="flex:{grow} 1 0;min-width:0"><strong>{label}:</strong> {text}</div>'
+
+
+@functools.lru_cache(maxsize=2048)
+def line_card_markdown(card: LineCard) -> str:
+    """One line's card on the Outcomes page as one markdown block (``unsafe_allow_html``): its status badge, ref,
+    text and any change since last quarter; who is responsible, who monitors it and its trend; its commentary.
+
+    One element instead of ten: drawing each element costs the server more than the text in it. The data is made
+    literal as everywhere (:func:`escape_markdown`; HTML entities inside the who row, a raw HTML block). Cards are
+    shared values, so each card's text is made once.
+    """
+    change = f" — **{card.change.lower()} since last quarter**" if card.change else ""
+    header = (
+        f"{status_badge_html(card.status)} &nbsp; **{escape_markdown(card.ref)}** {escape_markdown(card.text)}{change}"
+    )
+    names = escape_markdown(card.teams, inside_html=True) or "not assigned"
+    who = (
+        ("Responsible", 2, f"{names} ({DEMO_ASSIGNMENT})" if card.is_demo else names),
+        ("Monitored by", 2, escape_markdown(card.bodies, inside_html=True) or "not recorded"),
+        ("Trend", 3, html.escape(trend_text(card.trend))),
+    )
+    row = _WHO_ROW.format("".join(_WHO_CELL.format(label=label, grow=grow, text=text) for label, grow, text in who))
+    if card.status == "No return":
+        commentary = ["*No update this quarter.*"]
+    else:
+        commentary = [
+            f"**Progress:** {escape_markdown(card.progress) or '—'}",
+            f"**Next steps:** {escape_markdown(card.next_steps) or '—'}",
+            f"**Risks and issues:** {escape_markdown(card.risks) or '—'}",
+        ]
+    return "\n\n".join([header, row, *commentary])
+
+
+def trend_text(trend: Iterable[tuple[str, str]]) -> str:
+    """(quarter, status) pairs as :func:`trend_icons` writes them, e.g. "25-26 Q4 ● · 26-27 Q1 ▲"."""
+    return " · ".join(f"{quarter[2:]} {STATUS_ICONS.get(status, '?')}" for quarter, status in trend)
+
+
 def table_height(rows: int) -> int:
     """Pixel height that shows every row of an ``st.dataframe`` without an inner scroll bar."""
     return 38 + 35 * max(rows, 1)
@@ -293,12 +336,27 @@ def draw_chart(chart: Any) -> None:
         st.vega_lite_chart(spec, width="stretch")
 
 
+def _arrow_table(df: pd.DataFrame) -> Any:
+    try:
+        from streamlit.dataframe_util import convert_pandas_df_to_arrow_table
+    except ImportError:  # pragma: no cover - another Streamlit version: it converts the frame itself
+        return df
+    return convert_pandas_df_to_arrow_table(df)
+
+
+def shared_dataframe(df: pd.DataFrame, **options: Any) -> None:
+    """``st.dataframe(df, **options)`` for a frame every session shares (a cached loader's or chart table's, or
+    worked out from one): converted to Arrow once per frame, as ``st.dataframe`` would convert it in every run."""
+    st.dataframe(derived(_arrow_table, df), **options)
+
+
 def chart_with_data(chart: Any, table: pd.DataFrame, name: str, nested: bool = False) -> None:
     """A chart that fills its column, with its data one click away as a table (``nested=True`` inside an
-    expander, where Streamlit allows no second expander: the table then follows the chart)."""
+    expander, where Streamlit allows no second expander: the table then follows the chart). ``table`` is shared
+    (:func:`chart_table`'s): it is converted for drawing once."""
     draw_chart(chart)
     if nested:
-        st.dataframe(table, hide_index=True, width="stretch")
+        shared_dataframe(table, hide_index=True, width="stretch")
         return
     with st.expander(f"Data for {escape_markdown(name)}", icon=":material/table:"):
-        st.dataframe(table, hide_index=True, width="stretch")
+        shared_dataframe(table, hide_index=True, width="stretch")
