@@ -1,5 +1,7 @@
 """Outcome page: one outcome's objectives and lines with status, commentary and trend, and its indicators."""
 
+import textwrap
+
 import streamlit as st
 
 from cyp import ui
@@ -62,11 +64,11 @@ view_params = filters.to_query_params()
 
 
 def show_line(card: ui.LineCard) -> None:
-    """One line as a card: status, who, trend, commentary (one block), its board questions and a link to its history."""
+    """One line as a card: status, who, trend, commentary (one block), its open board questions, a link to its
+    history."""
     with st.container(border=True):
         st.markdown(ui.line_card_markdown(card), unsafe_allow_html=True)
         ui.question_notes(open_questions.get(card.ref, []))
-        ui.ask_form(card.ref, filters.quarter, key=f"outcome_{card.ref}")
         st.page_link(
             "app_pages/line_history.py",
             label=f"History of {ui.escape_markdown(card.ref)}",
@@ -85,6 +87,15 @@ for objective_ref, objective_text in objectives:
         f"Objective status: {ui.status_badge_html(ui.rollup_status(group.counts))} &nbsp; "
         f"{ui.distribution_text(group.counts)}",
         unsafe_allow_html=True,
+    )
+    # One form per objective, the line picked in it: a form on every card was seven elements a card, a third of the
+    # page's cost when a meeting's sessions open it at once.
+    ui.ask_form(
+        None,
+        filters.quarter,
+        key=f"outcome_{objective_ref}",
+        label=f"Ask the team about a line of {objective_ref}",
+        choices=[(card.ref, textwrap.shorten(card.text, 70, placeholder="…")) for card in group.cards],
     )
     # Lines needing attention come first; a long objective shows the first cards and the rest as one table,
     # because thousands of cards take seconds to render and nobody reads them on one screen.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import re
+import weakref
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import WebSession
 from cyp.storage.schema import alembic_config
 from cyp.web.app import build_app
+from cyp.web.lifespan import freeze_long_lived_objects
 from cyp.web.routes import safe_next
 
 BROWSER = "the-browser-cookie"
@@ -256,3 +259,18 @@ def test_the_data_api_is_served_by_the_same_app_with_the_same_headers(client: Te
     assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
     refused = client.get("/api/v1/report")
     assert refused.status_code == 401 and refused.headers["referrer-policy"] == "same-origin"
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_long_lived_objects_are_frozen_out_of_the_collectors_sight_after_garbage_is_collected() -> None:
+    garbage = weakref.ref(_Cycle())  # a reference cycle: only the collector frees it; frozen, it would stay for good
+    try:
+        frozen = freeze_long_lived_objects()
+        assert frozen == gc.get_freeze_count() > 1000
+        assert garbage() is None
+    finally:
+        gc.unfreeze()
