@@ -151,26 +151,45 @@ def _date_of_birth_word() -> re.Pattern[str]:
 
 
 @cache
-def _date_of_birth_fragments() -> frozenset[str]:
+def _date_of_birth_fragments() -> tuple[str, ...]:
     """The longest space-free piece of each date-of-birth word, in lower case ("birth" of "date of birth").
 
-    Every match of a date pattern contains one of them literally, so text without any needs no regex at all.
+    Every match of a date pattern contains one of them literally, so text without any needs no regex at all. A
+    piece that holds another ("birthday" holds "birth") is left out: the shorter one is found wherever it is.
     """
     words = load_data_file(PERSONAL_DATA_FILE)["date_of_birth_words"]
-    return frozenset(max(word.lower().split(), key=len) for key in words for word in words[key])
+    pieces = {max(word.lower().split(), key=len) for key in words for word in words[key]}
+    return tuple(sorted(p for p in pieces if not any(other != p and other in p for other in pieces)))
 
 
 def _may_name_a_date_of_birth(text: str) -> bool:
     # Only ASCII text takes the shortcut: ignoring case, the regex also matches a few other letters ("bırth" with
     # a dotless i) that lower-casing does not turn into the fragment.
-    if text.isascii() and not any(fragment in text.lower() for fragment in _date_of_birth_fragments()):
-        return False
+    if text.isascii():
+        lowered = text.lower()
+        if not any(fragment in lowered for fragment in _date_of_birth_fragments()):
+            return False
     return _date_of_birth_word().search(text) is not None
 
 
-def _fewer_digits_than(text: str, count: int) -> bool:
-    """True when ``text`` surely has fewer than ``count`` digits (ASCII text counted in C; other text never is)."""
-    return text.isascii() and sum(map(text.count, "0123456789")) < count
+# Ten digits chained as an NHS number's are (a UPN's eleven hold ten so chained), or an inward code (a digit and two
+# unit letters, in either case, ending a word) as every full postcode has: most commentary has neither, and one scan
+# of it says so. Each is then looked for on its own before its own patterns run.
+_NHS_OR_UPN_OR_POSTCODE = re.compile(rf"\d(?:(?:{_SEP}\d){{9}}|[ABD-HJLNP-UW-Z]{{2}}\b)", re.IGNORECASE)
+_TEN_CHAINED_DIGITS = re.compile(rf"\d(?:{_SEP}\d){{9}}")
+_INWARD_CODE = re.compile(r"\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE)
+
+
+def _may_hold_nhs_number_or_upn(text: str) -> bool:
+    return _TEN_CHAINED_DIGITS.search(text) is not None
+
+
+def _may_hold_postcode(text: str) -> bool:
+    return _INWARD_CODE.search(text) is not None
+
+
+def _may_hold_number_or_postcode(text: str) -> bool:
+    return _NHS_OR_UPN_OR_POSTCODE.search(text) is not None
 
 
 def nhs_number_is_valid(digits: str) -> bool:
@@ -222,8 +241,9 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
         return []
     text = normalise_text(text)
     found: list[tuple[int, PersonalDataHit]] = []
-    # An NHS number has 10 digits and a UPN 11 or 12: most commentary has fewer in all.
-    if not _fewer_digits_than(text, 10):
+    numbers_or_postcodes = _may_hold_number_or_postcode(text)
+    # An NHS number has 10 digits and a UPN 11 or 12, chained: most commentary has no such run.
+    if numbers_or_postcodes and _may_hold_nhs_number_or_upn(text):
         for match in _DIGIT_RUN.finditer(text):
             run = match.group(0)
             if len(run) < 10 or (match.start() and text[match.start() - 1] in _NOT_BEFORE_NHS):
@@ -246,10 +266,13 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
                 start = min(match.start(part) for part in "dmy")
                 end = max(match.end(part) for part in "dmy")
                 found.append((start, PersonalDataHit(DATE_OF_BIRTH, text[start:end])))
-    postcodes = {match.start(): match.group(0) for match in _POSTCODE_RE.finditer(text)}
-    for match in _COMPACT_POSTCODE_RE.finditer(text):
-        postcodes.setdefault(match.start(), match.group(0))
-    found.extend((start, PersonalDataHit(POSTCODE, postcode)) for start, postcode in postcodes.items())
+    if numbers_or_postcodes and _may_hold_postcode(text):
+        postcodes = {match.start(): match.group(0) for match in _POSTCODE_RE.finditer(text)}
+        for match in _COMPACT_POSTCODE_RE.finditer(text):
+            postcodes.setdefault(match.start(), match.group(0))
+        found.extend((start, PersonalDataHit(POSTCODE, postcode)) for start, postcode in postcodes.items())
+    if not found:
+        return []
     found.sort(key=lambda item: item[0])
     return [hit for _, hit in found]
 
