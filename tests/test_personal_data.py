@@ -12,6 +12,7 @@ from cyp.returns.personal_data import (
     PersonalDataHit,
     describe_hits,
     find_personal_data,
+    find_personal_data_each,
     nhs_number_is_valid,
     upn_check_letter,
 )
@@ -210,3 +211,12 @@ def test_shortcuts_never_change_what_is_found(text: str) -> None:
     finally:
         for name, value in saved.items():
             setattr(personal_data, name, value)
+
+
+@settings(max_examples=300, deadline=None)
+@example(["date of", "birth 12/03/2015"])  # a date-of-birth word across two cells is in neither
+@example(["943 476", "5919 Q3"])  # nor are an NHS number's digits
+@example(["EN5 4", "AB"])
+@given(st.lists(st.none() | st.lists(_PIECES | st.text(max_size=6), max_size=6).map("".join), max_size=8))
+def test_all_the_cells_at_once_find_what_each_cell_alone_finds(texts: list[str | None]) -> None:
+    assert find_personal_data_each(texts) == [find_personal_data(text) for text in texts]

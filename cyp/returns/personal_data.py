@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -275,6 +276,21 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
         return []
     found.sort(key=lambda item: item[0])
     return [hit for _, hit in found]
+
+
+def find_personal_data_each(texts: Sequence[str | None]) -> list[list[PersonalDataHit]]:
+    """:func:`find_personal_data` of each of ``texts``, in order: what a return's commentary cells hold.
+
+    Most returns hold no personal data at all: the shortcuts' checks run once over all the texts together (each
+    normalised, one per line), and only when one of them could match there is each text scanned on its own. What
+    a check finds in one text it finds in them all together (a line break bounds a word as the text's end does).
+    """
+    together = "\n".join(normalise_text(text) for text in texts if text)
+    if _DIGIT.search(together) is None:
+        return [[] for _ in texts]
+    if not _may_hold_number_or_postcode(together) and not _may_name_a_date_of_birth(together):
+        return [[] for _ in texts]
+    return [find_personal_data(text) for text in texts]
 
 
 def describe_hits(hits: list[PersonalDataHit]) -> str:
