@@ -189,7 +189,30 @@ def _may_hold_postcode(text: str) -> bool:
     return _INWARD_CODE.search(text) is not None
 
 
+def _marks_table() -> bytes:
+    """ASCII bytes to the marks of :func:`_may_hold_number_or_postcode`: digit "0", inward-code letter "A" (either
+    case), separator "-", anything else "."."""
+    table = bytearray(b"." * 256)
+    for char in "0123456789":
+        table[ord(char)] = ord("0")
+    for char in "ABDEFGHJLNPQRSTUWXYZ":
+        table[ord(char)] = table[ord(char.lower())] = ord("A")
+    for char in " -./":
+        table[ord(char)] = ord("-")
+    return bytes(table)
+
+
+_MARKS = _marks_table()
+_TEN_DIGIT_MARKS = b"0" * 10
+_INWARD_CODE_MARKS = b"0AA"
+
+
 def _may_hold_number_or_postcode(text: str) -> bool:
+    if text.isascii():
+        # Without a regex over every character: ten chained digits are ten digit marks once separators are gone,
+        # and an inward code is a digit mark and two letter marks (whatever follows them).
+        marks = text.encode("ascii").translate(_MARKS)
+        return _INWARD_CODE_MARKS in marks or _TEN_DIGIT_MARKS in marks.replace(b"-", b"")
     return _NHS_OR_UPN_OR_POSTCODE.search(text) is not None
 
 
