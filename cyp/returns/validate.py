@@ -315,7 +315,8 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
                 )
             )
         for cell in (line.progress, line.next_steps, line.risks, line.board_answer):
-            _check_personal_data(cell, next(hits), sheet, problems)
+            if found := next(hits):
+                _check_personal_data(cell, found, sheet, problems)
         if action is not None and status is not None:
             checked.lines.append(
                 CheckedLine(
