@@ -12,6 +12,7 @@ from cyp.returns.personal_data import (
     PersonalDataHit,
     describe_hits,
     find_personal_data,
+    find_personal_data_each,
     nhs_number_is_valid,
     upn_check_letter,
 )
@@ -164,6 +165,10 @@ _PIECES = st.sampled_from(
         "date of b\u0131rth",
         "b\u0130RTH",
         "N3 2AB",
+        "en54ab",
+        "n3 2ab",
+        "9 4 3 4 7 6 5 9 1 9",
+        "943./476-/5919",
         "EN5 1QT",
         "NW9 6YJ",
         "week 7",
@@ -186,16 +191,32 @@ _PIECES = st.sampled_from(
 @example("date of b\u0131rth 12/03/2015")  # a dotless i matches "i" when case is ignored; lower() keeps it dotless
 @given(st.lists(_PIECES | st.text(max_size=6), max_size=14).map("".join))
 def test_shortcuts_never_change_what_is_found(text: str) -> None:
-    # The cheap checks that skip patterns (no digit, too few digits, no date-of-birth word) must only ever skip
-    # patterns that could not match: with them switched off, the hits are the same.
+    # The cheap checks that skip patterns (no digit, no ten chained digits, no inward code, no date-of-birth word)
+    # must only ever skip patterns that could not match: with them switched off, the hits are the same.
     import cyp.returns.personal_data as personal_data
 
     expected = find_personal_data(text)
-    saved = personal_data._fewer_digits_than, personal_data._may_name_a_date_of_birth, personal_data._DIGIT
+    shortcuts = (
+        "_may_hold_number_or_postcode",
+        "_may_hold_nhs_number_or_upn",
+        "_may_hold_postcode",
+        "_may_name_a_date_of_birth",
+    )
+    saved = {name: getattr(personal_data, name) for name in (*shortcuts, "_DIGIT")}
     try:
-        personal_data._fewer_digits_than = lambda _text, _count: False
-        personal_data._may_name_a_date_of_birth = lambda _text: True
+        for name in shortcuts:
+            setattr(personal_data, name, lambda _text: True)
         personal_data._DIGIT = re.compile("")  # matches every text
         assert find_personal_data(text) == expected
     finally:
-        personal_data._fewer_digits_than, personal_data._may_name_a_date_of_birth, personal_data._DIGIT = saved
+        for name, value in saved.items():
+            setattr(personal_data, name, value)
+
+
+@settings(max_examples=300, deadline=None)
+@example(["date of", "birth 12/03/2015"])  # a date-of-birth word across two cells is in neither
+@example(["943 476", "5919 Q3"])  # nor are an NHS number's digits
+@example(["EN5 4", "AB"])
+@given(st.lists(st.none() | st.lists(_PIECES | st.text(max_size=6), max_size=6).map("".join), max_size=8))
+def test_all_the_cells_at_once_find_what_each_cell_alone_finds(texts: list[str | None]) -> None:
+    assert find_personal_data_each(texts) == [find_personal_data(text) for text in texts]

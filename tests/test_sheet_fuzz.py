@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 
 from cyp.access.permissions import system_acting_for
+from cyp.returns import filecheck
 from cyp.returns.filecheck import check_upload, upload_limits
 from cyp.returns.ingest import ingest_return
 from cyp.returns.reader import _without_declared_ranges, read_return
@@ -207,3 +210,102 @@ def test_a_refused_sheet_stores_nothing(fuzz_engine, rows: str, dimension: str) 
         assert added == (1 if result.status == "rejected" else 0)
         kept = [p for p in uploads.iterdir() if p.is_file()] if uploads.exists() else []
         assert len(kept) == before[0]  # one kept file per stored return, none for a refusal
+
+
+# The quick bound of the file check (filecheck._sheet_surely_within) against the exact scan it may skip: cells written
+# every way the scan reads them (prefixed, addressed after another attribute, spaced or quoted oddly, or not at all),
+# merges and links, under the real limits and under small ones that the fuzzed addresses cross often.
+MAIN_NAMESPACE = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SMALL_LIMITS = replace(LIMITS, max_rows=25, max_columns=6, max_cells=15)
+prefixes = st.sampled_from(["", "x:"])
+ADDRESSED = ['{a}r="{c}{r}"', "{a}r = '{c}{r}'", '{a}r="${c}${r}"']
+NOT_FIRST_OR_NONE = [' s="1"{a}r="{c}{r}"', ""]
+
+
+@st.composite
+def odd_cells(draw: st.DrawFn, tidy: bool) -> str:
+    prefix = draw(prefixes)
+    form = draw(st.sampled_from(ADDRESSED if tidy else ADDRESSED + NOT_FIRST_OR_NONE))
+    # Mostly near the small limits, so that many sheets are within them and many cross them by little.
+    row = draw(st.one_of(st.integers(1, 30), st.integers(20, 30), row_numbers))
+    column = get_column_letter(draw(st.one_of(st.integers(1, 8), st.integers(4, 8), column_numbers)))
+    address = form.format(a=draw(st.sampled_from([" ", "  ", "\n"])), c=column, r=row) if form else ""
+    content = draw(values)
+    if not content:
+        return f"<{prefix}c{address}/>"
+    # The value's tags carry the cell's prefix too ("<x:v>1</x:v>").
+    content = content.replace("<", f"<{prefix}").replace(f"<{prefix}/", f"</{prefix}")
+    return f"<{prefix}c{address}>{content}</{prefix}c>"
+
+
+@st.composite
+def odd_rows(draw: st.DrawFn) -> str:
+    # Half the sheets are tidy (every cell addressed first, as the template writes them): the quick bound's case.
+    tidy = draw(st.booleans())
+    rows = []
+    for _ in range(draw(st.integers(0, 5))):
+        number = draw(st.one_of(st.none(), st.integers(1, 30), row_numbers))
+        attribute = f' r="{number}"' if number is not None else ""
+        rows.append(f"<row{attribute}>{''.join(draw(st.lists(odd_cells(tidy), max_size=4)))}</row>")
+    if tidy:
+        return "".join(rows) + "</sheetData>"
+    after = draw(
+        st.sampled_from(
+            [
+                "",
+                '<mergeCells><mergeCell ref="A1:B2"/></mergeCells>',
+                '<hyperlinks><hyperlink ref="Z99999"/></hyperlinks>',
+                "<extLst><f>1</f></extLst>",
+            ]
+        )
+    )
+    return "".join(rows) + "</sheetData>" + after
+
+
+def _exact_problem(xml: bytes, limits: Any) -> str:
+    scan = filecheck._SheetScan(limits)
+    carry = scan.feed(xml)
+    if not scan.problem:
+        scan.finish(carry)
+    return scan.problem
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(odd_rows(), st.sampled_from([LIMITS, SMALL_LIMITS]))
+def test_the_quick_bound_passes_only_sheets_the_exact_scan_passes(rows: str, limits: Any) -> None:
+    data = f'<worksheet xmlns="{MAIN_NAMESPACE}"><sheetData>{rows}</worksheet>'.encode()
+    quick = filecheck._sheet_surely_within(data, limits)
+    event("quick" if quick else "exact")
+    if quick:
+        assert _exact_problem(data, limits) == ""
+
+
+@pytest.mark.parametrize(
+    ("cells", "quick"),
+    [
+        ('<c r="F25"><v>1</v></c>', True),  # the far corner of the small limits
+        ('<c r="F26"><v>1</v></c>', False),
+        ('<c r="G1"><v>1</v></c>', False),
+        ('<c r="A1"/>' * 5, True),
+        # 15 elements with the row, the most allowed, but more "<" than that: the bound is the tags, so it cannot say.
+        ('<c r="A1"/>' * 14, False),
+        ('<c r="A1"/>' * 15, False),
+        ('<c s="1" r="A1"><v>1</v></c>', False),  # addressed, but not first: the exact scan decides
+        ("<c><v>1</v></c>", False),
+        ('<c r="A1"><v>1</v></c></row></sheetData><mergeCells><mergeCell ref="A1:B2"/></mergeCells><row>', False),
+    ],
+)
+def test_the_quick_bound_at_its_edges(cells: str, quick: bool) -> None:
+    data = f'<worksheet xmlns="{MAIN_NAMESPACE}"><sheetData><row r="1">{cells}</row></sheetData></worksheet>'.encode()
+    assert filecheck._sheet_surely_within(data, SMALL_LIMITS) is quick
+    if quick:
+        assert _exact_problem(data, SMALL_LIMITS) == ""
+
+
+def test_a_template_sheet_is_passed_by_the_quick_bound() -> None:
+    # The usual upload never needs the exact scan: what the template writes is addressed cell by cell.
+    data = hostile.valid_xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and all(filecheck._sheet_surely_within(sheet, LIMITS) for sheet in sheets)
+    assert check_upload(data, "return.xlsx") == []

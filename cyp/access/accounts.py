@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cyp.access import audit
@@ -115,9 +115,13 @@ def first_admin_instruction(session: Session) -> str | None:
     )
 
 
+# Built once: every upload asks it.
+_IS_DEMO = select(User.is_demo).where(User.username == bindparam("name"))
+
+
 def is_demo_account(session: Session, username: str) -> bool:
     """Whether ``username`` is a demo account: what it creates is demo data, removed with the demo data."""
-    return bool(session.scalar(select(User.is_demo).where(User.username == username.strip().lower())))
+    return bool(session.scalar(_IS_DEMO, {"name": username.strip().lower()}))
 
 
 def lift_sign_in_lock(session: Session, username: str) -> None:

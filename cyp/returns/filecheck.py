@@ -66,6 +66,8 @@ NOT_XML_SUFFIXES = (".bin",)
 ENTITY_MARKERS = tuple(
     marker.encode(encoding) for marker in ("<!doctype", "<!entity") for encoding in ("utf-8", "utf-16-le", "utf-16-be")
 )
+# Every marker holds "!", which lower-casing leaves alone: a part without one (most parts) needs no lower-cased copy.
+ENTITY_MARKER_SIGN = b"!"
 SCAN_CHUNK = 1024 * 1024
 # Bytes carried from one chunk to the next so a marker or a cell tag split across chunks is still seen.
 SCAN_OVERLAP = 1024
@@ -85,6 +87,11 @@ CELL_REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?(\d
 REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']{0,40})[\"']")
 RANGE_ATTRIBUTE = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([^\"']{0,80})[\"']")
 CELL_ADDRESS = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
+# Where cell elements, merges and links start; a cell's group holds its address when that is its first attribute.
+# Used only to show quickly that a sheet is surely within the limits (see _sheet_surely_within).
+CELL_OR_RANGE_START = re.compile(
+    rb"<(?:[\w.-]+:)?(?:c(?=[\s/>])(?:\s+r\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"'])?|(?:mergeCell|hyperlink)(?=[\s/>]))"
+)
 # A tag longer than this is nothing a spreadsheet program writes; it is refused rather than carried on for ever.
 LONGEST_TAG = 64 * 1024
 
@@ -480,26 +487,54 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
     carry = b""
     # ZipExtFile never returns more than the declared size, which _check_declared_sizes has already bounded.
     with archive.open(info) as stream:
-        first = True
-        while chunk := stream.read(SCAN_CHUNK):
-            if first:
-                first = False
-                result.nested_archive = chunk.startswith(NESTED_ARCHIVE_SIGNATURES)
-                if WORKSHEET_ROOT.search(chunk[:4096]) is not None:
-                    sheet = _SheetScan(limits)
+        chunk = stream.read(SCAN_CHUNK)
+        result.nested_archive = chunk.startswith(NESTED_ARCHIVE_SIGNATURES)
+        # One chunk read ahead: a sheet read whole in its first chunk may be judged at once.
+        following = stream.read(SCAN_CHUNK) if chunk else b""
+        if WORKSHEET_ROOT.search(chunk[:4096]) is not None:
+            whole = not following
+            # Only a sheet the exact scan would surely pass skips it; any doubt runs the exact scan.
+            sheet = None if whole and _sheet_surely_within(chunk, limits) else _SheetScan(limits)
+        while chunk:
             window = tail + chunk
-            if scan_entities and not result.has_entities:
+            if scan_entities and not result.has_entities and ENTITY_MARKER_SIGN in window:
                 lowered = window.lower()
                 result.has_entities = any(marker in lowered for marker in ENTITY_MARKERS)
             tail = window[-SCAN_OVERLAP:]
             # Once a sheet is known to be too big there is no need to look at more of its cells.
             if sheet is not None and not sheet.problem:
                 carry = sheet.feed(carry + chunk)
+            chunk, following = following, (stream.read(SCAN_CHUNK) if following else b"")
     if sheet is not None and not sheet.problem:
         sheet.finish(carry)
     if sheet is not None:
         result.too_big_range = sheet.problem
     return result
+
+
+def _sheet_surely_within(data: bytes, limits: UploadLimits) -> bool:
+    """True only when :class:`_SheetScan` would surely find nothing wrong with the whole worksheet ``data``.
+
+    A quick bound instead of following every tag, for the usual sheet: no merges or links, every cell element
+    addressed by its first attribute. Then no cell can hold a value beyond the farthest address any cell element
+    starts with, the scan's cell tags are among those element starts, and its rows and cells are fewer than the
+    part's "<" characters. Anything else (an unaddressed cell, a merge, a far address, a long unfinished last tag)
+    answers False, and the exact scan decides.
+    """
+    if data.count(b"<") > limits.max_cells:
+        return False
+    last = data.rfind(b"<")
+    if last >= 0 and len(data) - last > LONGEST_TAG and not COMPLETE_TAG.match(data, last):
+        return False
+    starts = CELL_OR_RANGE_START.findall(data)
+    # A merge, a link or an unaddressed cell has no row digits.
+    if not all(digits for _, digits in starts):
+        return False
+    if not starts:
+        return True
+    if max(map(int, [digits for _, digits in starts])) > limits.max_rows:
+        return False
+    return max(map(_column_of, {letters for letters, _ in starts})) <= limits.max_columns
 
 
 class _SheetScan:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -151,26 +152,68 @@ def _date_of_birth_word() -> re.Pattern[str]:
 
 
 @cache
-def _date_of_birth_fragments() -> frozenset[str]:
+def _date_of_birth_fragments() -> tuple[str, ...]:
     """The longest space-free piece of each date-of-birth word, in lower case ("birth" of "date of birth").
 
-    Every match of a date pattern contains one of them literally, so text without any needs no regex at all.
+    Every match of a date pattern contains one of them literally, so text without any needs no regex at all. A
+    piece that holds another ("birthday" holds "birth") is left out: the shorter one is found wherever it is.
     """
     words = load_data_file(PERSONAL_DATA_FILE)["date_of_birth_words"]
-    return frozenset(max(word.lower().split(), key=len) for key in words for word in words[key])
+    pieces = {max(word.lower().split(), key=len) for key in words for word in words[key]}
+    return tuple(sorted(p for p in pieces if not any(other != p and other in p for other in pieces)))
 
 
 def _may_name_a_date_of_birth(text: str) -> bool:
     # Only ASCII text takes the shortcut: ignoring case, the regex also matches a few other letters ("bırth" with
     # a dotless i) that lower-casing does not turn into the fragment.
-    if text.isascii() and not any(fragment in text.lower() for fragment in _date_of_birth_fragments()):
-        return False
+    if text.isascii():
+        lowered = text.lower()
+        if not any(fragment in lowered for fragment in _date_of_birth_fragments()):
+            return False
     return _date_of_birth_word().search(text) is not None
 
 
-def _fewer_digits_than(text: str, count: int) -> bool:
-    """True when ``text`` surely has fewer than ``count`` digits (ASCII text counted in C; other text never is)."""
-    return text.isascii() and sum(map(text.count, "0123456789")) < count
+# Ten digits chained as an NHS number's are (a UPN's eleven hold ten so chained), or an inward code (a digit and two
+# unit letters, in either case, ending a word) as every full postcode has: most commentary has neither, and one scan
+# of it says so. Each is then looked for on its own before its own patterns run.
+_NHS_OR_UPN_OR_POSTCODE = re.compile(rf"\d(?:(?:{_SEP}\d){{9}}|[ABD-HJLNP-UW-Z]{{2}}\b)", re.IGNORECASE)
+_TEN_CHAINED_DIGITS = re.compile(rf"\d(?:{_SEP}\d){{9}}")
+_INWARD_CODE = re.compile(r"\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE)
+
+
+def _may_hold_nhs_number_or_upn(text: str) -> bool:
+    return _TEN_CHAINED_DIGITS.search(text) is not None
+
+
+def _may_hold_postcode(text: str) -> bool:
+    return _INWARD_CODE.search(text) is not None
+
+
+def _marks_table() -> bytes:
+    """ASCII bytes to the marks of :func:`_may_hold_number_or_postcode`: digit "0", inward-code letter "A" (either
+    case), separator "-", anything else "."."""
+    table = bytearray(b"." * 256)
+    for char in "0123456789":
+        table[ord(char)] = ord("0")
+    for char in "ABDEFGHJLNPQRSTUWXYZ":
+        table[ord(char)] = table[ord(char.lower())] = ord("A")
+    for char in " -./":
+        table[ord(char)] = ord("-")
+    return bytes(table)
+
+
+_MARKS = _marks_table()
+_TEN_DIGIT_MARKS = b"0" * 10
+_INWARD_CODE_MARKS = b"0AA"
+
+
+def _may_hold_number_or_postcode(text: str) -> bool:
+    if text.isascii():
+        # Without a regex over every character: ten chained digits are ten digit marks once separators are gone,
+        # and an inward code is a digit mark and two letter marks (whatever follows them).
+        marks = text.encode("ascii").translate(_MARKS)
+        return _INWARD_CODE_MARKS in marks or _TEN_DIGIT_MARKS in marks.replace(b"-", b"")
+    return _NHS_OR_UPN_OR_POSTCODE.search(text) is not None
 
 
 def nhs_number_is_valid(digits: str) -> bool:
@@ -222,8 +265,9 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
         return []
     text = normalise_text(text)
     found: list[tuple[int, PersonalDataHit]] = []
-    # An NHS number has 10 digits and a UPN 11 or 12: most commentary has fewer in all.
-    if not _fewer_digits_than(text, 10):
+    numbers_or_postcodes = _may_hold_number_or_postcode(text)
+    # An NHS number has 10 digits and a UPN 11 or 12, chained: most commentary has no such run.
+    if numbers_or_postcodes and _may_hold_nhs_number_or_upn(text):
         for match in _DIGIT_RUN.finditer(text):
             run = match.group(0)
             if len(run) < 10 or (match.start() and text[match.start() - 1] in _NOT_BEFORE_NHS):
@@ -246,12 +290,30 @@ def find_personal_data(text: str | None) -> list[PersonalDataHit]:
                 start = min(match.start(part) for part in "dmy")
                 end = max(match.end(part) for part in "dmy")
                 found.append((start, PersonalDataHit(DATE_OF_BIRTH, text[start:end])))
-    postcodes = {match.start(): match.group(0) for match in _POSTCODE_RE.finditer(text)}
-    for match in _COMPACT_POSTCODE_RE.finditer(text):
-        postcodes.setdefault(match.start(), match.group(0))
-    found.extend((start, PersonalDataHit(POSTCODE, postcode)) for start, postcode in postcodes.items())
+    if numbers_or_postcodes and _may_hold_postcode(text):
+        postcodes = {match.start(): match.group(0) for match in _POSTCODE_RE.finditer(text)}
+        for match in _COMPACT_POSTCODE_RE.finditer(text):
+            postcodes.setdefault(match.start(), match.group(0))
+        found.extend((start, PersonalDataHit(POSTCODE, postcode)) for start, postcode in postcodes.items())
+    if not found:
+        return []
     found.sort(key=lambda item: item[0])
     return [hit for _, hit in found]
+
+
+def find_personal_data_each(texts: Sequence[str | None]) -> list[list[PersonalDataHit]]:
+    """:func:`find_personal_data` of each of ``texts``, in order: what a return's commentary cells hold.
+
+    Most returns hold no personal data at all: the shortcuts' checks run once over all the texts together (each
+    normalised, one per line), and only when one of them could match there is each text scanned on its own. What
+    a check finds in one text it finds in them all together (a line break bounds a word as the text's end does).
+    """
+    together = "\n".join(normalise_text(text) for text in texts if text)
+    if _DIGIT.search(together) is None:
+        return [[] for _ in texts]
+    if not _may_hold_number_or_postcode(together) and not _may_name_a_date_of_birth(together):
+        return [[] for _ in texts]
+    return [find_personal_data(text) for text in texts]
 
 
 def describe_hits(hits: list[PersonalDataHit]) -> str:

@@ -92,10 +92,13 @@ def header_vocabulary(path: Path = HEADERS_FILE) -> dict[str, Any]:
     return load_data_file(path, SCHEMA_DIR / "return-headers.schema.json")
 
 
+_NOT_HEADING_CHARACTER = re.compile(r"[^a-z0-9]")
+
+
 @lru_cache(maxsize=4096)  # headings and labels repeat in every upload
 def normalise_heading(text: str) -> str:
     """Lower case, ``&`` read as "and", everything but letters and digits dropped."""
-    return re.sub(r"[^a-z0-9]", "", text.lower().replace("&", "and"))
+    return _NOT_HEADING_CHARACTER.sub("", text.lower().replace("&", "and"))
 
 
 # Characters that show nothing (zero-width spaces and joiners, soft hyphens, direction marks, the byte-order mark):
@@ -123,6 +126,8 @@ def cell_text(value: Any) -> str | None:
     """A cell's value as stripped, normalised text (:func:`normalise_text`); None when blank. Whole floats lose
     their ``.0``; dates are ISO."""
     if type(value) is str:  # most cells: skip the other checks
+        if value.isascii() and value.isprintable():  # most text: nothing to normalise, no no-break space
+            return value.strip() or None
         return normalise_text(value).replace("\u00a0", " ").strip() or None
     if value is None:
         return None
@@ -195,7 +200,32 @@ class _Table:
         values = self.rows[row] if row < len(self.rows) else []
         raw = values[column] if column < len(values) else None
         raw = None if raw == "" else raw
-        return Cell(cell_text(raw), f"{get_column_letter(1 + column)}{row + 1}", raw)
+        return Cell(cell_text(raw), f"{_column_letter(column)}{row + 1}", raw)
+
+    def cells(self, row: int, columns: tuple[int | None, ...]) -> list[Cell]:
+        """:meth:`cell` for each of ``columns`` in one row (a table's lines are read this way)."""
+        values = self.rows[row] if row < len(self.rows) else []
+        width = len(values)
+        number = row + 1
+        out = []
+        for column in columns:
+            if column is None:
+                out.append(_NO_CELL)
+                continue
+            raw = values[column] if column < width else None
+            if raw == "":
+                raw = None
+            out.append(Cell(cell_text(raw), f"{_column_letter(column)}{number}", raw))
+        return out
+
+
+_NO_CELL = Cell(None, "")
+
+
+@lru_cache(maxsize=256)
+def _column_letter(column: int) -> str:
+    """The letters of 0-based ``column``."""
+    return get_column_letter(1 + column)
 
 
 def _find_header(
@@ -438,18 +468,13 @@ def _read_return_sheet(table: _Table, parsed: ParsedReturn) -> None:
     if found is None:
         return
     header_row, columns = found
+    wanted = tuple(columns.get(key) for key in _LINE_FIELDS)
     for row_index in _data_rows(table, header_row, columns):
-        parsed.lines.append(
-            ParsedLine(
-                row=row_index + 1,
-                ref=table.cell(row_index, columns.get("ref")),
-                status=table.cell(row_index, columns.get("status")),
-                progress=table.cell(row_index, columns.get("progress")),
-                next_steps=table.cell(row_index, columns.get("next_steps")),
-                risks=table.cell(row_index, columns.get("risks")),
-                board_answer=table.cell(row_index, columns.get("board_answer")),
-            )
-        )
+        parsed.lines.append(ParsedLine(row_index + 1, *table.cells(row_index, wanted)))
+
+
+# ParsedLine's cells, in the order it declares them.
+_LINE_FIELDS = ("ref", "status", "progress", "next_steps", "risks", "board_answer")
 
 
 def _read_indicators_sheet(table: _Table, parsed: ParsedReturn) -> None:

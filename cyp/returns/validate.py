@@ -21,7 +21,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from cyp.problems import Code, Problem
 from cyp.quarters import Quarter, QuarterError, parse_quarter, today
 from cyp.returns.lines import TeamRow, find_team_row, plan_covering, plan_period, suggest_team
-from cyp.returns.personal_data import PersonalDataHit, find_personal_data
+from cyp.returns.personal_data import PersonalDataHit, find_personal_data_each
 from cyp.returns.reader import Cell, ParsedReturn, display_name
 from cyp.status import STATUSES, parse_status, suggest_status
 from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, Plan
@@ -258,14 +258,17 @@ _EXPECTED_LINES = (
 )
 
 
-def _named(session: Session, statements: tuple[Select, Select], refs: Iterable[str]) -> dict[str, Named]:
+def _named(
+    session: Session, statements: tuple[Select, Select], refs: Iterable[str], known: Iterable[Named] = ()
+) -> dict[str, Named]:
     """{normalised ref: row} of the actions or indicators a workbook names, loading only those, as plain rows.
 
     Refs as stored are found through the unique index; only refs typed differently (case, spaces) fall back to
-    comparing normalised refs in SQL, which reads every ref.
+    comparing normalised refs in SQL, which reads every ref. Rows of ``known`` stored exactly as normalised are
+    what the index would find for their refs, so those refs are not looked up again.
     """
     wanted = {normalise_ref(ref) for ref in refs}
-    found: dict[str, Named] = {}
+    found = {row.ref: row for row in known if row.ref in wanted and normalise_ref(row.ref) == row.ref}
     connection = session.connection()
     for statement in statements:
         missing = sorted(wanted - found.keys())
@@ -283,10 +286,20 @@ def _owner_wording(session: Session, partner_id: int | None) -> str:
 def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn) -> None:
     sheet = parsed.return_sheet
     problems = checked.problems
-    actions = _named(session, _ACTIONS_NAMED, (line.ref.text for line in parsed.lines if line.ref.text))
+    # The team's own lines, read once: to name those the workbook misses, and as the rows its refs usually name.
+    expected: list[tuple[int, str, str | None]] = []
+    own: list[Named] = []
+    if checked.team is not None and checked.plan is not None:
+        expected = _expected_lines(session, checked.team, checked.plan)
+        own = [Named(action_id, ref, checked.plan.id, checked.team.id) for action_id, ref, _ in expected]
+    actions = _named(session, _ACTIONS_NAMED, (line.ref.text for line in parsed.lines if line.ref.text), own)
     seen: dict[int, int] = {}
     # A return repeats a handful of status spellings; each is looked up in the status vocabulary once.
     known_statuses: dict[str, str | None] = {}
+    text_cells = [
+        cell for line in parsed.lines for cell in (line.progress, line.next_steps, line.risks, line.board_answer)
+    ]
+    hits = iter(find_personal_data_each([cell.text for cell in text_cells]))
     for line in parsed.lines:
         action = _check_line_ref(session, line.ref, line.row, sheet, actions, checked, seen)
         status = _check_status(line.status, line.ref.text, sheet, problems, known_statuses)
@@ -302,7 +315,8 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
                 )
             )
         for cell in (line.progress, line.next_steps, line.risks, line.board_answer):
-            _check_personal_data(cell, sheet, problems)
+            if found := next(hits):
+                _check_personal_data(cell, found, sheet, problems)
         if action is not None and status is not None:
             checked.lines.append(
                 CheckedLine(
@@ -313,7 +327,6 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
         return
     if checked.team is None or checked.quarter is None or checked.plan is None:
         return
-    expected = _expected_lines(session, checked.team, checked.plan)
     if expected and not parsed.lines:
         problems.append(
             Problem(
@@ -471,10 +484,10 @@ def _masked(hits: list[PersonalDataHit]) -> str:
     return ", ".join(shown)
 
 
-def _check_personal_data(cell: Cell, sheet: str, problems: list[Problem]) -> None:
-    if cell.text is None:
+def _check_personal_data(cell: Cell, hits: list[PersonalDataHit], sheet: str, problems: list[Problem]) -> None:
+    """Problems for the personal data ``hits`` found in ``cell`` (:func:`find_personal_data_each`)."""
+    if not hits:
         return
-    hits = find_personal_data(cell.text)
     blocking = [hit for hit in hits if hit.blocks]
     if blocking:
         problems.append(
@@ -506,6 +519,7 @@ def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedRe
     # Only the indicators the sheet names, as for lines; none at all when the sheet is empty.
     indicators = _named(session, _INDICATORS_NAMED, (row.ref.text for row in parsed.indicators if row.ref.text))
     seen: dict[int, int] = {}
+    hits = iter(find_personal_data_each([row.commentary.text for row in parsed.indicators]))
     for row in parsed.indicators:
         numbers: dict[str, float | None] = {}
         for name, cell in (("value", row.value), ("target", row.target)):
@@ -521,7 +535,7 @@ def _check_indicators(session: Session, parsed: ParsedReturn, checked: CheckedRe
                         value=cell.text,
                     )
                 )
-        _check_personal_data(row.commentary, sheet, problems)
+        _check_personal_data(row.commentary, next(hits), sheet, problems)
         indicator = _check_indicator_ref(session, row.ref, row.row, sheet, indicators, checked, seen)
         if indicator is None or len(numbers) < 2:
             continue

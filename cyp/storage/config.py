@@ -142,9 +142,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# Looked up by name for every field of every Settings(): a dict, not a search of SETTINGS each time.
+_DEFAULTS = {setting.env: setting.default for setting in SETTINGS}
+
+
 def _env(name: str) -> str:
-    setting = next(s for s in SETTINGS if s.env == name)
-    return os.environ.get(name, "") or setting.default
+    return os.environ.get(name, "") or _DEFAULTS[name]
 
 
 @dataclass(frozen=True)
