@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import shutil
 import time
@@ -96,9 +97,15 @@ def test_check_sees_broken_version_numbering(framework: Engine) -> None:
     assert any("0 current versions" in problem for problem in problems)
 
 
-def ingest_in_child(url: str, uploads_dir: str, load: list[bytes]) -> None:
+def ingest_in_child(
+    url: str, uploads_dir: str, load: list[bytes], backup_done: multiprocessing.synchronize.Event
+) -> None:
+    # The last return waits for the backup, so the load is still running whenever the backup ends, however fast
+    # the ingest or busy the machine (the ones before it go in while the backup runs).
     engine = make_engine(url)
-    for data in load:
+    for position, data in enumerate(load):
+        if position == len(load) - 1:
+            backup_done.wait(timeout=120)
         ingest_return(data, "loading.xlsx", TESTS, engine=engine, uploads_dir=Path(uploads_dir))
 
 
@@ -111,9 +118,11 @@ def test_backup_while_ingesting_then_restore_gives_the_same_report(framework: En
     assert before_code == 0
     framework.dispose()
     dispose_engines()
-    child = multiprocessing.get_context("fork").Process(
+    context = multiprocessing.get_context("fork")
+    backup_done = context.Event()
+    child = context.Process(
         target=ingest_in_child,
-        args=(framework.url.render_as_string(hide_password=False), str(tmp_path / "uploads"), load),
+        args=(framework.url.render_as_string(hide_password=False), str(tmp_path / "uploads"), load, backup_done),
     )
     child.start()
     try:
@@ -125,6 +134,7 @@ def test_backup_while_ingesting_then_restore_gives_the_same_report(framework: En
         assert status == 0, output
         assert child.is_alive(), "the load finished before the backup: nothing shows it ran while the app wrote"
     finally:
+        backup_done.set()
         child.join(timeout=120)
     assert child.exitcode == 0
     assert _count_loading(framework) == LOAD
