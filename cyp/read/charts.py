@@ -6,7 +6,7 @@ count with its icon) on or beside the colour, and the legend reads "▲ Amber".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -96,21 +96,27 @@ def unit_title(unit: str | None) -> str:
     return UNIT_TITLES.get(cleaned.lower(), cleaned[:1].upper() + cleaned[1:] if cleaned else "Value")
 
 
-def readable(chart: alt.TopLevelMixin, width: int | None = None) -> alt.TopLevelMixin:
+def readable(chart: alt.TopLevelMixin, width: int | None = None, **properties: Any) -> alt.TopLevelMixin:
     """Apply the text colours and the fit-to-width sizing every chart shares; ``width`` in CSS px, else the container's.
 
-    A caller may still ``.configure_*`` the result (the board display sets larger type).
+    ``properties`` (title, description, height...) are set in the same copy of the chart. A caller may still
+    ``.configure_*`` the result (the board display sets larger type).
     """
-    sized = chart.properties(autosize=FITS_WIDTH, **({"width": int(width)} if width else {}))
-    return (
-        sized.configure_axis(
-            labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR, gridColor=GRID_COLOUR, tickColor=GRID_COLOUR
-        )
-        .configure_legend(labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
-        .configure_title(color=CHART_TEXT_COLOUR, subtitleColor=CHART_TEXT_COLOUR, anchor="start")
-        .configure_text(color=CHART_TEXT_COLOUR)
-        .configure_view(stroke=GRID_COLOUR)
+    import altair as alt
+
+    sized = chart.properties(**properties, autosize=FITS_WIDTH, **({"width": int(width)} if width else {}))
+    # The same config the configure_axis/legend/title/text/view chain gives, set on the one copy made above: each
+    # configure_* call copies the whole chart again (a layered chart is rebuilt), 5 copies a chart on a first visit.
+    config = sized.config.copy(deep=False) if sized.config is not alt.Undefined else alt.Config()
+    config["axis"] = alt.AxisConfig(
+        labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR, gridColor=GRID_COLOUR, tickColor=GRID_COLOUR
     )
+    config["legend"] = alt.LegendConfig(labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
+    config["title"] = alt.TitleConfig(color=CHART_TEXT_COLOUR, subtitleColor=CHART_TEXT_COLOUR, anchor="start")
+    config["text"] = alt.MarkConfig(color=CHART_TEXT_COLOUR)
+    config["view"] = alt.ViewConfig(stroke=GRID_COLOUR)
+    sized.config = config
+    return sized
 
 
 def _channel(value: int) -> float:
@@ -178,9 +184,7 @@ def _no_data_chart(title: str, width: int | None = None) -> alt.TopLevelMixin:
     import altair as alt
 
     message = alt.Chart(pd.DataFrame({"text": [NO_DATA]})).mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
-    return readable(
-        alt.layer(message).properties(title=title, description=f"{title}: {NO_DATA.lower()}.", height=60), width
-    )
+    return readable(alt.layer(message), width, title=title, description=f"{title}: {NO_DATA.lower()}.", height=60)
 
 
 def text_width_px(text: str, font_px: float) -> float:
@@ -271,16 +275,10 @@ def status_distribution_chart(
         .encode(y=y, x=alt.X("middle:Q", title=x_title), text="text:N", color=_text_scale("label"))
     )
     # Independent colour scales: the labels' scale maps the same statuses to black/white text, not to the fills.
-    chart = (
-        alt.layer(bars, labels)
-        .resolve_scale(color="independent")
-        .properties(
-            title=title,
-            description=distribution_description(data, groups, title),
-            height=34 * len(groups),
-        )
+    chart = alt.layer(bars, labels).resolve_scale(color="independent")
+    return readable(
+        chart, width, title=title, description=distribution_description(data, groups, title), height=34 * len(groups)
     )
-    return readable(chart, width)
 
 
 def status_trend_chart(
@@ -327,16 +325,9 @@ def status_trend_chart(
         **encodings, text="icon:N", color=_text_scale("label")
     )
     summary = ", ".join(f"{row.quarter} {row.status}" for row in data.itertuples())
-    chart = (
-        alt.layer(cells, icons)
-        .resolve_scale(color="independent")
-        .properties(
-            title=title,
-            description=f"{title}: {summary}.",
-            height=alt.Step(26) if "line" in data.columns else 26,
-        )
-    )
-    return readable(chart, width)
+    chart = alt.layer(cells, icons).resolve_scale(color="independent")
+    height = alt.Step(26) if "line" in data.columns else 26
+    return readable(chart, width, title=title, description=f"{title}: {summary}.", height=height)
 
 
 def _every_quarter(labels: list[str]) -> list[str]:
@@ -466,8 +457,8 @@ def indicator_chart(
         .encode(x=x, y=y, text="text:N")
     )
     layers = [lines, points, labels]
-    chart = alt.layer(*layers).properties(title=title, description=indicator_description(long, unit, title), height=220)
-    return readable(chart, width)
+    description = indicator_description(long, unit, title)
+    return readable(alt.layer(*layers), width, title=title, description=description, height=220)
 
 
 def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
