@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cyp.quarters import parse_quarter
+from cyp.read import queries
 from cyp.read.browse import plan_choices
-from cyp.read.reports import UnknownPlan, indicator_series, line_statuses, outcome_summary
+from cyp.read.reports import UnknownPlan, indicator_series, outcome_summary
 from cyp.status import ALL_STATUSES, NO_RETURN, RollupRule, load_rollup_rule, rollup_status
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import load_data_file
@@ -134,10 +136,11 @@ def young_people_summary(
     if plan is None:
         raise UnknownPlan(f"There is no plan '{plan_ref}'.")
     summary = outcome_summary(session, quarter, plan_ref, signed_off_only=signed_off_only)
-    lines = line_statuses(session, quarter, plan_ref, signed_off_only=signed_off_only)
+    # Counted in the database: the promises need only each objective's count of lines per status.
     by_objective: dict[str, Counter[str]] = {}
-    for objective_ref, status in zip(lines["objective_ref"], lines["status"], strict=True):
-        by_objective.setdefault(objective_ref, Counter())[status] += 1
+    counts = queries.status_counts_by_objective(plan_ref, parse_quarter(quarter).label, signed_off_only=signed_off_only)
+    for objective_ref, status, count in session.execute(counts):
+        by_objective.setdefault(objective_ref, Counter())[status] += count
     news = []
     for row in summary.to_dict("records"):
         promises = tuple(
