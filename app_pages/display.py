@@ -433,9 +433,9 @@ def board() -> None:
         return
     stamp = ui.load_latest_return_at(filters.quarter, filters.plan)
     data = ui.load_board_data(filters.quarter, filters.plan)
-    slides = build_slides(
-        data, ui.load_changes(filters.plan, filters.quarter), ui.load_questions(filters.plan, open_only=True)
-    )
+    # The board data already holds what changed since last quarter (same plan, quarter and counted returns).
+    changes = data.changes if data.changes is not None else ui.load_changes(filters.plan, filters.quarter)
+    slides = build_slides(data, changes, ui.load_questions(filters.plan, open_only=True))
     count = len(slides)
     if SLIDE_KEY not in state:  # the address counts when the display opens (a bookmark, a pasted link)
         state[SLIDE_KEY] = _slide_from_url(count) or 0
