@@ -343,6 +343,16 @@ def indicator_values(
     return query
 
 
+def indicator_values_by_outcome(outcome_refs: Iterable[str], *, signed_off_only: bool = False) -> Select:
+    """:func:`indicator_values` of the indicators of several outcomes at once, with each one's ``outcome_ref``."""
+    return (
+        indicator_values(signed_off_only=signed_off_only)
+        .add_columns(Outcome.ref.label("outcome_ref"))
+        .join(Outcome, Outcome.id == Indicator.outcome_id)
+        .where(Outcome.ref.in_(list(outcome_refs)))
+    )
+
+
 def domain_coverage(plan_ref: str, quarter: str) -> Select:
     """Per index domain: lines mapped in the plan, indicators mapped, and indicators with a value this quarter."""
     plan_lines_mapped = (
