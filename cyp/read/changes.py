@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
 from cyp.read.questions import QuestionRow, list_questions
 from cyp.status import NO_RETURN
-from cyp.storage.models import BoardQuestion, Return
+from cyp.storage.models import BoardQuestion, Outcome, Return
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,17 +91,25 @@ class PlanChanges:
 
 
 def changes_since_last_quarter(
-    session: Session, plan_ref: str, quarter: Quarter | str, *, signed_off_only: bool = False
+    session: Session,
+    plan_ref: str,
+    quarter: Quarter | str,
+    *,
+    signed_off_only: bool = False,
+    outcome_ref: str | None = None,
 ) -> PlanChanges:
     """Status changes, new Reds, lines recovered and questions answered, per outcome of the plan, against the
-    quarter before. ``signed_off_only`` compares signed-off data (sign-off switched on)."""
+    quarter before. ``signed_off_only`` compares signed-off data (sign-off switched on); ``outcome_ref`` reads only
+    that outcome's lines (its changes are the same; the other outcomes are left out)."""
     current = quarter if isinstance(quarter, Quarter) else parse_quarter(quarter)
     previous = current.previous()
-    before = {
-        row.ref: row.status
-        for row in session.execute(queries.line_status_rows(plan_ref, previous.label, signed_off_only=signed_off_only))
-    }
-    rows = session.execute(queries.line_status_rows(plan_ref, current.label, signed_off_only=signed_off_only))
+
+    def lines_in(label: str) -> Select:
+        statement = queries.line_status_rows(plan_ref, label, signed_off_only=signed_off_only)
+        return statement.where(Outcome.ref == outcome_ref) if outcome_ref is not None else statement
+
+    before = {row.ref: row.status for row in session.execute(lines_in(previous.label))}
+    rows = session.execute(lines_in(current.label))
     lines = (
         (
             row.ref,
