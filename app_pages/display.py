@@ -315,18 +315,19 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
     limit = MAX_LISTED["exceptions"]
     items: list[tuple[str, float]] = []
 
-    def section(heading: str, rows: list[tuple[str, str]], empty: str) -> None:
-        items.append((f"<h2>{_esc(heading)} ({len(rows)})</h2>", 1.5))
-        if not rows:
+    def section(heading: str, rows: list[tuple[str, str]], total: int, empty: str) -> None:
+        # ``rows``: the first ``limit`` of ``total`` (only those are drawn; a quarter may have a thousand).
+        items.append((f"<h2>{_esc(heading)} ({total})</h2>", 1.5))
+        if not total:
             items.append((f'<p class="note">{_esc(empty)}</p>', 1.0))
         for row_html, plain in rows[:limit]:
             items.append((row_html, _lines(plain)))
-        if len(rows) > limit:
-            items.append((f'<p class="note">and {len(rows) - limit} more in the pack</p>', 1.0))
+        if total > limit:
+            items.append((f'<p class="note">and {total - limit} more in the pack</p>', 1.0))
 
     def line_rows(frame, with_previous: bool = False) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         rows = []
-        for _i, line in frame.iterrows():
+        for _i, line in frame.head(limit).iterrows():
             previous = f"was {_clean(line['previous_status'])}" if with_previous else ""
             teams = _short(_teams(line), 60)
             rows.append(
@@ -339,17 +340,18 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
             )
         return rows
 
-    section("Red lines", line_rows(found["red"]), "No Red lines.")
-    section("Worse than last quarter", line_rows(found["worse"], True), "No line is worse than last quarter.")
-    section("No return", line_rows(found["no_return"]), "Every line has an update.")
+    red, worse, no_return = found["red"], found["worse"], found["no_return"]
+    section("Red lines", line_rows(red), len(red), "No Red lines.")
+    section("Worse than last quarter", line_rows(worse, True), len(worse), "No line is worse than last quarter.")
+    section("No return", line_rows(no_return), len(no_return), "Every line has an update.")
     late = [
         (
             f'<div class="row"><span class="ref">{_esc(r["state"])}</span><span>{_esc(r["team"])}</span></div>',
             f"{r['state']} {r['team']}",
         )
-        for _i, r in found["late"].iterrows()
+        for _i, r in found["late"].head(limit).iterrows()
     ]
-    section("Teams late or missing", late, "Every team due has returned.")
+    section("Teams late or missing", late, len(found["late"]), "Every team due has returned.")
     return _paginate("Exceptions", items + _question_items(list(questions)))
 
 
@@ -433,9 +435,9 @@ def board() -> None:
         return
     stamp = ui.load_latest_return_at(filters.quarter, filters.plan)
     data = ui.load_board_data(filters.quarter, filters.plan)
-    slides = build_slides(
-        data, ui.load_changes(filters.plan, filters.quarter), ui.load_questions(filters.plan, open_only=True)
-    )
+    # The board data already holds what changed since last quarter (same plan, quarter and counted returns).
+    changes = data.changes if data.changes is not None else ui.load_changes(filters.plan, filters.quarter)
+    slides = build_slides(data, changes, ui.load_questions(filters.plan, open_only=True))
     count = len(slides)
     if SLIDE_KEY not in state:  # the address counts when the display opens (a bookmark, a pasted link)
         state[SLIDE_KEY] = _slide_from_url(count) or 0

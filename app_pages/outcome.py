@@ -42,7 +42,8 @@ ui.rollup_rule_note()
 
 def show_changes() -> None:
     """What changed in this outcome since last quarter: counts, and the lines in an expander."""
-    ui.changes_summary(ui.load_changes(filters.plan, filters.quarter, signed_off_only), filters.outcome)
+    changes = ui.load_changes(filters.plan, filters.quarter, signed_off_only, outcome_ref=filters.outcome)
+    ui.changes_summary(changes, filters.outcome)
 
 
 show_changes()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cyp.quarters import parse_quarter
 from cyp.read.browse import DEMO_ASSIGNMENT, domain_mappings
-from cyp.read.changes import PlanChanges, changes_since_last_quarter
+from cyp.read.changes import PlanChanges, changes_from_lines
 from cyp.read.questions import QuestionRow, list_questions
 from cyp.read.reports import (
     domain_summary,
@@ -178,7 +178,7 @@ def board_data(
         latest_return_at=latest_return_at(session, q.label, plan.ref, signed_off_only=signed),
         domains=domain_summary(session, q, plan.ref, signed_off_only=signed),
         domain_map=domain_mappings(session, plan.ref),
-        changes=changes_since_last_quarter(session, plan.ref, q, signed_off_only=signed),
+        changes=changes_from_lines(session, plan.ref, q, lines, signed_off_only=signed),
         signed_off_only=signed,
         awaiting=awaiting_signoff(session, q.label) if signed else [],
         questions=[

@@ -8,16 +8,21 @@ Commentary is not part of it: these are facts about statuses and questions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cyp.quarters import Quarter, parse_quarter
 from cyp.read import queries
 from cyp.read.questions import QuestionRow, list_questions
 from cyp.status import NO_RETURN
-from cyp.storage.models import BoardQuestion, Return
+from cyp.storage.models import BoardQuestion, Outcome, Return
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RECOVERED_FROM = ("Red", "Amber")
 RECOVERED_TO = ("Green", "Blue")
@@ -86,28 +91,90 @@ class PlanChanges:
 
 
 def changes_since_last_quarter(
-    session: Session, plan_ref: str, quarter: Quarter | str, *, signed_off_only: bool = False
+    session: Session,
+    plan_ref: str,
+    quarter: Quarter | str,
+    *,
+    signed_off_only: bool = False,
+    outcome_ref: str | None = None,
 ) -> PlanChanges:
     """Status changes, new Reds, lines recovered and questions answered, per outcome of the plan, against the
-    quarter before. ``signed_off_only`` compares signed-off data (sign-off switched on)."""
+    quarter before. ``signed_off_only`` compares signed-off data (sign-off switched on); ``outcome_ref`` reads only
+    that outcome's lines (its changes are the same; the other outcomes are left out)."""
     current = quarter if isinstance(quarter, Quarter) else parse_quarter(quarter)
     previous = current.previous()
-    before = {
-        row.ref: row.status
-        for row in session.execute(queries.line_status_rows(plan_ref, previous.label, signed_off_only=signed_off_only))
-    }
+
+    def lines_in(label: str) -> Select:
+        statement = queries.line_status_rows(plan_ref, label, signed_off_only=signed_off_only)
+        return statement.where(Outcome.ref == outcome_ref) if outcome_ref is not None else statement
+
+    before = {row.ref: row.status for row in session.execute(lines_in(previous.label))}
+    rows = session.execute(lines_in(current.label))
+    lines = (
+        (
+            row.ref,
+            row.status,
+            before.get(row.ref, NO_RETURN),
+            row.outcome_ref,
+            row.outcome,
+            _line_text(row),
+            row.reporting_team,
+        )
+        for row in rows
+    )
+    return _plan_changes(session, plan_ref, current, lines)
+
+
+def changes_from_lines(
+    session: Session, plan_ref: str, quarter: Quarter | str, lines: pd.DataFrame, *, signed_off_only: bool = False
+) -> PlanChanges:
+    """:func:`changes_since_last_quarter` from the quarter's :func:`cyp.read.reports.line_statuses` of the whole plan
+    (unfiltered, counted with the same ``signed_off_only``), already read: its ``previous_status`` column holds
+    last quarter's statuses, so the two quarters' lines are not read again.
+
+    Where that column is empty (the quarter before is outside the plan), it falls back to reading both quarters.
+    """
+    current = quarter if isinstance(quarter, Quarter) else parse_quarter(quarter)
+    if lines.empty or lines["previous_status"].isna().all():
+        return changes_since_last_quarter(session, plan_ref, current, signed_off_only=signed_off_only)
+    before = dict(zip(lines["ref"].tolist(), lines["previous_status"].tolist(), strict=True))
+    records = zip(
+        *(lines[column].tolist() for column in ("ref", "status", "outcome_ref", "outcome", "objective", "action")),
+        lines["whole_objective"].tolist(),
+        lines["reporting_team"].tolist(),
+        strict=True,
+    )
+    rows = (
+        (
+            ref,
+            status,
+            was if isinstance(was := before.get(ref), str) else NO_RETURN,
+            outcome_ref,
+            outcome,
+            objective if whole or not action else action,
+            team,
+        )
+        for ref, status, outcome_ref, outcome, objective, action, whole, team in records
+    )
+    return _plan_changes(session, plan_ref, current, rows)
+
+
+def _line_text(row: Any) -> str:
+    return row.objective if row.whole_objective or not row.action else row.action
+
+
+def _plan_changes(session: Session, plan_ref: str, current: Quarter, lines: Iterable[tuple[Any, ...]]) -> PlanChanges:
+    # ``lines``: (ref, status now, status last quarter, outcome ref, outcome, line text, reporting team), plan order.
     outcomes: dict[str, OutcomeChanges] = {}
-    for row in session.execute(queries.line_status_rows(plan_ref, current.label, signed_off_only=signed_off_only)):
-        entry = outcomes.setdefault(row.outcome_ref, OutcomeChanges(row.outcome_ref, row.outcome))
-        was = before.get(row.ref, NO_RETURN)
-        if was == row.status:
+    for ref, status, was, outcome_ref, outcome_name, line, team in lines:
+        entry = outcomes.setdefault(outcome_ref, OutcomeChanges(outcome_ref, outcome_name))
+        if was == status:
             continue
-        line = row.objective if row.whole_objective or not row.action else row.action
-        change = LineChange(row.ref, line, row.reporting_team, was, row.status)
+        change = LineChange(ref, line, team, was, status)
         entry.status_changes.append(change)
-        if row.status == "Red":
+        if status == "Red":
             entry.new_reds.append(change)
-        if was in RECOVERED_FROM and row.status in RECOVERED_TO:
+        if was in RECOVERED_FROM and status in RECOVERED_TO:
             entry.recovered.append(change)
     answered_ids = set(
         session.scalars(
@@ -120,4 +187,4 @@ def changes_since_last_quarter(
         for question in list_questions(session, open_only=False, plan_ref=plan_ref):
             if question.id in answered_ids and question.outcome_ref in outcomes:
                 outcomes[question.outcome_ref].questions_answered.append(question)
-    return PlanChanges(plan_ref, current.label, previous.label, list(outcomes.values()))
+    return PlanChanges(plan_ref, current.label, current.previous().label, list(outcomes.values()))

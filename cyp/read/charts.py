@@ -6,7 +6,7 @@ count with its icon) on or beside the colour, and the legend reads "▲ Amber".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -96,21 +96,40 @@ def unit_title(unit: str | None) -> str:
     return UNIT_TITLES.get(cleaned.lower(), cleaned[:1].upper() + cleaned[1:] if cleaned else "Value")
 
 
-def readable(chart: alt.TopLevelMixin, width: int | None = None) -> alt.TopLevelMixin:
+def _shared_config(config: Any = None) -> Any:
+    """``config`` (or a new one) with the text colours every chart shares: what the configure_axis, _legend, _title,
+    _text and _view chain would set, without its five copies of the chart (each rebuilds a layered chart)."""
+    import altair as alt
+
+    config = config.copy(deep=False) if config is not None and config is not alt.Undefined else alt.Config()
+    config["axis"] = alt.AxisConfig(
+        labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR, gridColor=GRID_COLOUR, tickColor=GRID_COLOUR
+    )
+    config["legend"] = alt.LegendConfig(labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
+    config["title"] = alt.TitleConfig(color=CHART_TEXT_COLOUR, subtitleColor=CHART_TEXT_COLOUR, anchor="start")
+    config["text"] = alt.MarkConfig(color=CHART_TEXT_COLOUR)
+    config["view"] = alt.ViewConfig(stroke=GRID_COLOUR)
+    return config
+
+
+def readable(chart: alt.TopLevelMixin, width: int | None = None, **properties: Any) -> alt.TopLevelMixin:
     """Apply the text colours and the fit-to-width sizing every chart shares; ``width`` in CSS px, else the container's.
 
-    A caller may still ``.configure_*`` the result (the board display sets larger type).
+    ``properties`` (title, description, height...) are set in the same copy of the chart. A caller may still
+    ``.configure_*`` the result (the board display sets larger type).
     """
-    sized = chart.properties(autosize=FITS_WIDTH, **({"width": int(width)} if width else {}))
-    return (
-        sized.configure_axis(
-            labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR, gridColor=GRID_COLOUR, tickColor=GRID_COLOUR
-        )
-        .configure_legend(labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR)
-        .configure_title(color=CHART_TEXT_COLOUR, subtitleColor=CHART_TEXT_COLOUR, anchor="start")
-        .configure_text(color=CHART_TEXT_COLOUR)
-        .configure_view(stroke=GRID_COLOUR)
-    )
+    sized = chart.properties(**properties, autosize=FITS_WIDTH, **({"width": int(width)} if width else {}))
+    sized.config = _shared_config(sized.config)  # on the one copy made above
+    return sized
+
+
+def readable_layer(*layers: Any, width: int | None = None, **properties: Any) -> alt.LayerChart:
+    """``readable(alt.layer(*layers, ...), width, ...)`` built in one go: the layered chart is made once, with its
+    properties (``resolve``, title, height...), sizing and shared config, not copied for each."""
+    import altair as alt
+
+    sizing = {"autosize": FITS_WIDTH, **({"width": int(width)} if width else {})}
+    return alt.layer(*layers, **properties, **sizing, config=_shared_config())
 
 
 def _channel(value: int) -> float:
@@ -178,9 +197,7 @@ def _no_data_chart(title: str, width: int | None = None) -> alt.TopLevelMixin:
     import altair as alt
 
     message = alt.Chart(pd.DataFrame({"text": [NO_DATA]})).mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
-    return readable(
-        alt.layer(message).properties(title=title, description=f"{title}: {NO_DATA.lower()}.", height=60), width
-    )
+    return readable_layer(message, width=width, title=title, description=f"{title}: {NO_DATA.lower()}.", height=60)
 
 
 def text_width_px(text: str, font_px: float) -> float:
@@ -271,16 +288,15 @@ def status_distribution_chart(
         .encode(y=y, x=alt.X("middle:Q", title=x_title), text="text:N", color=_text_scale("label"))
     )
     # Independent colour scales: the labels' scale maps the same statuses to black/white text, not to the fills.
-    chart = (
-        alt.layer(bars, labels)
-        .resolve_scale(color="independent")
-        .properties(
-            title=title,
-            description=distribution_description(data, groups, title),
-            height=34 * len(groups),
-        )
+    return readable_layer(
+        bars,
+        labels,
+        width=width,
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+        title=title,
+        description=distribution_description(data, groups, title),
+        height=34 * len(groups),
     )
-    return readable(chart, width)
 
 
 def status_trend_chart(
@@ -327,16 +343,15 @@ def status_trend_chart(
         **encodings, text="icon:N", color=_text_scale("label")
     )
     summary = ", ".join(f"{row.quarter} {row.status}" for row in data.itertuples())
-    chart = (
-        alt.layer(cells, icons)
-        .resolve_scale(color="independent")
-        .properties(
-            title=title,
-            description=f"{title}: {summary}.",
-            height=alt.Step(26) if "line" in data.columns else 26,
-        )
+    return readable_layer(
+        cells,
+        icons,
+        width=width,
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+        title=title,
+        description=f"{title}: {summary}.",
+        height=alt.Step(26) if "line" in data.columns else 26,
     )
-    return readable(chart, width)
 
 
 def _every_quarter(labels: list[str]) -> list[str]:
@@ -466,8 +481,8 @@ def indicator_chart(
         .encode(x=x, y=y, text="text:N")
     )
     layers = [lines, points, labels]
-    chart = alt.layer(*layers).properties(title=title, description=indicator_description(long, unit, title), height=220)
-    return readable(chart, width)
+    description = indicator_description(long, unit, title)
+    return readable_layer(*layers, width=width, title=title, description=description, height=220)
 
 
 def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -119,6 +119,23 @@ def status_counts_by_outcome(plan_ref: str, quarter: str, *, signed_off_only: bo
     )
 
 
+def status_counts_by_objective(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
+    """(objective ref, status, lines) for a plan and quarter, counted in the database."""
+    counted = current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
+    status = func.coalesce(LineUpdate.status, literal(NO_RETURN))
+    return (
+        select(Objective.ref.label("objective_ref"), status.label("status"), func.count(Action.id).label("lines"))
+        .select_from(Action)
+        .join(Objective, Objective.id == Action.objective_id)
+        .join(Outcome, Outcome.id == Objective.outcome_id)
+        .join(Plan, Plan.id == Outcome.plan_id)
+        .outerjoin(counted, counted.c.action_id == Action.id)
+        .outerjoin(LineUpdate, LineUpdate.id == counted.c.update_id)
+        .where(Plan.ref == plan_ref)
+        .group_by(Objective.ref, status)
+    )
+
+
 def status_counts_by_domain(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
     """(domain ref, status, lines) for the lines whose objective maps to each index domain."""
     counted = current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
@@ -324,6 +341,16 @@ def indicator_values(
     if outcome_ref is not None:
         query = query.join(Outcome, Outcome.id == Indicator.outcome_id).where(Outcome.ref == outcome_ref)
     return query
+
+
+def indicator_values_by_outcome(outcome_refs: Iterable[str], *, signed_off_only: bool = False) -> Select:
+    """:func:`indicator_values` of the indicators of several outcomes at once, with each one's ``outcome_ref``."""
+    return (
+        indicator_values(signed_off_only=signed_off_only)
+        .add_columns(Outcome.ref.label("outcome_ref"))
+        .join(Outcome, Outcome.id == Indicator.outcome_id)
+        .where(Outcome.ref.in_(list(outcome_refs)))
+    )
 
 
 def domain_coverage(plan_ref: str, quarter: str) -> Select:

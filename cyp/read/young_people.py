@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cyp.quarters import parse_quarter
+from cyp.read import queries
 from cyp.read.browse import plan_choices
-from cyp.read.reports import UnknownPlan, indicator_series, line_statuses, outcome_summary
+from cyp.read.reports import UnknownPlan, outcome_summary
 from cyp.status import ALL_STATUSES, NO_RETURN, RollupRule, load_rollup_rule, rollup_status
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import load_data_file
@@ -102,18 +104,25 @@ def _value_text(value: float, unit: str, people: bool, words: Mapping[str, Any])
 
 
 def _numbers(
-    session: Session, outcome_ref: str, quarter: str, words: Mapping[str, Any], signed_off_only: bool
-) -> tuple[PublishedNumber, ...]:
-    series = indicator_series(session, outcome_ref=outcome_ref, signed_off_only=signed_off_only)
-    series = series[series["quarter"] <= quarter]
-    published = []
-    for _ref, values in series.groupby("ref", sort=False):
-        latest = values.iloc[-1]
-        people = counts_people(str(latest["name"]), str(latest["unit"]), words)
-        text = _value_text(float(latest["value"]), str(latest["unit"]), people, words)
-        if text is not None:
-            published.append(PublishedNumber(str(latest["name"]), text, str(latest["quarter"])))
-    return tuple(published)
+    session: Session, outcome_refs: list[str], quarter: str, words: Mapping[str, Any], signed_off_only: bool
+) -> dict[str, tuple[PublishedNumber, ...]]:
+    """{outcome ref: the latest value up to ``quarter`` of each of its indicators, as published}, in one query."""
+    latest: dict[str, dict[str, Any]] = {ref: {} for ref in outcome_refs}
+    statement = queries.indicator_values_by_outcome(outcome_refs, signed_off_only=signed_off_only)
+    for row in session.execute(statement):
+        if row.quarter <= quarter:  # labels sort in time order; rows come oldest first, so the last one stays
+            latest[row.outcome_ref][row.ref] = row
+    published: dict[str, tuple[PublishedNumber, ...]] = {}
+    for outcome_ref, rows in latest.items():
+        numbers = []
+        for row in rows.values():
+            people = counts_people(str(row.name), str(row.unit), words)
+            value = float(row.value) if row.value is not None else float("nan")
+            text = _value_text(value, str(row.unit), people, words)
+            if text is not None:
+                numbers.append(PublishedNumber(str(row.name), text, str(row.quarter)))
+        published[outcome_ref] = tuple(numbers)
+    return published
 
 
 def young_people_summary(
@@ -134,12 +143,15 @@ def young_people_summary(
     if plan is None:
         raise UnknownPlan(f"There is no plan '{plan_ref}'.")
     summary = outcome_summary(session, quarter, plan_ref, signed_off_only=signed_off_only)
-    lines = line_statuses(session, quarter, plan_ref, signed_off_only=signed_off_only)
+    # Counted in the database: the promises need only each objective's count of lines per status.
     by_objective: dict[str, Counter[str]] = {}
-    for objective_ref, status in zip(lines["objective_ref"], lines["status"], strict=True):
-        by_objective.setdefault(objective_ref, Counter())[status] += 1
+    counts = queries.status_counts_by_objective(plan_ref, parse_quarter(quarter).label, signed_off_only=signed_off_only)
+    for objective_ref, status, count in session.execute(counts):
+        by_objective.setdefault(objective_ref, Counter())[status] += count
+    records = summary.to_dict("records")
+    numbers = _numbers(session, [row["outcome_ref"] for row in records], quarter, words, signed_off_only)
     news = []
-    for row in summary.to_dict("records"):
+    for row in records:
         promises = tuple(
             Promise(text, rollup_status(by_objective.get(ref, Counter())))
             for ref, text, parent in plan.objectives
@@ -151,7 +163,7 @@ def young_people_summary(
             status=row["status"],
             promises=promises,
             line_counts=tuple((status, int(row[status])) for status in ALL_STATUSES),
-            numbers=_numbers(session, row["outcome_ref"], quarter, words, signed_off_only),
+            numbers=numbers[row["outcome_ref"]],
         )
         news.append(
             replace(outcome, headline=on_track_sentence(outcome, words), work=tuple(work_sentences(outcome, words)))

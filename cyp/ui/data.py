@@ -432,8 +432,13 @@ def load_indicator_panels(
 def _exceptions(
     tag: str, quarter: str, plan_ref: str, filters: ViewFilters | None, signed_off_only: bool
 ) -> dict[str, pd.DataFrame]:
+    # :func:`cyp.read.reports.exceptions` built from the shared line statuses (the agenda ignores objective and
+    # status), so the page's list of questions on the same lines reads the same cached frame, not a second one.
+    narrowed = (filters or ViewFilters()).replace(quarter=None, plan=None, objective=None, status=None)
+    lines = _line_statuses(tag, quarter, plan_ref, narrowed, signed_off_only)
     with tagged_session(tag) as db_session:
-        return reports.exceptions(db_session, quarter, plan_ref, filters, signed_off_only=signed_off_only)
+        late = tracker.for_team(tracker.tracker_frame(tracker.submission_tracker(db_session, quarter)), narrowed.team)
+    return reports.exceptions_from(lines, late)
 
 
 def load_exceptions(

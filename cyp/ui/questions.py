@@ -62,17 +62,22 @@ def questions_by_line(rows: Iterable[QuestionRow]) -> dict[str, list[QuestionRow
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _changes(tag: str, plan_ref: str, quarter: str, signed_off_only: bool) -> PlanChanges:
+def _changes(tag: str, plan_ref: str, quarter: str, signed_off_only: bool, outcome_ref: str | None) -> PlanChanges:
     with tagged_session(tag) as db_session:
-        return changes_since_last_quarter(db_session, plan_ref, quarter, signed_off_only=signed_off_only)
+        return changes_since_last_quarter(
+            db_session, plan_ref, quarter, signed_off_only=signed_off_only, outcome_ref=outcome_ref
+        )
 
 
-def load_changes(plan_ref: str, quarter: str, signed_off_only: bool | None = None) -> PlanChanges:
+def load_changes(
+    plan_ref: str, quarter: str, signed_off_only: bool | None = None, outcome_ref: str | None = None
+) -> PlanChanges:
     """What changed in the plan between the quarter before ``quarter`` and ``quarter``, outcome by outcome.
 
-    ``signed_off_only`` as the other views (None: signed-off returns only while sign-off is switched on).
+    ``signed_off_only`` as the other views (None: signed-off returns only while sign-off is switched on);
+    ``outcome_ref`` reads only that outcome's lines (the Outcomes page shows one outcome's changes).
     """
-    return _changes(data_tag(), plan_ref, quarter, counted_versions(signed_off_only))
+    return _changes(data_tag(), plan_ref, quarter, counted_versions(signed_off_only), outcome_ref)
 
 
 def _rerun_saying(key: str, message: str) -> None:
