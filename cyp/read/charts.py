@@ -6,7 +6,7 @@ count with its icon) on or beside the colour, and the legend reads "▲ Amber".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -118,7 +118,8 @@ def readable(chart: alt.TopLevelMixin, width: int | None = None, **properties: A
     ``properties`` (title, description, height...) are set in the same copy of the chart. A caller may still
     ``.configure_*`` the result (the board display sets larger type).
     """
-    sized = chart.properties(**properties, autosize=FITS_WIDTH, **({"width": int(width)} if width else {}))
+    # Any: Altair's stubs give TopLevelMixin no ``config``, though every top-level chart has one.
+    sized: Any = chart.properties(**properties, autosize=FITS_WIDTH, **({"width": int(width)} if width else {}))
     sized.config = _shared_config(sized.config)  # on the one copy made above
     return sized
 
@@ -129,7 +130,8 @@ def readable_layer(*layers: Any, width: int | None = None, **properties: Any) ->
     import altair as alt
 
     sizing = {"autosize": FITS_WIDTH, **({"width": int(width)} if width else {})}
-    return alt.layer(*layers, **properties, **sizing, config=_shared_config())
+    # alt.layer is typed LayerChart | FacetChart; without facet arguments it is always a LayerChart.
+    return cast("alt.LayerChart", alt.layer(*layers, **properties, **sizing, config=_shared_config()))
 
 
 def _channel(value: int) -> float:
