@@ -102,12 +102,15 @@ def line_status_rows(
     return query.where(line_status == status) if status else query
 
 
-def status_counts_by_outcome(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
-    """(outcome ref, status, lines) for a plan and quarter, counted in the database."""
+def _status_counts_by(
+    group: InstrumentedAttribute[str], label: str, plan_ref: str, quarter: str, signed_off_only: bool
+) -> Select:
+    """(``label``, status, lines) for a plan and quarter, grouped by ``group`` (a column of the line's objective or
+    outcome), counted in the database."""
     counted = current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
     status = func.coalesce(LineUpdate.status, literal(NO_RETURN))
     return (
-        select(Outcome.ref.label("outcome_ref"), status.label("status"), func.count(Action.id).label("lines"))
+        select(group.label(label), status.label("status"), func.count(Action.id).label("lines"))
         .select_from(Action)
         .join(Objective, Objective.id == Action.objective_id)
         .join(Outcome, Outcome.id == Objective.outcome_id)
@@ -115,25 +118,18 @@ def status_counts_by_outcome(plan_ref: str, quarter: str, *, signed_off_only: bo
         .outerjoin(counted, counted.c.action_id == Action.id)
         .outerjoin(LineUpdate, LineUpdate.id == counted.c.update_id)
         .where(Plan.ref == plan_ref)
-        .group_by(Outcome.ref, status)
+        .group_by(group, status)
     )
+
+
+def status_counts_by_outcome(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
+    """(outcome ref, status, lines) for a plan and quarter, counted in the database."""
+    return _status_counts_by(Outcome.ref, "outcome_ref", plan_ref, quarter, signed_off_only)
 
 
 def status_counts_by_objective(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
     """(objective ref, status, lines) for a plan and quarter, counted in the database."""
-    counted = current_update_ids(quarter, signed_off_only=signed_off_only).subquery()
-    status = func.coalesce(LineUpdate.status, literal(NO_RETURN))
-    return (
-        select(Objective.ref.label("objective_ref"), status.label("status"), func.count(Action.id).label("lines"))
-        .select_from(Action)
-        .join(Objective, Objective.id == Action.objective_id)
-        .join(Outcome, Outcome.id == Objective.outcome_id)
-        .join(Plan, Plan.id == Outcome.plan_id)
-        .outerjoin(counted, counted.c.action_id == Action.id)
-        .outerjoin(LineUpdate, LineUpdate.id == counted.c.update_id)
-        .where(Plan.ref == plan_ref)
-        .group_by(Objective.ref, status)
-    )
+    return _status_counts_by(Objective.ref, "objective_ref", plan_ref, quarter, signed_off_only)
 
 
 def status_counts_by_domain(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
