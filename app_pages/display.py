@@ -437,7 +437,8 @@ def board() -> None:
     data = ui.load_board_data(filters.quarter, filters.plan)
     # The board data already holds what changed since last quarter (same plan, quarter and counted returns).
     changes = data.changes if data.changes is not None else ui.load_changes(filters.plan, filters.quarter)
-    slides = build_slides(data, changes, ui.load_questions(filters.plan, open_only=True))
+    # Worked out once per data (the loaders' shared objects), not in every run of every session's display.
+    slides = ui.derived(build_slides, data, changes, ui.load_questions(filters.plan, open_only=True))
     count = len(slides)
     if SLIDE_KEY not in state:  # the address counts when the display opens (a bookmark, a pasted link)
         state[SLIDE_KEY] = _slide_from_url(count) or 0

@@ -69,6 +69,7 @@ from cyp.ui.data import (
 from cyp.ui.engine import (
     attempt_write,
     clear_caches,
+    derived,
     make_current_again,
     refreshing_fragment,
     submit_return,
@@ -232,6 +233,7 @@ __all__ = [
     "chart_table",
     "chart_with_data",
     "clear_caches",
+    "derived",
     "current_filters",
     "current_principal",
     "current_quarter",

@@ -125,7 +125,10 @@ def derived(function: Callable[..., Any], *shared: Any) -> Any:
     What is worked out from cached data (a chart cache's key, say) is otherwise worked out again in every run of
     every session. The objects must allow weak references; when they are gone, so is the entry.
     """
-    key = (function, *map(id, shared))
+    # A page's own function is made anew in every run of its script: keyed on its code, it is the same function
+    # each run. A closure is keyed on itself (its cells may hold other values).
+    code = getattr(function, "__code__", None)
+    key = (code if code is not None and not getattr(function, "__closure__", None) else function, *map(id, shared))
     with _DERIVED_LOCK:
         found = _DERIVED.get(key)
     if found is not None and all(ref() is obj for ref, obj in zip(found[0], shared, strict=True)):

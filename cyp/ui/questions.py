@@ -21,7 +21,7 @@ from cyp.read.changes import LineChange, OutcomeChanges, PlanChanges, changes_si
 from cyp.read.charts import status_label
 from cyp.read.questions import QuestionRow, list_questions
 from cyp.ui.data import counted_versions
-from cyp.ui.engine import attempt_write, data_tag, tagged_session
+from cyp.ui.engine import attempt_write, data_tag, shared_cache, tagged_session
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import current_principal
 
@@ -32,13 +32,24 @@ FLASH_PREFIX = "cyp_questions_said:"
 CLOSED_KEY = "closed"
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+class QuestionList(list[QuestionRow]):
+    """A loader's list of questions; a list of its own so what is worked out from it can be remembered per list
+    (:func:`cyp.ui.engine.derived` follows it by weak reference, which a plain list does not allow)."""
+
+    __slots__ = ("__weakref__",)
+
+
+# Shared, not copied per run (st.cache_data unpickles a copy on every hit): the board display's slides are worked
+# out once per data from the very same objects (:func:`cyp.ui.engine.derived`).
+@shared_cache(ttl=TTL)
 def _questions(
     tag: str, plan_ref: str | None, line_ref: str | None, outcome_ref: str | None, open_only: bool
-) -> list[QuestionRow]:
+) -> QuestionList:
     with tagged_session(tag) as db_session:
-        return list_questions(
-            db_session, open_only=open_only, plan_ref=plan_ref, line_ref=line_ref, outcome_ref=outcome_ref
+        return QuestionList(
+            list_questions(
+                db_session, open_only=open_only, plan_ref=plan_ref, line_ref=line_ref, outcome_ref=outcome_ref
+            )
         )
 
 
@@ -48,8 +59,10 @@ def load_questions(
     line_ref: str | None = None,
     outcome_ref: str | None = None,
     open_only: bool = True,
-) -> list[QuestionRow]:
-    """Board questions in plan order (open ones unless ``open_only`` is False), of a plan, an outcome or a line."""
+) -> QuestionList:
+    """Board questions in plan order (open ones unless ``open_only`` is False), of a plan, an outcome or a line.
+
+    Shared by every session: never change a row in place."""
     return _questions(data_tag(), plan_ref, line_ref, outcome_ref, open_only)
 
 
@@ -61,7 +74,7 @@ def questions_by_line(rows: Iterable[QuestionRow]) -> dict[str, list[QuestionRow
     return dict(found)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
+@shared_cache(ttl=TTL)
 def _changes(tag: str, plan_ref: str, quarter: str, signed_off_only: bool, outcome_ref: str | None) -> PlanChanges:
     with tagged_session(tag) as db_session:
         return changes_since_last_quarter(
@@ -147,6 +160,11 @@ def question_notes(rows: Sequence[QuestionRow], *, heading: str = "Board asked")
             st.caption(escape_markdown(words[:1].upper() + words[1:]))
 
 
+def ask_open_key(key: str) -> str:
+    """The widget key of the ask form's popover (its open state) for a form's ``key``."""
+    return f"ask_open_{key}"
+
+
 def ask_form(
     line_ref: str | None,
     quarter: str,
@@ -167,7 +185,11 @@ def ask_form(
         return
     _said(key)
     words = dict(choices)
-    popover = st.popover(label, icon=":material/contact_support:", help=help)
+    # Drawn only while open (opening it reruns the page): a closed form is six widgets in every run of every
+    # session, a third of a board meeting's load when every member opens the same pages at once.
+    popover = st.popover(label, icon=":material/contact_support:", help=help, key=ask_open_key(key), on_change="rerun")
+    if not popover.open:
+        return
     with popover, st.form(f"ask_{key}", clear_on_submit=True, border=False):
         if line_ref is None:
             picked = st.selectbox(
