@@ -10,8 +10,11 @@ and of every timed fragment run (:func:`refreshing_fragment`); outside a run eac
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
+import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -99,16 +102,88 @@ def refreshing_fragment(run_every: float) -> Callable[[Callable[[], None]], Call
 
 
 _SHARED_CACHES: list[Any] = []
+MEMO_ENTRIES = 1024  # per loader, when it sets no max_entries of its own
+_MISSING = object()
+
+
+class _Memo:
+    """A loader's hits, looked up by plain argument equality before Streamlit's cache is asked.
+
+    ``st.cache_resource`` inspects the function's signature and hashes every argument on every call: a tenth of the
+    server's CPU when a meeting's sessions open pages at once, and each run calls a dozen loaders. Arguments are
+    strings, flags and tuples here; a call with an unhashable argument goes to Streamlit's cache alone. Streamlit's
+    cache stays behind it, so concurrent misses still compute once; entries expire as Streamlit's do (``ttl``).
+    Arguments named with a leading underscore are left out of the key, as Streamlit leaves them out.
+    """
+
+    def __init__(self, function: Callable[..., Any], ttl: float | None, max_entries: int | None) -> None:
+        parameters = inspect.signature(function).parameters.values()
+        # A function taking *args or **kwargs is not memoised (its key would need the signature's binding rules).
+        self.usable = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in parameters)
+        self.names = [parameter.name for parameter in parameters]
+        self.ttl = ttl
+        self.max_entries = max_entries or MEMO_ENTRIES
+        self.entries: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+        if not self.usable or len(args) > len(self.names):
+            return None
+        key = tuple(value for name, value in zip(self.names, args, strict=False) if not name.startswith("_"))
+        if kwargs:
+            key += tuple(sorted((name, value) for name, value in kwargs.items() if not name.startswith("_")))
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        found = self.entries.get(key)
+        if found is None or (self.ttl is not None and time.monotonic() > found[0]):
+            return _MISSING
+        return found[1]
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        expires = time.monotonic() + self.ttl if self.ttl is not None else 0.0
+        with self.lock:
+            self.entries[key] = (expires, value)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
 
 
 def shared_cache(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     """``st.cache_resource`` for reads every session shares (one object, never a per-run copy): the caller must never
-    change a result in place. :func:`clear_caches` forgets them too (it leaves the engine alone)."""
+    change a result in place. :func:`clear_caches` forgets them too (it leaves the engine alone). Hits are found
+    first in a plain dictionary (:class:`_Memo`); ``ttl`` is in seconds."""
 
     def decorate(function: Callable[..., Any]) -> Any:
         cached = st.cache_resource(show_spinner=False, **options)(function)
-        _SHARED_CACHES.append(cached)
-        return cached
+        memo = _Memo(function, options.get("ttl"), options.get("max_entries"))
+
+        @functools.wraps(function)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            key = memo.key(args, kwargs)
+            if key is not None:
+                found = memo.get(key)
+                if found is not _MISSING:
+                    return found
+            value = cached(*args, **kwargs)
+            if key is not None:
+                memo.put(key, value)
+            return value
+
+        def clear() -> None:
+            memo.clear()
+            cached.clear()
+
+        call.clear = clear  # type: ignore[attr-defined]  # as Streamlit's cached functions have
+        _SHARED_CACHES.append(call)
+        return call
 
     return decorate
 
