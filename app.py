@@ -6,13 +6,8 @@ The web server around it (routes, middleware, lifespan) is serve.py / cyp/web/ap
 import streamlit as st
 
 from cyp import ui
-from cyp.storage.config import PROJECT_ROOT
 
 APP_TITLE = "CYP Plan Monitor"
-# Served by the app itself (a material-icon favicon is fetched from an outside font host).
-FAVICON = PROJECT_ROOT / "cyp" / "web" / "favicon.png"
-
-st.set_page_config(page_title=APP_TITLE, page_icon=str(FAVICON), layout="wide")
 
 # Every page, by section. Which of them a role sees is set in data/access.yaml (`pages:`).
 SECTIONS = {
@@ -50,5 +45,7 @@ PUBLIC: list[st.Page] = [
 page = ui.navigation(SECTIONS, PUBLIC)
 # Each page its own document title (WCAG 2.4.2); signed out, a protected address shows the sign-in form.
 signed_out = ui.current_principal() is None and not any(page is public for public in PUBLIC)
-st.set_page_config(page_title=f"{'Sign in' if signed_out else page.title} – {APP_TITLE}")
+st.set_page_config(
+    page_title=f"{'Sign in' if signed_out else page.title} – {APP_TITLE}", page_icon=ui.FAVICON_URL, layout="wide"
+)
 page.run()

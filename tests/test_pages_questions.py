@@ -31,6 +31,7 @@ from cyp.storage.models import Action, BoardQuestion
 from cyp.ui import PRINCIPAL_KEY
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.escaping import unescape_markdown as as_read
+from cyp.ui.questions import ask_open_key
 from cyp.web.api import api_app
 from tests.readside_factory import add_return
 
@@ -82,6 +83,14 @@ def outcome_page(principal: Principal = CHAIR) -> AppTest:
     return open_page("app_pages/outcome.py", principal, plan=PLAN, quarter=QUARTER, outcome=OUTCOME)
 
 
+def open_ask(at: AppTest, key: str) -> AppTest:
+    """Open an ask form's popover, as a click on its button does: the form is drawn only while it is open."""
+    at.session_state[ask_open_key(key)] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def submit(at: AppTest, form: str) -> AppTest:
     [button] = [b for b in at.button if b.form_id == form]
     button.click().run()
@@ -116,7 +125,7 @@ def ask_directly(engine: Engine, line: str, words: str, due: date | None = None)
 
 
 def test_the_chair_asks_on_an_outcome_card_and_the_question_shows_on_the_card_literally(board: Engine) -> None:
-    at = outcome_page()
+    at = open_ask(outcome_page(), "outcome_19-FB-1")
     at.selectbox(key="ask_line_outcome_19-FB-1").set_value("19-FB-1.1")
     at.text_area(key="ask_text_outcome_19-FB-1").input(HOSTILE)
     at.date_input(key="ask_due_outcome_19-FB-1").set_value(date(2027, 1, 15))
@@ -140,8 +149,19 @@ def test_the_chair_asks_on_an_outcome_card_and_the_question_shows_on_the_card_li
     assert "Recorded for 19-FB-1.1: it goes into the team's next template." in text(at)
 
 
-def test_an_empty_question_is_refused_with_a_message_and_nothing_stored(board: Engine) -> None:
+def test_the_ask_form_is_drawn_only_while_its_popover_is_open(board: Engine) -> None:
+    # Closed, each objective's popover is one element; its six widgets would be in every run of every session.
     at = outcome_page()
+    labels = [p.proto.popover.label for p in at.get("popover") if p.proto.popover.label.startswith("Ask the team")]
+    assert "Ask the team about a line of 19-FB-1" in labels
+    assert not [w for w in at.text_area if str(w.key).startswith("ask_text_")]
+    open_ask(at, "outcome_19-FB-1")
+    assert [w.key for w in at.text_area if str(w.key).startswith("ask_text_")] == ["ask_text_outcome_19-FB-1"]
+    assert at.selectbox(key="ask_line_outcome_19-FB-1").options[0].startswith("19-FB-1.")
+
+
+def test_an_empty_question_is_refused_with_a_message_and_nothing_stored(board: Engine) -> None:
+    at = open_ask(outcome_page(), "outcome_19-FB-1")
     at.selectbox(key="ask_line_outcome_19-FB-1").set_value("19-FB-1.3")
     at.text_area(key="ask_text_outcome_19-FB-1").input("   ")
     submit(at, "ask_outcome_19-FB-1")
@@ -152,9 +172,9 @@ def test_an_empty_question_is_refused_with_a_message_and_nothing_stored(board: E
 def test_a_lead_has_no_form_and_a_role_changed_since_sign_in_is_refused(board: Engine) -> None:
     at = outcome_page(LEAD)
     assert not [w for w in at.text_area if str(w.key).startswith("ask_text_")]
-    assert not [p for p in at.get("popover") if p.proto.label.startswith("Ask the team")]
+    assert not [p for p in at.get("popover") if p.proto.popover.label.startswith("Ask the team")]
     # Signed in as a viewer, since made a lead: the form still shows, the domain refuses and says why.
-    at = outcome_page(Principal("a.lead", "viewer"))
+    at = open_ask(outcome_page(Principal("a.lead", "viewer")), "outcome_19-FB-1")
     at.selectbox(key="ask_line_outcome_19-FB-1").set_value("19-FB-1.1")
     at.text_area(key="ask_text_outcome_19-FB-1").input("Why is this Red?")
     submit(at, "ask_outcome_19-FB-1")
@@ -167,6 +187,7 @@ def test_a_lead_has_no_form_and_a_role_changed_since_sign_in_is_refused(board: E
 
 def test_asked_on_the_line_history_it_shows_there_and_an_administrator_closes_it_with_a_reason(board: Engine) -> None:
     at = open_page("app_pages/line_history.py", CHAIR, line="19-FB-1.1", plan=PLAN, quarter=QUARTER)
+    open_ask(at, "history_19-FB-1.1")
     at.text_area(key="ask_text_history_19-FB-1.1").input("Fund a Saturday opening")
     at.radio(key="ask_kind_history_19-FB-1.1").set_value("action")
     submit(at, "ask_history_19-FB-1.1")
@@ -245,6 +266,7 @@ def test_an_administrator_closes_on_the_exceptions_page_and_the_reason_is_requir
 def test_the_chair_asks_from_the_display_on_a_line_of_the_slide(board: Engine) -> None:
     at = open_page("app_pages/display.py", CHAIR, plan=PLAN, quarter=QUARTER, slide="3")
     assert "<h1>Family &amp; Belonging" in "\n".join(block.value for block in at.markdown)
+    open_ask(at, "display")
     lines = at.selectbox(key="ask_line_display")
     assert lines.options[0].startswith("19-FB-1.1 · ") and all(o.startswith("19-FB-") for o in lines.options)
     lines.set_value("19-FB-1.3")

@@ -86,7 +86,7 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import board_address, board_keys, menu_link, navigation
+from cyp.ui.navigation import FAVICON_URL, board_address, board_keys, menu_link, navigation
 from cyp.ui.questions import (
     ask_form,
     change_counts,
@@ -172,6 +172,7 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    "FAVICON_URL",
     # Board questions and what changed (cyp/ui/questions.py)
     "ask_form",
     "change_counts",

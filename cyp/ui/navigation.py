@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from collections.abc import Callable
@@ -9,12 +10,19 @@ from collections.abc import Callable
 import streamlit as st
 
 from cyp.access.permissions import Principal, can_view_page
+from cyp.storage.config import PROJECT_ROOT
 from cyp.ui.engine import refresh_data_tag
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.signin import current_principal, sign_in, sign_out
 from cyp.web import inline_scripts
 
 DEFAULT_PAGE_KEY = "overview"
+# The app's own favicon (a material-icon one is fetched from an outside font host), as a data: address made once per
+# process: given as a file, Streamlit reads it and registers it with its media files in every run of every session.
+# The CSP allows data: images.
+FAVICON_URL = "data:image/png;base64," + base64.b64encode(
+    (PROJECT_ROOT / "cyp" / "web" / "favicon.png").read_bytes()
+).decode("ascii")
 MENU_KEY = "_cyp_menu_page"  # session state: the page the board display's "Menu" link goes back to
 
 
