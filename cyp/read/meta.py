@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from cyp.read import queries
@@ -16,12 +17,18 @@ from cyp.read import queries
 DEMO_ACCOUNTS_KEY = "demo_accounts"
 
 
-def data_version(session: Session) -> int:
-    """A number that grows whenever stored data changes, in this process or another (0 for a database never written)."""
-    return session.scalar(queries.data_version()) or 0
+# Built once: every run of every session asks for the version, and building the statement costs more than running it.
+_DATA_VERSION = queries.data_version()
 
 
-def audit_version(session: Session) -> int:
+def data_version(session: Session | Connection) -> int:
+    """A number that grows whenever stored data changes, in this process or another (0 for a database never written).
+
+    A Core connection will do (the app asks once per run, without an ORM session's cost)."""
+    return session.scalar(_DATA_VERSION) or 0
+
+
+def audit_version(session: Session | Connection) -> int:
     """A number that grows with every audit event, sign-ins included (for the audit trail's cached pages)."""
     return session.scalar(queries.audit_version()) or 0
 

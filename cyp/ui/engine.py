@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cyp.returns.ingest import IngestResult
 
 DATA_TAG_KEY = "cyp_data_tag"
+AUDIT_TAG_KEY = "cyp_audit_tag"
 
 
 def engine() -> Engine:
@@ -57,20 +58,28 @@ def session() -> Iterator[Session]:
 
 def _current_tag() -> str:
     url = get_settings().database_url
-    with read_session(_initialised_engine(url)) as db_session:
-        return f"{url}#{data_version(db_session)}"
+    with _initialised_engine(url).connect() as connection:
+        return f"{url}#{data_version(connection)}"
 
 
 def refresh_data_tag() -> None:
     """Read the data's version now and keep it for the rest of this run (one query per run, not per loader)."""
     st.session_state[DATA_TAG_KEY] = _current_tag()
+    st.session_state.pop(AUDIT_TAG_KEY, None)  # read again, once, by the first audit loader of this run
 
 
 def audit_tag() -> str:
-    """The tag the audit trail's loaders are keyed on: it changes with every audit event, sign-ins included."""
+    """The tag the audit trail's loaders are keyed on: it changes with every audit event, sign-ins included.
+
+    Read once per run (the audit trail's page calls several loaders), like :func:`data_tag`."""
+    tag = st.session_state.get(AUDIT_TAG_KEY)
+    if isinstance(tag, str):
+        return tag
     url = get_settings().database_url
-    with read_session(_initialised_engine(url)) as db_session:
-        return f"{url}#audit-{audit_version(db_session)}"
+    with _initialised_engine(url).connect() as connection:
+        tag = f"{url}#audit-{audit_version(connection)}"
+    st.session_state[AUDIT_TAG_KEY] = tag
+    return tag
 
 
 def data_tag() -> str:
@@ -230,6 +239,7 @@ def clear_caches() -> None:
     with _DERIVED_LOCK:
         _DERIVED.clear()
     st.session_state.pop(DATA_TAG_KEY, None)
+    st.session_state.pop(AUDIT_TAG_KEY, None)
 
 
 def attempt_write(
