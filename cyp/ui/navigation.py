@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from cyp.access.permissions import Principal, viewable_pages
+from cyp.access.permissions import Principal, can_view_page
 from cyp.storage.config import PROJECT_ROOT
 from cyp.ui.engine import refresh_data_tag
 from cyp.ui.escaping import escape_markdown
@@ -23,7 +23,6 @@ DEFAULT_PAGE_KEY = "overview"
 FAVICON_URL = "data:image/png;base64," + base64.b64encode(
     (PROJECT_ROOT / "cyp" / "web" / "favicon.png").read_bytes()
 ).decode("ascii")
-SHARE_SECTION = "Share"  # the menu's section of pages everyone sees, signed in or not
 MENU_KEY = "_cyp_menu_page"  # session state: the page the board display's "Menu" link goes back to
 
 
@@ -44,41 +43,30 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
     refresh_data_tag()
     principal = websession.refresh()  # every run asks the database who the session cookie is now
     allowed: dict[str, list[st.Page]] = {}
-    # Every address resolves: a page the user may not see is a hidden stand-in at its address (sign-in or refusal).
-    stand_ins: list[st.Page] = []
-    keys = [_page_key(page) for pages in sections.values() for page in pages]
-    viewable = viewable_pages(principal, keys) if principal is not None else frozenset()
+    registered: list[st.Page] = []
     for section, pages in sections.items():
         for page in pages:
             key = _page_key(page)
-            if key in viewable:
+            if principal is not None and can_view_page(principal, key):
                 allowed.setdefault(section, []).append(page)
+                registered.append(page)
                 continue
             stand_in = _sign_in_page if principal is None else _refusal(page.title)
-            stand_ins.append(
-                st.Page(stand_in, title=page.title, url_path=key, default=not page.url_path, visibility="hidden")
-            )
+            registered.append(st.Page(stand_in, title=page.title, url_path=key, default=not page.url_path))
+    registered.extend(public)
     allowed_pages = [page for pages in allowed.values() for page in pages]
     if principal is not None and allowed_pages and all(page.url_path for page in allowed_pages):
         # A role without the overview (the meeting-room screen) starts on its own first page instead.
-        index = next(i for i, page in enumerate(stand_ins) if not page.url_path)
-        stand_ins[index] = st.Page(
-            _go_to(allowed_pages[0]),
-            title=stand_ins[index].title,
-            url_path=DEFAULT_PAGE_KEY,
-            default=True,
-            visibility="hidden",
+        index = next(i for i, page in enumerate(registered) if not page.url_path)
+        registered[index] = st.Page(
+            _go_to(allowed_pages[0]), title=registered[index].title, url_path=DEFAULT_PAGE_KEY, default=True
         )
-    # Streamlit's own menu in the sidebar (one message, drawn by the browser): the allowed pages by section, then
-    # the public ones; the stand-ins are registered but not listed.
-    menu: dict[str, list[st.Page]] = {**allowed, SHARE_SECTION: list(public)}
-    if stand_ins:
-        menu[""] = stand_ins
-    navigation = st.navigation(menu, position="sidebar", expanded=True)
+    # Register first: a page link is checked against the pages registered in this run.
+    navigation = st.navigation(registered, position="hidden")
     # The board display hides the sidebar; its "Menu" link returns to the first other page the role may see.
     st.session_state[MENU_KEY] = next((page for page in allowed_pages if page.url_path != "display"), None)
     _accessibility_css()
-    _signed_in_as(principal)
+    _sidebar_menu(principal, allowed, public)
     return navigation
 
 
@@ -157,10 +145,17 @@ def _refusal(title: str) -> Callable[[], None]:
     return refuse
 
 
-def _signed_in_as(principal: Principal | None) -> None:
-    """Below the menu: who is signed in, and the way out."""
-    if principal is None:
-        return
+def _sidebar_menu(principal: Principal | None, allowed: dict[str, list[st.Page]], public: list[st.Page]) -> None:
     with st.sidebar:
-        st.caption(f"Signed in as **{escape_markdown(principal.username)}** ({escape_markdown(principal.role)})")
-        st.button("Sign out", on_click=sign_out, icon=":material/logout:")
+        for section, pages in allowed.items():
+            st.caption(section)
+            for page in pages:
+                st.page_link(page)
+        if public:
+            st.caption("Share")
+            for page in public:
+                st.page_link(page)
+        if principal is not None:
+            st.divider()
+            st.caption(f"Signed in as **{escape_markdown(principal.username)}** ({escape_markdown(principal.role)})")
+            st.button("Sign out", on_click=sign_out, icon=":material/logout:")
