@@ -26,6 +26,7 @@ permissions. The app never builds a system principal.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -116,12 +117,18 @@ def _refusal_reason(principal: Principal, permission: str, team_ref: str | None)
     return f"the {principal.role} role does not allow it"
 
 
+def viewable_pages(principal: Principal, page_keys: Iterable[str]) -> frozenset[str]:
+    """Which of ``page_keys`` (file names in app_pages/ without .py) are shown to ``principal``: one read of the
+    rules for a whole menu."""
+    if principal.is_system:
+        return frozenset(page_keys)
+    pages = load_access_rules()["pages"]
+    return frozenset(key for key in page_keys if principal.role in pages.get(key, pages["default"]))
+
+
 def can_view_page(principal: Principal, page_key: str) -> bool:
     """Whether the page ``page_key`` (its file name in app_pages/ without .py) is shown to ``principal``."""
-    if principal.is_system:
-        return True
-    pages = load_access_rules()["pages"]
-    return principal.role in pages.get(page_key, pages["default"])
+    return page_key in viewable_pages(principal, (page_key,))
 
 
 def _current_principal(session: Session, principal: Principal) -> tuple[Principal | None, str | None]:
