@@ -112,14 +112,14 @@ def page_text(at: AppTest) -> str:
 
 
 def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
-    """{tile title: (badge status, distribution text)} from the rendered tiles (title, badge, distribution)."""
-    values = markdown(at)
+    """{tile title: (badge status, distribution text)} from the rendered tiles: one block of three paragraphs each
+    (title, badge, distribution)."""
     found = {}
-    for position, value in enumerate(values[:-2]):
-        title = re.fullmatch(r"\*\*(.+)\*\*", value)
-        badge = BADGE.search(values[position + 1])
-        if title and badge and values[position + 1].startswith("<span"):
-            found[title.group(1)] = (badge.group(1), values[position + 2])
+    for value in markdown(at):
+        parts = value.split("\n\n")
+        title = re.fullmatch(r"\*\*(.+)\*\*", parts[0])
+        if len(parts) == 3 and title and parts[1].startswith("<span") and (badge := BADGE.search(parts[1])):
+            found[title.group(1)] = (badge.group(1), parts[2])
     return found
 
 

@@ -74,12 +74,13 @@ def status_tile(title: str, status: str | None, counts: Mapping[str, int], note:
     """
     tile = st.container(border=True, height="stretch")
     with tile:
-        st.markdown(f"**{escape_markdown(title)}**")
+        # One block for title, badge and distribution (three paragraphs): each element is a message in every run of
+        # every session, and the overview is a page of tiles. The title is escaped; the rest is the app's own words.
         if isinstance(status, str) and status:
-            st.markdown(status_badge_html(status, "1.15rem"), unsafe_allow_html=True)
-            st.markdown(distribution_text(counts))
+            body = f"{status_badge_html(status, '1.15rem')}\n\n{distribution_text(counts)}"
         else:
-            st.markdown("*No lines*")
+            body = "*No lines*"
+        st.markdown(f"**{escape_markdown(title)}**\n\n{body}", unsafe_allow_html=True)
         if note:
             st.caption(escape_markdown(note))
     return tile
