@@ -9,6 +9,10 @@ from cyp import ui
 
 APP_TITLE = "CYP Plan Monitor"
 
+# Before the navigation: set first, the app's own icon stays the favicon (a page's material icon would be fetched
+# from an outside font host, which the CSP blocks).
+st.set_page_config(page_title=APP_TITLE, page_icon=ui.FAVICON_URL, layout="wide")
+
 # Every page, by section. Which of them a role sees is set in data/access.yaml (`pages:`).
 SECTIONS = {
     "Plan": [
@@ -45,7 +49,5 @@ PUBLIC: list[st.Page] = [
 page = ui.navigation(SECTIONS, PUBLIC)
 # Each page its own document title (WCAG 2.4.2); signed out, a protected address shows the sign-in form.
 signed_out = ui.current_principal() is None and not any(page is public for public in PUBLIC)
-st.set_page_config(
-    page_title=f"{'Sign in' if signed_out else page.title} – {APP_TITLE}", page_icon=ui.FAVICON_URL, layout="wide"
-)
+st.set_page_config(page_title=f"{'Sign in' if signed_out else page.title} – {APP_TITLE}")
 page.run()
