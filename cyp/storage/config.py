@@ -185,3 +185,8 @@ class Settings:
 def get_settings() -> Settings:
     """Read the settings from the environment now (cheap; not cached, so tests can vary it)."""
     return Settings()
+
+
+def database_url() -> str:
+    """``get_settings().database_url`` without reading the other settings: the app asks for it in every run."""
+    return _env("CYP_DATABASE_URL")

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from cyp.access.permissions import PermissionDenied, Principal
 from cyp.bootstrap import initialise_database
 from cyp.read.meta import audit_version, data_version
-from cyp.storage.config import get_settings
+from cyp.storage.config import database_url
 from cyp.storage.db import get_engine, read_session, write_session
 from cyp.ui.escaping import escape_markdown
 
@@ -39,7 +39,7 @@ AUDIT_TAG_KEY = "cyp_audit_tag"
 
 def engine() -> Engine:
     """The process's engine for the configured database, initialised once per process."""
-    return _initialised_engine(get_settings().database_url)
+    return _initialised_engine(database_url())
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,7 +57,7 @@ def session() -> Iterator[Session]:
 
 
 def _current_tag() -> str:
-    url = get_settings().database_url
+    url = database_url()
     with _initialised_engine(url).connect() as connection:
         return f"{url}#{data_version(connection)}"
 
@@ -75,7 +75,7 @@ def audit_tag() -> str:
     tag = st.session_state.get(AUDIT_TAG_KEY)
     if isinstance(tag, str):
         return tag
-    url = get_settings().database_url
+    url = database_url()
     with _initialised_engine(url).connect() as connection:
         tag = f"{url}#audit-{audit_version(connection)}"
     st.session_state[AUDIT_TAG_KEY] = tag

@@ -24,7 +24,7 @@ import streamlit as st
 
 from cyp.access import sessions
 from cyp.access.permissions import Principal
-from cyp.storage.config import get_settings
+from cyp.storage.config import database_url
 from cyp.storage.db import read_session, write_session
 from cyp.ui.engine import attempt_write, clear_caches, engine
 from cyp.ui.engine import session as ui_session
@@ -88,7 +88,7 @@ def refresh() -> Principal | None:
     if not _browser_client():
         return current_principal()
     token = _cookie(sessions.SESSION_COOKIE)
-    principal = _checked(get_settings().database_url, token) if token else None
+    principal = _checked(database_url(), token) if token else None
     if principal is None:
         st.session_state.pop(PRINCIPAL_KEY, None)
         if token and _identity_provider_signed_in():
