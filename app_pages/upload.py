@@ -72,6 +72,7 @@ try:
         file_name=f"CYP return {row.team_ref} {quarter.label}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:",
+        on_click="ignore",  # a download changes nothing on the page: no rerun to move the focus away
     )
     st.caption("Last quarter's accepted answers are already filled in: change what has changed.")
 except (NothingToReport, UnknownTeam) as error:

@@ -244,6 +244,7 @@ def test_lead_sends_a_return_with_the_keyboard_alone(site, fresh_context, tmp_pa
 
     _tab_to(page, f"Download the {quarter} template")
     template = _download_template(page, lambda: page.keyboard.press("Enter"))
+    wait_for_streamlit(page)  # the focus must stay where the keyboard left it: no run may redraw the page now
     filled = tmp_path / "keyboard.xlsx"
     filled.write_bytes(fill_return(template, default="Amber"))
 
