@@ -30,6 +30,16 @@ NEEDS_UPDATE = ("Red", "Amber")
 CHOOSE_STATUS = "choose " + ", ".join(STATUSES[:-1]) + f" or {STATUSES[-1]}"
 
 
+class PlanRow(NamedTuple):
+    """A plan as one plain row: what checking and storing a return need of it (no ORM record is built)."""
+
+    id: int
+    ref: str
+    title: str
+    first_year: int
+    last_year: int
+
+
 class Named(NamedTuple):
     """A line (action) or indicator that a workbook names: just what checking and storing need, as one row."""
 
@@ -68,7 +78,7 @@ class CheckedReturn:
     problems: list[Problem] = field(default_factory=list)
     team: TeamRow | None = None
     quarter: Quarter | None = None
-    plan: Plan | None = None
+    plan: PlanRow | None = None
     lines: list[CheckedLine] = field(default_factory=list)
     indicators: list[CheckedIndicator] = field(default_factory=list)
 
@@ -193,11 +203,11 @@ def _check_quarter(parsed: ParsedReturn, problems: list[Problem]) -> Quarter | N
     return quarter
 
 
-def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, problems: list[Problem]) -> Plan | None:
+def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, problems: list[Problem]) -> PlanRow | None:
     cell = parsed.quarter if parsed.quarter is not None else parsed.about.get("quarter")
     sheet = parsed.return_sheet if cell is parsed.quarter else "About"
     address = cell.address if cell else None
-    plans = list(session.scalars(_PLANS))
+    plans = [PlanRow(*row) for row in session.connection().execute(_PLANS)]
     plan = plan_covering(plans, quarter)
     if plan is None:
         periods = "; ".join(f"{p.title}: {plan_period(p)}" for p in plans) or "no plan is loaded"
@@ -235,7 +245,7 @@ def _by_ref(query: Select, ref: QueryableAttribute[str]) -> tuple[Select, Select
     return query.where(ref.in_(refs)), query.where(func.upper(func.replace(ref, " ", "")).in_(refs))
 
 
-_PLANS = select(Plan).order_by(Plan.first_year)
+_PLANS = select(Plan.id, Plan.ref, Plan.title, Plan.first_year, Plan.last_year).order_by(Plan.first_year)
 # Built once: an upload runs these on every ingest, and building a statement costs more than running it.
 _ACTIONS_NAMED = _by_ref(
     select(Action.id, Action.ref, Outcome.plan_id, Action.reporting_partner_id)
@@ -350,7 +360,7 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
             )
 
 
-def _expected_lines(session: Session, team: TeamRow, plan: Plan) -> list[tuple[int, str, str | None]]:
+def _expected_lines(session: Session, team: TeamRow, plan: PlanRow) -> list[tuple[int, str, str | None]]:
     """(id, ref, text) of the lines the team reports in the plan, in plan order, as plain rows.
 
     The same lines as :func:`cyp.returns.lines.team_lines`, without building ORM records for every one of them
