@@ -202,23 +202,26 @@ class _Table:
         raw = None if raw == "" else raw
         return Cell(cell_text(raw), f"{_column_letter(column)}{row + 1}", raw)
 
-    def cells(self, row: int, columns: tuple[int | None, ...]) -> list[Cell]:
-        """:meth:`cell` for each of ``columns`` in one row (a table's lines are read this way)."""
+    def cells(self, row: int, columns: tuple[tuple[int | None, str], ...]) -> list[Cell]:
+        """:meth:`cell` for each of ``columns`` in one row, given as (0-based column, its letters) (a table's lines
+        are read this way: the letters are worked out once per table, not once per cell)."""
         values = self.rows[row] if row < len(self.rows) else []
         width = len(values)
-        number = row + 1
+        number = str(row + 1)
         out = []
-        for column in columns:
+        for column, letters in columns:
             if column is None:
                 out.append(_NO_CELL)
                 continue
             raw = values[column] if column < width else None
             if raw == "":
                 raw = None
-            out.append(Cell(cell_text(raw), f"{_column_letter(column)}{number}", raw))
+            # tuple.__new__ builds the Cell without the named tuple's Python-level __new__ (hundreds per return).
+            out.append(_new_tuple(Cell, (cell_text(raw), letters + number, raw)))
         return out
 
 
+_new_tuple = tuple.__new__
 _NO_CELL = Cell(None, "")
 
 
@@ -468,9 +471,13 @@ def _read_return_sheet(table: _Table, parsed: ParsedReturn) -> None:
     if found is None:
         return
     header_row, columns = found
-    wanted = tuple(columns.get(key) for key in _LINE_FIELDS)
+    wanted = tuple(_with_letters(columns.get(key)) for key in _LINE_FIELDS)
     for row_index in _data_rows(table, header_row, columns):
         parsed.lines.append(ParsedLine(row_index + 1, *table.cells(row_index, wanted)))
+
+
+def _with_letters(column: int | None) -> tuple[int | None, str]:
+    return (column, "" if column is None else _column_letter(column))
 
 
 # ParsedLine's cells, in the order it declares them.
