@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import BindParameter, Select, bindparam, func, select
@@ -83,6 +84,7 @@ class CheckedReturn:
     indicators: list[CheckedIndicator] = field(default_factory=list)
 
 
+@lru_cache(maxsize=8192)  # each ref is normalised three times per upload, and a team's refs repeat every quarter
 def normalise_ref(text: str) -> str:
     """A ref compared ignoring case and spaces."""
     return "".join(text.split()).upper()
