@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from cyp.returns.reader import normalise_heading, read_return
@@ -167,3 +170,12 @@ def test_numbers_typed_in_text_fields_keep_what_the_sheet_shows() -> None:
     first, second = read(buffer.getvalue()).lines
     assert (first.progress.text, first.next_steps.text, first.risks.text) == ("50%", "1,234", "12.5%")
     assert (second.progress.text, second.next_steps.text, second.risks.text) == ("7", "50%", "1,234")
+
+
+HEADING_LIKE = st.text(alphabet="Ab &_-:.İKﬁ9\u00a0", max_size=20)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | HEADING_LIKE)
+def test_normalise_heading_drops_all_but_ascii_letters_and_digits(text: str) -> None:
+    # The ASCII fast path (bytes.translate) and the regex give the same heading for any text.
+    assert normalise_heading(text) == re.sub("[^a-z0-9]", "", text.lower().replace("&", "and"))
