@@ -190,7 +190,8 @@ def _insert_rows(
 def stored_versions(session: Session, partner_id: int, quarter_label: str) -> list[StoredVersion]:
     """Every version stored for the team and quarter, oldest first: one query answers numbering, duplicates and
     which version is current."""
-    rows = session.connection().execute(_STORED_VERSIONS, {"team_id": partner_id, "quarter_label": quarter_label})
+    parameters = {"team_id": partner_id, "quarter_label": quarter_label}
+    rows = session.connection().execute(_STORED_VERSIONS, parameters).all()  # one fetchall, not row by row
     return [StoredVersion(*row) for row in rows]
 
 

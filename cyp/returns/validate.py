@@ -285,7 +285,7 @@ def _named(
     for statement in statements:
         missing = sorted(wanted - found.keys())
         for start in range(0, len(missing), 500):
-            rows = connection.execute(statement, {"refs": missing[start : start + 500]})
+            rows = connection.execute(statement, {"refs": missing[start : start + 500]}).all()
             found |= {normalise_ref(row[1]): Named(*row) for row in rows}
     return found
 
@@ -368,7 +368,8 @@ def _expected_lines(session: Session, team: TeamRow, plan: PlanRow) -> list[tupl
     The same lines as :func:`cyp.returns.lines.team_lines`, without building ORM records for every one of them
     when usually none is missing.
     """
-    rows = session.connection().execute(_EXPECTED_LINES, {"plan_id": plan.id, "partner_id": team.id})
+    # .all(): one fetchall, where iterating the result fetches row by row.
+    rows = session.connection().execute(_EXPECTED_LINES, {"plan_id": plan.id, "partner_id": team.id}).all()
     return [(row[0], row[1], row[2]) for row in rows]
 
 
