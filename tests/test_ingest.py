@@ -264,6 +264,27 @@ def test_demo_returns_are_marked(framework: Engine, tmp_path: Path) -> None:
         assert session.get(Return, result.return_id).is_demo is True
 
 
+def test_an_upload_by_a_demo_account_is_demo_data(framework: Engine, tmp_path: Path) -> None:
+    with write_session(framework) as session:
+        create_user(session, SYSTEM, "demo.lead@example.org", "lead", teams=["family-services"], is_demo=True)
+    demo_lead = Principal("demo.lead@example.org", "lead", frozenset({"family-services"}))
+    result = ingest_return(build_return(), "r.xlsx", demo_lead, engine=framework, uploads_dir=tmp_path / "uploads")
+    with read_session(framework) as session:
+        assert session.get(Return, result.return_id).is_demo is True
+
+
+def test_is_demo_account_sees_an_account_added_but_not_yet_flushed(engine: Engine) -> None:
+    from cyp.access.accounts import is_demo_account
+    from cyp.storage.models import User
+
+    with write_session(engine) as session:
+        session.add(User(username="demo.new@example.org", role="lead", is_demo=True))
+        session.add(User(username="real.new@example.org", role="lead"))
+        assert is_demo_account(session, " Demo.New@example.org ")
+        assert not is_demo_account(session, "real.new@example.org")
+        assert not is_demo_account(session, "nobody@example.org")
+
+
 def test_a_bare_name_is_refused_before_anything_is_read_or_stored(framework: Engine, tmp_path: Path) -> None:
     # A name once meant "trusted, no permission check"; now only a Principal says who is uploading.
     before = row_counts(framework)
