@@ -308,10 +308,12 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
     seen: dict[int, int] = {}
     # A return repeats a handful of status spellings; each is looked up in the status vocabulary once.
     known_statuses: dict[str, str | None] = {}
-    text_cells = [
-        cell for line in parsed.lines for cell in (line.progress, line.next_steps, line.risks, line.board_answer)
+    texts = [
+        cell.text for line in parsed.lines for cell in (line.progress, line.next_steps, line.risks, line.board_answer)
     ]
-    hits = iter(find_personal_data_each([cell.text for cell in text_cells]))
+    each = find_personal_data_each(texts)
+    # Most returns hold no personal data at all: then no cell needs looking at again.
+    hits = iter(each) if any(each) else None
     for line in parsed.lines:
         action = _check_line_ref(session, line.ref, line.row, sheet, actions, checked, seen)
         status = _check_status(line.status, line.ref.text, sheet, problems, known_statuses)
@@ -326,9 +328,10 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
                     cell=line.progress.address,
                 )
             )
-        for cell in (line.progress, line.next_steps, line.risks, line.board_answer):
-            if found := next(hits):
-                _check_personal_data(cell, found, sheet, problems)
+        if hits is not None:
+            for cell in (line.progress, line.next_steps, line.risks, line.board_answer):
+                if found := next(hits):
+                    _check_personal_data(cell, found, sheet, problems)
         if action is not None and status is not None:
             checked.lines.append(
                 CheckedLine(
