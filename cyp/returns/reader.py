@@ -297,8 +297,13 @@ def _best_header_row(table: _Table, section: str, start: int, stop: int) -> tupl
     synonyms = _synonyms(section)
     best: tuple[int, dict[str, list[int]]] | None = None
     for row_index in range(start, min(stop, len(table.rows))):
+        row = table.rows[row_index]
+        # Each cell names one field at most: a row no longer than the best so far cannot beat it (a tie keeps the
+        # first), so the lines below a header are not read as headings.
+        if best is not None and len(row) <= len(best[1]):
+            continue
         found: dict[str, list[int]] = {}
-        for column, value in enumerate(table.rows[row_index]):
+        for column, value in enumerate(row):
             text = cell_text(value)
             key = synonyms.get(normalise_heading(text)) if text else None
             if key:
