@@ -492,7 +492,8 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
         result.nested_archive = chunk.startswith(NESTED_ARCHIVE_SIGNATURES)
         # One chunk read ahead: a sheet read whole in its first chunk may be judged at once.
         following = stream.read(SCAN_CHUNK) if chunk else b""
-        if WORKSHEET_ROOT.search(chunk[:4096]) is not None:
+        # The literal first: most parts are not worksheets, and the pattern tries every "<".
+        if chunk.find(b"worksheet", 0, 4096) >= 0 and WORKSHEET_ROOT.search(chunk, 0, 4096) is not None:
             whole = not following
             # Only a sheet the exact scan would surely pass skips it; any doubt runs the exact scan.
             sheet = None if whole and _sheet_surely_within(chunk, limits) else _SheetScan(limits)
