@@ -437,8 +437,8 @@ def _keep_numbers_as_shown(stream: BinaryIO, parsed: ParsedReturn) -> None:
     """
     wanted: list[tuple[str, ParsedLine | ParsedIndicator, str]] = []
     for line in parsed.lines:
-        for name, cell in (("progress", line.progress), ("next_steps", line.next_steps), ("risks", line.risks)):
-            if _is_number(cell.raw):
+        for name, text_cell in (("progress", line.progress), ("next_steps", line.next_steps), ("risks", line.risks)):
+            if _is_number(text_cell.raw):
                 wanted.append((parsed.return_sheet, line, name))
     for indicator in parsed.indicators:
         if _is_number(indicator.commentary.raw):
