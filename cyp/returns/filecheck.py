@@ -93,6 +93,8 @@ CELL_ADDRESS = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
 PLAIN_CELL_START = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,9})"')
 OTHER_CELL_START = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}\d{1,9}")')
 PREFIXED_CELL_START = re.compile(rb":c[\s/>]")
+# A part name starting with a Windows drive ("C:") points outside the workbook.
+WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
 # A tag longer than this is nothing a spreadsheet program writes; it is refused rather than carried on for ever.
 LONGEST_TAG = 64 * 1024
 
@@ -383,7 +385,7 @@ def _check_part_names(infos: list[zipfile.ZipInfo]) -> list[Problem]:
     for info in infos:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
-        unsafe = name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", name) or "\x00" in name
+        unsafe = name.startswith(("/", "\\")) or ".." in parts or WINDOWS_DRIVE.match(name) or "\x00" in name
         duplicate = name in seen
         seen.add(name)
         if unsafe or duplicate:
