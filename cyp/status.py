@@ -41,11 +41,15 @@ class StatusRulesError(DataFileError):
     """The status rules file is missing something or says something impossible."""
 
 
+_RULES_SCHEMA = SCHEMA_DIR / "status-rules.schema.json"
+
+
 def _read_rules(path: Path | None = None) -> dict[str, Any]:
     """The parsed rules file (checked against ``data/schemas/status-rules.schema.json``), re-read when it changes."""
-    path = Path(path or RULES_PATH)
+    # The paths made once: every status looked up reads the rules (a stat of the file says whether it changed).
+    path = RULES_PATH if path is None else Path(path)
     try:
-        return load_data_file(path, SCHEMA_DIR / "status-rules.schema.json")
+        return load_data_file(path, _RULES_SCHEMA)
     except DataFileError as exc:
         raise StatusRulesError(str(exc)) from exc
 

@@ -80,8 +80,13 @@ def test_benchmark_run_prints_every_figure_as_json():
         "pandas_openpyxl_read_s",
         "ingest_vs_safe_floor",
         "ingest_vs_pandas_openpyxl_read",
+        "ingest_cpu_s",
+        "safe_floor_cpu_s",
+        "ingest_vs_safe_floor_cpu",
     ):
         assert is_number(ingest[key]) and ingest[key] > 0, key
+    # The CPU time of a side never exceeds its wall time by more than the clocks' resolution.
+    assert ingest["ingest_cpu_s"] <= ingest["ingest_s"] * 1.05 + 1e-3
     assert set(ingest["stages_s"]) == {"file_checks", "read", "personal_data_scan", "file_sync"}
     assert all(is_number(value) and value > 0 for value in ingest["stages_s"].values())
     assert ingest["lines"] == 40

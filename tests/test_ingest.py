@@ -72,6 +72,41 @@ def test_clean_return_is_stored_with_every_line_value_file_and_audit(framework: 
     assert [p.name for p in (tmp_path / "uploads").iterdir()] == [kept.name]
 
 
+def test_every_column_of_the_lines_and_values_is_stored_as_checked(framework: Engine, tmp_path: Path) -> None:
+    # Line updates go to SQLite's driver as they are (cyp.returns.ingest._insert_rows), indicator values (whose
+    # floats SQLAlchemy converts) and every PostgreSQL insert through Core: both ways store the same columns.
+    result = ingest(framework, build_return(), tmp_path / "uploads", acknowledge_queries=True)
+    assert result.status == "accepted"
+    with read_session(framework) as session:
+        updates = session.scalars(select(LineUpdate).where(LineUpdate.return_id == result.return_id)).all()
+        stored = sorted((u.action.ref, u.quarter, u.status, u.progress, u.next_steps, u.risks) for u in updates)
+        values = session.scalars(select(IndicatorValue).where(IndicatorValue.return_id == result.return_id)).all()
+        assert [(v.indicator.ref, v.quarter, v.value, v.target, v.commentary) for v in values] == [
+            ("T23-I1", "2025-26 Q3", 161.0, 150.0, "Up by six since last quarter.")
+        ]
+    assert stored == [
+        ("T23-1.1", "2025-26 Q3", "Green", "Hubs open five days a week.", "Extend to Saturdays.", None),
+        ("T23-1.2", "2025-26 Q3", "Amber", "Second hub delayed by building works.", None, "Contractor capacity."),
+    ]
+
+
+def test_only_sqlite_line_updates_skip_core_processing() -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from cyp.returns.ingest import _INDICATOR_VALUE_COLUMNS, _LINE_UPDATE_COLUMNS, _driver_insert
+
+    assert _driver_insert(LineUpdate, _LINE_UPDATE_COLUMNS, sqlite.dialect()) == (
+        "INSERT INTO line_updates (return_id, action_id, quarter, status, progress, next_steps, risks) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    # Floats are converted by SQLAlchemy on SQLite; PostgreSQL batches through Core's insertmanyvalues.
+    assert _driver_insert(IndicatorValue, _INDICATOR_VALUE_COLUMNS, sqlite.dialect()) is None
+    assert _driver_insert(LineUpdate, _LINE_UPDATE_COLUMNS, postgresql.dialect()) is None
+    # A column left out that has a default SQLAlchemy fills in, or columns in another order: Core again.
+    assert _driver_insert(AuditEvent, ("actor", "action", "outcome"), sqlite.dialect()) is None
+    assert _driver_insert(LineUpdate, tuple(reversed(_LINE_UPDATE_COLUMNS)), sqlite.dialect()) is None
+
+
 REJECTED = {
     "misspelt status": {"lines": with_line(1, RAG_status="Ambr")},
     "unknown team": {"team": "Nobody"},
@@ -227,6 +262,27 @@ def test_demo_returns_are_marked(framework: Engine, tmp_path: Path) -> None:
     result = ingest(framework, build_return(), tmp_path / "uploads", is_demo=True)
     with read_session(framework) as session:
         assert session.get(Return, result.return_id).is_demo is True
+
+
+def test_an_upload_by_a_demo_account_is_demo_data(framework: Engine, tmp_path: Path) -> None:
+    with write_session(framework) as session:
+        create_user(session, SYSTEM, "demo.lead@example.org", "lead", teams=["family-services"], is_demo=True)
+    demo_lead = Principal("demo.lead@example.org", "lead", frozenset({"family-services"}))
+    result = ingest_return(build_return(), "r.xlsx", demo_lead, engine=framework, uploads_dir=tmp_path / "uploads")
+    with read_session(framework) as session:
+        assert session.get(Return, result.return_id).is_demo is True
+
+
+def test_is_demo_account_sees_an_account_added_but_not_yet_flushed(engine: Engine) -> None:
+    from cyp.access.accounts import is_demo_account
+    from cyp.storage.models import User
+
+    with write_session(engine) as session:
+        session.add(User(username="demo.new@example.org", role="lead", is_demo=True))
+        session.add(User(username="real.new@example.org", role="lead"))
+        assert is_demo_account(session, " Demo.New@example.org ")
+        assert not is_demo_account(session, "real.new@example.org")
+        assert not is_demo_account(session, "nobody@example.org")
 
 
 def test_a_bare_name_is_refused_before_anything_is_read_or_stored(framework: Engine, tmp_path: Path) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from cyp.returns.reader import normalise_heading, read_return
@@ -139,6 +142,33 @@ def test_an_exact_return_sheet_wins_over_a_synonym_placed_before_it() -> None:
     assert [(line.ref.text, line.progress.text) for line in parsed.lines] == [("T23-1.1", "The return")]
 
 
+def _return_sheet_rows(*rows: list[str]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Return"
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_the_row_naming_most_columns_is_the_header_and_a_tie_keeps_the_first() -> None:
+    # Rows no longer than the best header so far are passed over: they cannot name more columns than it.
+    data = _return_sheet_rows(
+        ["Ref", "RAG status"],  # two known headings
+        ["T23-1.1", "Green", "Progress update"],  # as long as the best plus one: read, but names only one
+        ["Ref", "RAG status", "Progress update"],  # three: the header
+        ["Ref", "Status", "Progress"],  # three again: a tie keeps the first
+        ["T23-1.1", "Green", "Hubs open."],
+    )
+    parsed = read(data)
+    assert [(line.ref.address, line.progress.text) for line in parsed.lines] == [
+        ("A4", "Progress"),
+        ("A5", "Hubs open."),
+    ]
+
+
 def test_a_synonym_sheet_is_still_read_when_there_is_no_return_sheet() -> None:
     parsed = read(build_return(sheet_name="Quarterly return"))
     assert parsed.return_sheet == "Quarterly return" and len(parsed.lines) == 2
@@ -167,3 +197,12 @@ def test_numbers_typed_in_text_fields_keep_what_the_sheet_shows() -> None:
     first, second = read(buffer.getvalue()).lines
     assert (first.progress.text, first.next_steps.text, first.risks.text) == ("50%", "1,234", "12.5%")
     assert (second.progress.text, second.next_steps.text, second.risks.text) == ("7", "50%", "1,234")
+
+
+HEADING_LIKE = st.text(alphabet="Ab &_-:.İKﬁ9\u00a0", max_size=20)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | HEADING_LIKE)
+def test_normalise_heading_drops_all_but_ascii_letters_and_digits(text: str) -> None:
+    # The ASCII fast path (bytes.translate) and the regex give the same heading for any text.
+    assert normalise_heading(text) == re.sub("[^a-z0-9]", "", text.lower().replace("&", "and"))

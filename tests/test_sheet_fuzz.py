@@ -291,6 +291,14 @@ def test_the_quick_bound_passes_only_sheets_the_exact_scan_passes(rows: str, lim
         ('<c r="A1"/>' * 14, False),
         ('<c r="A1"/>' * 15, False),
         ('<c s="1" r="A1"><v>1</v></c>', False),  # addressed, but not first: the exact scan decides
+        # Only the plain form (unprefixed, r="..." first, upper case, no "$") is judged quickly; the others go exact.
+        ("<c r='A1'><v>1</v></c>", False),
+        ('<c r="$A$1"><v>1</v></c>', False),
+        ('<c  r="A1"><v>1</v></c>', False),
+        (f'<x:c r="A1" xmlns:x="{MAIN_NAMESPACE}"><x:v>1</x:v></x:c>', False),
+        ('<c r="A00025"><v>1</v></c>', True),  # as many digits as the limit, or more: read as a number
+        ('<c r="A100"><v>1</v></c>', False),
+        ('<c r="A9"><v>1</v></c><c r="B10"><v>1</v></c>', True),
         ("<c><v>1</v></c>", False),
         ('<c r="A1"><v>1</v></c></row></sheetData><mergeCells><mergeCell ref="A1:B2"/></mergeCells><row>', False),
     ],

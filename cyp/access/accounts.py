@@ -121,7 +121,11 @@ _IS_DEMO = select(User.is_demo).where(User.username == bindparam("name"))
 
 def is_demo_account(session: Session, username: str) -> bool:
     """Whether ``username`` is a demo account: what it creates is demo data, removed with the demo data."""
-    return bool(session.scalar(_IS_DEMO, {"name": username.strip().lower()}))
+    # On the session's connection, not through the ORM's execute path, which costs an upload several times the
+    # query; flushed first, as session.scalar's autoflush would, so an account added in this session is seen.
+    if session.autoflush:
+        session.flush()
+    return bool(session.connection().scalar(_IS_DEMO, {"name": username.strip().lower()}))
 
 
 def lift_sign_in_lock(session: Session, username: str) -> None:

@@ -97,7 +97,8 @@ def line_changes(
     messages ("version 2", "2025-26 Q2"). ``compare_text=False`` compares statuses only: against last quarter
     every line's words are expected to change.
     """
-    old = {row[0]: row for row in session.connection().execute(_LINES_BEFORE, {"return_id": before_return_id})}
+    # .all(): one fetchall, where iterating the result fetches row by row.
+    old = {row[0]: row for row in session.connection().execute(_LINES_BEFORE, {"return_id": before_return_id}).all()}
     changes: list[str] = []
     present: set[int] = set()
     for action_id, ref, line in lines:

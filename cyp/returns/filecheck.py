@@ -87,11 +87,14 @@ CELL_REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?(\d
 REF_ATTRIBUTE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']{0,40})[\"']")
 RANGE_ATTRIBUTE = re.compile(rb"(?:^|\s)ref\s*=\s*[\"']([^\"']{0,80})[\"']")
 CELL_ADDRESS = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,9})")
-# Where cell elements, merges and links start; a cell's group holds its address when that is its first attribute.
-# Used only to show quickly that a sheet is surely within the limits (see _sheet_surely_within).
-CELL_OR_RANGE_START = re.compile(
-    rb"<(?:[\w.-]+:)?(?:c(?=[\s/>])(?:\s+r\s*=\s*[\"']\$?([A-Za-z]{1,3})\$?(\d{1,9})[\"'])?|(?:mergeCell|hyperlink)(?=[\s/>]))"
-)
+# The usual sheet's cell element, as Excel, LibreOffice and the template write it: unprefixed, its address its first
+# attribute, double-quoted, upper case, no "$". Used only to show quickly that a sheet is surely within the limits
+# (see _sheet_surely_within): any other cell start, a prefixed cell, a merge or a link sends it to the exact scan.
+PLAIN_CELL_START = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,9})"')
+OTHER_CELL_START = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}\d{1,9}")')
+PREFIXED_CELL_START = re.compile(rb":c[\s/>]")
+# A part name starting with a Windows drive ("C:") points outside the workbook.
+WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
 # A tag longer than this is nothing a spreadsheet program writes; it is refused rather than carried on for ever.
 LONGEST_TAG = 64 * 1024
 
@@ -382,7 +385,7 @@ def _check_part_names(infos: list[zipfile.ZipInfo]) -> list[Problem]:
     for info in infos:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
-        unsafe = name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", name) or "\x00" in name
+        unsafe = name.startswith(("/", "\\")) or ".." in parts or WINDOWS_DRIVE.match(name) or "\x00" in name
         duplicate = name in seen
         seen.add(name)
         if unsafe or duplicate:
@@ -491,7 +494,8 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLi
         result.nested_archive = chunk.startswith(NESTED_ARCHIVE_SIGNATURES)
         # One chunk read ahead: a sheet read whole in its first chunk may be judged at once.
         following = stream.read(SCAN_CHUNK) if chunk else b""
-        if WORKSHEET_ROOT.search(chunk[:4096]) is not None:
+        # The literal first: most parts are not worksheets, and the pattern tries every "<".
+        if chunk.find(b"worksheet", 0, 4096) >= 0 and WORKSHEET_ROOT.search(chunk, 0, 4096) is not None:
             whole = not following
             # Only a sheet the exact scan would surely pass skips it; any doubt runs the exact scan.
             sheet = None if whole and _sheet_surely_within(chunk, limits) else _SheetScan(limits)
@@ -516,25 +520,32 @@ def _sheet_surely_within(data: bytes, limits: UploadLimits) -> bool:
     """True only when :class:`_SheetScan` would surely find nothing wrong with the whole worksheet ``data``.
 
     A quick bound instead of following every tag, for the usual sheet: no merges or links, every cell element
-    addressed by its first attribute. Then no cell can hold a value beyond the farthest address any cell element
-    starts with, the scan's cell tags are among those element starts, and its rows and cells are fewer than the
-    part's "<" characters. Anything else (an unaddressed cell, a merge, a far address, a long unfinished last tag)
-    answers False, and the exact scan decides.
+    unprefixed and addressed by its first attribute (``<c r="B12"``, :data:`PLAIN_CELL_START`). Then no cell can
+    hold a value beyond the farthest address any cell element starts with, the scan's cell tags are among those
+    element starts, and its rows and cells are fewer than the part's "<" characters. Anything else (an unaddressed
+    or oddly written cell, a merge, a far address, a long unfinished last tag) answers False, and the exact scan
+    decides.
     """
-    if data.count(b"<") > limits.max_cells:
+    # A part no longer than the limit cannot hold more "<" than it.
+    if len(data) > limits.max_cells and data.count(b"<") > limits.max_cells:
         return False
     last = data.rfind(b"<")
     if last >= 0 and len(data) - last > LONGEST_TAG and not COMPLETE_TAG.match(data, last):
         return False
-    starts = CELL_OR_RANGE_START.findall(data)
-    # A merge, a link or an unaddressed cell has no row digits.
-    if not all(digits for _, digits in starts):
+    # Byte searches, each a quick pass: a merge, a link, a prefixed cell ("<x:c" holds ":c") or a cell start that is
+    # not plain (unaddressed, or its address not first) answers False.
+    if b"mergeCell" in data or b"hyperlink" in data:
         return False
+    if PREFIXED_CELL_START.search(data) is not None or OTHER_CELL_START.search(data) is not None:
+        return False
+    starts = PLAIN_CELL_START.findall(data)
     if not starts:
         return True
-    if max(map(int, [digits for _, digits in starts])) > limits.max_rows:
+    letters, digits = zip(*starts, strict=True)
+    # Row numbers with fewer digits than the limit are below it; only longer ones need reading as numbers.
+    if max(map(len, digits)) >= len(str(limits.max_rows)) and max(map(int, digits)) > limits.max_rows:
         return False
-    return max(map(_column_of, {letters for letters, _ in starts})) <= limits.max_columns
+    return max(map(_column_of, set(letters))) <= limits.max_columns
 
 
 class _SheetScan:

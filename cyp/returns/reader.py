@@ -93,12 +93,18 @@ def header_vocabulary(path: Path = HEADERS_FILE) -> dict[str, Any]:
 
 
 _NOT_HEADING_CHARACTER = re.compile(r"[^a-z0-9]")
+# The bytes that are not [a-z0-9]: deleting them from ASCII text is what the pattern above does, several times faster.
+_NOT_HEADING_BYTES = bytes(b for b in range(128) if not (48 <= b <= 57 or 97 <= b <= 122))
 
 
 @lru_cache(maxsize=4096)  # headings and labels repeat in every upload
 def normalise_heading(text: str) -> str:
     """Lower case, ``&`` read as "and", everything but letters and digits dropped."""
-    return _NOT_HEADING_CHARACTER.sub("", text.lower().replace("&", "and"))
+    lowered = text.lower().replace("&", "and")
+    # The header search meets every cell of the first rows, long commentary included: most of them ASCII.
+    if lowered.isascii():
+        return lowered.encode("ascii").translate(None, _NOT_HEADING_BYTES).decode("ascii")
+    return _NOT_HEADING_CHARACTER.sub("", lowered)
 
 
 # Characters that show nothing (zero-width spaces and joiners, soft hyphens, direction marks, the byte-order mark):
@@ -202,23 +208,26 @@ class _Table:
         raw = None if raw == "" else raw
         return Cell(cell_text(raw), f"{_column_letter(column)}{row + 1}", raw)
 
-    def cells(self, row: int, columns: tuple[int | None, ...]) -> list[Cell]:
-        """:meth:`cell` for each of ``columns`` in one row (a table's lines are read this way)."""
+    def cells(self, row: int, columns: tuple[tuple[int | None, str], ...]) -> list[Cell]:
+        """:meth:`cell` for each of ``columns`` in one row, given as (0-based column, its letters) (a table's lines
+        are read this way: the letters are worked out once per table, not once per cell)."""
         values = self.rows[row] if row < len(self.rows) else []
         width = len(values)
-        number = row + 1
+        number = str(row + 1)
         out = []
-        for column in columns:
+        for column, letters in columns:
             if column is None:
                 out.append(_NO_CELL)
                 continue
             raw = values[column] if column < width else None
             if raw == "":
                 raw = None
-            out.append(Cell(cell_text(raw), f"{_column_letter(column)}{number}", raw))
+            # tuple.__new__ builds the Cell without the named tuple's Python-level __new__ (hundreds per return).
+            out.append(_new_tuple(Cell, (cell_text(raw), letters + number, raw)))
         return out
 
 
+_new_tuple = tuple.__new__
 _NO_CELL = Cell(None, "")
 
 
@@ -288,8 +297,13 @@ def _best_header_row(table: _Table, section: str, start: int, stop: int) -> tupl
     synonyms = _synonyms(section)
     best: tuple[int, dict[str, list[int]]] | None = None
     for row_index in range(start, min(stop, len(table.rows))):
+        row = table.rows[row_index]
+        # Each cell names one field at most: a row no longer than the best so far cannot beat it (a tie keeps the
+        # first), so the lines below a header are not read as headings.
+        if best is not None and len(row) <= len(best[1]):
+            continue
         found: dict[str, list[int]] = {}
-        for column, value in enumerate(table.rows[row_index]):
+        for column, value in enumerate(row):
             text = cell_text(value)
             key = synonyms.get(normalise_heading(text)) if text else None
             if key:
@@ -423,8 +437,8 @@ def _keep_numbers_as_shown(stream: BinaryIO, parsed: ParsedReturn) -> None:
     """
     wanted: list[tuple[str, ParsedLine | ParsedIndicator, str]] = []
     for line in parsed.lines:
-        for name in ("progress", "next_steps", "risks"):
-            if _is_number(getattr(line, name).raw):
+        for name, text_cell in (("progress", line.progress), ("next_steps", line.next_steps), ("risks", line.risks)):
+            if _is_number(text_cell.raw):
                 wanted.append((parsed.return_sheet, line, name))
     for indicator in parsed.indicators:
         if _is_number(indicator.commentary.raw):
@@ -468,9 +482,13 @@ def _read_return_sheet(table: _Table, parsed: ParsedReturn) -> None:
     if found is None:
         return
     header_row, columns = found
-    wanted = tuple(columns.get(key) for key in _LINE_FIELDS)
+    wanted = tuple(_with_letters(columns.get(key)) for key in _LINE_FIELDS)
     for row_index in _data_rows(table, header_row, columns):
         parsed.lines.append(ParsedLine(row_index + 1, *table.cells(row_index, wanted)))
+
+
+def _with_letters(column: int | None) -> tuple[int | None, str]:
+    return (column, "" if column is None else _column_letter(column))
 
 
 # ParsedLine's cells, in the order it declares them.

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import BindParameter, Select, bindparam, func, select
@@ -28,6 +29,16 @@ from cyp.storage.models import Action, Indicator, Objective, Outcome, Partner, P
 
 NEEDS_UPDATE = ("Red", "Amber")
 CHOOSE_STATUS = "choose " + ", ".join(STATUSES[:-1]) + f" or {STATUSES[-1]}"
+
+
+class PlanRow(NamedTuple):
+    """A plan as one plain row: what checking and storing a return need of it (no ORM record is built)."""
+
+    id: int
+    ref: str
+    title: str
+    first_year: int
+    last_year: int
 
 
 class Named(NamedTuple):
@@ -68,11 +79,12 @@ class CheckedReturn:
     problems: list[Problem] = field(default_factory=list)
     team: TeamRow | None = None
     quarter: Quarter | None = None
-    plan: Plan | None = None
+    plan: PlanRow | None = None
     lines: list[CheckedLine] = field(default_factory=list)
     indicators: list[CheckedIndicator] = field(default_factory=list)
 
 
+@lru_cache(maxsize=8192)  # each ref is normalised three times per upload, and a team's refs repeat every quarter
 def normalise_ref(text: str) -> str:
     """A ref compared ignoring case and spaces."""
     return "".join(text.split()).upper()
@@ -193,11 +205,11 @@ def _check_quarter(parsed: ParsedReturn, problems: list[Problem]) -> Quarter | N
     return quarter
 
 
-def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, problems: list[Problem]) -> Plan | None:
+def _check_plan(session: Session, parsed: ParsedReturn, quarter: Quarter, problems: list[Problem]) -> PlanRow | None:
     cell = parsed.quarter if parsed.quarter is not None else parsed.about.get("quarter")
     sheet = parsed.return_sheet if cell is parsed.quarter else "About"
     address = cell.address if cell else None
-    plans = list(session.scalars(_PLANS))
+    plans = [PlanRow(*row) for row in session.connection().execute(_PLANS)]
     plan = plan_covering(plans, quarter)
     if plan is None:
         periods = "; ".join(f"{p.title}: {plan_period(p)}" for p in plans) or "no plan is loaded"
@@ -235,7 +247,7 @@ def _by_ref(query: Select, ref: QueryableAttribute[str]) -> tuple[Select, Select
     return query.where(ref.in_(refs)), query.where(func.upper(func.replace(ref, " ", "")).in_(refs))
 
 
-_PLANS = select(Plan).order_by(Plan.first_year)
+_PLANS = select(Plan.id, Plan.ref, Plan.title, Plan.first_year, Plan.last_year).order_by(Plan.first_year)
 # Built once: an upload runs these on every ingest, and building a statement costs more than running it.
 _ACTIONS_NAMED = _by_ref(
     select(Action.id, Action.ref, Outcome.plan_id, Action.reporting_partner_id)
@@ -273,7 +285,7 @@ def _named(
     for statement in statements:
         missing = sorted(wanted - found.keys())
         for start in range(0, len(missing), 500):
-            rows = connection.execute(statement, {"refs": missing[start : start + 500]})
+            rows = connection.execute(statement, {"refs": missing[start : start + 500]}).all()
             found |= {normalise_ref(row[1]): Named(*row) for row in rows}
     return found
 
@@ -296,10 +308,12 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
     seen: dict[int, int] = {}
     # A return repeats a handful of status spellings; each is looked up in the status vocabulary once.
     known_statuses: dict[str, str | None] = {}
-    text_cells = [
-        cell for line in parsed.lines for cell in (line.progress, line.next_steps, line.risks, line.board_answer)
+    texts = [
+        cell.text for line in parsed.lines for cell in (line.progress, line.next_steps, line.risks, line.board_answer)
     ]
-    hits = iter(find_personal_data_each([cell.text for cell in text_cells]))
+    each = find_personal_data_each(texts)
+    # Most returns hold no personal data at all: then no cell needs looking at again.
+    hits = iter(each) if any(each) else None
     for line in parsed.lines:
         action = _check_line_ref(session, line.ref, line.row, sheet, actions, checked, seen)
         status = _check_status(line.status, line.ref.text, sheet, problems, known_statuses)
@@ -314,9 +328,10 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
                     cell=line.progress.address,
                 )
             )
-        for cell in (line.progress, line.next_steps, line.risks, line.board_answer):
-            if found := next(hits):
-                _check_personal_data(cell, found, sheet, problems)
+        if hits is not None:
+            for cell in (line.progress, line.next_steps, line.risks, line.board_answer):
+                if found := next(hits):
+                    _check_personal_data(cell, found, sheet, problems)
         if action is not None and status is not None:
             checked.lines.append(
                 CheckedLine(
@@ -350,13 +365,14 @@ def _check_lines(session: Session, parsed: ParsedReturn, checked: CheckedReturn)
             )
 
 
-def _expected_lines(session: Session, team: TeamRow, plan: Plan) -> list[tuple[int, str, str | None]]:
+def _expected_lines(session: Session, team: TeamRow, plan: PlanRow) -> list[tuple[int, str, str | None]]:
     """(id, ref, text) of the lines the team reports in the plan, in plan order, as plain rows.
 
     The same lines as :func:`cyp.returns.lines.team_lines`, without building ORM records for every one of them
     when usually none is missing.
     """
-    rows = session.connection().execute(_EXPECTED_LINES, {"plan_id": plan.id, "partner_id": team.id})
+    # .all(): one fetchall, where iterating the result fetches row by row.
+    rows = session.connection().execute(_EXPECTED_LINES, {"plan_id": plan.id, "partner_id": team.id}).all()
     return [(row[0], row[1], row[2]) for row in rows]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -91,9 +91,16 @@ def write_session(engine: Engine | None = None) -> Iterator[Session]:
     """One write transaction: committed if the block succeeds, rolled back if it raises."""
     engine = engine or get_engine()
     if engine.dialect.name == "sqlite":
-        engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        engine = _beginning_immediately(engine)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@lru_cache(maxsize=16)
+def _beginning_immediately(engine: Engine) -> Engine:
+    # Made once per engine: a new option engine per transaction costs more than a small ingest's statements. It
+    # shares the engine's pool (even after dispose()) and events.
+    return engine.execution_options(sqlite_begin="IMMEDIATE")
 
 
 def is_retryable(error: OperationalError) -> bool:
@@ -125,3 +132,4 @@ def dispose_engines() -> None:
         engine.dispose()
     _engines_made.clear()
     _engine_for.cache_clear()
+    _beginning_immediately.cache_clear()
