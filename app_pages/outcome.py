@@ -114,10 +114,14 @@ for objective_ref, objective_text in objectives:
         ui.shared_dataframe(group.rest, hide_index=True, width="stretch")
     strip = group.strip_all if show_all else group.strip_first
     if len(quarters) > 1 and not strip.empty:
-        with st.expander(f"Status by quarter for {ui.escape_markdown(objective_ref)}'s lines"):
-            title = f"{objective_ref}: status by quarter"
-            trend = ui.status_trend_chart(strip, title=title)
-            ui.chart_with_data(trend, ui.chart_table(strip, "trend"), title, nested=True)
+        # Drawn only while open (opening it reruns the page): a chart and its table nobody opened are serialised in
+        # every run of every session otherwise.
+        trends = st.expander(f"Status by quarter for {ui.escape_markdown(objective_ref)}'s lines", on_change="rerun")
+        if trends.open:
+            with trends:
+                title = f"{objective_ref}: status by quarter"
+                trend = ui.status_trend_chart(strip, title=title)
+                ui.chart_with_data(trend, ui.chart_table(strip, "trend"), title, nested=True)
 
 st.header("Indicators")
 panels = ui.load_indicator_panels(filters.outcome, filters.quarter, signed_off_only)

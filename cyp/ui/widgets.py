@@ -359,5 +359,9 @@ def chart_with_data(chart: Any, table: pd.DataFrame, name: str, nested: bool = F
     if nested:
         shared_dataframe(table, hide_index=True, width="stretch")
         return
-    with st.expander(f"Data for {escape_markdown(name)}", icon=":material/table:"):
-        shared_dataframe(table, hide_index=True, width="stretch")
+    # The table is drawn only while its expander is open (opening it reruns the page): closed, it would be serialised
+    # and hashed in every run of every session, a tenth of the server's work in a board meeting.
+    expander = st.expander(f"Data for {escape_markdown(name)}", icon=":material/table:", on_change="rerun")
+    if expander.open:
+        with expander:
+            shared_dataframe(table, hide_index=True, width="stretch")
