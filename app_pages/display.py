@@ -84,6 +84,12 @@ class Slide:
     part: int = 1
     parts: int = 1
     outcome_ref: str | None = None  # the outcome a slide is about: the lines the chair's question form offers
+    # The lines the slide lists (what changed, the exceptions): the question form offers these when no outcome is set.
+    line_refs: list[str] = field(default_factory=list)
+
+
+# A block of a slide: its HTML, the lines of body text it takes, and (a row about a line) that line's ref.
+Item = tuple[str, float] | tuple[str, float, str]
 
 
 def _seconds(value: str | None) -> int:
@@ -145,11 +151,12 @@ def _local(iso: str) -> str:
     return moment.strftime("%d %b %Y, %H:%M")
 
 
-def _paginate(title: str, items: list[tuple[str, float]], charts: list[tuple[str, object]] = ()) -> list[Slide]:
-    """Slides for one section: blocks (HTML, lines) filled up to the budget, then charts, two to a slide."""
+def _paginate(title: str, items: list[Item], charts: list[tuple[str, object]] = ()) -> list[Slide]:
+    """Slides for one section: blocks (HTML, lines[, line ref]) filled up to the budget, then charts, two to a slide;
+    each slide keeps the refs of the lines its blocks are about."""
     slides = [Slide(title)]
     used = 0.0
-    for block, cost in items:
+    for block, cost, *ref in items:
         if used and used + cost > LINE_BUDGET:
             slides.append(Slide(title))
             used = 0.0
@@ -159,6 +166,7 @@ def _paginate(title: str, items: list[tuple[str, float]], charts: list[tuple[str
                 slides[-1].blocks.append(heading)
                 used = 1.5
         slides[-1].blocks.append(block)
+        slides[-1].line_refs.extend(ref)
         used += cost
     for start in range(0, len(charts), CHARTS_PER_SLIDE):
         if LINE_BUDGET - used < CHART_LINES + 1.5:
@@ -198,7 +206,7 @@ def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-d
     lines = data.lines[data.lines["outcome_ref"] == ref]
     reds = lines[lines["status"] == "Red"]
     distribution = ui.distribution_text(outcome["counts"])
-    items: list[tuple[str, float]] = [
+    items: list[Item] = [
         (
             f'<div class="row">{ui.status_badge_html(outcome["status"], "1em")}<span>{_esc(distribution)}</span></div>',
             _lines(distribution + "  status  "),
@@ -245,7 +253,7 @@ def _changes_slides(changes) -> list[Slide]:  # type: ignore[no-untyped-def]
     """The first slide(s): what changed across the plan since last quarter, counts first, then the lines."""
     limit = MAX_LISTED["changes"]
     counts = ui.change_counts(changes)
-    items: list[tuple[str, float]] = [(f'<div class="counts">{_esc(counts)}</div>', _lines(counts, 1.1) + 0.2)]
+    items: list[Item] = [(f'<div class="counts">{_esc(counts)}</div>', _lines(counts, 1.1) + 0.2)]
     if not changes.status_changes and not changes.questions_answered:
         items.append(('<p class="note">No line changed status and no board question was answered.</p>', 1.0))
 
@@ -261,6 +269,7 @@ def _changes_slides(changes) -> list[Slide]:  # type: ignore[no-untyped-def]
                     f'<div class="row">{_badge(change.after)}<span class="ref">{_esc(change.ref)}</span>'
                     f"<span>{_esc(words)}</span><span>{_esc(team)}</span></div>",
                     _lines(f"{change.after} xx {change.ref} {words} {team}"),
+                    str(change.ref),
                 )
             )
         if len(found) > limit:
@@ -280,6 +289,7 @@ def _changes_slides(changes) -> list[Slide]:  # type: ignore[no-untyped-def]
                     f'<div class="row"><span class="ref">{_esc(row.line_ref)}</span><span>{_esc(_short(row.text, 80))}'
                     f'</span></div><div class="quote">Answer: {_esc(answer)}</div>',
                     _lines(f"{row.line_ref} {_short(row.text, 80)}") + _lines(answer, 0.85) + 0.3,
+                    str(row.line_ref),
                 )
             )
         if len(changes.questions_answered) > limit:
@@ -288,10 +298,10 @@ def _changes_slides(changes) -> list[Slide]:  # type: ignore[no-untyped-def]
     return _paginate(f"What changed since {changes.previous}", items)
 
 
-def _question_items(questions) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
+def _question_items(questions) -> list[Item]:  # type: ignore[no-untyped-def]
     """The exceptions slide's section of open board questions: line, who asked, due by, overdue in words, text."""
     limit = MAX_LISTED["questions"]
-    items: list[tuple[str, float]] = [(f"<h2>Board questions open ({len(questions)})</h2>", 1.5)]
+    items: list[Item] = [(f"<h2>Board questions open ({len(questions)})</h2>", 1.5)]
     if not questions:
         items.append(('<p class="note">No board question is waiting for an answer.</p>', 1.0))
     for row in questions[:limit]:
@@ -303,6 +313,7 @@ def _question_items(questions) -> list[tuple[str, float]]:  # type: ignore[no-un
                 f'<div class="row"><span class="ref">{_esc(row.line_ref)}</span>{overdue}<span>{_esc(words)}</span>'
                 f'</div><div class="quote">{_esc(text)}</div>',
                 _lines(f"{row.line_ref} OVERDUE {words}") + _lines(text, 0.85) + 0.3,
+                str(row.line_ref),
             )
         )
     if len(questions) > limit:
@@ -313,19 +324,20 @@ def _question_items(questions) -> list[tuple[str, float]]:  # type: ignore[no-un
 def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-untyped-def]
     found = data.exceptions
     limit = MAX_LISTED["exceptions"]
-    items: list[tuple[str, float]] = []
+    items: list[Item] = []
 
-    def section(heading: str, rows: list[tuple[str, str]], total: int, empty: str) -> None:
-        # ``rows``: the first ``limit`` of ``total`` (only those are drawn; a quarter may have a thousand).
+    def section(heading: str, rows: list[tuple[str, str, str | None]], total: int, empty: str) -> None:
+        # ``rows``: (HTML, plain text, line ref or None), the first ``limit`` of ``total`` (only those are drawn; a
+        # quarter may have a thousand).
         items.append((f"<h2>{_esc(heading)} ({total})</h2>", 1.5))
         if not total:
             items.append((f'<p class="note">{_esc(empty)}</p>', 1.0))
-        for row_html, plain in rows[:limit]:
-            items.append((row_html, _lines(plain)))
+        for row_html, plain, ref in rows[:limit]:
+            items.append((row_html, _lines(plain)) if ref is None else (row_html, _lines(plain), ref))
         if total > limit:
             items.append((f'<p class="note">and {total - limit} more in the pack</p>', 1.0))
 
-    def line_rows(frame, with_previous: bool = False) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    def line_rows(frame, with_previous: bool = False) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
         rows = []
         for _i, line in frame.head(limit).iterrows():
             previous = f"was {_clean(line['previous_status'])}" if with_previous else ""
@@ -336,6 +348,7 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
                     + (f"<span>{_esc(previous)}</span>" if previous else "")
                     + f"<span>{_esc(teams)}</span></div>",
                     f"{line['status']} xx {line['ref']} {previous} {teams}",
+                    str(line["ref"]),
                 )
             )
         return rows
@@ -344,10 +357,11 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
     section("Red lines", line_rows(red), len(red), "No Red lines.")
     section("Worse than last quarter", line_rows(worse, True), len(worse), "No line is worse than last quarter.")
     section("No return", line_rows(no_return), len(no_return), "Every line has an update.")
-    late = [
+    late: list[tuple[str, str, str | None]] = [
         (
             f'<div class="row"><span class="ref">{_esc(r["state"])}</span><span>{_esc(r["team"])}</span></div>',
             f"{r['state']} {r['team']}",
+            None,
         )
         for _i, r in found["late"].head(limit).iterrows()
     ]
@@ -357,22 +371,39 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
 
 def build_slides(data, changes=None, questions=()) -> list[Slide]:  # type: ignore[no-untyped-def]
     """Every slide of the meeting, in order: what changed, summary, each outcome's slides, the exceptions (with the
-    board's open questions)."""
+    board's open questions).
+
+    A slide that lists no line (the summary; what changed in a quarter where nothing did; the teams late) gets the
+    lines the exceptions slides list, for the chair's question form.
+    """
     slides = _changes_slides(changes) if changes is not None else []
     slides.append(_summary_slide(data))
     for outcome in data.outcomes:
         slides.extend(_outcome_slides(data, outcome["ref"]))
-    return [*slides, *_exceptions_slides(data, questions)]
+    exceptions = _exceptions_slides(data, questions)
+    listed = list(dict.fromkeys(ref for slide in exceptions for ref in slide.line_refs))
+    slides += exceptions
+    for slide in slides:
+        if slide.outcome_ref is None and not slide.line_refs:
+            slide.line_refs = list(listed)
+    return slides
 
 
 def _ask_on_the_slide(data, slide: Slide) -> None:  # type: ignore[no-untyped-def]
-    """The chair's (or a board member's) compact form: a question or action on a line of this slide's outcome."""
+    """The chair's (or a board member's) compact form: a question or action on a line of this slide's outcome, or
+    on a line the slide lists (in its order); never the whole plan, which can run to thousands of lines."""
     if not ui.may_ask():
         return
-    lines = data.lines if slide.outcome_ref is None else data.lines[data.lines["outcome_ref"] == slide.outcome_ref]
+    if slide.outcome_ref is not None:
+        lines = data.lines[data.lines["outcome_ref"] == slide.outcome_ref]
+    else:
+        lines = data.lines[data.lines["ref"].isin(slide.line_refs)]
     action = lines["action"].fillna("")
     text = action.where(action.astype(bool), lines["objective"])
     choices = [(str(ref), _short(words, 70)) for ref, words in zip(lines["ref"], text, strict=True)]
+    if slide.outcome_ref is None:
+        offered = dict(choices)
+        choices = [(ref, offered[ref]) for ref in dict.fromkeys(slide.line_refs) if ref in offered]
     # The timer moves the slide on (and the form's list of lines with it) while someone types.
     advice = (
         "Pause the timer first: the slides move on while you type." if interval and not state["board_paused"] else None
