@@ -134,6 +134,19 @@ def test_pdf_statuses_and_counts_match_the_status_report_and_the_cli(pdf, pack_d
     assert fb["status"] == "No return" and (fb["counts"]["Red"], fb["counts"]["No return"]) == (1, 7)
 
 
+def test_board_data_outcomes_and_rule_are_the_status_reports(pack_db):
+    # board_data reads the outcomes without status_report's list of lines; they must stay the report's, either way
+    # of counting (current returns; signed-off ones only, when there are none here).
+    engine, _url = pack_db
+    with read_session(engine) as session:
+        for signed in (False, True):
+            report = status_report(session, QUARTER, "2019-23", signed_off_only=signed)
+            data = board_data(session, QUARTER, "2019-23", signed_off_only=signed)
+            assert (data.outcomes, data.rule) == (report["outcomes"], report["rule"])
+            assert len(data.lines) == len(report["lines"]) == 78
+    assert data.outcomes[0]["counts"]["No return"] == 11  # nothing signed off: every FB line has no return
+
+
 def test_pdf_has_commentary_for_red_and_amber_lines_charts_exceptions_and_submissions(pdf):
     text = pdf_text(pdf)
     assert "Waiting list for family support doubled since January." in text  # the Red line

@@ -25,12 +25,12 @@ from cyp.read.reports import (
     exceptions_from,
     indicator_series,
     line_statuses,
+    outcome_statuses,
     resolve_plan,
-    status_report,
 )
 from cyp.read.signoff import SignoffRow, awaiting_signoff, counted_return, signoff_enabled
 from cyp.read.tracker import submission_tracker, tracker_frame
-from cyp.status import ALL_STATUSES, rollup_status, status_counts
+from cyp.status import ALL_STATUSES, describe_rule, rollup_status, status_counts
 from cyp.storage.models import Meta, Return
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -151,24 +151,23 @@ def board_data(
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
     signed = signoff_enabled() if signed_off_only is None else signed_off_only
-    report = status_report(session, q, plan.ref, signed_off_only=signed)
+    # The outcomes of status_report without its list of lines: the lines come from line_statuses, just below.
+    outcomes = outcome_statuses(session, q, plan.ref, signed_off_only=signed)
     lines = line_statuses(session, q, plan.ref, signed_off_only=signed)
     tracker = tracker_frame(submission_tracker(session, q))
-    series = [
-        indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed) for outcome in report["outcomes"]
-    ]
+    series = [indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed) for outcome in outcomes]
     indicators = pd.concat(series, ignore_index=True) if series else indicator_series(session, [])
     indicators = indicators[indicators["quarter"] <= q.label].reset_index(drop=True)
     outcome_of = {}
-    for outcome, frame in zip(report["outcomes"], series, strict=True):
+    for outcome, frame in zip(outcomes, series, strict=True):
         outcome_of.update(dict.fromkeys(frame["ref"], outcome["ref"]))
     indicators = indicators.assign(outcome_ref=indicators["ref"].map(outcome_of))
     return BoardData(
         plan_ref=plan.ref,
         plan_title=plan.title,
         quarter=q.label,
-        rule=report["rule"],
-        outcomes=report["outcomes"],
+        rule=describe_rule(),
+        outcomes=outcomes,
         lines=lines,
         objectives=objective_statuses(lines),
         indicators=indicators,
