@@ -90,6 +90,7 @@ class Slide:
 
 # A block of a slide: its HTML, the lines of body text it takes, and (a row about a line) that line's ref.
 Item = tuple[str, float] | tuple[str, float, str]
+Row = tuple[str, str, str | None]  # an exceptions row: HTML, its plain text (to measure), the line's ref or None
 
 
 def _seconds(value: str | None) -> int:
@@ -200,11 +201,20 @@ def _summary_slide(data) -> Slide:  # type: ignore[no-untyped-def]
     )
 
 
-def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-def]
+def _by_outcome(frame, columns: list[str]) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
+    """{outcome ref: its rows as dicts, in order}: one pass over the frame, not a filtered copy per outcome."""
+    found: dict[str, list[dict]] = {}
+    for row in frame[["outcome_ref", *columns]].to_dict("records"):
+        found.setdefault(row["outcome_ref"], []).append(row)
+    return found
+
+
+def _outcome_slides(  # type: ignore[no-untyped-def]
+    data, ref: str, objectives: list[dict], reds: list[dict], charts: list[tuple[str, object]]
+) -> list[Slide]:
+    """One outcome's slides from its objectives and Red lines (rows as dicts, in plan order) and its indicators'
+    (ref, values) pairs."""
     outcome = data.outcome(ref)
-    objectives = data.objectives[data.objectives["outcome_ref"] == ref]
-    lines = data.lines[data.lines["outcome_ref"] == ref]
-    reds = lines[lines["status"] == "Red"]
     distribution = ui.distribution_text(outcome["counts"])
     items: list[Item] = [
         (
@@ -213,7 +223,7 @@ def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-d
         ),
         ("<h2>Objectives</h2>", 1.5),
     ]
-    for _i, o in objectives.iterrows():
+    for o in objectives:
         text = _clean(o["objective"])
         items.append(
             (
@@ -223,9 +233,9 @@ def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-d
             )
         )
     items.append(("<h2>Red lines: progress</h2>", 1.5))
-    if reds.empty:
+    if not reds:
         items.append(('<p class="note">No Red lines for this outcome.</p>', 1.0))
-    for _i, line in reds.head(MAX_LISTED["reds"]).iterrows():
+    for line in reds[: MAX_LISTED["reds"]]:
         quote = _short(line["progress"]) or "No progress update given."
         items.append(
             (
@@ -239,8 +249,6 @@ def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-d
         items.append(
             (f'<p class="note">and {len(reds) - MAX_LISTED["reds"]} more Red lines on the exceptions slide</p>', 1.0)
         )
-    indicators = data.indicators[data.indicators["outcome_ref"] == ref]
-    charts = [(str(name), frame) for name, frame in indicators.groupby("ref", sort=False)]
     if not charts:
         items.append(('<p class="note">No indicator values reported yet.</p>', 1.0))
     slides = _paginate(str(outcome["name"]), items, charts)
@@ -326,7 +334,7 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
     limit = MAX_LISTED["exceptions"]
     items: list[Item] = []
 
-    def section(heading: str, rows: list[tuple[str, str, str | None]], total: int, empty: str) -> None:
+    def section(heading: str, rows: list[Row], total: int, empty: str) -> None:
         # ``rows``: (HTML, plain text, line ref or None), the first ``limit`` of ``total`` (only those are drawn; a
         # quarter may have a thousand).
         items.append((f"<h2>{_esc(heading)} ({total})</h2>", 1.5))
@@ -337,9 +345,9 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
         if total > limit:
             items.append((f'<p class="note">and {total - limit} more in the pack</p>', 1.0))
 
-    def line_rows(frame, with_previous: bool = False) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-def]
+    def line_rows(frame, with_previous: bool = False) -> list[Row]:  # type: ignore[no-untyped-def]
         rows = []
-        for _i, line in frame.head(limit).iterrows():
+        for line in frame.head(limit).to_dict("records"):
             previous = f"was {_clean(line['previous_status'])}" if with_previous else ""
             teams = _short(_teams(line), 60)
             rows.append(
@@ -357,13 +365,13 @@ def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-un
     section("Red lines", line_rows(red), len(red), "No Red lines.")
     section("Worse than last quarter", line_rows(worse, True), len(worse), "No line is worse than last quarter.")
     section("No return", line_rows(no_return), len(no_return), "Every line has an update.")
-    late: list[tuple[str, str, str | None]] = [
+    late: list[Row] = [
         (
             f'<div class="row"><span class="ref">{_esc(r["state"])}</span><span>{_esc(r["team"])}</span></div>',
             f"{r['state']} {r['team']}",
             None,
         )
-        for _i, r in found["late"].head(limit).iterrows()
+        for r in found["late"].head(limit).to_dict("records")
     ]
     section("Teams late or missing", late, len(found["late"]), "Every team due has returned.")
     return _paginate("Exceptions", items + _question_items(list(questions)))
@@ -378,8 +386,14 @@ def build_slides(data, changes=None, questions=()) -> list[Slide]:  # type: igno
     """
     slides = _changes_slides(changes) if changes is not None else []
     slides.append(_summary_slide(data))
+    objectives = _by_outcome(data.objectives, ["objective_ref", "objective", "status"])
+    reds = _by_outcome(data.lines[data.lines["status"] == "Red"], ["ref", "teams", "is_demo", "progress"])
+    charts: dict[str, list[tuple[str, object]]] = {}
+    for (outcome_ref, ref), frame in data.indicators.groupby(["outcome_ref", "ref"], sort=False):
+        charts.setdefault(outcome_ref, []).append((str(ref), frame))
     for outcome in data.outcomes:
-        slides.extend(_outcome_slides(data, outcome["ref"]))
+        ref = outcome["ref"]
+        slides.extend(_outcome_slides(data, ref, objectives.get(ref, []), reds.get(ref, []), charts.get(ref, [])))
     exceptions = _exceptions_slides(data, questions)
     listed = list(dict.fromkeys(ref for slide in exceptions for ref in slide.line_refs))
     slides += exceptions
