@@ -466,6 +466,21 @@ def test_each_chart_s_data_as_a_table() -> None:
         chart_table(TREND, "pie")
 
 
+@pytest.mark.parametrize(
+    "chart",
+    [
+        status_distribution_chart(DISTRIBUTION),
+        status_trend_chart(TREND),
+        indicator_chart(INDICATOR),
+        indicator_chart(INDICATOR.iloc[0:0]),  # nothing to show: the message is a layer too
+    ],
+)
+def test_a_layered_chart_holds_its_data_once_for_every_layer(chart: alt.TopLevelMixin) -> None:
+    spec = chart.to_dict()
+    assert len(spec["datasets"]) == 1 and spec["data"] == {"name": next(iter(spec["datasets"]))}
+    assert all("data" not in layer for layer in spec["layer"]) and spec["layer"]
+
+
 def test_pack_figures_draw_the_same_rows_readably_without_overlap() -> None:
     figure = indicator_figure(BIG, "19-SS-I4 Referrals")
     assert figure.alt == indicator_description(*indicator_rows(BIG)[:2], "19-SS-I4 Referrals")

@@ -126,7 +126,11 @@ def readable(chart: alt.TopLevelMixin, width: int | None = None, **properties: A
 
 def readable_layer(*layers: Any, width: int | None = None, **properties: Any) -> alt.LayerChart:
     """``readable(alt.layer(*layers, ...), width, ...)`` built in one go: the layered chart is made once, with its
-    properties (``resolve``, title, height...), sizing and shared config, not copied for each."""
+    properties (``resolve``, title, height...), sizing and shared config, not copied for each.
+
+    Pass the data as ``data=`` here, with layers made from ``alt.Chart()``: the spec is the same as with the data on
+    every layer (Altair lifts shared data to the top), but Altair then hashes each layer's data as text first.
+    """
     import altair as alt
 
     sizing = {"autosize": FITS_WIDTH, **({"width": int(width)} if width else {})}
@@ -198,8 +202,15 @@ def _no_data_chart(title: str, width: int | None = None) -> alt.TopLevelMixin:
     """A chart that says there is nothing to show, rather than an empty frame."""
     import altair as alt
 
-    message = alt.Chart(pd.DataFrame({"text": [NO_DATA]})).mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
-    return readable_layer(message, width=width, title=title, description=f"{title}: {NO_DATA.lower()}.", height=60)
+    message = alt.Chart().mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
+    return readable_layer(
+        message,
+        data=pd.DataFrame({"text": [NO_DATA]}),
+        width=width,
+        title=title,
+        description=f"{title}: {NO_DATA.lower()}.",
+        height=60,
+    )
 
 
 def text_width_px(text: str, font_px: float) -> float:
@@ -269,7 +280,7 @@ def status_distribution_chart(
     data = data.assign(shown=[segment_label_fits(row.count, largest, plot_px, row.text) for row in data.itertuples()])
     y = alt.Y("group:N", sort=groups, title=None, axis=alt.Axis(labelLimit=200, labelFontSize=13))
     x_title = "Number of lines"
-    base = alt.Chart(data)
+    base = alt.Chart()  # the data goes on the layered chart (see readable_layer)
     # A dark outline gives every segment 3:1 against the page (WCAG 1.4.11), even the light Amber and grey fills.
     bars = base.mark_bar(stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         y=y,
@@ -293,6 +304,7 @@ def status_distribution_chart(
     return readable_layer(
         bars,
         labels,
+        data=data,
         width=width,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
         title=title,
@@ -336,7 +348,7 @@ def status_trend_chart(
             "line:N", title=None, sort=list(dict.fromkeys(data["line"])), scale=alt.Scale(paddingInner=0.12)
         )
         tooltip.insert(0, alt.Tooltip("line:N", title="Line"))
-    base = alt.Chart(data)
+    base = alt.Chart()
     # Cells fill their band, so the strip narrows with its column instead of spilling out of it.
     cells = base.mark_rect(opacity=1, stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         **encodings, color=_status_scale("label", "Status" if legend else None), tooltip=tooltip
@@ -348,6 +360,7 @@ def status_trend_chart(
     return readable_layer(
         cells,
         icons,
+        data=data,
         width=width,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
         title=title,
@@ -473,7 +486,7 @@ def indicator_chart(
         alt.Tooltip("series:N", title="Series"),
         alt.Tooltip("text:N", title=unit_title(unit)),
     ]
-    base = alt.Chart(long)
+    base = alt.Chart()
     lines = base.mark_line(strokeWidth=2.5).encode(x=x, y=y, strokeDash=series, color=colour, tooltip=tooltip)
     actual = base.transform_filter(alt.datum.series == "Actual")
     points = actual.mark_point(filled=True, size=70, color=ACTUAL_COLOUR).encode(x=x, y=y, tooltip=tooltip)
@@ -484,7 +497,7 @@ def indicator_chart(
     )
     layers = [lines, points, labels]
     description = indicator_description(long, unit, title)
-    return readable_layer(*layers, width=width, title=title, description=description, height=220)
+    return readable_layer(*layers, data=long, width=width, title=title, description=description, height=220)
 
 
 def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
