@@ -466,6 +466,17 @@ def test_each_chart_s_data_as_a_table() -> None:
         chart_table(TREND, "pie")
 
 
+def test_an_indicator_table_has_a_row_per_quarter_in_order_the_last_of_a_repeated_quarter_counting() -> None:
+    repeated = pd.concat([INDICATOR, INDICATOR.iloc[[0]].assign(value=141.0, target=None)], ignore_index=True)
+    table = chart_table(repeated, "indicator")
+    assert list(table["Quarter"]) == ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3"]
+    # Q2 again with 141 and no target: its actual is the later one, its target the one it had.
+    assert table.to_dict("records")[1] == {"Quarter": "2025-26 Q2", "Actual (Children)": "141", "Target": "130"}
+    assert {str(dtype) for dtype in table.dtypes} == {"object"}  # text as written, never re-read as numbers
+    empty = chart_table(INDICATOR.assign(value=None, target=None), "indicator")
+    assert list(empty.columns) == ["Quarter", "Actual (Value)", "Target"] and empty.empty  # no row names a unit
+
+
 @pytest.mark.parametrize(
     "chart",
     [

@@ -517,7 +517,16 @@ def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
         return table.rename(columns={"line": "Line", "quarter": "Quarter", "status": "Status"}).reset_index(drop=True)
     if kind == "indicator":
         long, unit, _quarters = indicator_rows(df)
-        wide = long.pivot_table(index="quarter", columns="series", values="text", aggfunc="last").reset_index()
-        wide = wide.reindex(columns=["quarter", "Actual", "Target"]).astype(object).fillna("").rename_axis(columns=None)
-        return wide.rename(columns={"quarter": "Quarter", "Actual": f"Actual ({unit_title(unit)})", "Target": "Target"})
+        # One row per quarter (in order) with its actual and target as written; the last of a repeated one counts.
+        # Built from the rows directly: a pivot_table costs more than the chart's own rows.
+        texts: dict[str, dict[str, str]] = {}
+        for quarter, series, text in zip(long["quarter"], long["series"], long["text"], strict=True):
+            texts.setdefault(quarter, {})[series] = text
+        quarters = sorted(texts)
+        wide = {
+            "Quarter": quarters,
+            f"Actual ({unit_title(unit)})": [texts[quarter].get("Actual", "") for quarter in quarters],
+            "Target": [texts[quarter].get("Target", "") for quarter in quarters],
+        }
+        return pd.DataFrame(wide, dtype=object)
     raise ValueError(f"chart_table: unknown kind {kind!r}; expected distribution, trend or indicator")
