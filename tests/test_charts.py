@@ -537,3 +537,14 @@ def test_a_quarter_without_a_value_keeps_its_place_on_the_time_axis() -> None:
     assert len(ticks) == len(QUARTERS)
     assert max(b - a for a, b in itertools.pairwise(ticks)) - min(b - a for a, b in itertools.pairwise(ticks)) < 0.2
     assert all(f">{year}</text>" in svg for year in ("2019-20", "2020-21", "2021-22", "2022-23"))
+
+
+def test_restyling_one_chart_never_restyles_another() -> None:
+    # New charts share one config object: the board display's configure_* on its copy must leave the others as made.
+    first, second = indicator_chart(INDICATOR), status_trend_chart(TREND)
+    made = second.to_dict()["config"]
+    assert made == indicator_chart(INDICATOR).to_dict()["config"]
+    restyled = first.configure_axis(labelFontSize=16).configure_title(fontSize=18)
+    assert restyled.to_dict()["config"]["axis"] == {"labelFontSize": 16}
+    assert second.to_dict()["config"] == made == first.to_dict()["config"]
+    assert made["axis"]["labelColor"] and made["title"]["anchor"] == "start"

@@ -6,6 +6,7 @@ count with its icon) on or beside the colour, and the legend reads "▲ Amber".
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
@@ -97,11 +98,28 @@ def unit_title(unit: str | None) -> str:
 
 
 def _shared_config(config: Any = None) -> Any:
-    """``config`` (or a new one) with the text colours every chart shares: what the configure_axis, _legend, _title,
-    _text and _view chain would set, without its five copies of the chart (each rebuilds a layered chart)."""
+    """``config`` (or, without one, the one config every new chart shares) with the text colours every chart shares:
+    what the configure_axis, _legend, _title, _text and _view chain would set, without its five copies of the chart
+    (each rebuilds a layered chart)."""
     import altair as alt
 
-    config = config.copy(deep=False) if config is not None and config is not alt.Undefined else alt.Config()
+    if config is None or config is alt.Undefined:
+        return _new_chart_config()
+    return _with_shared_colours(config.copy(deep=False))
+
+
+@functools.cache
+def _new_chart_config() -> Any:
+    # Built once (Altair validates every part as it is made): charts hold it without changing it, and Altair's
+    # configure_* methods change a deep copy of a chart's config, never the config itself.
+    import altair as alt
+
+    return _with_shared_colours(alt.Config())
+
+
+def _with_shared_colours(config: Any) -> Any:
+    import altair as alt
+
     config["axis"] = alt.AxisConfig(
         labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR, gridColor=GRID_COLOUR, tickColor=GRID_COLOUR
     )
