@@ -9,6 +9,7 @@ holds SQL or rules of its own.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -309,31 +310,43 @@ def objective_lines(
 
     wanted = trends[trends["ref"].isin(lines["ref"])]
     trend_of: dict[str, list[tuple[str, str]]] = {}
-    for ref, quarter, status in zip(
-        wanted["ref"].tolist(), wanted["quarter"].tolist(), wanted["status"].tolist(), strict=True
+    trend_rows: dict[str, list[int]] = {}  # each line's positions in ``wanted``, for its objective's strip
+    for position, (ref, quarter, status) in enumerate(
+        zip(wanted["ref"].tolist(), wanted["quarter"].tolist(), wanted["status"].tolist(), strict=True)
     ):
         trend_of.setdefault(ref, []).append((quarter, status))
+        trend_rows.setdefault(ref, []).append(position)
+    strips = wanted.rename(columns={"ref": "line"})
+
+    def strip(line_refs: Iterable[str]) -> pd.DataFrame:
+        # The trend rows of these lines, in the trends' own order (as filtering ``wanted`` by them would give).
+        return strips.iloc[sorted(position for ref in set(line_refs) for position in trend_rows.get(ref, ()))]
+
+    # Plain lists and positions, split once: a filtered copy of the frame per objective cost more than the cards.
+    refs, statuses = lines["ref"].tolist(), lines["status"].tolist()
+    records = lines.to_dict("records")
+    members: dict[Any, list[int]] = {}
+    for position, objective_ref in enumerate(lines["objective_ref"].tolist()):
+        if not pd.isna(objective_ref):  # as groupby, which leaves out a missing key
+            members.setdefault(objective_ref, []).append(position)
+    wanted_first = set(attention)
     objectives: dict[str, ObjectiveLines] = {}
-    for objective_ref, group in lines.groupby("objective_ref", sort=False):
-        needs_attention = group["status"].isin(attention)
-        ordered = pd.concat([group[needs_attention], group[~needs_attention]])
-        cards = tuple(_line_card(line, tuple(trend_of.get(line["ref"], ()))) for line in ordered.to_dict("records"))
-        rest = ordered.iloc[card_limit:]
-        table = (
-            _REST_EMPTY
-            if rest.empty
-            else rest.assign(teams=responsible_column(rest["teams"], rest["is_demo"]))[
+    for objective_ref, positions in members.items():
+        order = [p for p in positions if statuses[p] in wanted_first] + [
+            p for p in positions if statuses[p] not in wanted_first
+        ]
+        cards = tuple(_line_card(records[p], tuple(trend_of.get(refs[p], ()))) for p in order)
+        if len(order) > card_limit:
+            rest = lines.iloc[order[card_limit:]]
+            table = rest.assign(teams=responsible_column(rest["teams"], rest["is_demo"]))[
                 ["ref", "status", "teams", "progress"]
             ].rename(columns={"ref": "Line", "status": "Status", "teams": "Responsible", "progress": "Progress"})
-        )
-        strip_all = wanted[wanted["ref"].isin(ordered["ref"])].rename(columns={"ref": "line"})
-        strip_first = (
-            strip_all
-            if len(ordered) <= card_limit
-            else wanted[wanted["ref"].isin(ordered["ref"].head(card_limit))].rename(columns={"ref": "line"})
-        )
+        else:
+            table = _REST_EMPTY
+        strip_all = strip(refs[p] for p in order)
+        strip_first = strip_all if len(order) <= card_limit else strip(refs[p] for p in order[:card_limit])
         objectives[str(objective_ref)] = ObjectiveLines(
-            group["status"].value_counts().to_dict(), cards, table, strip_first, strip_all
+            lines["status"].iloc[positions].value_counts().to_dict(), cards, table, strip_first, strip_all
         )
     return OutcomeLines(len(lines), objectives)
 
