@@ -140,13 +140,19 @@ def objective_statuses(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def board_data(
-    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool | None = None
+    session: Session,
+    quarter: str,
+    plan_ref: str | None = None,
+    *,
+    signed_off_only: bool | None = None,
+    with_index: bool = True,
 ) -> BoardData:
     """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter.
 
     ``signed_off_only`` (by default: whether sign-off is switched on) counts each team's latest signed-off return
     instead of its current one, in every status, count, change and indicator value of the pack, and lists the
-    returns awaiting sign-off for the quarter.
+    returns awaiting sign-off for the quarter. ``with_index=False`` leaves out the Family Friendly Index (``domains``
+    and ``domain_map`` are empty frames): only the printed pack and the spreadsheet show it, not the board display.
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
@@ -175,8 +181,8 @@ def board_data(
         tracker=tracker,
         demo=session.scalar(select(Meta.value).where(Meta.key == "demo")) is not None,
         latest_return_at=latest_return_at(session, q.label, plan.ref, signed_off_only=signed),
-        domains=domain_summary(session, q, plan.ref, signed_off_only=signed),
-        domain_map=domain_mappings(session, plan.ref),
+        domains=domain_summary(session, q, plan.ref, signed_off_only=signed) if with_index else pd.DataFrame(),
+        domain_map=domain_mappings(session, plan.ref) if with_index else pd.DataFrame(),
         changes=changes_from_lines(session, plan.ref, q, lines, signed_off_only=signed),
         signed_off_only=signed,
         awaiting=awaiting_signoff(session, q.label) if signed else [],

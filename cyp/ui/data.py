@@ -472,21 +472,23 @@ def load_latest_return_at(quarter: str, plan_ref: str) -> str:
 
 
 @shared
-def _board_data(tag: str, quarter: str, plan_ref: str, latest_return: str, signed_off_only: bool) -> BoardData:
+def _board_data(
+    tag: str, quarter: str, plan_ref: str, latest_return: str, signed_off_only: bool, with_index: bool = True
+) -> BoardData:
     with tagged_session(tag) as db_session:
-        return board_data(db_session, quarter, plan_ref, signed_off_only=signed_off_only)
+        return board_data(db_session, quarter, plan_ref, signed_off_only=signed_off_only, with_index=with_index)
 
 
 def load_board_data(quarter: str, plan_ref: str, signed_off_only: bool | None = None) -> BoardData:
-    """Cached :func:`cyp.board.data.board_data`: what the board display and the board pack show.
+    """Cached :func:`cyp.board.data.board_data` for the board display: what the board pack shows but the Family
+    Friendly Index (the display has no slide for it: ``domains`` and ``domain_map`` are empty).
 
     Also keyed on the latest return's time (one aggregate): the meeting-room screen must show a return accepted
     during the meeting even if it was stored without an audit event (a script, a restore). With sign-off on the
     board sees signed-off returns unless ``signed_off_only`` is False (:func:`counted_versions`).
     """
-    return _board_data(
-        data_tag(), quarter, plan_ref, load_latest_return_at(quarter, plan_ref), counted_versions(signed_off_only)
-    )
+    latest = load_latest_return_at(quarter, plan_ref)
+    return _board_data(data_tag(), quarter, plan_ref, latest, counted_versions(signed_off_only), False)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
