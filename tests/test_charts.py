@@ -548,3 +548,27 @@ def test_restyling_one_chart_never_restyles_another() -> None:
     assert restyled.to_dict()["config"]["axis"] == {"labelFontSize": 16}
     assert second.to_dict()["config"] == made == first.to_dict()["config"]
     assert made["axis"]["labelColor"] and made["title"]["anchor"] == "start"
+
+
+def test_indicator_rows_are_every_actual_then_every_target_in_time_order() -> None:
+    values = pd.DataFrame(
+        {
+            "quarter": ["2025-26 Q3", "2025-26 Q1", "2025-26 Q2", "2025-26 Q4"],
+            "value": [12.5, None, 10, None],
+            "target": [11, 11, None, None],  # Q4 has neither: it is left out
+            "unit": [" ", None, "percent", "number"],
+        }
+    )
+    long, unit, quarters = indicator_rows(values)
+    assert (unit, quarters) == ("percent", ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3"])
+    assert long.to_dict("records") == [
+        {"quarter": "2025-26 Q2", "series": "Actual", "amount": 10.0, "text": "10%"},
+        {"quarter": "2025-26 Q3", "series": "Actual", "amount": 12.5, "text": "12.5%"},
+        {"quarter": "2025-26 Q1", "series": "Target", "amount": 11.0, "text": "11%"},
+        {"quarter": "2025-26 Q3", "series": "Target", "amount": 11.0, "text": "11%"},
+    ]
+    assert list(long.index) == [0, 1, 2, 3] and str(long["amount"].dtype) == "float64"
+    whole = indicator_rows(values.assign(value=[3, 4, 5, 6], target=[1, 2, 3, 4]))[0]
+    assert str(whole["amount"].dtype) == "int64" and list(whole["text"][:2]) == ["4%", "5%"]
+    empty, unit, quarters = indicator_rows(values.assign(value=None, target=None))
+    assert empty.empty and list(empty.columns) == ["quarter", "series", "amount", "text"] and quarters == []

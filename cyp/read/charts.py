@@ -404,24 +404,44 @@ def indicator_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
     Shared by :func:`indicator_chart` and the printed pack's charts, so both draw and describe the same numbers.
     """
     _check_columns(df, ("quarter", "value", "target", "unit"), "indicator_chart")
-    data = df.assign(
-        quarter=df["quarter"].astype(str),
-        value=pd.to_numeric(df["value"], errors="coerce"),
-        target=pd.to_numeric(df["target"], errors="coerce"),
-    )
-    data = data.dropna(subset=["value", "target"], how="all").sort_values("quarter", kind="stable")
-    units = [str(unit) for unit in dict.fromkeys(data["unit"].dropna()) if str(unit).strip()]
+    # Plain lists, then one frame: an indicator has a row a quarter, and a frame per step cost more than the chart.
+    value = pd.to_numeric(df["value"], errors="coerce")
+    target = pd.to_numeric(df["target"], errors="coerce")
+    rows = [
+        row
+        for row in zip(
+            df["quarter"].astype(str).tolist(),
+            value.tolist(),
+            target.tolist(),
+            value.isna().tolist(),
+            target.isna().tolist(),
+            df["unit"].tolist(),
+            strict=True,
+        )
+        if not (row[3] and row[4])  # a quarter with neither a value nor a target
+    ]
+    rows.sort(key=lambda row: row[0])  # stable: a repeated quarter keeps its rows' order
+    units = [str(unit) for unit in dict.fromkeys(row[5] for row in rows if not pd.isna(row[5])) if str(unit).strip()]
     unit = units[0] if units else ""
-    quarters = _every_quarter(sorted(data["quarter"].unique()))
-    long = pd.concat(
-        [
-            pd.DataFrame({"quarter": data["quarter"], "series": "Actual", "amount": data["value"]}),
-            pd.DataFrame({"quarter": data["quarter"], "series": "Target", "amount": data["target"]}),
-        ],
-        ignore_index=True,
-    ).dropna(subset=["amount"])
-    long["text"] = [value_text(amount, unit) for amount in long["amount"]]
-    return long.reset_index(drop=True), unit, quarters
+    quarters = _every_quarter(sorted({row[0] for row in rows}))
+    # Every actual value, then every target, each in time order (the series the chart draws).
+    points = [(row[0], "Actual", row[1]) for row in rows if not row[3]]
+    points += [(row[0], "Target", row[2]) for row in rows if not row[4]]
+    # The amounts keep the type the two columns share (as one column of both would).
+    amounts = pd.concat([value.iloc[0:0], target.iloc[0:0]], ignore_index=True)
+    if not points:  # nothing to draw: the empty frame, with the types it always had
+        empty = pd.DataFrame({"quarter": df["quarter"].iloc[0:0].astype(str), "series": "Actual", "amount": amounts})
+        empty["text"] = []
+        return empty, unit, quarters
+    long = pd.DataFrame(
+        {
+            "quarter": [point[0] for point in points],
+            "series": [point[1] for point in points],
+            "amount": pd.Series([point[2] for point in points], dtype=amounts.dtype),
+            "text": [value_text(point[2], unit) for point in points],
+        }
+    )
+    return long, unit, quarters
 
 
 def indicator_description(long: pd.DataFrame, unit: str, title: str) -> str:
