@@ -572,3 +572,20 @@ def test_indicator_rows_are_every_actual_then_every_target_in_time_order() -> No
     assert str(whole["amount"].dtype) == "int64" and list(whole["text"][:2]) == ["4%", "5%"]
     empty, unit, quarters = indicator_rows(values.assign(value=None, target=None))
     assert empty.empty and list(empty.columns) == ["quarter", "series", "amount", "text"] and quarters == []
+
+
+def test_a_wrong_chart_still_fails_when_converted_and_altairs_own_checks_are_left_on() -> None:
+    from altair.utils import schemapi
+
+    from cyp.read.charts import _checked_when_converted
+
+    assert schemapi.DEBUG_MODE
+    indicator_chart(INDICATOR).to_dict()  # built without the check of every part, checked whole here
+    assert schemapi.DEBUG_MODE  # switched back on for everything else
+    with pytest.raises(schemapi.SchemaValidationError):  # as made outside a builder: checked at once
+        alt.Axis(labelAngle="steep")
+    broken = _checked_when_converted(
+        lambda: alt.Chart(INDICATOR).mark_point().encode(x=alt.X("quarter:O", axis=alt.Axis(labelAngle="steep")))
+    )()
+    with pytest.raises(schemapi.SchemaValidationError):
+        broken.to_dict()

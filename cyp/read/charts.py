@@ -7,7 +7,9 @@ count with its icon) on or beside the colour, and the legend reads "▲ Amber".
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, cast
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import pandas as pd
 
@@ -278,6 +280,30 @@ def segment_label_fits(count: float, largest_total: float, plot_px: float, text:
     return count / largest_total * plot_px >= text_width_px(text, font_px) + 6
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_BUILDING = threading.RLock()  # re-entrant: a builder may build another
+
+
+def _checked_when_converted(builder: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Build a chart without Altair checking every part against the schema as it is made (its "debug mode": a
+    chart's hundreds of parts each converted and checked): the whole chart is still checked once, when it is
+    converted (``to_dict``, which Streamlit and vl-convert call), so a wrong chart still fails there.
+
+    The switch is Altair's one global; the lock keeps one builder at a time setting and restoring it.
+    """
+
+    @functools.wraps(builder)
+    def build(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        from altair.utils.schemapi import debug_mode
+
+        with _BUILDING, debug_mode(False):
+            return builder(*args, **kwargs)
+
+    return build
+
+
+@_checked_when_converted
 def status_distribution_chart(
     df: pd.DataFrame, title: str = "Lines by status", width: int | None = None
 ) -> alt.TopLevelMixin:
@@ -331,6 +357,7 @@ def status_distribution_chart(
     )
 
 
+@_checked_when_converted
 def status_trend_chart(
     df: pd.DataFrame, title: str = "Status by quarter", legend: bool = True, width: int | None = None
 ) -> alt.TopLevelMixin:
@@ -468,6 +495,7 @@ def labelled_points(positions: list[float], texts: list[str], font_px: float, ga
     return keep
 
 
+@_checked_when_converted
 def indicator_chart(
     df: pd.DataFrame, title: str = "Actual against target", width: int | None = None
 ) -> alt.TopLevelMixin:
