@@ -1,9 +1,9 @@
 """Board display: the quarter on the meeting-room screen, a slide at a time, with no app chrome.
 
 Slides: what changed since last quarter, the quarter at a glance, each outcome (continued on further slides when it does
-not fit one), its indicators, then the exceptions with the board's open questions. Type is sized to the screen's height,
-and each slide is filled up to a budget of lines that fits a 1366×768 screen, so the same slides fit 1920×1080,
-2560×1440 and 3840×2160 without scrolling.
+not fit one), its indicators, then the exceptions with the board's open questions. :mod:`cyp.ui.slides` builds them:
+type is sized to the screen's height, and each slide is filled up to a budget of lines that fits a 1366×768 screen, so
+the same slides fit 1920×1080, 2560×1440 and 3840×2160 without scrolling.
 The address holds plan, quarter, slide and interval (``?plan=2019-23&quarter=2022-23 Q4&slide=2&interval=20``) and is
 rewritten in place (no history entry per slide), so it can be bookmarked and the browser's Back leaves the display.
 ``interval`` (seconds) turns the timer on; without it the chair drives with the buttons or the keyboard (← previous,
@@ -12,24 +12,17 @@ viewer, approver or administrator (the chair) also has an "Ask" button: a questi
 A timed fragment re-reads the data, so a return accepted during the meeting appears without a reload.
 """
 
-import math
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import altair as alt
 import streamlit as st
 
 from cyp import ui
+from cyp.ui import slides
 
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5
-# Lines of body text one slide holds below its heading: what fits at 1366×768 with the bar and the buttons.
-LINE_BUDGET = 16.0
-CHARS_PER_LINE = 90  # a full-width line of body text at the smallest screen, with room for wide letters
-CHART_LINES = 10.5  # an indicator chart (plot, axis labels, title) measured in lines of body text at 1366×768
-CHARTS_PER_SLIDE = 2  # side by side
-MAX_LISTED = {"reds": 6, "exceptions": 8, "changes": 6, "questions": 6}  # beyond these the slide points to the pack
 TREND_QUARTERS = 6
 
 CSS = """
@@ -74,18 +67,6 @@ header { display: none !important; }
 """
 
 
-@dataclass
-class Slide:
-    """One screen: a heading, HTML blocks, and indicator charts (their data) drawn below the blocks."""
-
-    title: str
-    blocks: list[str] = field(default_factory=list)
-    charts: list[tuple[str, object]] = field(default_factory=list)
-    part: int = 1
-    parts: int = 1
-    outcome_ref: str | None = None  # the outcome a slide is about: the lines the chair's question form offers
-
-
 def _seconds(value: str | None) -> int:
     """The timer interval from the address: 0 (off) unless a whole number of seconds, at least MIN_INTERVAL."""
     try:
@@ -104,35 +85,6 @@ def _slide_from_url(count: int) -> int | None:
         return None
 
 
-def _clean(text: object) -> str:
-    return " ".join(str(text).split()) if text is not None and str(text) != "nan" else ""
-
-
-def _esc(text: object) -> str:
-    # The slides are raw HTML blocks: the one escaping function, in its HTML form.
-    return ui.escape_markdown(_clean(text), inside_html=True)
-
-
-def _teams(line) -> str:  # type: ignore[no-untyped-def]
-    # A team the demo made up for a 2023-27 line is never shown as the plan's.
-    teams = _clean(line.get("teams"))
-    return f"{teams} ({ui.DEMO_ASSIGNMENT})" if bool(line.get("is_demo")) and teams else teams
-
-
-def _short(text: object, limit: int = 230) -> str:
-    clean = _clean(text)
-    return clean if len(clean) <= limit else clean[: limit - 1].rstrip() + "…"
-
-
-def _lines(text: str, scale: float = 1.0) -> float:
-    """Lines of body text that ``text`` wraps to at the smallest room screen (``scale``: its size in ems)."""
-    return max(1, math.ceil(len(text) * scale / CHARS_PER_LINE)) * scale + 0.1
-
-
-def _badge(status: str) -> str:
-    return ui.status_badge_html(status, "0.85em")
-
-
 def _local(iso: str) -> str:
     """An ISO time as London wall-clock time for the room."""
     moment = datetime.fromisoformat(iso)
@@ -145,234 +97,21 @@ def _local(iso: str) -> str:
     return moment.strftime("%d %b %Y, %H:%M")
 
 
-def _paginate(title: str, items: list[tuple[str, float]], charts: list[tuple[str, object]] = ()) -> list[Slide]:
-    """Slides for one section: blocks (HTML, lines) filled up to the budget, then charts, two to a slide."""
-    slides = [Slide(title)]
-    used = 0.0
-    for block, cost in items:
-        if used and used + cost > LINE_BUDGET:
-            slides.append(Slide(title))
-            used = 0.0
-            # A heading left last on a slide moves over with what it heads.
-            if slides[-2].blocks and slides[-2].blocks[-1].startswith("<h2"):
-                heading = slides[-2].blocks.pop()
-                slides[-1].blocks.append(heading)
-                used = 1.5
-        slides[-1].blocks.append(block)
-        used += cost
-    for start in range(0, len(charts), CHARTS_PER_SLIDE):
-        if LINE_BUDGET - used < CHART_LINES + 1.5:
-            slides.append(Slide(title))
-        slides[-1].blocks.append("<h2>Indicators against target</h2>")
-        slides[-1].charts.extend(charts[start : start + CHARTS_PER_SLIDE])
-        used = LINE_BUDGET  # the rest of the slide holds charts only
-    slides = [slide for slide in slides if slide.blocks or slide.charts] or [Slide(title)]
-    for number, slide in enumerate(slides, start=1):
-        slide.part, slide.parts = number, len(slides)
-    return slides
-
-
-def _summary_slide(data) -> Slide:  # type: ignore[no-untyped-def]
-    totals = data.totals()
-    tiles = "".join(
-        f'<div class="tile"><div class="name">{_esc(o["name"])}</div>{_badge(o["status"])}'
-        f'<div class="dist">{_esc(ui.distribution_text(o["counts"]))}</div></div>'
-        for o in data.outcomes
-    )
-    received = ui.returns_received(data.tracker)
-    return Slide(
-        f"{data.quarter} at a glance",
-        [
-            f'<div class="row"><span>All {sum(totals.values())} lines:</span>'
-            f"<span>{_esc(ui.distribution_text(totals))}</span></div>"
-            f'<div class="row"><span>Returns received: {received} of {len(data.tracker)} teams</span></div>'
-            f'<div class="tiles">{tiles}</div>'
-            f'<p class="note">How the overall status is worked out: {_esc(data.rule)}</p>'
-        ],
-    )
-
-
-def _outcome_slides(data, ref: str) -> list[Slide]:  # type: ignore[no-untyped-def]
-    outcome = data.outcome(ref)
-    objectives = data.objectives[data.objectives["outcome_ref"] == ref]
-    lines = data.lines[data.lines["outcome_ref"] == ref]
-    reds = lines[lines["status"] == "Red"]
-    distribution = ui.distribution_text(outcome["counts"])
-    items: list[tuple[str, float]] = [
-        (
-            f'<div class="row">{ui.status_badge_html(outcome["status"], "1em")}<span>{_esc(distribution)}</span></div>',
-            _lines(distribution + "  status  "),
-        ),
-        ("<h2>Objectives</h2>", 1.5),
-    ]
-    for _i, o in objectives.iterrows():
-        text = _clean(o["objective"])
-        items.append(
-            (
-                f'<div class="row">{_badge(o["status"])}<span class="ref">{_esc(o["objective_ref"])}</span>'
-                f"<span>{_esc(text)}</span></div>",
-                _lines(f"{o['status']} xx {o['objective_ref']} {text}"),
-            )
-        )
-    items.append(("<h2>Red lines: progress</h2>", 1.5))
-    if reds.empty:
-        items.append(('<p class="note">No Red lines for this outcome.</p>', 1.0))
-    for _i, line in reds.head(MAX_LISTED["reds"]).iterrows():
-        quote = _short(line["progress"]) or "No progress update given."
-        items.append(
-            (
-                f'<div class="row">{_badge("Red")}<span class="ref">{_esc(line["ref"])}</span>'
-                f"<span>{_esc(_teams(line))}</span></div>"
-                f'<div class="quote">{_esc(quote)}</div>',
-                _lines(f"Red xx {line['ref']} {_clean(line['teams'])}") + _lines(quote, 0.85) + 0.3,
-            )
-        )
-    if len(reds) > MAX_LISTED["reds"]:
-        items.append(
-            (f'<p class="note">and {len(reds) - MAX_LISTED["reds"]} more Red lines on the exceptions slide</p>', 1.0)
-        )
-    indicators = data.indicators[data.indicators["outcome_ref"] == ref]
-    charts = [(str(name), frame) for name, frame in indicators.groupby("ref", sort=False)]
-    if not charts:
-        items.append(('<p class="note">No indicator values reported yet.</p>', 1.0))
-    slides = _paginate(str(outcome["name"]), items, charts)
-    for slide in slides:
-        slide.outcome_ref = ref
-    return slides
-
-
-def _changes_slides(changes) -> list[Slide]:  # type: ignore[no-untyped-def]
-    """The first slide(s): what changed across the plan since last quarter, counts first, then the lines."""
-    limit = MAX_LISTED["changes"]
-    counts = ui.change_counts(changes)
-    items: list[tuple[str, float]] = [(f'<div class="counts">{_esc(counts)}</div>', _lines(counts, 1.1) + 0.2)]
-    if not changes.status_changes and not changes.questions_answered:
-        items.append(('<p class="note">No line changed status and no board question was answered.</p>', 1.0))
-
-    def section(heading: str, found: list, empty: str) -> None:  # type: ignore[type-arg]
-        items.append((f"<h2>{_esc(heading)} ({len(found)})</h2>", 1.5))
-        if not found:
-            items.append((f'<p class="note">{_esc(empty)}</p>', 1.0))
-        for change in found[:limit]:
-            words = ui.change_words(change)
-            team = _short(change.team or "", 50)
-            items.append(
-                (
-                    f'<div class="row">{_badge(change.after)}<span class="ref">{_esc(change.ref)}</span>'
-                    f"<span>{_esc(words)}</span><span>{_esc(team)}</span></div>",
-                    _lines(f"{change.after} xx {change.ref} {words} {team}"),
-                )
-            )
-        if len(found) > limit:
-            items.append((f'<p class="note">and {len(found) - limit} more on the outcome pages</p>', 1.0))
-
-    if changes.status_changes:
-        shown = {change.ref for change in changes.new_reds + changes.recovered}
-        section("New Reds", changes.new_reds, "No line became Red.")
-        section("Lines recovered", changes.recovered, "No line recovered from Red or Amber.")
-        section("Other status changes", [c for c in changes.status_changes if c.ref not in shown], "No other change.")
-    if changes.questions_answered:
-        items.append((f"<h2>Board questions answered ({len(changes.questions_answered)})</h2>", 1.5))
-        for row in changes.questions_answered[:limit]:
-            answer = _short(row.answer, 160)
-            items.append(
-                (
-                    f'<div class="row"><span class="ref">{_esc(row.line_ref)}</span><span>{_esc(_short(row.text, 80))}'
-                    f'</span></div><div class="quote">Answer: {_esc(answer)}</div>',
-                    _lines(f"{row.line_ref} {_short(row.text, 80)}") + _lines(answer, 0.85) + 0.3,
-                )
-            )
-        if len(changes.questions_answered) > limit:
-            more = len(changes.questions_answered) - limit
-            items.append((f'<p class="note">and {more} more on the lines\' history pages</p>', 1.0))
-    return _paginate(f"What changed since {changes.previous}", items)
-
-
-def _question_items(questions) -> list[tuple[str, float]]:  # type: ignore[no-untyped-def]
-    """The exceptions slide's section of open board questions: line, who asked, due by, overdue in words, text."""
-    limit = MAX_LISTED["questions"]
-    items: list[tuple[str, float]] = [(f"<h2>Board questions open ({len(questions)})</h2>", 1.5)]
-    if not questions:
-        items.append(('<p class="note">No board question is waiting for an answer.</p>', 1.0))
-    for row in questions[:limit]:
-        words = ui.question_words(row)
-        overdue = '<span class="overdue">OVERDUE</span>' if row.overdue else ""
-        text = _short(row.text, 160)
-        items.append(
-            (
-                f'<div class="row"><span class="ref">{_esc(row.line_ref)}</span>{overdue}<span>{_esc(words)}</span>'
-                f'</div><div class="quote">{_esc(text)}</div>',
-                _lines(f"{row.line_ref} OVERDUE {words}") + _lines(text, 0.85) + 0.3,
-            )
-        )
-    if len(questions) > limit:
-        items.append((f'<p class="note">and {len(questions) - limit} more on the exceptions page</p>', 1.0))
-    return items
-
-
-def _exceptions_slides(data, questions=()) -> list[Slide]:  # type: ignore[no-untyped-def]
-    found = data.exceptions
-    limit = MAX_LISTED["exceptions"]
-    items: list[tuple[str, float]] = []
-
-    def section(heading: str, rows: list[tuple[str, str]], total: int, empty: str) -> None:
-        # ``rows``: the first ``limit`` of ``total`` (only those are drawn; a quarter may have a thousand).
-        items.append((f"<h2>{_esc(heading)} ({total})</h2>", 1.5))
-        if not total:
-            items.append((f'<p class="note">{_esc(empty)}</p>', 1.0))
-        for row_html, plain in rows[:limit]:
-            items.append((row_html, _lines(plain)))
-        if total > limit:
-            items.append((f'<p class="note">and {total - limit} more in the pack</p>', 1.0))
-
-    def line_rows(frame, with_previous: bool = False) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-        rows = []
-        for _i, line in frame.head(limit).iterrows():
-            previous = f"was {_clean(line['previous_status'])}" if with_previous else ""
-            teams = _short(_teams(line), 60)
-            rows.append(
-                (
-                    f'<div class="row">{_badge(line["status"])}<span class="ref">{_esc(line["ref"])}</span>'
-                    + (f"<span>{_esc(previous)}</span>" if previous else "")
-                    + f"<span>{_esc(teams)}</span></div>",
-                    f"{line['status']} xx {line['ref']} {previous} {teams}",
-                )
-            )
-        return rows
-
-    red, worse, no_return = found["red"], found["worse"], found["no_return"]
-    section("Red lines", line_rows(red), len(red), "No Red lines.")
-    section("Worse than last quarter", line_rows(worse, True), len(worse), "No line is worse than last quarter.")
-    section("No return", line_rows(no_return), len(no_return), "Every line has an update.")
-    late = [
-        (
-            f'<div class="row"><span class="ref">{_esc(r["state"])}</span><span>{_esc(r["team"])}</span></div>',
-            f"{r['state']} {r['team']}",
-        )
-        for _i, r in found["late"].head(limit).iterrows()
-    ]
-    section("Teams late or missing", late, len(found["late"]), "Every team due has returned.")
-    return _paginate("Exceptions", items + _question_items(list(questions)))
-
-
-def build_slides(data, changes=None, questions=()) -> list[Slide]:  # type: ignore[no-untyped-def]
-    """Every slide of the meeting, in order: what changed, summary, each outcome's slides, the exceptions (with the
-    board's open questions)."""
-    slides = _changes_slides(changes) if changes is not None else []
-    slides.append(_summary_slide(data))
-    for outcome in data.outcomes:
-        slides.extend(_outcome_slides(data, outcome["ref"]))
-    return [*slides, *_exceptions_slides(data, questions)]
-
-
-def _ask_on_the_slide(data, slide: Slide) -> None:  # type: ignore[no-untyped-def]
-    """The chair's (or a board member's) compact form: a question or action on a line of this slide's outcome."""
+def _ask_on_the_slide(data, slide: slides.Slide) -> None:  # type: ignore[no-untyped-def]
+    """The chair's (or a board member's) compact form: a question or action on a line of this slide's outcome, or
+    on a line the slide lists (in its order); never the whole plan, which can run to thousands of lines."""
     if not ui.may_ask():
         return
-    lines = data.lines if slide.outcome_ref is None else data.lines[data.lines["outcome_ref"] == slide.outcome_ref]
+    if slide.outcome_ref is not None:
+        lines = data.lines[data.lines["outcome_ref"] == slide.outcome_ref]
+    else:
+        lines = data.lines[data.lines["ref"].isin(slide.line_refs)]
     action = lines["action"].fillna("")
     text = action.where(action.astype(bool), lines["objective"])
-    choices = [(str(ref), _short(words, 70)) for ref, words in zip(lines["ref"], text, strict=True)]
+    choices = [(str(ref), slides.short(words, 70)) for ref, words in zip(lines["ref"], text, strict=True)]
+    if slide.outcome_ref is None:
+        offered = dict(choices)
+        choices = [(ref, offered[ref]) for ref in dict.fromkeys(slide.line_refs) if ref in offered]
     # The timer moves the slide on (and the form's list of lines with it) while someone types.
     advice = (
         "Pause the timer first: the slides move on while you type." if interval and not state["board_paused"] else None
@@ -385,7 +124,7 @@ def _indicator_charts(charts: list[tuple[str, object]]) -> None:
     for column, (ref, frame) in zip(columns, charts, strict=True):
         recent = frame.sort_values("quarter").tail(TREND_QUARTERS)  # type: ignore[attr-defined]
         chart = (
-            ui.indicator_chart(recent, title=_short(f"{ref} {recent['name'].iloc[0]}", 70))
+            ui.indicator_chart(recent, title=slides.short(f"{ref} {recent['name'].iloc[0]}", 70))
             # fit-x with the padding inside: the axis labels stay within the column instead of spilling over.
             .properties(height=200, width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
             .configure_axis(labelFontSize=16, titleFontSize=16, labelColor="#000000", titleColor="#000000")
@@ -438,8 +177,8 @@ def board() -> None:
     # The board data already holds what changed since last quarter (same plan, quarter and counted returns).
     changes = data.changes if data.changes is not None else ui.load_changes(filters.plan, filters.quarter)
     # Worked out once per data (the loaders' shared objects), not in every run of every session's display.
-    slides = ui.derived(build_slides, data, changes, ui.load_questions(filters.plan, open_only=True))
-    count = len(slides)
+    shown = ui.derived(slides.build_slides, data, changes, ui.load_questions(filters.plan, open_only=True))
+    count = len(shown)
     if SLIDE_KEY not in state:  # the address counts when the display opens (a bookmark, a pasted link)
         state[SLIDE_KEY] = _slide_from_url(count) or 0
     current = min(state[SLIDE_KEY], count - 1)
@@ -449,17 +188,17 @@ def board() -> None:
     state[SLIDE_KEY] = current
     _address(current)
 
-    slide = slides[current]
+    slide = shown[current]
     fresh = f"latest return accepted {_local(stamp)}" if stamp else "no return accepted yet"
     if counted := ui.counted_note(data.quarter):  # sign-off on: the board sees signed-off returns only
         fresh += f"; {counted}"
     timer = ("paused" if state["board_paused"] else f"next in {interval} s") if interval else "chair's control"
     demo = '<span class="demo">Demonstration data</span>' if data.demo else ""
-    title = _esc(slide.title) + (f" <small>({slide.part} of {slide.parts})</small>" if slide.parts > 1 else "")
+    title = slides.esc(slide.title) + (f" <small>({slide.part} of {slide.parts})</small>" if slide.parts > 1 else "")
     st.markdown(
-        f'<div class="board"><div class="bar"><span><b>CYP Plan {_esc(data.plan_ref)}</b> · '
-        f"<b>{_esc(data.quarter)}</b></span>{demo}"
-        f"<span>Data: {_esc(fresh)} · checked {datetime.now().strftime('%H:%M:%S')}</span>"
+        f'<div class="board"><div class="bar"><span><b>CYP Plan {slides.esc(data.plan_ref)}</b> · '
+        f"<b>{slides.esc(data.quarter)}</b></span>{demo}"
+        f"<span>Data: {slides.esc(fresh)} · checked {datetime.now().strftime('%H:%M:%S')}</span>"
         f"<span>Slide {current + 1} of {count} · {timer}</span></div>"
         f"<h1>{title}</h1>{''.join(slide.blocks)}</div>",
         unsafe_allow_html=True,

@@ -17,7 +17,13 @@ st.query_params["plan"] = plan_ref
 plan = ui.load_plan_outline(plan_ref)
 assert plan is not None
 actions = ui.load_plan_actions(plan_ref)
-actions_of = {ref: frame for ref, frame in actions.groupby("objective_ref", sort=False)}
+# Each objective's table, made once for the whole plan and split by objective (a plan can have thousands of lines).
+tables = (
+    actions.assign(responsible=ui.responsible_column(actions["responsible"], actions["is_demo"]))
+    .drop(columns=["objective_ref", "is_demo"])
+    .rename(columns={"ref": "Ref", "action": "Action", "responsible": "Responsible", "monitored_by": "Monitored by"})
+)
+actions_of = {ref: frame for ref, frame in tables.groupby(actions["objective_ref"], sort=False)}
 
 st.header(ui.escape_markdown(plan.title))
 st.caption(f"Financial years {plan.first_year}-{plan.first_year + 1} to {plan.last_year}-{plan.last_year + 1}")
@@ -37,25 +43,7 @@ for outcome in plan.outcomes:
         for objective_ref, objective_text in outcome.objectives:
             st.markdown(f"**{ui.escape_markdown(objective_ref)} · {ui.escape_markdown(objective_text)}**")
             if objective_ref in actions_of:
-                objective_actions = actions_of[objective_ref]
-                st.dataframe(
-                    objective_actions.assign(
-                        responsible=ui.responsible_column(
-                            objective_actions["responsible"], objective_actions["is_demo"]
-                        )
-                    )
-                    .drop(columns=["objective_ref", "is_demo"])
-                    .rename(
-                        columns={
-                            "ref": "Ref",
-                            "action": "Action",
-                            "responsible": "Responsible",
-                            "monitored_by": "Monitored by",
-                        }
-                    ),
-                    hide_index=True,
-                    width="stretch",
-                )
+                st.dataframe(actions_of[objective_ref], hide_index=True, width="stretch")
             else:
                 st.caption("No actions recorded for this objective yet.")
         if outcome.indicators:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import streamlit as st
 from click.testing import CliRunner
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from cyp.access.permissions import Principal
-from cyp.board.data import BoardPackError, board_data, outcome_chart_frame
+from cyp.board.data import BoardData, BoardPackError, board_data, outcome_chart_frame
 from cyp.board.excel import INDICATOR_SHEET_COLUMNS, board_pack_xlsx
 from cyp.board.pdf import FONT_DIR, board_pack_pdf, printable, typeset
 from cyp.bootstrap import initialise_database
@@ -132,6 +133,37 @@ def test_pdf_statuses_and_counts_match_the_status_report_and_the_cli(pdf, pack_d
     # FB: one each of Blue, Red, Amber, Green and seven lines with no return, so the rule says "No return".
     fb = next(o for o in report["outcomes"] if o["ref"] == "19-FB")
     assert fb["status"] == "No return" and (fb["counts"]["Red"], fb["counts"]["No return"]) == (1, 7)
+
+
+def test_board_data_outcomes_and_rule_are_the_status_reports(pack_db):
+    # board_data reads the outcomes without status_report's list of lines; they must stay the report's, either way
+    # of counting (current returns; signed-off ones only, when there are none here).
+    engine, _url = pack_db
+    with read_session(engine) as session:
+        for signed in (False, True):
+            report = status_report(session, QUARTER, "2019-23", signed_off_only=signed)
+            data = board_data(session, QUARTER, "2019-23", signed_off_only=signed)
+            assert (data.outcomes, data.rule) == (report["outcomes"], report["rule"])
+            assert len(data.lines) == len(report["lines"]) == 78
+    assert data.outcomes[0]["counts"]["No return"] == 11  # nothing signed off: every FB line has no return
+
+
+def test_the_display_s_board_data_is_the_pack_s_without_the_index(pack_db):
+    engine, _url = pack_db
+    with read_session(engine) as session:
+        pack = board_data(session, QUARTER, "2019-23")
+        screen = board_data(session, QUARTER, "2019-23", with_index=False)
+    assert screen.domains.empty and screen.domain_map.empty and len(pack.domains) == 9 and not pack.domain_map.empty
+    for name in BoardData.__dataclass_fields__:
+        if name in ("domains", "domain_map", "generated_at"):
+            continue
+        mine, theirs = getattr(screen, name), getattr(pack, name)
+        if isinstance(mine, dict):  # the exceptions: a frame per kind
+            assert mine.keys() == theirs.keys() and all(mine[k].equals(theirs[k]) for k in mine), name
+        elif isinstance(mine, pd.DataFrame):
+            assert mine.equals(theirs), name
+        else:
+            assert mine == theirs, name
 
 
 def test_pdf_has_commentary_for_red_and_amber_lines_charts_exceptions_and_submissions(pdf):

@@ -466,6 +466,32 @@ def test_each_chart_s_data_as_a_table() -> None:
         chart_table(TREND, "pie")
 
 
+def test_an_indicator_table_has_a_row_per_quarter_in_order_the_last_of_a_repeated_quarter_counting() -> None:
+    repeated = pd.concat([INDICATOR, INDICATOR.iloc[[0]].assign(value=141.0, target=None)], ignore_index=True)
+    table = chart_table(repeated, "indicator")
+    assert list(table["Quarter"]) == ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3"]
+    # Q2 again with 141 and no target: its actual is the later one, its target the one it had.
+    assert table.to_dict("records")[1] == {"Quarter": "2025-26 Q2", "Actual (Children)": "141", "Target": "130"}
+    assert {str(dtype) for dtype in table.dtypes} == {"object"}  # text as written, never re-read as numbers
+    empty = chart_table(INDICATOR.assign(value=None, target=None), "indicator")
+    assert list(empty.columns) == ["Quarter", "Actual (Value)", "Target"] and empty.empty  # no row names a unit
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        status_distribution_chart(DISTRIBUTION),
+        status_trend_chart(TREND),
+        indicator_chart(INDICATOR),
+        indicator_chart(INDICATOR.iloc[0:0]),  # nothing to show: the message is a layer too
+    ],
+)
+def test_a_layered_chart_holds_its_data_once_for_every_layer(chart: alt.TopLevelMixin) -> None:
+    spec = chart.to_dict()
+    assert len(spec["datasets"]) == 1 and spec["data"] == {"name": next(iter(spec["datasets"]))}
+    assert all("data" not in layer for layer in spec["layer"]) and spec["layer"]
+
+
 def test_pack_figures_draw_the_same_rows_readably_without_overlap() -> None:
     figure = indicator_figure(BIG, "19-SS-I4 Referrals")
     assert figure.alt == indicator_description(*indicator_rows(BIG)[:2], "19-SS-I4 Referrals")
@@ -511,3 +537,55 @@ def test_a_quarter_without_a_value_keeps_its_place_on_the_time_axis() -> None:
     assert len(ticks) == len(QUARTERS)
     assert max(b - a for a, b in itertools.pairwise(ticks)) - min(b - a for a, b in itertools.pairwise(ticks)) < 0.2
     assert all(f">{year}</text>" in svg for year in ("2019-20", "2020-21", "2021-22", "2022-23"))
+
+
+def test_restyling_one_chart_never_restyles_another() -> None:
+    # New charts share one config object: the board display's configure_* on its copy must leave the others as made.
+    first, second = indicator_chart(INDICATOR), status_trend_chart(TREND)
+    made = second.to_dict()["config"]
+    assert made == indicator_chart(INDICATOR).to_dict()["config"]
+    restyled = first.configure_axis(labelFontSize=16).configure_title(fontSize=18)
+    assert restyled.to_dict()["config"]["axis"] == {"labelFontSize": 16}
+    assert second.to_dict()["config"] == made == first.to_dict()["config"]
+    assert made["axis"]["labelColor"] and made["title"]["anchor"] == "start"
+
+
+def test_indicator_rows_are_every_actual_then_every_target_in_time_order() -> None:
+    values = pd.DataFrame(
+        {
+            "quarter": ["2025-26 Q3", "2025-26 Q1", "2025-26 Q2", "2025-26 Q4"],
+            "value": [12.5, None, 10, None],
+            "target": [11, 11, None, None],  # Q4 has neither: it is left out
+            "unit": [" ", None, "percent", "number"],
+        }
+    )
+    long, unit, quarters = indicator_rows(values)
+    assert (unit, quarters) == ("percent", ["2025-26 Q1", "2025-26 Q2", "2025-26 Q3"])
+    assert long.to_dict("records") == [
+        {"quarter": "2025-26 Q2", "series": "Actual", "amount": 10.0, "text": "10%"},
+        {"quarter": "2025-26 Q3", "series": "Actual", "amount": 12.5, "text": "12.5%"},
+        {"quarter": "2025-26 Q1", "series": "Target", "amount": 11.0, "text": "11%"},
+        {"quarter": "2025-26 Q3", "series": "Target", "amount": 11.0, "text": "11%"},
+    ]
+    assert list(long.index) == [0, 1, 2, 3] and str(long["amount"].dtype) == "float64"
+    whole = indicator_rows(values.assign(value=[3, 4, 5, 6], target=[1, 2, 3, 4]))[0]
+    assert str(whole["amount"].dtype) == "int64" and list(whole["text"][:2]) == ["4%", "5%"]
+    empty, unit, quarters = indicator_rows(values.assign(value=None, target=None))
+    assert empty.empty and list(empty.columns) == ["quarter", "series", "amount", "text"] and quarters == []
+
+
+def test_a_wrong_chart_still_fails_when_converted_and_altairs_own_checks_are_left_on() -> None:
+    from altair.utils import schemapi
+
+    from cyp.read.charts import _checked_when_converted
+
+    assert schemapi.DEBUG_MODE
+    indicator_chart(INDICATOR).to_dict()  # built without the check of every part, checked whole here
+    assert schemapi.DEBUG_MODE  # switched back on for everything else
+    with pytest.raises(schemapi.SchemaValidationError):  # as made outside a builder: checked at once
+        alt.Axis(labelAngle="steep")
+    broken = _checked_when_converted(
+        lambda: alt.Chart(INDICATOR).mark_point().encode(x=alt.X("quarter:O", axis=alt.Axis(labelAngle="steep")))
+    )()
+    with pytest.raises(schemapi.SchemaValidationError):
+        broken.to_dict()

@@ -15,6 +15,7 @@ from cyp.read.browse import (
     load_plan_tree,
     plan_actions,
     plan_choices,
+    plan_outcomes_and_objectives,
     plan_outline,
     plan_refs,
     plan_summaries,
@@ -62,6 +63,15 @@ def test_plan_choices_are_what_the_plan_tree_holds(loaded: Engine) -> None:
 def test_unknown_plan_has_no_choices(loaded: Engine) -> None:
     with read_session(loaded) as session:
         assert plan_choices(session, "no-such-plan") is None
+        assert plan_outcomes_and_objectives(session, "no-such-plan") is None
+
+
+@pytest.mark.parametrize("plan_ref", ["2019-23", "2023-27"])
+def test_a_plans_outcomes_and_objectives_are_its_choices(loaded: Engine, plan_ref: str) -> None:
+    with read_session(loaded) as session:
+        choices = plan_choices(session, plan_ref)
+        assert choices is not None and choices.objectives
+        assert plan_outcomes_and_objectives(session, plan_ref) == (choices.outcomes, choices.objectives)
 
 
 def test_plan_actions_are_the_tree_actions_in_plan_order(loaded: Engine) -> None:

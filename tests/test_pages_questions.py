@@ -8,6 +8,7 @@ exceptions page, and never reach the young people's summary or the data API.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -281,6 +282,41 @@ def test_the_chair_asks_from_the_display_on_a_line_of_the_slide(board: Engine) -
         "chair",
     )
     assert "Recorded for 19-FB-1.3: it goes into the team's next template." in text(at)
+
+
+def slide_lines(at: AppTest) -> tuple[str, list[str], list[str]]:
+    """(title, the line refs the slide lists, the refs its Ask form offers), both in order and without repeats."""
+    slide = "\n".join(block.value for block in at.markdown)
+    title = re.search(r"<h1>(.*?)</h1>", slide).group(1)
+    listed = [as_read(html.unescape(ref)) for ref in re.findall(r'<span class="ref">(.*?)</span>', slide)]
+    boxes = [box for box in at.selectbox if box.key == "ask_line_display"]  # none: no line to offer
+    offered = [option.split(" · ")[0] for box in boxes for option in box.options]
+    return title, list(dict.fromkeys(ref for ref in listed if ref.startswith("19-"))), offered
+
+
+def test_the_display_offers_the_lines_each_slide_lists_and_on_the_summary_the_exceptions(board: Engine) -> None:
+    ask_directly(board, "19-EL-1.1", "Why no return?")  # an open question: the exceptions slide lists its line
+    at = open_page("app_pages/display.py", CHAIR, plan=PLAN, quarter=QUARTER)
+    slides = []
+    for _ in range(20):
+        slides.append(slide_lines(at))
+        at.button(key="board_next").click().run()
+        if "Slide 1 of" in "\n".join(block.value for block in at.markdown):
+            break
+    changed, summary, *outcomes = slides
+    exceptions = [slide for slide in outcomes if slide[0].startswith("Exceptions")]
+    assert changed[0].startswith("What changed") and changed[1] == changed[2] == ["19-FB-1.1", "19-FB-2.2"]
+    # Red, worse, no return (the first 8 of 75), the open question's line; then the teams late: no line.
+    listed = list(dict.fromkeys(ref for _title, refs, _offered in exceptions for ref in refs))
+    assert listed[0] == "19-FB-1.1" and "19-EL-1.1" in listed and len(listed) == 1 + 8 + 1
+    assert [refs for _title, refs, _offered in exceptions].count([]) == 1
+    for title, refs, offered in [summary, *exceptions]:
+        # Each its own lines; one listing none (the summary, the teams late) what the exceptions slides list.
+        assert offered == (refs or listed), title
+    assert summary[0].endswith("at a glance") and summary[1] == []
+    # An outcome's slides offer every line of the outcome, in plan order.
+    family = [offered for title, _listed, offered in outcomes if title.startswith("Family")]
+    assert family and all(o[0] == "19-FB-1.1" and len(o) == 11 for o in family)
 
 
 def test_what_changed_is_the_first_slide_of_the_display(board: Engine) -> None:

@@ -379,6 +379,24 @@ def test_framework_page_counts_index_mappings_of_the_chosen_plan_only(app, db):
     assert len(everything) == len(domain_mappings(db, "2019-23")) + len(domain_mappings(db, "2023-27"))
 
 
+def test_framework_page_shows_each_objectives_actions_in_its_own_table_in_plan_order(app, db):
+    from cyp.read.browse import plan_actions
+
+    actions = plan_actions(db, "2019-23")
+    at = app("app_pages/framework.py", plan="2019-23")
+    tables = [frame.value for frame in at.dataframe if "Responsible" in frame.value.columns]
+    expected = [list(group["ref"]) for _ref, group in actions.groupby("objective_ref", sort=False)]
+    assert [list(table["Ref"]) for table in tables] == expected and len(expected) > 20
+    assert all(list(table.columns) == ["Ref", "Action", "Responsible", "Monitored by"] for table in tables)
+    first = actions.iloc[0]
+    assert tables[0].iloc[0].to_dict() == {
+        "Ref": first["ref"],
+        "Action": first["action"],
+        "Responsible": first["responsible"],  # the 2019-23 plan names its teams: no demo label
+        "Monitored by": first["monitored_by"],
+    }
+
+
 @pytest.mark.parametrize("page_file", ["app_pages/overview.py", "app_pages/index_domains.py", "app_pages/framework.py"])
 def test_the_index_mapping_is_labelled_as_the_projects_judgement(app, page_file):
     at = app(page_file, plan="2023-27")

@@ -14,7 +14,7 @@ from cyp.access.permissions import SYSTEM
 from cyp.bootstrap import initialise_database
 from cyp.cycle.signoff import sign_off
 from cyp.demo import generate_demo
-from cyp.read.reports import UnknownPlan, latest_quarter_with_returns
+from cyp.read.reports import UnknownPlan, latest_quarter_with_returns, outcome_summary
 from cyp.read.young_people import (
     counts_people,
     publishable_count,
@@ -23,7 +23,7 @@ from cyp.read.young_people import (
     young_people_summary,
     young_people_words,
 )
-from cyp.status import RollupRule
+from cyp.status import ALL_STATUSES, RollupRule
 from cyp.storage.db import make_engine, read_session, write_session
 from cyp.storage.models import Indicator
 from tests.fixtures_browser import screenshot, wait_for_streamlit
@@ -138,6 +138,35 @@ def test_the_rule_in_plain_words_follows_the_status_rules():
 def test_an_unknown_plan_is_refused(engine):
     with Session(engine) as session, pytest.raises(UnknownPlan):
         young_people_summary(session, "2025-26 Q3", "NO-PLAN")
+
+
+@pytest.mark.parametrize("signed_off_only", [False, True])
+def test_each_themes_status_and_work_counts_are_the_outcome_summarys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signed_off_only: bool
+):
+    # The summary adds each outcome's counts up from its objectives' (one query for both): they must stay the
+    # outcome summary's, on the real framework with the demo's returns, in every quarter of both plans.
+    monkeypatch.setenv("CYP_TODAY", "2026-11-23")
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    initialise_database(engine)
+    with write_session(engine) as session:
+        generate_demo(session)
+    compared = 0
+    with read_session(engine) as session:
+        for plan_ref, quarters in (
+            ("2019-23", ("2019-20 Q1", "2021-22 Q3", "2022-23 Q4")),
+            ("2023-27", ("2025-26 Q2",)),
+        ):
+            for quarter in quarters:
+                expected = outcome_summary(session, quarter, plan_ref, signed_off_only=signed_off_only)
+                news = young_people_summary(session, quarter, plan_ref, signed_off_only=signed_off_only)
+                assert [(o.ref, o.name, o.status, dict(o.line_counts)) for o in news] == [
+                    (row["outcome_ref"], row["outcome"], row["status"], {s: row[s] for s in ALL_STATUSES})
+                    for row in expected.to_dict("records")
+                ]
+                compared += sum(o.lines for o in news)
+    engine.dispose()
+    assert compared > 0
 
 
 @pytest.mark.parametrize("plan_ref", ["2019-23", "2023-27"])

@@ -25,12 +25,12 @@ from cyp.read.reports import (
     exceptions_from,
     indicator_series,
     line_statuses,
+    outcome_statuses,
     resolve_plan,
-    status_report,
 )
 from cyp.read.signoff import SignoffRow, awaiting_signoff, counted_return, signoff_enabled
 from cyp.read.tracker import submission_tracker, tracker_frame
-from cyp.status import ALL_STATUSES, rollup_status, status_counts
+from cyp.status import ALL_STATUSES, describe_rule, rollup_status, status_counts
 from cyp.storage.models import Meta, Return
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -140,35 +140,40 @@ def objective_statuses(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def board_data(
-    session: Session, quarter: str, plan_ref: str | None = None, *, signed_off_only: bool | None = None
+    session: Session,
+    quarter: str,
+    plan_ref: str | None = None,
+    *,
+    signed_off_only: bool | None = None,
+    with_index: bool = True,
 ) -> BoardData:
     """Gather the board's view of a quarter; the plan defaults to the plan covering the quarter.
 
     ``signed_off_only`` (by default: whether sign-off is switched on) counts each team's latest signed-off return
     instead of its current one, in every status, count, change and indicator value of the pack, and lists the
-    returns awaiting sign-off for the quarter.
+    returns awaiting sign-off for the quarter. ``with_index=False`` leaves out the Family Friendly Index (``domains``
+    and ``domain_map`` are empty frames): only the printed pack and the spreadsheet show it, not the board display.
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
     signed = signoff_enabled() if signed_off_only is None else signed_off_only
-    report = status_report(session, q, plan.ref, signed_off_only=signed)
+    # The outcomes of status_report without its list of lines: the lines come from line_statuses, just below.
+    outcomes = outcome_statuses(session, q, plan.ref, signed_off_only=signed)
     lines = line_statuses(session, q, plan.ref, signed_off_only=signed)
     tracker = tracker_frame(submission_tracker(session, q))
-    series = [
-        indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed) for outcome in report["outcomes"]
-    ]
+    series = [indicator_series(session, outcome_ref=outcome["ref"], signed_off_only=signed) for outcome in outcomes]
     indicators = pd.concat(series, ignore_index=True) if series else indicator_series(session, [])
     indicators = indicators[indicators["quarter"] <= q.label].reset_index(drop=True)
     outcome_of = {}
-    for outcome, frame in zip(report["outcomes"], series, strict=True):
+    for outcome, frame in zip(outcomes, series, strict=True):
         outcome_of.update(dict.fromkeys(frame["ref"], outcome["ref"]))
     indicators = indicators.assign(outcome_ref=indicators["ref"].map(outcome_of))
     return BoardData(
         plan_ref=plan.ref,
         plan_title=plan.title,
         quarter=q.label,
-        rule=report["rule"],
-        outcomes=report["outcomes"],
+        rule=describe_rule(),
+        outcomes=outcomes,
         lines=lines,
         objectives=objective_statuses(lines),
         indicators=indicators,
@@ -176,8 +181,8 @@ def board_data(
         tracker=tracker,
         demo=session.scalar(select(Meta.value).where(Meta.key == "demo")) is not None,
         latest_return_at=latest_return_at(session, q.label, plan.ref, signed_off_only=signed),
-        domains=domain_summary(session, q, plan.ref, signed_off_only=signed),
-        domain_map=domain_mappings(session, plan.ref),
+        domains=domain_summary(session, q, plan.ref, signed_off_only=signed) if with_index else pd.DataFrame(),
+        domain_map=domain_mappings(session, plan.ref) if with_index else pd.DataFrame(),
         changes=changes_from_lines(session, plan.ref, q, lines, signed_off_only=signed),
         signed_off_only=signed,
         awaiting=awaiting_signoff(session, q.label) if signed else [],

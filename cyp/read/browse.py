@@ -114,6 +114,31 @@ class PlanChoices:
     drivers: tuple[tuple[str, str], ...]
 
 
+def _outcomes_and_objectives(
+    session: Session, plan_id: int
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+    outcomes = select(Outcome.ref, Outcome.name).where(Outcome.plan_id == plan_id).order_by(Outcome.position)
+    objectives = (
+        select(Objective.ref, Objective.text, Outcome.ref)
+        .join(Outcome, Outcome.id == Objective.outcome_id)
+        .where(Outcome.plan_id == plan_id)
+        .order_by(Outcome.position, Objective.position)
+    )
+    return (
+        tuple((ref, name) for ref, name in session.execute(outcomes)),
+        tuple((ref, text, parent) for ref, text, parent in session.execute(objectives)),
+    )
+
+
+def plan_outcomes_and_objectives(
+    session: Session, plan_ref: str
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]] | None:
+    """The plan's outcomes as (ref, name) and objectives as (ref, text, outcome ref), in plan order, as in
+    :func:`plan_choices` without its teams, bodies and drivers; None for an unknown plan."""
+    plan_id = session.scalar(select(Plan.id).where(Plan.ref == plan_ref))
+    return None if plan_id is None else _outcomes_and_objectives(session, plan_id)
+
+
 def plan_choices(session: Session, plan_ref: str) -> PlanChoices | None:
     """The plan's outcomes, objectives, drivers, and the teams and monitoring bodies named on its lines.
 
@@ -140,22 +165,17 @@ def plan_choices(session: Session, plan_ref: str) -> PlanChoices | None:
         )
         .order_by(MonitoringBody.name, MonitoringBody.ref)
     )
-    objectives = (
-        select(Objective.ref, Objective.text, Outcome.ref)
-        .join(Outcome, Outcome.id == Objective.outcome_id)
-        .where(Outcome.plan_id == plan.id)
-        .order_by(Outcome.position, Objective.position)
-    )
 
     def pairs(statement: Select) -> tuple:
         return tuple(tuple(row) for row in session.execute(statement))
 
+    outcomes, objectives = _outcomes_and_objectives(session, plan.id)
     return PlanChoices(
         title=plan.title,
         first_year=plan.first_year,
         last_year=plan.last_year,
-        outcomes=pairs(select(Outcome.ref, Outcome.name).where(Outcome.plan_id == plan.id).order_by(Outcome.position)),
-        objectives=pairs(objectives),
+        outcomes=outcomes,
+        objectives=objectives,
         teams=pairs(teams),
         bodies=pairs(bodies),
         drivers=pairs(select(Driver.ref, Driver.name).where(Driver.plan_id == plan.id).order_by(Driver.position)),

@@ -6,7 +6,10 @@ count with its icon) on or beside the colour, and the legend reads "▲ Amber".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+import functools
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import pandas as pd
 
@@ -97,11 +100,28 @@ def unit_title(unit: str | None) -> str:
 
 
 def _shared_config(config: Any = None) -> Any:
-    """``config`` (or a new one) with the text colours every chart shares: what the configure_axis, _legend, _title,
-    _text and _view chain would set, without its five copies of the chart (each rebuilds a layered chart)."""
+    """``config`` (or, without one, the one config every new chart shares) with the text colours every chart shares:
+    what the configure_axis, _legend, _title, _text and _view chain would set, without its five copies of the chart
+    (each rebuilds a layered chart)."""
     import altair as alt
 
-    config = config.copy(deep=False) if config is not None and config is not alt.Undefined else alt.Config()
+    if config is None or config is alt.Undefined:
+        return _new_chart_config()
+    return _with_shared_colours(config.copy(deep=False))
+
+
+@functools.cache
+def _new_chart_config() -> Any:
+    # Built once (Altair validates every part as it is made): charts hold it without changing it, and Altair's
+    # configure_* methods change a deep copy of a chart's config, never the config itself.
+    import altair as alt
+
+    return _with_shared_colours(alt.Config())
+
+
+def _with_shared_colours(config: Any) -> Any:
+    import altair as alt
+
     config["axis"] = alt.AxisConfig(
         labelColor=CHART_TEXT_COLOUR, titleColor=CHART_TEXT_COLOUR, gridColor=GRID_COLOUR, tickColor=GRID_COLOUR
     )
@@ -126,7 +146,11 @@ def readable(chart: alt.TopLevelMixin, width: int | None = None, **properties: A
 
 def readable_layer(*layers: Any, width: int | None = None, **properties: Any) -> alt.LayerChart:
     """``readable(alt.layer(*layers, ...), width, ...)`` built in one go: the layered chart is made once, with its
-    properties (``resolve``, title, height...), sizing and shared config, not copied for each."""
+    properties (``resolve``, title, height...), sizing and shared config, not copied for each.
+
+    Pass the data as ``data=`` here, with layers made from ``alt.Chart()``: the spec is the same as with the data on
+    every layer (Altair lifts shared data to the top), but Altair then hashes each layer's data as text first.
+    """
     import altair as alt
 
     sizing = {"autosize": FITS_WIDTH, **({"width": int(width)} if width else {})}
@@ -198,8 +222,15 @@ def _no_data_chart(title: str, width: int | None = None) -> alt.TopLevelMixin:
     """A chart that says there is nothing to show, rather than an empty frame."""
     import altair as alt
 
-    message = alt.Chart(pd.DataFrame({"text": [NO_DATA]})).mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
-    return readable_layer(message, width=width, title=title, description=f"{title}: {NO_DATA.lower()}.", height=60)
+    message = alt.Chart().mark_text(fontSize=14, color="#1A1A1A").encode(text="text:N")
+    return readable_layer(
+        message,
+        data=pd.DataFrame({"text": [NO_DATA]}),
+        width=width,
+        title=title,
+        description=f"{title}: {NO_DATA.lower()}.",
+        height=60,
+    )
 
 
 def text_width_px(text: str, font_px: float) -> float:
@@ -249,6 +280,30 @@ def segment_label_fits(count: float, largest_total: float, plot_px: float, text:
     return count / largest_total * plot_px >= text_width_px(text, font_px) + 6
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_BUILDING = threading.RLock()  # re-entrant: a builder may build another
+
+
+def _checked_when_converted(builder: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Build a chart without Altair checking every part against the schema as it is made (its "debug mode": a
+    chart's hundreds of parts each converted and checked): the whole chart is still checked once, when it is
+    converted (``to_dict``, which Streamlit and vl-convert call), so a wrong chart still fails there.
+
+    The switch is Altair's one global; the lock keeps one builder at a time setting and restoring it.
+    """
+
+    @functools.wraps(builder)
+    def build(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        from altair.utils.schemapi import debug_mode
+
+        with _BUILDING, debug_mode(False):
+            return builder(*args, **kwargs)
+
+    return build
+
+
+@_checked_when_converted
 def status_distribution_chart(
     df: pd.DataFrame, title: str = "Lines by status", width: int | None = None
 ) -> alt.TopLevelMixin:
@@ -269,7 +324,7 @@ def status_distribution_chart(
     data = data.assign(shown=[segment_label_fits(row.count, largest, plot_px, row.text) for row in data.itertuples()])
     y = alt.Y("group:N", sort=groups, title=None, axis=alt.Axis(labelLimit=200, labelFontSize=13))
     x_title = "Number of lines"
-    base = alt.Chart(data)
+    base = alt.Chart()  # the data goes on the layered chart (see readable_layer)
     # A dark outline gives every segment 3:1 against the page (WCAG 1.4.11), even the light Amber and grey fills.
     bars = base.mark_bar(stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         y=y,
@@ -293,6 +348,7 @@ def status_distribution_chart(
     return readable_layer(
         bars,
         labels,
+        data=data,
         width=width,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
         title=title,
@@ -301,6 +357,7 @@ def status_distribution_chart(
     )
 
 
+@_checked_when_converted
 def status_trend_chart(
     df: pd.DataFrame, title: str = "Status by quarter", legend: bool = True, width: int | None = None
 ) -> alt.TopLevelMixin:
@@ -336,7 +393,7 @@ def status_trend_chart(
             "line:N", title=None, sort=list(dict.fromkeys(data["line"])), scale=alt.Scale(paddingInner=0.12)
         )
         tooltip.insert(0, alt.Tooltip("line:N", title="Line"))
-    base = alt.Chart(data)
+    base = alt.Chart()
     # Cells fill their band, so the strip narrows with its column instead of spilling out of it.
     cells = base.mark_rect(opacity=1, stroke=OUTLINE_COLOUR, strokeWidth=0.75).encode(
         **encodings, color=_status_scale("label", "Status" if legend else None), tooltip=tooltip
@@ -348,6 +405,7 @@ def status_trend_chart(
     return readable_layer(
         cells,
         icons,
+        data=data,
         width=width,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
         title=title,
@@ -373,24 +431,44 @@ def indicator_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
     Shared by :func:`indicator_chart` and the printed pack's charts, so both draw and describe the same numbers.
     """
     _check_columns(df, ("quarter", "value", "target", "unit"), "indicator_chart")
-    data = df.assign(
-        quarter=df["quarter"].astype(str),
-        value=pd.to_numeric(df["value"], errors="coerce"),
-        target=pd.to_numeric(df["target"], errors="coerce"),
-    )
-    data = data.dropna(subset=["value", "target"], how="all").sort_values("quarter", kind="stable")
-    units = [str(unit) for unit in dict.fromkeys(data["unit"].dropna()) if str(unit).strip()]
+    # Plain lists, then one frame: an indicator has a row a quarter, and a frame per step cost more than the chart.
+    value = pd.to_numeric(df["value"], errors="coerce")
+    target = pd.to_numeric(df["target"], errors="coerce")
+    rows = [
+        row
+        for row in zip(
+            df["quarter"].astype(str).tolist(),
+            value.tolist(),
+            target.tolist(),
+            value.isna().tolist(),
+            target.isna().tolist(),
+            df["unit"].tolist(),
+            strict=True,
+        )
+        if not (row[3] and row[4])  # a quarter with neither a value nor a target
+    ]
+    rows.sort(key=lambda row: row[0])  # stable: a repeated quarter keeps its rows' order
+    units = [str(unit) for unit in dict.fromkeys(row[5] for row in rows if not pd.isna(row[5])) if str(unit).strip()]
     unit = units[0] if units else ""
-    quarters = _every_quarter(sorted(data["quarter"].unique()))
-    long = pd.concat(
-        [
-            pd.DataFrame({"quarter": data["quarter"], "series": "Actual", "amount": data["value"]}),
-            pd.DataFrame({"quarter": data["quarter"], "series": "Target", "amount": data["target"]}),
-        ],
-        ignore_index=True,
-    ).dropna(subset=["amount"])
-    long["text"] = [value_text(amount, unit) for amount in long["amount"]]
-    return long.reset_index(drop=True), unit, quarters
+    quarters = _every_quarter(sorted({row[0] for row in rows}))
+    # Every actual value, then every target, each in time order (the series the chart draws).
+    points = [(row[0], "Actual", row[1]) for row in rows if not row[3]]
+    points += [(row[0], "Target", row[2]) for row in rows if not row[4]]
+    # The amounts keep the type the two columns share (as one column of both would).
+    amounts = pd.concat([value.iloc[0:0], target.iloc[0:0]], ignore_index=True)
+    if not points:  # nothing to draw: the empty frame, with the types it always had
+        empty = pd.DataFrame({"quarter": df["quarter"].iloc[0:0].astype(str), "series": "Actual", "amount": amounts})
+        empty["text"] = []
+        return empty, unit, quarters
+    long = pd.DataFrame(
+        {
+            "quarter": [point[0] for point in points],
+            "series": [point[1] for point in points],
+            "amount": pd.Series([point[2] for point in points], dtype=amounts.dtype),
+            "text": [value_text(point[2], unit) for point in points],
+        }
+    )
+    return long, unit, quarters
 
 
 def indicator_description(long: pd.DataFrame, unit: str, title: str) -> str:
@@ -417,6 +495,7 @@ def labelled_points(positions: list[float], texts: list[str], font_px: float, ga
     return keep
 
 
+@_checked_when_converted
 def indicator_chart(
     df: pd.DataFrame, title: str = "Actual against target", width: int | None = None
 ) -> alt.TopLevelMixin:
@@ -473,7 +552,7 @@ def indicator_chart(
         alt.Tooltip("series:N", title="Series"),
         alt.Tooltip("text:N", title=unit_title(unit)),
     ]
-    base = alt.Chart(long)
+    base = alt.Chart()
     lines = base.mark_line(strokeWidth=2.5).encode(x=x, y=y, strokeDash=series, color=colour, tooltip=tooltip)
     actual = base.transform_filter(alt.datum.series == "Actual")
     points = actual.mark_point(filled=True, size=70, color=ACTUAL_COLOUR).encode(x=x, y=y, tooltip=tooltip)
@@ -484,7 +563,7 @@ def indicator_chart(
     )
     layers = [lines, points, labels]
     description = indicator_description(long, unit, title)
-    return readable_layer(*layers, width=width, title=title, description=description, height=220)
+    return readable_layer(*layers, data=long, width=width, title=title, description=description, height=220)
 
 
 def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -504,7 +583,16 @@ def chart_table(df: pd.DataFrame, kind: str) -> pd.DataFrame:
         return table.rename(columns={"line": "Line", "quarter": "Quarter", "status": "Status"}).reset_index(drop=True)
     if kind == "indicator":
         long, unit, _quarters = indicator_rows(df)
-        wide = long.pivot_table(index="quarter", columns="series", values="text", aggfunc="last").reset_index()
-        wide = wide.reindex(columns=["quarter", "Actual", "Target"]).astype(object).fillna("").rename_axis(columns=None)
-        return wide.rename(columns={"quarter": "Quarter", "Actual": f"Actual ({unit_title(unit)})", "Target": "Target"})
+        # One row per quarter (in order) with its actual and target as written; the last of a repeated one counts.
+        # Built from the rows directly: a pivot_table costs more than the chart's own rows.
+        texts: dict[str, dict[str, str]] = {}
+        for quarter, series, text in zip(long["quarter"], long["series"], long["text"], strict=True):
+            texts.setdefault(quarter, {})[series] = text
+        quarters = sorted(texts)
+        wide = {
+            "Quarter": quarters,
+            f"Actual ({unit_title(unit)})": [texts[quarter].get("Actual", "") for quarter in quarters],
+            "Target": [texts[quarter].get("Target", "") for quarter in quarters],
+        }
+        return pd.DataFrame(wide, dtype=object)
     raise ValueError(f"chart_table: unknown kind {kind!r}; expected distribution, trend or indicator")

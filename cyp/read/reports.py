@@ -121,6 +121,26 @@ def _outcomes(session: Session, plan: Plan) -> list[tuple[str, str]]:
     )
 
 
+def _outcome_statuses(session: Session, plan: Plan, q: Quarter, signed_off_only: bool) -> list[dict[str, Any]]:
+    counts = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label, signed_off_only=signed_off_only))
+    outcomes = []
+    for ref, name in _outcomes(session, plan):
+        outcome_counts = counts.get(ref, _empty_counts())
+        outcomes.append(
+            {"ref": ref, "name": name, "status": rollup_status(outcome_counts), "counts": dict(outcome_counts)}
+        )
+    return outcomes
+
+
+def outcome_statuses(
+    session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
+) -> list[dict[str, Any]]:
+    """The ``outcomes`` of :func:`status_report` (ref, name, rolled-up status, counts per status), in plan order,
+    without its line-by-line list (the board's view reads its lines through :func:`line_statuses`)."""
+    q = parse_quarter(quarter)
+    return _outcome_statuses(session, resolve_plan(session, q, plan_ref), q, signed_off_only)
+
+
 def status_report(
     session: Session, quarter: Quarter | str, plan_ref: str | None = None, *, signed_off_only: bool = False
 ) -> dict[str, Any]:
@@ -132,14 +152,8 @@ def status_report(
     """
     q = parse_quarter(quarter)
     plan = resolve_plan(session, q, plan_ref)
-    counts = _counts(session, queries.status_counts_by_outcome(plan.ref, q.label, signed_off_only=signed_off_only))
+    outcomes = _outcome_statuses(session, plan, q, signed_off_only)
     teams = _names(session, queries.line_teams(plan.ref))
-    outcomes = []
-    for ref, name in _outcomes(session, plan):
-        outcome_counts = counts.get(ref, _empty_counts())
-        outcomes.append(
-            {"ref": ref, "name": name, "status": rollup_status(outcome_counts), "counts": dict(outcome_counts)}
-        )
     lines = [
         {
             "ref": row.ref,

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from cyp.quarters import parse_quarter
 from cyp.read import queries
-from cyp.read.browse import plan_choices
-from cyp.read.reports import UnknownPlan, outcome_summary
+from cyp.read.browse import plan_outcomes_and_objectives
+from cyp.read.reports import UnknownPlan
 from cyp.status import ALL_STATUSES, NO_RETURN, RollupRule, load_rollup_rule, rollup_status
 from cyp.storage.config import PROJECT_ROOT
 from cyp.storage.datafiles import load_data_file
@@ -139,31 +139,36 @@ def young_people_summary(
     on: :func:`cyp.read.signoff.signoff_enabled`), so nothing an approver has not seen is published.
     """
     words = words if words is not None else young_people_words()
-    plan = plan_choices(session, plan_ref)
+    plan = plan_outcomes_and_objectives(session, plan_ref)
     if plan is None:
         raise UnknownPlan(f"There is no plan '{plan_ref}'.")
-    summary = outcome_summary(session, quarter, plan_ref, signed_off_only=signed_off_only)
-    # Counted in the database: the promises need only each objective's count of lines per status.
+    outcomes, objectives = plan
+    # Counted in the database, once: each objective's lines per status for its promise, and an outcome's are the
+    # sum of its objectives' (every line belongs to one objective of one outcome).
     by_objective: dict[str, Counter[str]] = {}
     counts = queries.status_counts_by_objective(plan_ref, parse_quarter(quarter).label, signed_off_only=signed_off_only)
     for objective_ref, status, count in session.execute(counts):
         by_objective.setdefault(objective_ref, Counter())[status] += count
-    records = summary.to_dict("records")
-    numbers = _numbers(session, [row["outcome_ref"] for row in records], quarter, words, signed_off_only)
+    by_outcome: dict[str, dict[str, int]] = {ref: dict.fromkeys(ALL_STATUSES, 0) for ref, _name in outcomes}
+    for ref, _text, parent in objectives:
+        for status, count in by_objective.get(ref, Counter()).items():
+            by_outcome[parent][status] = by_outcome[parent].get(status, 0) + count
+    numbers = _numbers(session, [ref for ref, _name in outcomes], quarter, words, signed_off_only)
     news = []
-    for row in records:
+    for outcome_ref, name in outcomes:
         promises = tuple(
             Promise(text, rollup_status(by_objective.get(ref, Counter())))
-            for ref, text, parent in plan.objectives
-            if parent == row["outcome_ref"]
+            for ref, text, parent in objectives
+            if parent == outcome_ref
         )
+        outcome_counts = by_outcome[outcome_ref]
         outcome = OutcomeNews(
-            ref=row["outcome_ref"],
-            name=row["outcome"],
-            status=row["status"],
+            ref=outcome_ref,
+            name=name,
+            status=rollup_status(outcome_counts),
             promises=promises,
-            line_counts=tuple((status, int(row[status])) for status in ALL_STATUSES),
-            numbers=numbers[row["outcome_ref"]],
+            line_counts=tuple((status, int(outcome_counts[status])) for status in ALL_STATUSES),
+            numbers=numbers[outcome_ref],
         )
         news.append(
             replace(outcome, headline=on_track_sentence(outcome, words), work=tuple(work_sentences(outcome, words)))
