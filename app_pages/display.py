@@ -19,7 +19,6 @@ import altair as alt
 import streamlit as st
 
 from cyp import ui
-from cyp.ui import slides
 
 REFRESH_SECONDS = 20  # how often the data is re-read when the timer is off
 MIN_INTERVAL = 5
@@ -97,7 +96,7 @@ def _local(iso: str) -> str:
     return moment.strftime("%d %b %Y, %H:%M")
 
 
-def _ask_on_the_slide(data, slide: slides.Slide) -> None:  # type: ignore[no-untyped-def]
+def _ask_on_the_slide(data, slide: ui.Slide) -> None:  # type: ignore[no-untyped-def]
     """The chair's (or a board member's) compact form: a question or action on a line of this slide's outcome, or
     on a line the slide lists (in its order); never the whole plan, which can run to thousands of lines."""
     if not ui.may_ask():
@@ -108,7 +107,7 @@ def _ask_on_the_slide(data, slide: slides.Slide) -> None:  # type: ignore[no-unt
         lines = data.lines[data.lines["ref"].isin(slide.line_refs)]
     action = lines["action"].fillna("")
     text = action.where(action.astype(bool), lines["objective"])
-    choices = [(str(ref), slides.short(words, 70)) for ref, words in zip(lines["ref"], text, strict=True)]
+    choices = [(str(ref), ui.shortened(words, 70)) for ref, words in zip(lines["ref"], text, strict=True)]
     if slide.outcome_ref is None:
         offered = dict(choices)
         choices = [(ref, offered[ref]) for ref in dict.fromkeys(slide.line_refs) if ref in offered]
@@ -124,7 +123,7 @@ def _indicator_charts(charts: list[tuple[str, object]]) -> None:
     for column, (ref, frame) in zip(columns, charts, strict=True):
         recent = frame.sort_values("quarter").tail(TREND_QUARTERS)  # type: ignore[attr-defined]
         chart = (
-            ui.indicator_chart(recent, title=slides.short(f"{ref} {recent['name'].iloc[0]}", 70))
+            ui.indicator_chart(recent, title=ui.shortened(f"{ref} {recent['name'].iloc[0]}", 70))
             # fit-x with the padding inside: the axis labels stay within the column instead of spilling over.
             .properties(height=200, width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
             .configure_axis(labelFontSize=16, titleFontSize=16, labelColor="#000000", titleColor="#000000")
@@ -177,7 +176,7 @@ def board() -> None:
     # The board data already holds what changed since last quarter (same plan, quarter and counted returns).
     changes = data.changes if data.changes is not None else ui.load_changes(filters.plan, filters.quarter)
     # Worked out once per data (the loaders' shared objects), not in every run of every session's display.
-    shown = ui.derived(slides.build_slides, data, changes, ui.load_questions(filters.plan, open_only=True))
+    shown = ui.derived(ui.build_slides, data, changes, ui.load_questions(filters.plan, open_only=True))
     count = len(shown)
     if SLIDE_KEY not in state:  # the address counts when the display opens (a bookmark, a pasted link)
         state[SLIDE_KEY] = _slide_from_url(count) or 0
@@ -194,11 +193,11 @@ def board() -> None:
         fresh += f"; {counted}"
     timer = ("paused" if state["board_paused"] else f"next in {interval} s") if interval else "chair's control"
     demo = '<span class="demo">Demonstration data</span>' if data.demo else ""
-    title = slides.esc(slide.title) + (f" <small>({slide.part} of {slide.parts})</small>" if slide.parts > 1 else "")
+    title = ui.slide_text(slide.title) + (f" <small>({slide.part} of {slide.parts})</small>" if slide.parts > 1 else "")
     st.markdown(
-        f'<div class="board"><div class="bar"><span><b>CYP Plan {slides.esc(data.plan_ref)}</b> · '
-        f"<b>{slides.esc(data.quarter)}</b></span>{demo}"
-        f"<span>Data: {slides.esc(fresh)} · checked {datetime.now().strftime('%H:%M:%S')}</span>"
+        f'<div class="board"><div class="bar"><span><b>CYP Plan {ui.slide_text(data.plan_ref)}</b> · '
+        f"<b>{ui.slide_text(data.quarter)}</b></span>{demo}"
+        f"<span>Data: {ui.slide_text(fresh)} · checked {datetime.now().strftime('%H:%M:%S')}</span>"
         f"<span>Slide {current + 1} of {count} · {timer}</span></div>"
         f"<h1>{title}</h1>{''.join(slide.blocks)}</div>",
         unsafe_allow_html=True,

@@ -117,6 +117,9 @@ from cyp.ui.signoff import (
     team_states,
     view_switch,
 )
+from cyp.ui.slides import Slide, build_slides
+from cyp.ui.slides import esc as slide_text
+from cyp.ui.slides import short as shortened
 from cyp.ui.websession import display_links_section, sessions_section
 from cyp.ui.widgets import (
     DEMO_ASSIGNMENT,
@@ -173,6 +176,11 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 __all__ = [
     "FAVICON_URL",
+    # The board display's slides (cyp/ui/slides.py)
+    "Slide",
+    "build_slides",
+    "slide_text",
+    "shortened",
     # Board questions and what changed (cyp/ui/questions.py)
     "ask_form",
     "change_counts",
