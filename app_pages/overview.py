@@ -74,12 +74,13 @@ plans = ui.load_plan_summaries()
 for plan in plans.itertuples():
     with st.container(border=True):
         current = " (current plan)" if plan.is_current else ""
-        st.markdown(f"### {ui.escape_markdown(plan.title)}{current}")  # h3 under the h2 "Plans": no skipped level
-        columns = st.columns(4)
-        columns[0].metric(plan.outcomes_label, plan.outcomes)
-        columns[1].metric("Objectives", plan.objectives)
-        columns[2].metric("Actions", plan.actions)
-        columns[3].metric("Indicators", plan.indicators)
+        # The heading (h3 under the h2 "Plans": no skipped level) and the counts in one block: as four metrics in
+        # four columns they were 9 elements more, and every session opening the Overview draws them.
+        st.markdown(
+            f"### {ui.escape_markdown(plan.title)}{current}\n\n"
+            f"**{plan.outcomes}** {ui.escape_markdown(plan.outcomes_label.lower())} · "
+            f"**{plan.objectives}** objectives · **{plan.actions}** actions · **{plan.indicators}** indicators"
+        )
         st.page_link(
             "app_pages/framework.py",
             label=f"Browse the {ui.escape_markdown(plan.period)} framework",
