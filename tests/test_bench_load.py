@@ -79,7 +79,7 @@ def assert_meeting(meeting: dict, sessions: int) -> None:
 
 
 def test_load_benchmark_runs_signed_in_sessions_and_counts_the_uploads():
-    figures = run_load("--sessions", "2", "--uploads", "1", "--browser", "0")
+    figures = run_load("--sessions", "2", "--uploads", "1", "--browser", "0", "--settle", "0")
     assert figures["scale"] == "demo" and set(figures["targets"]) == TARGETS
     assert_meeting(figures["first_visit"], 1)
     meeting = figures["meetings"]["2"]
@@ -96,7 +96,7 @@ def test_load_benchmark_runs_signed_in_sessions_and_counts_the_uploads():
 def test_load_benchmark_browser_cross_check_and_every_page_memory():
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found; run the tests with `bash scripts/test.sh`")
-    figures = run_load("--sessions", "1", "--uploads", "0", "--browser", "2", "--memory")
+    figures = run_load("--sessions", "1", "--uploads", "0", "--browser", "2", "--memory", "--settle", "0")
     assert_meeting(figures["cross_check"]["websocket"], 2)
     browser = figures["cross_check"]["browser"]
     assert browser["errors"] == 0, browser
