@@ -83,10 +83,11 @@ def show_questions() -> None:
     close one with a reason."""
     st.header("Board questions open")
     ui.closed_note()
-    selected = set(
-        ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)["ref"]
-    )
-    rows = [row for row in ui.load_questions(filters.plan, outcome_ref=filters.outcome) if row.line_ref in selected]
+    rows = list(ui.load_questions(filters.plan, outcome_ref=filters.outcome))
+    if rows:  # the lines the filters select, read only when some question could be on one
+        lines = ui.load_line_statuses(filters.quarter, filters.plan, ui.line_filters(filters), signed_off_only)
+        selected = set(lines["ref"])
+        rows = [row for row in rows if row.line_ref in selected]
     if not rows:
         st.success("No board question is waiting for an answer.", icon=":material/check_circle:")
         return
