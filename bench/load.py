@@ -372,6 +372,15 @@ def sign_in_accounts(bench: Bench, members: int, uploads: int) -> None:
     engine.dispose()
 
 
+def warm_worker(seconds: float) -> int:
+    """Import what an upload needs, in a worker process, and hold it a moment so each worker starts: the leads'
+    processes are running before the meeting, and starting them is not the meeting's load."""
+    import cyp.returns.ingest  # noqa: F401
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
 def upload_one(url: str, data: bytes, filename: str, username: str, uploads_dir: str) -> dict[str, Any]:
     """One lead's upload through the ingest the upload page calls (in a worker process): seconds and outcome."""
     from sqlalchemy import select
@@ -668,6 +677,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             figures["rss_started_mb"] = mb(MemoryWatch(bench.pid).reset())
             # One member first, alone: the first visit (imports, empty caches) is not what a meeting waits for.
             figures["first_visit"] = asyncio.run(meeting(bench, 1, uploads=False, pool=None))
+            if args.uploads:  # every worker started and imported (on 2 CPUs, five starting took a meeting's CPU)
+                list(pool.map(warm_worker, [1.0] * args.uploads))
             # A meeting happens on a server that has been running: not during the full collection and freeze the
             # server makes once, FREEZE_AFTER_SECONDS after it starts (each holds the interpreter lock ~0.1-0.3 s).
             settle = max(FREEZE_AFTER_SECONDS) + 2 if args.settle is None else args.settle
