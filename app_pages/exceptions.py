@@ -29,28 +29,20 @@ def line_table(frame: pd.DataFrame, with_change: bool = False) -> None:
     if frame.empty:
         st.success("None this quarter.", icon=":material/check_circle:")
         return
-    # Built from plain lists: a few dozen rows, where each pandas operation costs more than the rows themselves.
-    refs = frame["ref"].tolist()
-    columns = {
-        ui.LINE_LINK_COLUMN: [ui.line_link_url(ref) for ref in refs],
-        "Status": [ui.status_label(status) if isinstance(status, str) and status else "" for status in frame["status"]],
-    }
-    if with_change:
-        columns["Last quarter"] = [
-            ui.status_label(status) if isinstance(status, str) and status else "" for status in frame["previous_status"]
-        ]
-    columns["Outcome"] = frame["outcome"].tolist()
-    columns["Line"] = [
-        action or objective for action, objective in zip(frame["action"], frame["objective"], strict=True)
-    ]
-    columns["Responsible"] = [
-        (("" if pd.isna(teams) else str(teams)) + (f" ({ui.DEMO_ASSIGNMENT})" if bool(is_demo) else "")).strip()
-        for teams, is_demo in zip(frame["teams"], frame["is_demo"], strict=True)
-    ]
-    columns["Progress"] = ["" if pd.isna(text) else text for text in frame["progress"]]
-    columns["Risks and issues"] = ["" if pd.isna(text) else text for text in frame["risks"]]
+    table = pd.DataFrame(
+        {
+            "ref": frame["ref"],
+            "Status": ui.labelled_statuses(frame["status"]),
+            **({"Last quarter": ui.labelled_statuses(frame["previous_status"])} if with_change else {}),
+            "Outcome": frame["outcome"],
+            "Line": frame["action"].where(frame["action"].astype(bool), frame["objective"]),
+            "Responsible": ui.responsible_column(frame["teams"], frame["is_demo"]),
+            "Progress": frame["progress"].fillna(""),
+            "Risks and issues": frame["risks"].fillna(""),
+        }
+    )
     st.dataframe(
-        pd.DataFrame(columns),
+        ui.with_line_links(table).drop(columns="ref"),
         hide_index=True,
         width="stretch",
         column_config={ui.LINE_LINK_COLUMN: ui.line_link_column()},

@@ -154,7 +154,7 @@ def _env(name: str) -> str:
 class Settings:
     """The resolved configuration of this process."""
 
-    database_url: str = field(default_factory=lambda: _env("CYP_DATABASE_URL"))
+    database_url: str = field(default_factory=lambda: database_url())
     uploads_dir: Path = field(default_factory=lambda: Path(_env("CYP_UPLOADS_DIR")))
     framework_dir: Path = field(default_factory=lambda: Path(_env("CYP_FRAMEWORK_DIR")))
     max_upload_bytes: int = field(default_factory=lambda: int(float(_env("CYP_MAX_UPLOAD_MB")) * 1024 * 1024))

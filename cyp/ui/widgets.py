@@ -103,8 +103,12 @@ def responsible_text(teams: object, is_demo: object = False) -> str:
 
 def responsible_column(teams: pd.Series, is_demo: pd.Series) -> pd.Series:
     """A table's Responsible column: team names, with "(demo assignment)" on the lines the demo made up."""
-    marked = teams.fillna("").astype(str) + is_demo.map(lambda demo: f" ({DEMO_ASSIGNMENT})" if bool(demo) else "")
-    return marked.str.strip()
+    # Plain lists: tables hold a few dozen rows, where each pandas operation costs more than the rows themselves.
+    marked = [
+        (("" if pd.isna(team) else str(team)) + (f" ({DEMO_ASSIGNMENT})" if bool(demo) else "")).strip()
+        for team, demo in zip(teams, is_demo, strict=True)
+    ]
+    return pd.Series(marked, index=teams.index, name=teams.name, dtype="str")
 
 
 def rollup_rule_note() -> None:
@@ -129,12 +133,14 @@ def line_link_column() -> ColumnConfig:
 
 def with_line_links(frame: pd.DataFrame, ref_column: str = "ref") -> pd.DataFrame:
     """The frame with a first column linking each row's line to its history."""
-    return frame.assign(**{LINE_LINK_COLUMN: frame[ref_column].map(line_link_url)})[[LINE_LINK_COLUMN, *frame.columns]]
+    links = pd.Series([line_link_url(ref) for ref in frame[ref_column]], index=frame.index, dtype="str")
+    return frame.assign(**{LINE_LINK_COLUMN: links})[[LINE_LINK_COLUMN, *frame.columns]]
 
 
 def labelled_statuses(series: pd.Series) -> pd.Series:
     """Statuses as icon + text (``▲ Amber``) for tables; blanks stay blank."""
-    return series.map(lambda status: status_label(status) if isinstance(status, str) and status else "")
+    labels = [status_label(status) if isinstance(status, str) and status else "" for status in series]
+    return pd.Series(labels, index=series.index, name=series.name, dtype="str")
 
 
 def change_note(status: str | None, previous: str | None) -> str:
