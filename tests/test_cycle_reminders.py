@@ -37,6 +37,7 @@ from cyp.storage.db import read_session, write_session
 from cyp.storage.models import Lease, MailSend, Partner, User, utcnow
 from tests.readside_factory import add_return
 from tests.returns_factory import build_framework
+from tests.test_pages_account import open_page as open_account_page
 
 pytestmark = pytest.mark.both_databases
 
@@ -461,25 +462,8 @@ def test_a_schedule_with_a_bad_subject_is_refused_when_read(tmp_path: Path) -> N
         load_schedule(bad)
 
 
-def _open_account_page(principal: Principal):  # type: ignore[no-untyped-def]
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    from cyp.ui import PRINCIPAL_KEY
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
-    at.session_state[PRINCIPAL_KEY] = principal
-    at.run()
-    at._page_hash = next(h for h, info in at._registered_pages.items() if info.get("url_pathname") == "account")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_a_lead_who_stopped_the_emails_on_their_account_page_gets_none(cycle: Engine, smtp: Recorder) -> None:
-    at = _open_account_page(Principal("a.lee", "lead", frozenset({"family-services"})))
+    at = open_account_page(Principal("a.lee", "lead", frozenset({"family-services"})))
     next(b for b in at.button if b.label == "Stop reminder and digest emails").click()
     at.run()
     assert [s.value for s in at.success] == ["You will no longer get reminder or digest emails."]
