@@ -13,37 +13,38 @@ APP_TITLE = "CYP Plan Monitor"
 # from an outside font host, which the CSP blocks).
 st.set_page_config(page_title=APP_TITLE, page_icon=ui.FAVICON_URL, layout="wide")
 
-# Every page, by section. Which of them a role sees is set in data/access.yaml (`pages:`).
+# Every page, by section. Which of them a role sees is set in data/access.yaml (`pages:`). ui.page is st.Page made
+# once per process (it resolves the file on disk) and copied for each run.
 SECTIONS = {
     "Plan": [
-        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page("app_pages/outcome.py", title="Outcomes", icon=":material/flag:"),
-        st.Page("app_pages/index_domains.py", title="Family Friendly Index", icon=":material/family_restroom:"),
-        st.Page("app_pages/exceptions.py", title="Exceptions", icon=":material/priority_high:"),
-        st.Page("app_pages/line_history.py", title="Line history", icon=":material/history:"),
-        st.Page("app_pages/framework.py", title="Plan framework", icon=":material/account_tree:"),
+        ui.page("app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        ui.page("app_pages/outcome.py", title="Outcomes", icon=":material/flag:"),
+        ui.page("app_pages/index_domains.py", title="Family Friendly Index", icon=":material/family_restroom:"),
+        ui.page("app_pages/exceptions.py", title="Exceptions", icon=":material/priority_high:"),
+        ui.page("app_pages/line_history.py", title="Line history", icon=":material/history:"),
+        ui.page("app_pages/framework.py", title="Plan framework", icon=":material/account_tree:"),
     ],
     "Board": [
-        st.Page("app_pages/display.py", title="Board display", icon=":material/present_to_all:"),
-        st.Page("app_pages/board_pack.py", title="Board pack", icon=":material/picture_as_pdf:"),
+        ui.page("app_pages/display.py", title="Board display", icon=":material/present_to_all:"),
+        ui.page("app_pages/board_pack.py", title="Board pack", icon=":material/picture_as_pdf:"),
     ],
     "Returns": [
-        st.Page("app_pages/tracker.py", title="Submission tracker", icon=":material/fact_check:"),
-        st.Page("app_pages/upload.py", title="Submit a return", icon=":material/upload_file:"),
+        ui.page("app_pages/tracker.py", title="Submission tracker", icon=":material/fact_check:"),
+        ui.page("app_pages/upload.py", title="Submit a return", icon=":material/upload_file:"),
     ],
     "Administration": [
-        st.Page("app_pages/admin.py", title="Administration", icon=":material/settings:"),
-        st.Page("app_pages/users.py", title="User accounts", icon=":material/group:"),
-        st.Page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"),
+        ui.page("app_pages/admin.py", title="Administration", icon=":material/settings:"),
+        ui.page("app_pages/users.py", title="User accounts", icon=":material/group:"),
+        ui.page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"),
     ],
     "Account": [
-        st.Page("app_pages/account.py", title="Your account", icon=":material/account_circle:"),
+        ui.page("app_pages/account.py", title="Your account", icon=":material/account_circle:"),
     ],
 }
 # Shown to everyone, signed in or not: the plan's promise to share progress with children and families.
-PUBLIC: list[st.Page] = [
-    st.Page("app_pages/young_people.py", title="Young people's summary", icon=":material/diversity_3:"),
-    st.Page("app_pages/accessibility.py", title="Accessibility statement", icon=":material/accessibility_new:"),
+PUBLIC = [
+    ui.page("app_pages/young_people.py", title="Young people's summary", icon=":material/diversity_3:"),
+    ui.page("app_pages/accessibility.py", title="Accessibility statement", icon=":material/accessibility_new:"),
 ]
 
 page = ui.navigation(SECTIONS, PUBLIC)

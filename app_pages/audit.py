@@ -37,7 +37,6 @@ filters = {
 }
 
 events = ui.load_audit_events(limit=SHOWN + 1, **filters)
-csv = ui.load_audit_csv(**filters)
 
 if events.empty:
     st.info("No events match these filters.")
@@ -53,7 +52,7 @@ else:
     )
 st.download_button(
     "Download these events (CSV)",
-    data=csv,
+    data=ui.audit_csv_download(**filters),  # made when pressed, not in every run
     file_name="cyp-audit-trail.csv",
     mime="text/csv",
     icon=":material/download:",

@@ -79,13 +79,13 @@ def timed_with_cpu(function: Callable[[], Any]) -> tuple[float, float, Any]:
 def default_page() -> str:
     """The page app.py serves at the bare address (``default=True``): it has no path of its own."""
     app_source = (ROOT / "app.py").read_text(encoding="utf-8")
-    found = re.search(r'st\.Page\("(app_pages/[^"]+\.py)"[^)]*default=True', app_source)
+    found = re.search(r'ui\.page\("(app_pages/[^"]+\.py)"[^)]*default=True', app_source)
     return found.group(1) if found else ""
 
 
 def app_pages() -> list[str]:
     """Every page file the app registers, in its order (read from app.py so a new page is benchmarked too)."""
-    return re.findall(r'st\.Page\("(app_pages/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+    return re.findall(r'ui\.page\("(app_pages/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 
 
 SHORT_HISTORY_QUARTERS = 2  # the shortest history with a quarter before the viewed one (direction of travel)

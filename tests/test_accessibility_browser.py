@@ -55,8 +55,8 @@ LAID_OUT_AT = """([width, height]) => {
 def page_paths() -> list[str]:
     """Every page registered in app.py, as its address (the default page is the site root)."""
     text = (ROOT / "app.py").read_text(encoding="utf-8")
-    paths = re.findall(r'st\.Page\(\s*"app_pages/(\w+)\.py"', text)
-    default = re.search(r'st\.Page\(\s*"app_pages/(\w+)\.py"[^)]*default=True', text)
+    paths = re.findall(r'ui\.page\(\s*"app_pages/(\w+)\.py"', text)
+    default = re.search(r'ui\.page\(\s*"app_pages/(\w+)\.py"[^)]*default=True', text)
     return ["" if default and path == default.group(1) else path for path in paths]
 
 

@@ -1,5 +1,6 @@
 """Every registered page renders through the real Streamlit app (AppTest) on a real database."""
 
+import importlib
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from cyp.ui import PRINCIPAL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTERED_PAGES = [
-    page for page in re.findall(r'st\.Page\("(app_pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+    page for page in re.findall(r'ui\.page\("(app_pages/[a-z_]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 ]
 ADMIN = Principal("admin", "administrator")
 
@@ -50,6 +51,29 @@ def all_text(at: AppTest) -> str:
 def test_pages_are_registered():
     assert "app_pages/overview.py" in REGISTERED_PAGES
     assert "app_pages/framework.py" in REGISTERED_PAGES
+
+
+def test_pages_are_made_once_per_process_and_each_run_gets_its_own_copies(app, monkeypatch):
+    made: list[str] = []
+    real_page = st.Page
+
+    def counting_page(script, **options):
+        made.append(str(script))
+        return real_page(script, **options)
+
+    monkeypatch.setattr(st, "Page", counting_page)
+    navigation = importlib.import_module("cyp.ui.navigation")  # the module (cyp.ui.navigation is also a function)
+    monkeypatch.setattr(navigation, "_PAGES", {})
+    viewer = Principal("viewer", "viewer")  # also a refusal stand-in for each page a viewer may not see
+    first, second = app("app_pages/outcome.py", principal=viewer), app("app_pages/exceptions.py", principal=viewer)
+    assert not first.exception and not second.exception
+    assert "Exceptions" in [title.value for title in second.title]
+    # The app's 16 pages and the viewer's stand-ins, each made once over the four runs of the two sessions.
+    assert len(made) == len(set(made)) == len(navigation._PAGES) > len(REGISTERED_PAGES)
+    key = ("app_pages/outcome.py", "Outcomes", ":material/flag:", None, False)
+    copies = [navigation.page("app_pages/outcome.py", title="Outcomes", icon=":material/flag:") for _ in range(2)]
+    assert copies[0] is not copies[1] and copies[0] is not navigation._PAGES[key]
+    assert copies[0].url_path == copies[1].url_path == "outcome" and copies[0].title == "Outcomes"
 
 
 @pytest.mark.parametrize("page", REGISTERED_PAGES)

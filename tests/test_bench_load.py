@@ -21,7 +21,7 @@ from tests.fixtures_browser import CHROMIUM
 ROOT = Path(__file__).resolve().parent.parent
 # Not imported from bench/: importing bench.run sets CYP_TODAY for the rest of the test process.
 STEPS = ("overview", "outcome", "filter", "display")
-PAGES = re.findall(r'st\.Page\("(app_pages/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+PAGES = re.findall(r'ui\.page\("(app_pages/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 TARGETS = {
     "p95_s_at_50_sessions_every_page",
     "errors",

@@ -1,12 +1,15 @@
 """Journeys in Chromium, as people use the app: a director clicks from the overview to a line's history and shares
 the link; a lead downloads the template, fills it, uploads it and sees the overview change; a lead sees the
-cell-level problems of a bad return; a lead sends a return with the keyboard alone.
+cell-level problems of a bad return; a lead sends a return with the keyboard alone; an administrator downloads the
+audit trail.
 
 The board display's keyboard journey is tests/test_display_browser.py.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from io import BytesIO
@@ -53,6 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         add_return(session, "public-health", SHOWN_QUARTER, {"19-HW-1.1": "Green"})
         create_user(session, SYSTEM, "director", "viewer", password=PASSWORD)
         create_user(session, SYSTEM, "fs.lead", "lead", password=PASSWORD, teams=[TEAM])
+        create_user(session, SYSTEM, "perf.admin", "administrator", password=PASSWORD)
     engine.dispose()
     env = {"CYP_DATABASE_URL": url, "CYP_UPLOADS_DIR": str(folder / "uploads"), "CYP_TODAY": "2026-11-23"}
     with start_app_server(ARTIFACTS / "logs" / "journeys.log", env=env) as base_url:
@@ -122,6 +126,19 @@ def test_director_clicks_to_a_line_history_and_the_copied_link_shows_the_same_vi
     back = other.get_by_role("link", name="Back to Family & Belonging")
     assert f"team={TEAM}" in (back.get_attribute("href") or "")
     screenshot(other, "journey-director-shared-link")
+
+
+def test_administrator_downloads_the_audit_trail_made_when_the_button_is_pressed(site, fresh_context):
+    page = fresh_context()
+    sign_in_at(page, f"{site}/audit", "perf.admin")
+    page.get_by_role("heading", name="Audit trail").wait_for()
+    choose(page, "Who", "perf.admin")
+    # The CSV is made on the server when the button is pressed (a deferred download), then fetched.
+    download = _download_template(page, page.get_by_role("button", name="Download these events (CSV)").click)
+    rows = list(csv.reader(io.StringIO(download.decode("utf-8-sig"))))
+    assert rows[0] == ["at", "actor", "action", "target", "outcome", "detail"]
+    assert {row[1] for row in rows[1:]} == {"perf.admin"}
+    assert ["perf.admin", "auth.signin", "user:perf.admin", "ok"] in [row[1:5] for row in rows[1:]]
 
 
 def _download_template(page, trigger) -> bytes:

@@ -56,6 +56,20 @@ def media(monkeypatch: pytest.MonkeyPatch) -> list[MemoryMediaFileStorage]:
     return stores
 
 
+@pytest.fixture
+def media_managers(monkeypatch: pytest.MonkeyPatch) -> list[MediaFileManager]:
+    """The media file managers AppTest creates, so a deferred download can be made as pressing its button would."""
+    managers: list[MediaFileManager] = []
+
+    class Recorded(MediaFileManager):
+        def __init__(self, storage: MemoryMediaFileStorage) -> None:
+            super().__init__(storage)
+            managers.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recorded)
+    return managers
+
+
 def open_page(page: str, principal: Principal) -> AppTest:
     """The app at ``page`` (app_pages/<key>.py) for ``principal``, as a visit to its address."""
     st.cache_data.clear()
@@ -262,7 +276,9 @@ def test_a_line_assigned_and_demo_data_loaded_and_cleared_on_the_admin_page(db: 
     assert actions == ["assignment.line", "demo.load", "demo.clear"]
 
 
-def test_audit_page_filters_and_downloads_the_trail(db: Engine, media: list[MemoryMediaFileStorage]) -> None:
+def test_audit_page_filters_and_downloads_the_trail(
+    db: Engine, media: list[MemoryMediaFileStorage], media_managers: list[MediaFileManager]
+) -> None:
     with write_session(db) as session:
         audit.record(session, "alice", "return.ingest", "accepted", target="Family Services 2025-26 Q3 v1")
         audit.record(session, "bob", "return.submit", "refused", target="team:housing", detail="=HYPERLINK(1)")
@@ -278,7 +294,10 @@ def test_audit_page_filters_and_downloads_the_trail(db: Engine, media: list[Memo
         ("bob", "return.submit", "refused")
     ]
     button = at.download_button(key="audit_csv")
-    stored = media[-1].get_file(button.proto.url.rsplit("/", 1)[-1])
+    # The CSV is made when the button is pressed (a deferred download), not in every run of the page.
+    assert not button.proto.url and button.proto.deferred_file_id
+    url = media_managers[-1].execute_deferred(button.proto.deferred_file_id)  # what pressing it asks the server
+    stored = media[-1].get_file(url.rsplit("/", 1)[-1].split(".", 1)[0])
     rows = list(csv.reader(io.StringIO(bytes(stored.content).decode("utf-8-sig"))))
     assert rows[0] == ["at", "actor", "action", "target", "outcome", "detail"]
     assert [row[1:] for row in rows[1:]] == [["bob", "return.submit", "team:housing", "refused", "'=HYPERLINK(1)"]]
@@ -327,21 +346,13 @@ def test_an_unknown_oidc_user_gets_no_access_and_one_refusal_event(db: Engine) -
 
 
 def test_the_framework_workbook_is_built_only_when_downloaded(
-    db: Engine, media: list[MemoryMediaFileStorage], monkeypatch: pytest.MonkeyPatch
+    db: Engine, media: list[MemoryMediaFileStorage], media_managers: list[MediaFileManager]
 ) -> None:
-    managers: list[MediaFileManager] = []
-
-    class Recorded(MediaFileManager):
-        def __init__(self, storage: MemoryMediaFileStorage) -> None:
-            super().__init__(storage)
-            managers.append(self)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recorded)
     at = open_page("app_pages/admin.py", ADMIN)
     button = next(b for b in at.download_button if b.label == "Download the framework workbook")
     # Rendering the page registers a generator, not the bytes: building the workbook waits for the click.
     assert button.proto.deferred_file_id and not button.proto.url
-    url = managers[-1].execute_deferred(button.proto.deferred_file_id)
+    url = media_managers[-1].execute_deferred(button.proto.deferred_file_id)
     stored = media[-1].get_file(url.rsplit("/", 1)[-1].split(".")[0])
     workbook = load_workbook(io.BytesIO(bytes(stored.content)))
     assert workbook.sheetnames == [

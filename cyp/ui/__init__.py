@@ -25,9 +25,9 @@ from cyp.ui.data import (
     ObjectiveLines,
     OutcomeLines,
     accessibility_statement,
+    audit_csv_download,
     framework_workbook,
     load_accounts,
-    load_audit_csv,
     load_audit_events,
     load_audit_filter_choices,
     load_board_data,
@@ -86,7 +86,7 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import FAVICON_URL, board_address, board_keys, menu_link, navigation
+from cyp.ui.navigation import FAVICON_URL, board_address, board_keys, menu_link, navigation, page
 from cyp.ui.questions import (
     ask_form,
     change_counts,
@@ -235,6 +235,7 @@ __all__ = [
     "accessibility_statement",
     "annotated_workbook",
     "attempt_write",
+    "audit_csv_download",
     "board_address",
     "board_keys",
     "board_pack_downloads",
@@ -260,7 +261,6 @@ __all__ = [
     "line_filters",
     "line_link_column",
     "load_accounts",
-    "load_audit_csv",
     "load_audit_events",
     "load_audit_filter_choices",
     "load_board_data",
@@ -301,6 +301,7 @@ __all__ = [
     "menu_link",
     "navigation",
     "outcome_switcher",
+    "page",
     "page_header",
     "parse_quarter",
     "problem_list",

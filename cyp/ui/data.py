@@ -9,7 +9,7 @@ holds SQL or rules of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -749,9 +749,11 @@ def _audit_csv(tag: str, filters: tuple[tuple[str, Any], ...]) -> bytes:
         return audit.export_events_csv(db_session, **dict(filters))
 
 
-def load_audit_csv(**filters: Any) -> bytes:
-    """Every audit event matching ``filters`` as CSV (:func:`cyp.access.audit.export_events_csv`)."""
-    return _audit_csv(audit_tag(), tuple(sorted(filters.items())))
+def audit_csv_download(**filters: Any) -> Callable[[], bytes]:
+    """Every audit event matching ``filters`` as CSV (:func:`cyp.access.audit.export_events_csv`), made when it
+    is called: ``st.download_button(data=...)`` calls it only when the button is pressed, not in every run."""
+    tag, key = audit_tag(), tuple(sorted(filters.items()))
+    return lambda: _audit_csv(tag, key)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
