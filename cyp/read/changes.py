@@ -104,12 +104,16 @@ def changes_since_last_quarter(
     current = quarter if isinstance(quarter, Quarter) else parse_quarter(quarter)
     previous = current.previous()
 
-    def lines_in(label: str) -> Select:
-        statement = queries.line_status_rows(plan_ref, label, signed_off_only=signed_off_only)
+    def in_outcome(statement: Select) -> Select:
         return statement.where(Outcome.ref == outcome_ref) if outcome_ref is not None else statement
 
-    before = {row.ref: row.status for row in session.execute(lines_in(previous.label))}
-    rows = session.execute(lines_in(current.label))
+    # On the session's connection: plain rows, without the ORM's result handling (see cyp.read.reports).
+    connection = session.connection()
+    previous_lines = queries.line_status_by_ref(plan_ref, previous.label, signed_off_only=signed_off_only)
+    before = dict(connection.execute(in_outcome(previous_lines)).all())
+    rows = connection.execute(
+        in_outcome(queries.line_status_rows(plan_ref, current.label, signed_off_only=signed_off_only))
+    ).all()
     lines = (
         (
             row.ref,

@@ -102,6 +102,13 @@ def line_status_rows(
     return query.where(line_status == status) if status else query
 
 
+def line_status_by_ref(plan_ref: str, quarter: str, *, signed_off_only: bool = False) -> Select:
+    """(ref, status) of every line of a plan for the quarter: :func:`line_status_rows` without the line's text."""
+    return line_status_rows(plan_ref, quarter, signed_off_only=signed_off_only).with_only_columns(
+        Action.ref.label("ref"), func.coalesce(LineUpdate.status, literal(NO_RETURN)).label("status")
+    )
+
+
 def _status_counts_by(
     group: InstrumentedAttribute[str], label: str, plan_ref: str, quarter: str, signed_off_only: bool
 ) -> Select:
