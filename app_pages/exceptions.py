@@ -42,7 +42,7 @@ def line_table(frame: pd.DataFrame, with_change: bool = False) -> None:
         }
     )
     st.dataframe(
-        ui.with_line_links(table).drop(columns="ref"),
+        ui.with_line_links(table),
         hide_index=True,
         width="stretch",
         column_config={ui.LINE_LINK_COLUMN: ui.line_link_column()},
@@ -106,7 +106,7 @@ def show_questions() -> None:
         }
     )
     st.dataframe(
-        ui.with_line_links(table).drop(columns="ref"),
+        ui.with_line_links(table),
         hide_index=True,
         width="stretch",
         column_config={ui.LINE_LINK_COLUMN: ui.line_link_column()},

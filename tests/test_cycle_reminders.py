@@ -510,7 +510,7 @@ def test_every_reminder_ends_with_why_and_how_to_stop_it_in_both_parts(cycle: En
     assert "<Services>" not in page
     # The link is the app's own page: the path of the page registered in app.py for "Your account".
     app_source = (Path(__file__).resolve().parent.parent / "app.py").read_text(encoding="utf-8")
-    assert 'st.Page("app_pages/account.py", title="Your account"' in app_source
+    assert 'ui.page("app_pages/account.py", title="Your account"' in app_source
     [c_ode] = smtp.to("c.ode@barnet.example")
     assert "because you are a lead of Public Health in CYP Plan Monitor." in _parts(c_ode)[0]
 

@@ -132,9 +132,12 @@ def line_link_column() -> ColumnConfig:
 
 
 def with_line_links(frame: pd.DataFrame, ref_column: str = "ref") -> pd.DataFrame:
-    """The frame with a first column linking each row's line to its history."""
+    """The frame with its ref column replaced by a first column linking each row's line to its history (the link
+    shows the ref: :func:`line_link_column`)."""
     links = pd.Series([line_link_url(ref) for ref in frame[ref_column]], index=frame.index, dtype="str")
-    return frame.assign(**{LINE_LINK_COLUMN: links})[[LINE_LINK_COLUMN, *frame.columns]]
+    table = frame.drop(columns=ref_column)
+    table.insert(0, LINE_LINK_COLUMN, links)
+    return table
 
 
 def labelled_statuses(series: pd.Series) -> pd.Series:
