@@ -33,6 +33,7 @@ with framework_tab:
         file_name="cyp-framework.xlsx",
         mime=XLSX,
         icon=":material/download:",
+        on_click="ignore",  # as the audit trail's: a rerun while the file is made would drop Streamlit's reply
     )
     st.header("Import")
     st.caption("The whole workbook is checked first; if anything is wrong nothing changes and every problem is listed.")

@@ -57,4 +57,7 @@ st.download_button(
     mime="text/csv",
     icon=":material/download:",
     key="audit_csv",
+    # No rerun on press: a rerun starting while the file is made drops Streamlit's reply (it clears the queue of
+    # messages to the browser), and the download never comes (seen in Chromium on a busy machine).
+    on_click="ignore",
 )

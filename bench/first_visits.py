@@ -10,8 +10,16 @@ plan's last quarter. Run it for each checkout in turn, twice, interleaved::
     python bench/first_visits.py /path/to/old/checkout old-1.json
     python bench/first_visits.py . new-1.json
 
+Each checkout renders its own generated data, and the demo generator changes between commits. To compare the code
+alone, ``--databases DIR`` renders copies of ``DIR/demo.db`` and ``DIR/large.db`` instead: the first run (with the
+older checkout as ROOT) builds them there; the newer code migrates its copies forward::
+
+    python bench/first_visits.py /path/to/old/checkout old-1.json --databases /tmp/same
+    python bench/first_visits.py . new-1.json --databases /tmp/same
+
 ``bench/results/first-visit-cpu/`` holds the runs of 1 December 2026 (0705bfe, 0705bfe with its pages/ folder
-renamed app_pages/ as ``bench/results/0705bfe-pages-renamed.patch`` does, and main).
+renamed app_pages/ as ``bench/results/0705bfe-pages-renamed.patch`` does, and main; ``same-db-*`` on the databases
+built by 0705bfe).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import gc
 import importlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -36,6 +45,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("out", type=Path, help="where to write the JSON figures")
     parser.add_argument("--runs", type=int, default=5, help="timed visits per page and view (median; default 5)")
     parser.add_argument("--pages", help="comma-separated page names (default: every page in app.py)")
+    parser.add_argument(
+        "--databases",
+        type=Path,
+        help="render copies of DIR/demo.db and DIR/large.db (built there by this ROOT's code when missing)",
+    )
     args = parser.parse_args(argv)
     root = args.root.resolve()
     os.chdir(root)
@@ -57,7 +71,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pages = [page for page in pages if Path(page).stem in args.pages.split(",")]
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="cyp-first-visits-") as temporary:
-        demo, large, _short = run.build_databases(Path(temporary), scale.ScaleSpec())
+        if args.databases is None:
+            demo, large, _short = run.build_databases(Path(temporary), scale.ScaleSpec())
+        else:
+            kept = args.databases.resolve()
+            if not all((kept / f"{name}.db").exists() for name in ("demo", "large")):
+                kept.mkdir(parents=True, exist_ok=True)
+                run.build_databases(kept, scale.ScaleSpec())
+            for name in ("demo", "large"):
+                shutil.copyfile(kept / f"{name}.db", Path(temporary) / f"{name}.db")
+            demo, large = (f"sqlite:///{Path(temporary) / name}.db" for name in ("demo", "large"))
         figures["large_default"] = run.render_pages(large, pages, args.runs)
         figures["large_2019_23"] = run.render_pages(large, pages, args.runs, run.LARGE_VIEW)
         figures["demo_default"] = run.render_pages(demo, pages, args.runs)
