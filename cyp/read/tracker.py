@@ -8,8 +8,9 @@ late); the version, time and uploader shown are the current version's. Deadline:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Literal, get_args
 
 import pandas as pd
@@ -99,6 +100,9 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
         )
     }
     partner_ids = {partner_id for partner_id, _quarter in current}
+    returned_in: dict[str, list[int]] = {}  # the teams with a current return, per quarter
+    for partner_id, quarter in current:
+        returned_in.setdefault(quarter, []).append(partner_id)
     names = {
         row.id: (row.ref, row.name)
         for row in session.execute(select(Partner.id, Partner.ref, Partner.name).where(Partner.id.in_(partner_ids)))
@@ -106,18 +110,19 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
     signoff = {label: signoff_states(session, label) for label in labels}
     rows: list[TrackerRow] = []
     for q in quarters:
+        label = q.label
         plan_ref = next((ref for ref, first, last in plans if first <= q.year <= last), None)
         expected = expected_by_plan.get(plan_ref, {}) if plan_ref else {}
         teams = {pid: (row.ref, row.name, row.lines) for pid, row in expected.items()}
-        for partner_id, quarter in current:
-            if quarter == q.label and partner_id not in teams:
+        for partner_id in returned_in.get(label, ()):
+            if partner_id not in teams:
                 teams[partner_id] = (*names[partner_id], 0)
         for partner_id, (team_ref, team_name, lines) in sorted(teams.items(), key=lambda item: item[1][1]):
-            ret = current.get((partner_id, q.label))
-            first = first_times.get((partner_id, q.label))
+            ret = current.get((partner_id, label))
+            first = first_times.get((partner_id, label))
             rows.append(
                 TrackerRow(
-                    quarter=q.label,
+                    quarter=label,
                     team_ref=team_ref,
                     team=team_name,
                     lines_expected=lines,
@@ -126,10 +131,10 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
                     submitted_at=ret.uploaded_at if ret else None,
                     submitted_by=ret.uploaded_by if ret else None,
                     first_submitted_at=first if ret else None,
-                    deadline=due[q.label],
-                    state=_state(first if ret else None, due[q.label], now),
+                    deadline=due[label],
+                    state=_state(first if ret else None, due[label], now),
                     is_demo=bool(ret.is_demo) if ret else False,
-                    signoff=signoff[q.label].get(team_ref, "") if ret else "",
+                    signoff=signoff[label].get(team_ref, "") if ret else "",
                 )
             )
     return rows
@@ -141,9 +146,14 @@ def submission_tracker(session: Session, quarter: Quarter | str) -> list[Tracker
     return _tracker_rows(session, [parse_quarter(quarter)])
 
 
+_TRACKER_VALUES = attrgetter(*TRACKER_COLUMNS)
+
+
 def tracker_frame(rows: Iterable[TrackerRow]) -> pd.DataFrame:
     """Tracker rows as a DataFrame with :data:`TRACKER_COLUMNS`."""
-    return pd.DataFrame([asdict(row) for row in rows], columns=TRACKER_COLUMNS)
+    # Each row's values as a tuple: dataclasses.asdict deep-copies every value, most of this function's time on a
+    # plan's whole history (teams x quarters).
+    return pd.DataFrame([_TRACKER_VALUES(row) for row in rows], columns=TRACKER_COLUMNS)
 
 
 def for_team(tracker: pd.DataFrame, team: str | None) -> pd.DataFrame:
