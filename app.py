@@ -37,7 +37,7 @@ SECTIONS = {
         ui.page("app_pages/users.py", title="User accounts", icon=":material/group:"),
         ui.page("app_pages/audit.py", title="Audit trail", icon=":material/policy:"),
     ],
-    "Account": [
+    ui.ACCOUNT_SECTION: [  # listed under "Signed in as ..."
         ui.page("app_pages/account.py", title="Your account", icon=":material/account_circle:"),
     ],
 }

@@ -76,6 +76,22 @@ def test_pages_are_made_once_per_process_and_each_run_gets_its_own_copies(app, m
     assert copies[0].url_path == copies[1].url_path == "outcome" and copies[0].title == "Outcomes"
 
 
+def test_the_menu_lists_each_section_and_the_account_under_who_is_signed_in(app):
+    at = app(principal=Principal("director", "viewer"))
+    menu = [
+        (type(element).__name__, str(getattr(element, "value", "") or getattr(element, "label", "")))
+        for element in at.sidebar
+    ]
+    captions = [text for kind, text in menu if kind == "Caption"]
+    assert captions == ["Plan", "Board", "Returns", "Share", "Signed in as **director** (viewer)"]
+    assert menu[-3:] == [
+        ("Caption", "Signed in as **director** (viewer)"),
+        ("PageLink", "Your account"),
+        ("Button", "Sign out"),
+    ]
+    assert ("PageLink", "Submit a return") not in menu  # a viewer's menu has no upload page
+
+
 @pytest.mark.parametrize("page", REGISTERED_PAGES)
 def test_every_page_renders_without_exception(app, page):
     at = app(page)

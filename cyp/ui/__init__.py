@@ -86,7 +86,7 @@ from cyp.ui.filters import (
     trend_quarters,
     write_filters,
 )
-from cyp.ui.navigation import FAVICON_URL, board_address, board_keys, menu_link, navigation, page
+from cyp.ui.navigation import ACCOUNT_SECTION, FAVICON_URL, board_address, board_keys, menu_link, navigation, page
 from cyp.ui.questions import (
     ask_form,
     change_counts,
@@ -175,6 +175,7 @@ def annotated_workbook(data: bytes, problems: list) -> bytes:
 
 
 __all__ = [
+    "ACCOUNT_SECTION",
     "FAVICON_URL",
     # The board display's slides (cyp/ui/slides.py)
     "Slide",

@@ -26,6 +26,8 @@ DEFAULT_PAGE_KEY = "overview"
 FAVICON_URL = "data:image/png;base64," + base64.b64encode(
     (PROJECT_ROOT / "cyp" / "web" / "favicon.png").read_bytes()
 ).decode("ascii")
+# The section of app.py's pages that belong to whoever is signed in: the menu lists them under "Signed in as ...".
+ACCOUNT_SECTION = "Account"
 MENU_KEY = "_cyp_menu_page"  # session state: the page the board display's "Menu" link goes back to
 
 # Every st.Page this process has made, by what it was made from (see :func:`page`).
@@ -190,6 +192,8 @@ def _refusal(title: str) -> Callable[[], None]:
 def _sidebar_menu(principal: Principal | None, allowed: dict[str, list[st.Page]], public: list[st.Page]) -> None:
     with st.sidebar:
         for section, pages in allowed.items():
+            if section == ACCOUNT_SECTION:
+                continue  # listed under who is signed in, below
             st.caption(section)
             for page in pages:
                 st.page_link(page)
@@ -198,6 +202,8 @@ def _sidebar_menu(principal: Principal | None, allowed: dict[str, list[st.Page]]
             for page in public:
                 st.page_link(page)
         if principal is not None:
-            st.divider()
+            # Who is signed in heads their own block (their account page, signing out), as a caption heads a section.
             st.caption(f"Signed in as **{escape_markdown(principal.username)}** ({escape_markdown(principal.role)})")
+            for page in allowed.get(ACCOUNT_SECTION, []):
+                st.page_link(page)
             st.button("Sign out", on_click=sign_out, icon=":material/logout:")
