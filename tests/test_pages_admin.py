@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 import streamlit as st
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ADMIN = Principal("perf.admin", "administrator")
 VIEWER = Principal("board.member", "viewer")
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -42,32 +44,29 @@ def db(engine: Engine) -> Engine:
     return engine
 
 
+def recorded(monkeypatch: pytest.MonkeyPatch, name: str, kind: type[T]) -> list[T]:
+    """Every ``kind`` that AppTest's module makes under ``name`` from now on, in the order made."""
+    made: list[T] = []
+
+    class Recorded(kind):  # type: ignore[misc,valid-type]  # a subclass of whichever class is given
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(f"streamlit.testing.v1.app_test.{name}", Recorded)
+    return made
+
+
 @pytest.fixture
 def media(monkeypatch: pytest.MonkeyPatch) -> list[MemoryMediaFileStorage]:
     """The media stores AppTest creates, so a download button's bytes can be read back."""
-    stores: list[MemoryMediaFileStorage] = []
-
-    class Recorded(MemoryMediaFileStorage):
-        def __init__(self, endpoint: str) -> None:
-            super().__init__(endpoint)
-            stores.append(self)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", Recorded)
-    return stores
+    return recorded(monkeypatch, "MemoryMediaFileStorage", MemoryMediaFileStorage)
 
 
 @pytest.fixture
 def media_managers(monkeypatch: pytest.MonkeyPatch) -> list[MediaFileManager]:
     """The media file managers AppTest creates, so a deferred download can be made as pressing its button would."""
-    managers: list[MediaFileManager] = []
-
-    class Recorded(MediaFileManager):
-        def __init__(self, storage: MemoryMediaFileStorage) -> None:
-            super().__init__(storage)
-            managers.append(self)
-
-    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recorded)
-    return managers
+    return recorded(monkeypatch, "MediaFileManager", MediaFileManager)
 
 
 def open_page(page: str, principal: Principal) -> AppTest:

@@ -17,8 +17,9 @@ from cyp.read import queries
 DEMO_ACCOUNTS_KEY = "demo_accounts"
 
 
-# Built once: every run of every session asks for the version, and building the statement costs more than running it.
+# Built once: every run of every session asks for a version, and building the statement costs more than running it.
 _DATA_VERSION = queries.data_version()
+_AUDIT_VERSION = queries.audit_version()
 
 
 def data_version(session: Session | Connection) -> int:
@@ -30,7 +31,7 @@ def data_version(session: Session | Connection) -> int:
 
 def audit_version(session: Session | Connection) -> int:
     """A number that grows with every audit event, sign-ins included (for the audit trail's cached pages)."""
-    return session.scalar(queries.audit_version()) or 0
+    return session.scalar(_AUDIT_VERSION) or 0
 
 
 def demo_accounts(session: Session) -> list[tuple[str, str, str]]:

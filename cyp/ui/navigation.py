@@ -151,7 +151,8 @@ def board_address(params: dict[str, str]) -> None:
 
 
 def _stand_in(body: Callable[[], None], title: str, url_path: str, default: bool) -> st.Page:
-    """A page drawn by ``body`` at another page's address (sign-in, refusal, first allowed page), made once."""
+    """A page drawn by ``body`` at another page's address (sign-in, refusal, first allowed page), made once.
+    (:func:`navigation` names its loop variable ``page``, so it calls :func:`page` through this.)"""
     return page(body, title=title, url_path=url_path, default=default)
 
 

@@ -20,6 +20,7 @@ from cyp.read.browse import DEMO_ASSIGNMENT
 from cyp.read.changes import LineChange, PlanChanges
 from cyp.read.questions import QuestionRow
 from cyp.read.tracker import returns_received
+from cyp.ui.data import frame_records
 from cyp.ui.escaping import escape_markdown
 from cyp.ui.questions import change_counts, change_words, question_words
 from cyp.ui.widgets import distribution_text, status_badge_html
@@ -132,16 +133,10 @@ def _summary_slide(data: BoardData) -> Slide:
     )
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    """The rows of ``frame`` as dicts of ``columns`` (what ``to_dict("records")`` gives, read a column at a time:
-    pandas reads a str column's records cell by cell)."""
-    return [dict(zip(columns, row, strict=True)) for row in zip(*(frame[c].tolist() for c in columns), strict=True)]
-
-
 def _by_outcome(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[dict[str, Any]]]:
     """{outcome ref: its rows as dicts, in order}: one pass over the frame, not a filtered copy per outcome."""
     found: dict[str, list[dict[str, Any]]] = {}
-    for row in _records(frame, ["outcome_ref", *columns]):
+    for row in frame_records(frame, ["outcome_ref", *columns]):
         found.setdefault(row["outcome_ref"], []).append(row)
     return found
 
@@ -288,7 +283,7 @@ def _exceptions_slides(data: BoardData, questions: Sequence[QuestionRow] = ()) -
 
     def line_rows(frame: pd.DataFrame, with_previous: bool = False) -> list[Row]:
         rows: list[Row] = []
-        for line in _records(frame.head(limit), ["ref", "status", "previous_status", "teams", "is_demo"]):
+        for line in frame_records(frame.head(limit), ["ref", "status", "previous_status", "teams", "is_demo"]):
             previous = f"was {clean(line['previous_status'])}" if with_previous else ""
             teams = short(_teams(line), 60)
             rows.append(
@@ -312,7 +307,7 @@ def _exceptions_slides(data: BoardData, questions: Sequence[QuestionRow] = ()) -
             f"{r['state']} {r['team']}",
             None,
         )
-        for r in _records(found["late"].head(limit), ["state", "team"])
+        for r in frame_records(found["late"].head(limit), ["state", "team"])
     ]
     section("Teams late or missing", late, len(found["late"]), "Every team due has returned.")
     return _paginate("Exceptions", items + _question_items(list(questions)))
