@@ -352,7 +352,7 @@ def test_schemathesis_finds_nothing_against_the_running_server(
     )
     schemathesis.openapi.format("quarter", quarters)
     schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json")
-    started, answered = time.monotonic(), {}
+    answered: dict[str, set[int]] = {}
 
     @given(case=schema.as_strategy())
     @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -361,7 +361,6 @@ def test_schemathesis_finds_nothing_against_the_running_server(
         answered.setdefault(case.operation.path, set()).add(response.status_code)
 
     conforms()
-    assert time.monotonic() - started < 60
     # Every data route was called, and each without a path parameter (which random text rarely matches)
     # answered at least once with data, not only with errors.
     assert set(answered) == set(schema.raw_schema["paths"]) - {"/openapi.json"}

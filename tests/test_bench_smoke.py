@@ -102,6 +102,7 @@ def test_benchmark_run_prints_every_figure_as_json():
     ):
         assert is_number(pages[key]), key
     assert figures["scale"]["lines_total"] > 80
+    assert all(is_number(figures["demo"][key]) and figures["demo"][key] > 0 for key in ("generate_s", "generate_cpu_s"))
     assert set(figures["targets"]) >= {"ingest_vs_safe_floor", "peak_memory_mb"}
 
 

@@ -20,6 +20,19 @@ from tests.fixtures_browser import ARTIFACTS, new_context, screenshot, start_app
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
 QUARTER = "2022-23 Q4"
+# True once at least nine charts are drawn and no drawn width changed since the last poll (200 ms before).
+CHARTS_SETTLED = """() => {
+    const widths = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+        .filter((chart) => chart.checkVisibility())
+        .map((chart) => {
+            const marks = chart.querySelector("svg.marks");
+            return marks ? Math.round(marks.getBoundingClientRect().width) : -1;
+        });
+    const seen = widths.join(",");
+    const settled = widths.length >= 9 && !widths.includes(-1) && window.cypChartWidths === seen;
+    window.cypChartWidths = seen;
+    return settled;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +67,8 @@ def test_outcome_charts_stay_inside_their_column(site, browser, width):
         # The visible charts: the indicators (the status strips wait in their collapsed expanders).
         charts = page.locator('[data-testid="stVegaLiteChart"]:visible')
         charts.first.locator("svg.marks").first.wait_for()
-        page.wait_for_timeout(500)  # Vega sizes a chart to its container after the first paint
+        # Vega sizes a chart to its container after the first paint: wait until the drawn widths have settled.
+        page.wait_for_function(CHARTS_SETTLED, polling=200)
         assert charts.count() >= 9  # the nine Safe & Secure indicators
         for index in range(charts.count()):
             chart = charts.nth(index)

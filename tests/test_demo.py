@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -111,12 +110,9 @@ def _snapshot(session: Session) -> dict[str, list[tuple]]:
     }
 
 
-def test_demo_is_plausible_labelled_and_fast(seeded):
+def test_demo_is_plausible_and_labelled(seeded):
     with write_session(seeded) as session:
-        started = time.perf_counter()
         counts = generate_demo(session)
-        elapsed = time.perf_counter() - started
-    assert elapsed < 10
     with read_session(seeded) as session:
         assert demo_present(session)
         assert counts["returns"] == session.scalar(select(func.count(Return.id)))

@@ -7,7 +7,6 @@ quarter and plan, with filters set through query parameters and read back from t
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,12 +123,11 @@ def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
 
 
 @pytest.mark.parametrize("page", VIEW_PAGES)
-def test_every_view_renders_quickly_without_exception(app, page):
+def test_every_view_reruns_without_exception(app, page):
+    # How fast a rerun is, is a benchmark figure (bench/run.py), not a pass or fail on a shared machine.
     at = app(page)
-    started = time.perf_counter()
     at.run()  # a rerun, as after a click: served from the cached loaders
     assert not at.exception
-    assert time.perf_counter() - started < 1.5
     assert "Demonstration data" in page_text(at)
 
 
