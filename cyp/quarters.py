@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -240,9 +239,3 @@ def quarter_range(first: Quarter, last: Quarter) -> list[Quarter]:
 def plan_quarters(first_year: int, last_year: int) -> list[Quarter]:
     """All quarters of a plan covering financial years ``first_year``-.. to ``last_year``-.. (inclusive, as Plan)."""
     return quarter_range(Quarter(first_year, 1), Quarter(last_year, 4))
-
-
-def which_plan(quarter: Quarter, periods: Mapping[str, tuple[int, int]]) -> str | None:
-    """The plan ref whose ``(first_year, last_year)`` covers ``quarter``; the latest-starting plan wins an overlap."""
-    covering = [(first, ref) for ref, (first, last) in periods.items() if first <= quarter.year <= last]
-    return max(covering)[1] if covering else None

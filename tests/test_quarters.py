@@ -17,7 +17,6 @@ from cyp.quarters import (
     quarter_of,
     quarter_range,
     today,
-    which_plan,
 )
 
 quarters = st.builds(Quarter, year=st.integers(2000, 2099), number=st.integers(1, 4))
@@ -168,17 +167,6 @@ def test_ranges_and_plan_periods() -> None:
     quarters_2019 = plan_quarters(2019, 2022)
     assert len(quarters_2019) == 16
     assert (quarters_2019[0].label, quarters_2019[-1].label) == ("2019-20 Q1", "2022-23 Q4")
-
-
-def test_which_plan() -> None:
-    periods = {"2019-2023": (2019, 2022), "2023-2027": (2023, 2026)}
-    assert which_plan(Quarter(2019, 1), periods) == "2019-2023"
-    assert which_plan(Quarter(2022, 4), periods) == "2019-2023"
-    assert which_plan(Quarter(2023, 1), periods) == "2023-2027"
-    assert which_plan(Quarter(2026, 4), periods) == "2023-2027"
-    assert which_plan(Quarter(2027, 1), periods) is None
-    assert which_plan(Quarter(2018, 4), periods) is None
-    assert which_plan(Quarter(2023, 1), {"old": (2019, 2023), "new": (2023, 2026)}) == "new"
 
 
 def test_today_honours_cyp_today(monkeypatch: pytest.MonkeyPatch) -> None:

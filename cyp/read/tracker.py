@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cyp.framework.plans import plan_covering
 from cyp.quarters import Quarter, parse_quarter, today
 from cyp.read import queries
 from cyp.read.signoff import signoff_states
@@ -84,8 +85,7 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
     labels = [q.label for q in quarters]
     due = deadlines(session, quarters)
     now = today()
-    # Latest-starting first, so an overlap goes to the newer plan.
-    plans = list(session.execute(select(Plan.ref, Plan.first_year, Plan.last_year).order_by(Plan.first_year.desc())))
+    plans = session.execute(select(Plan.ref, Plan.first_year, Plan.last_year)).all()
     expected_by_plan = {
         ref: {row.partner_id: row for row in session.execute(queries.expected_lines_by_team(ref))}
         for ref, _first, _last in plans
@@ -111,7 +111,8 @@ def _tracker_rows(session: Session, quarters: list[Quarter]) -> list[TrackerRow]
     rows: list[TrackerRow] = []
     for q in quarters:
         label = q.label
-        plan_ref = next((ref for ref, first, last in plans if first <= q.year <= last), None)
+        plan = plan_covering(plans, q)
+        plan_ref = plan.ref if plan is not None else None
         expected = expected_by_plan.get(plan_ref, {}) if plan_ref else {}
         teams = {pid: (row.ref, row.name, row.lines) for pid, row in expected.items()}
         for partner_id in returned_in.get(label, ()):

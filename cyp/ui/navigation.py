@@ -78,20 +78,22 @@ def navigation(sections: dict[str, list[st.Page]], public: list[st.Page]) -> st.
     keys = [_page_key(page) for pages in sections.values() for page in pages]
     viewable = viewable_pages(principal, keys) if principal is not None else frozenset()
     for section, pages in sections.items():
-        for page in pages:
-            key = _page_key(page)
+        for listed in pages:
+            key = _page_key(listed)
             if key in viewable:
-                allowed.setdefault(section, []).append(page)
-                registered.append(page)
+                allowed.setdefault(section, []).append(listed)
+                registered.append(listed)
                 continue
-            stand_in = _sign_in_page if principal is None else _refusal(page.title)
-            registered.append(_stand_in(stand_in, page.title, key, not page.url_path))
+            # A stand-in at the page's address: made once per process, as the pages themselves (see :func:`page`).
+            stand_in = _sign_in_page if principal is None else _refusal(listed.title)
+            registered.append(page(stand_in, title=listed.title, url_path=key, default=not listed.url_path))
     registered.extend(public)
     allowed_pages = [page for pages in allowed.values() for page in pages]
     if principal is not None and allowed_pages and all(page.url_path for page in allowed_pages):
         # A role without the overview (the meeting-room screen) starts on its own first page instead.
         index = next(i for i, page in enumerate(registered) if not page.url_path)
-        registered[index] = _stand_in(_go_to(allowed_pages[0]), registered[index].title, DEFAULT_PAGE_KEY, True)
+        start = _go_to(allowed_pages[0])
+        registered[index] = page(start, title=registered[index].title, url_path=DEFAULT_PAGE_KEY, default=True)
     # Register first: a page link is checked against the pages registered in this run.
     navigation = st.navigation(registered, position="hidden")
     # The board display hides the sidebar; its "Menu" link returns to the first other page the role may see.
@@ -148,12 +150,6 @@ def board_address(params: dict[str, str]) -> None:
         f"<script>{inline_scripts.BOARD_ADDRESS}</script>",
         unsafe_allow_javascript=True,
     )
-
-
-def _stand_in(body: Callable[[], None], title: str, url_path: str, default: bool) -> st.Page:
-    """A page drawn by ``body`` at another page's address (sign-in, refusal, first allowed page), made once.
-    (:func:`navigation` names its loop variable ``page``, so it calls :func:`page` through this.)"""
-    return page(body, title=title, url_path=url_path, default=default)
 
 
 # The stand-ins' bodies are made once per page too (not a new function each run), so :func:`page` finds them.
